@@ -1,0 +1,121 @@
+import {
+  allocate, defaultGenerator, formatShape, isStorage, sizeOf, checkShape, type DType, type Generator,
+} from '../tensor/index.js';
+import { Tensor, type NestedArray } from './tensor.js';
+
+export interface TensorOptions {
+  dtype?: DType;
+  requiresGrad?: boolean;
+}
+
+export interface RandomOptions extends TensorOptions {
+  generator?: Generator;
+}
+
+type ShapeArg = number | readonly number[];
+
+function toShape(op: string, s: ShapeArg): number[] {
+  const shape = typeof s === 'number' ? [s] : s.slice();
+  checkShape(op, shape);
+  return shape;
+}
+
+function inferShape(values: NestedArray): number[] {
+  const shape: number[] = [];
+  let v: NestedArray = values;
+  while (Array.isArray(v)) {
+    shape.push(v.length);
+    if (v.length === 0) break;
+    v = v[0];
+  }
+  return shape;
+}
+
+function flatten(values: NestedArray, shape: number[], out: number[], depth: number, path: string): void {
+  if (depth === shape.length) {
+    if (typeof values !== 'number') throw new TypeError(`tensor: expected a number at ${path || 'top level'}, got ${Array.isArray(values) ? 'an array' : typeof values}`);
+    out.push(values);
+    return;
+  }
+  if (!Array.isArray(values) || values.length !== shape[depth]) {
+    throw new RangeError(`tensor: ragged nested array at ${path || 'top level'}: expected length ${shape[depth]}, got ${Array.isArray(values) ? values.length : typeof values}`);
+  }
+  for (let i = 0; i < values.length; i++) flatten(values[i], shape, out, depth + 1, `${path}[${i}]`);
+}
+
+/**
+ * A tensor from a number, nested arrays or a typed array. A typed array is used as storage without
+ * copying when its type matches the dtype; `shape` defaults to the nesting (or 1-D).
+ */
+export function tensor(
+  values: NestedArray | Float32Array | Float64Array | Int32Array | readonly number[],
+  opts: TensorOptions & { shape?: readonly number[] } = {},
+): Tensor {
+  let data: Float32Array | Float64Array;
+  let shape: number[];
+  if (isStorage(values) || values instanceof Int32Array) {
+    const dtype: DType = opts.dtype ?? (values instanceof Float64Array ? 'float64' : 'float32');
+    if (dtype === 'float64' && values instanceof Float64Array) data = values;
+    else if (dtype === 'float32' && values instanceof Float32Array) data = values;
+    else { data = allocate(dtype, values.length); data.set(values); }
+    shape = opts.shape ? opts.shape.slice() : [values.length];
+  } else {
+    const nested = values as NestedArray;
+    const inferred = inferShape(nested);
+    const flat: number[] = [];
+    flatten(nested, inferred, flat, 0, '');
+    data = allocate(opts.dtype ?? 'float32', flat.length);
+    data.set(flat);
+    shape = opts.shape ? opts.shape.slice() : inferred;
+  }
+  checkShape('tensor', shape);
+  if (sizeOf(shape) !== data.length) {
+    throw new RangeError(`tensor: shape ${formatShape(shape)} needs ${sizeOf(shape)} values, got ${data.length}`);
+  }
+  return new Tensor(data, shape, opts.requiresGrad ?? false);
+}
+
+export function full(shape: ShapeArg, value: number, opts: TensorOptions = {}): Tensor {
+  const s = toShape('full', shape);
+  const data = allocate(opts.dtype ?? 'float32', sizeOf(s));
+  data.fill(value);
+  return new Tensor(data, s, opts.requiresGrad ?? false);
+}
+
+export const zeros = (shape: ShapeArg, opts: TensorOptions = {}): Tensor => full(shape, 0, opts);
+export const ones = (shape: ShapeArg, opts: TensorOptions = {}): Tensor => full(shape, 1, opts);
+export const zerosLike = (x: Tensor, opts: TensorOptions = {}): Tensor => full(x.shape, 0, { dtype: x.dtype, ...opts });
+export const onesLike = (x: Tensor, opts: TensorOptions = {}): Tensor => full(x.shape, 1, { dtype: x.dtype, ...opts });
+
+/** Values start, start+step, … below end; arange(n) is 0..n-1. */
+export function arange(start: number, end?: number, step = 1, opts: TensorOptions = {}): Tensor {
+  if (end === undefined) { end = start; start = 0; }
+  if (step === 0 || !Number.isFinite(step)) throw new RangeError(`arange: step must be a finite non-zero number, got ${step}`);
+  const n = Math.max(0, Math.ceil((end - start) / step));
+  const data = allocate(opts.dtype ?? 'float32', n);
+  for (let i = 0; i < n; i++) data[i] = start + i * step;
+  return new Tensor(data, [n], opts.requiresGrad ?? false);
+}
+
+/** Identity matrix n×m (m defaults to n). */
+export function eye(n: number, m = n, opts: TensorOptions = {}): Tensor {
+  const t = zeros([n, m], opts);
+  for (let i = 0; i < Math.min(n, m); i++) t.data[i * m + i] = 1;
+  return t;
+}
+
+/** Standard normal samples from the (seeded) generator. */
+export function randn(shape: ShapeArg, opts: RandomOptions = {}): Tensor {
+  const s = toShape('randn', shape);
+  const data = allocate(opts.dtype ?? 'float32', sizeOf(s));
+  (opts.generator ?? defaultGenerator).fillNormal(data);
+  return new Tensor(data, s, opts.requiresGrad ?? false);
+}
+
+/** Uniform samples in [0, 1) from the (seeded) generator. */
+export function rand(shape: ShapeArg, opts: RandomOptions = {}): Tensor {
+  const s = toShape('rand', shape);
+  const data = allocate(opts.dtype ?? 'float32', sizeOf(s));
+  (opts.generator ?? defaultGenerator).fillUniform(data);
+  return new Tensor(data, s, opts.requiresGrad ?? false);
+}

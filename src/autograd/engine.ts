@@ -1,0 +1,120 @@
+import { NDArray, addInto, formatShape, shapesEqual, sumToShape, copyArray } from '../tensor/index.js';
+import { checkFinite } from './function.js';
+import { isAnomalyEnabled, noGrad } from './mode.js';
+import { Tensor } from './tensor.js';
+
+export interface BackwardOptions {
+  /** Keep saved buffers so backward can run through this graph again. */
+  retainGraph?: boolean;
+}
+
+/** Tensors reachable from root through recorded nodes, inputs before outputs (iterative DFS). */
+function topoOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>();
+  const stack: Array<[Tensor, number]> = [[root, 0]];
+  visited.add(root);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    const [t, i] = top;
+    const inputs = t.gradFn ? t.gradFn.inputs : [];
+    if (i < inputs.length) {
+      top[1] = i + 1;
+      const child = inputs[i];
+      if (child.requiresGrad && !visited.has(child)) {
+        visited.add(child);
+        stack.push([child, 0]);
+      }
+    } else {
+      stack.pop();
+      order.push(t);
+    }
+  }
+  return order;
+}
+
+/**
+ * Reverse-mode sweep from `root`: gradients flow through recorded nodes in reverse topological
+ * order and accumulate (+=) into leaves. Broadcast gradients are summed back to each input's
+ * shape here, once, for every op.
+ */
+export function runBackward(root: Tensor, gradOutput?: Tensor | NDArray, opts: BackwardOptions = {}): void {
+  if (!root.requiresGrad) {
+    throw new Error('backward: tensor does not require grad and has no grad_fn (did any input have requiresGrad?)');
+  }
+  let seed: NDArray;
+  if (gradOutput === undefined) {
+    if (root.size !== 1) {
+      throw new Error(`backward: gradOutput can be implicit only for a scalar output; pass one of shape ${formatShape(root.shape)}`);
+    }
+    seed = new NDArray(root.dtype === 'float64' ? new Float64Array([1]) : new Float32Array([1]), root.shape);
+  } else {
+    if (!shapesEqual(gradOutput.shape, root.shape)) {
+      throw new Error(`backward: gradOutput shape ${formatShape(gradOutput.shape)} does not match output shape ${formatShape(root.shape)}`);
+    }
+    if (gradOutput.dtype !== root.dtype) {
+      throw new TypeError(`backward: gradOutput dtype ${gradOutput.dtype} does not match output dtype ${root.dtype}`);
+    }
+    seed = new NDArray(gradOutput.data, gradOutput.shape);
+  }
+  const order = topoOrder(root);
+  for (const t of order) {
+    if (t.gradFn?.released) {
+      throw new Error(`backward: trying to backward through the graph a second time (the saved buffers of ${t.gradFn.spec.name} were freed); pass { retainGraph: true } to the first backward`);
+    }
+  }
+  const grads = new Map<Tensor, { g: NDArray; owned: boolean }>();
+  grads.set(root, { g: seed, owned: false });
+  // Rules run with recording off: their kernels never build graph nodes.
+  noGrad(() => {
+    for (let k = order.length - 1; k >= 0; k--) {
+      const t = order[k];
+      const entry = grads.get(t);
+      if (entry === undefined) continue;
+      const g = entry.g;
+      grads.delete(t);
+      const node = t.gradFn;
+      if (node === null || t.retainsGrad) accumulateLeaf(t, g);
+      if (node === null) continue;
+      const { spec, ctx, inputs, attrs } = node;
+      const inGrads = spec.backward(ctx, g, inputs, attrs);
+      for (let i = 0; i < inputs.length; i++) {
+        if (!ctx.needsInputGrad[i]) continue;
+        const gi = inGrads[i];
+        if (gi === null || gi === undefined) continue;
+        const x = inputs[i];
+        let reduced: NDArray;
+        try {
+          reduced = sumToShape(gi, x.shape);
+        } catch {
+          throw new Error(`backward: ${spec.name} returned a gradient of shape ${formatShape(gi.shape)} for input ${i} of shape ${formatShape(x.shape)}`);
+        }
+        if (isAnomalyEnabled()) checkFinite(spec.name, `gradient for input ${i}`, reduced);
+        const prev = grads.get(x);
+        if (prev === undefined) grads.set(x, { g: reduced, owned: false });
+        else {
+          // A rule may hand the same buffer to several inputs (add returns [g, g]), so the first
+          // accumulation copies into a buffer the engine owns before adding in place.
+          if (!prev.owned) {
+            prev.g = copyArray(prev.g);
+            prev.owned = true;
+          }
+          addInto(prev.g, reduced);
+        }
+      }
+      if (!opts.retainGraph) {
+        node.released = true;
+        ctx.saved = undefined;
+      }
+    }
+  });
+}
+
+function accumulateLeaf(t: Tensor, g: NDArray): void {
+  if (t.grad === null) {
+    // Own copy: g may alias a buffer that another tensor's gradient also uses.
+    t.grad = new Tensor(g.data.slice(), t.shape);
+  } else {
+    addInto(t.grad, g);
+  }
+}

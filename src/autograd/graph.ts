@@ -1,0 +1,34 @@
+import type { NDArray } from '../tensor/index.js';
+import type { Tensor } from './tensor.js';
+
+/** What an op's forward and backward share: which inputs need gradients, and what was saved. */
+export interface OpContext<S> {
+  readonly opName: string;
+  /** needsInputGrad[i] is true when input i (transitively) requires a gradient. */
+  readonly needsInputGrad: readonly boolean[];
+  /** Whether this call is being recorded; when false, forward may skip saving anything. */
+  readonly recording: boolean;
+  /** Whatever forward keeps for backward (PyTorch's save_for_backward); dropped after backward. */
+  saved: S;
+}
+
+/**
+ * An op's forward (a kernel call over NDArrays) and its backward rule side by side.
+ * backward returns one gradient per input, of the input's shape or of any shape that broadcasts
+ * to the output: the engine sums broadcast gradients back to the input's shape in one place.
+ * Entries for inputs that need no gradient may be null.
+ */
+export interface OpSpec<A, S> {
+  readonly name: string;
+  forward(ctx: OpContext<S>, inputs: readonly NDArray[], attrs: A): NDArray;
+  backward(ctx: OpContext<S>, grad: NDArray, inputs: readonly NDArray[], attrs: A): ReadonlyArray<NDArray | null | undefined>;
+}
+
+/** A recorded application of an op: the graph node behind a non-leaf tensor. */
+export interface GraphNode {
+  readonly spec: OpSpec<any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  readonly ctx: OpContext<unknown> & { saved: unknown };
+  readonly inputs: readonly Tensor[];
+  readonly attrs: unknown;
+  released: boolean;
+}

@@ -1,0 +1,9 @@
+import './methods.js';
+
+export { Tensor, isTensor, type TensorLike, type NestedArray } from './tensor.js';
+export { defineOp, type Op, type OpContext, type OpSpec } from './function.js';
+export { noGrad, enableGrad, isGradEnabled, detectAnomaly } from './mode.js';
+export { runBackward, type BackwardOptions } from './engine.js';
+export * from './creation.js';
+export * from './ops/index.js';
+export { gradcheck, type GradcheckOptions, type GradcheckResult } from './gradcheck.js';

@@ -1,0 +1,99 @@
+import { NDArray, type DType, type Storage, type Shape, formatShape } from '../tensor/index.js';
+import type { GraphNode } from './graph.js';
+
+export type NestedArray = number | NestedArray[];
+
+/**
+ * The differentiable tensor: an NDArray (typed storage + shape) plus gradient bookkeeping.
+ * Operations are attached as methods in `methods.ts`, so this file stays free of the op table and
+ * the import graph stays acyclic.
+ */
+export class Tensor extends NDArray {
+  /** True for leaves the user asked gradients for, and for every output recorded from them. */
+  requiresGrad: boolean;
+  /** Accumulated gradient (leaves, and non-leaves that called retainGrad()). */
+  grad: Tensor | null = null;
+  /** The recorded operation that produced this tensor; null for leaves. */
+  gradFn: GraphNode | null = null;
+  /** Keep the gradient of a non-leaf after backward, like torch's retain_grad(). */
+  retainsGrad = false;
+
+  constructor(data: Storage, shape: Shape, requiresGrad = false) {
+    super(data, shape);
+    this.requiresGrad = requiresGrad;
+  }
+
+  static fromArray(a: NDArray, requiresGrad = false): Tensor {
+    return a instanceof Tensor && !requiresGrad && a.gradFn === null && !a.requiresGrad
+      ? a
+      : new Tensor(a.data, a.shape, requiresGrad);
+  }
+
+  get isLeaf(): boolean {
+    return this.gradFn === null;
+  }
+
+  /** Sets requiresGrad in place (leaves only) and returns this, like torch's requires_grad_(). */
+  requiresGrad_(on = true): this {
+    if (!this.isLeaf) throw new Error('requiresGrad_: only leaf tensors can change requiresGrad; use detach() first');
+    this.requiresGrad = on;
+    return this;
+  }
+
+  retainGrad(): this {
+    this.retainsGrad = true;
+    return this;
+  }
+
+  /** The single value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) throw new RangeError(`item: only one-element tensors can be converted to a number, got shape ${formatShape(this.shape)}`);
+    return this.data[0];
+  }
+
+  /** The values as nested arrays (a number for a scalar). */
+  toArray(): NestedArray {
+    const d = this.data;
+    const shape = this.shape;
+    if (shape.length === 0) return d[0];
+    const build = (axis: number, offset: number): NestedArray[] => {
+      const n = shape[axis];
+      const out: NestedArray[] = new Array(n);
+      if (axis === shape.length - 1) {
+        for (let i = 0; i < n; i++) out[i] = d[offset + i];
+        return out;
+      }
+      let stride = 1;
+      for (let i = axis + 1; i < shape.length; i++) stride *= shape[i];
+      for (let i = 0; i < n; i++) out[i] = build(axis + 1, offset + i * stride);
+      return out;
+    };
+    return build(0, 0);
+  }
+
+  /** A tensor sharing this one's storage, cut from the graph. */
+  detach(): Tensor {
+    return new Tensor(this.data, this.shape, false);
+  }
+
+  /** Zeroes (drops) the accumulated gradient. */
+  zeroGrad(): void {
+    this.grad = null;
+  }
+
+  override toString(): string {
+    return `Tensor(shape=${formatShape(this.shape)}, dtype=${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''})`;
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'Tensor';
+  }
+}
+
+export type TensorLike = Tensor | number;
+
+export function isTensor(x: unknown): x is Tensor {
+  return x instanceof Tensor;
+}
+
+export type { DType };

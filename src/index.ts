@@ -1,0 +1,3 @@
+/** mmoe-ts: the public API. Re-exports only. */
+export * from './autograd/index.js';
+export { NDArray, Generator, manualSeed, defaultGenerator, type DType, type Storage, type Indices } from './tensor/index.js';

@@ -1,0 +1,183 @@
+import { allocate, type Storage } from './dtype.js';
+import { NDArray } from './ndarray.js';
+import { broadcastShapes, broadcastStrides, formatShape, sizeOf, shapesEqual, type Shape } from './shape.js';
+
+/*
+ * Elementwise kernels. Each op has its own loop (selected by a switch outside the loop) so that V8
+ * compiles a monomorphic body per op instead of calling a closure per element.
+ */
+
+export type UnaryOp =
+  | 'neg' | 'exp' | 'log' | 'log1p' | 'sqrt' | 'abs' | 'sign' | 'tanh' | 'sigmoid' | 'relu'
+  | 'step' | 'square' | 'reciprocal' | 'leakyRelu' | 'clamp' | 'powScalar' | 'scale' | 'addScalar'
+  | 'clampMask' | 'leakyReluGrad';
+
+/** out = f(x); p and q are the op's scalar parameters (slope, bounds, exponent). */
+export function unary(op: UnaryOp, x: NDArray, p = 0, q = 0): NDArray {
+  const n = x.size;
+  const a = x.data;
+  const o = allocate(x.dtype, n);
+  unaryInto(op, a, o, n, p, q);
+  return new NDArray(o, x.shape);
+}
+
+export function unaryInto(op: UnaryOp, a: Storage, o: Storage, n: number, p: number, q: number): void {
+  switch (op) {
+    case 'neg': for (let i = 0; i < n; i++) o[i] = -a[i]; break;
+    case 'exp': for (let i = 0; i < n; i++) o[i] = Math.exp(a[i]); break;
+    case 'log': for (let i = 0; i < n; i++) o[i] = Math.log(a[i]); break;
+    case 'log1p': for (let i = 0; i < n; i++) o[i] = Math.log1p(a[i]); break;
+    case 'sqrt': for (let i = 0; i < n; i++) o[i] = Math.sqrt(a[i]); break;
+    case 'abs': for (let i = 0; i < n; i++) o[i] = Math.abs(a[i]); break;
+    case 'sign': for (let i = 0; i < n; i++) { const v = a[i]; o[i] = v > 0 ? 1 : v < 0 ? -1 : 0; } break;
+    case 'tanh': for (let i = 0; i < n; i++) o[i] = Math.tanh(a[i]); break;
+    case 'sigmoid':
+      for (let i = 0; i < n; i++) {
+        const v = a[i];
+        // Two branches keep exp's argument non-positive, so neither overflows.
+        if (v >= 0) o[i] = 1 / (1 + Math.exp(-v));
+        else { const e = Math.exp(v); o[i] = e / (1 + e); }
+      }
+      break;
+    case 'relu': for (let i = 0; i < n; i++) { const v = a[i]; o[i] = v > 0 ? v : 0; } break;
+    case 'step': for (let i = 0; i < n; i++) o[i] = a[i] > 0 ? 1 : 0; break;
+    case 'square': for (let i = 0; i < n; i++) { const v = a[i]; o[i] = v * v; } break;
+    case 'reciprocal': for (let i = 0; i < n; i++) o[i] = 1 / a[i]; break;
+    case 'leakyRelu': for (let i = 0; i < n; i++) { const v = a[i]; o[i] = v > 0 ? v : p * v; } break;
+    case 'leakyReluGrad': for (let i = 0; i < n; i++) o[i] = a[i] > 0 ? 1 : p; break;
+    case 'clamp': for (let i = 0; i < n; i++) { const v = a[i]; o[i] = v < p ? p : v > q ? q : v; } break;
+    // 1 where clamp passes the gradient through (inside the bounds, PyTorch's convention at ties).
+    case 'clampMask': for (let i = 0; i < n; i++) { const v = a[i]; o[i] = v >= p && v <= q ? 1 : 0; } break;
+    case 'powScalar':
+      if (p === 2) for (let i = 0; i < n; i++) { const v = a[i]; o[i] = v * v; }
+      else for (let i = 0; i < n; i++) o[i] = Math.pow(a[i], p);
+      break;
+    case 'scale': for (let i = 0; i < n; i++) o[i] = a[i] * p; break;
+    case 'addScalar': for (let i = 0; i < n; i++) o[i] = a[i] + p; break;
+    default: {
+      const never: never = op;
+      throw new Error(`unary: unknown op ${String(never)}`);
+    }
+  }
+}
+
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'eq' | 'gt' | 'ge' | 'lt' | 'pow';
+
+function binaryRow(
+  op: BinaryOp, a: Storage, ia: number, sa: number, b: Storage, ib: number, sb: number,
+  o: Storage, io: number, n: number,
+): void {
+  switch (op) {
+    case 'add': for (let j = 0; j < n; j++, ia += sa, ib += sb) o[io + j] = a[ia] + b[ib]; break;
+    case 'sub': for (let j = 0; j < n; j++, ia += sa, ib += sb) o[io + j] = a[ia] - b[ib]; break;
+    case 'mul': for (let j = 0; j < n; j++, ia += sa, ib += sb) o[io + j] = a[ia] * b[ib]; break;
+    case 'div': for (let j = 0; j < n; j++, ia += sa, ib += sb) o[io + j] = a[ia] / b[ib]; break;
+    case 'maximum': for (let j = 0; j < n; j++, ia += sa, ib += sb) { const x = a[ia], y = b[ib]; o[io + j] = x >= y ? x : y; } break;
+    case 'minimum': for (let j = 0; j < n; j++, ia += sa, ib += sb) { const x = a[ia], y = b[ib]; o[io + j] = x <= y ? x : y; } break;
+    case 'eq': for (let j = 0; j < n; j++, ia += sa, ib += sb) o[io + j] = a[ia] === b[ib] ? 1 : 0; break;
+    case 'gt': for (let j = 0; j < n; j++, ia += sa, ib += sb) o[io + j] = a[ia] > b[ib] ? 1 : 0; break;
+    case 'ge': for (let j = 0; j < n; j++, ia += sa, ib += sb) o[io + j] = a[ia] >= b[ib] ? 1 : 0; break;
+    case 'lt': for (let j = 0; j < n; j++, ia += sa, ib += sb) o[io + j] = a[ia] < b[ib] ? 1 : 0; break;
+    case 'pow': for (let j = 0; j < n; j++, ia += sa, ib += sb) o[io + j] = Math.pow(a[ia], b[ib]); break;
+    default: {
+      const never: never = op;
+      throw new Error(`binary: unknown op ${String(never)}`);
+    }
+  }
+}
+
+/** Walks every row (last axis) of `outShape`, giving each operand's row offset and inner stride. */
+function forEachBroadcastRow(
+  outShape: Shape, strides: number[][], fn: (offsets: number[], inner: number, innerStrides: number[], outOffset: number) => void,
+): void {
+  const nd = outShape.length;
+  const k = strides.length;
+  if (nd === 0) {
+    fn(new Array<number>(k).fill(0), 1, new Array<number>(k).fill(0), 0);
+    return;
+  }
+  const inner = outShape[nd - 1];
+  const innerStrides = strides.map((s) => s[nd - 1]);
+  const rows = inner === 0 ? 0 : sizeOf(outShape) / inner;
+  const counter = new Array<number>(nd - 1).fill(0);
+  const offsets = new Array<number>(k).fill(0);
+  for (let r = 0; r < rows; r++) {
+    fn(offsets, inner, innerStrides, r * inner);
+    // Increment the multi-index over the outer axes and update every operand's offset.
+    for (let ax = nd - 2; ax >= 0; ax--) {
+      counter[ax]++;
+      for (let t = 0; t < k; t++) offsets[t] += strides[t][ax];
+      if (counter[ax] < outShape[ax]) break;
+      for (let t = 0; t < k; t++) offsets[t] -= strides[t][ax] * counter[ax];
+      counter[ax] = 0;
+    }
+  }
+}
+
+/** out = a (op) b with NumPy broadcasting. Both operands must share a dtype (checked by the caller). */
+export function binary(op: BinaryOp, a: NDArray, b: NDArray, opName: string = op): NDArray {
+  if (a.dtype !== b.dtype) {
+    throw new TypeError(`${opName}: dtype mismatch ${a.dtype} vs ${b.dtype}; cast one operand first`);
+  }
+  if (shapesEqual(a.shape, b.shape)) {
+    const o = allocate(a.dtype, a.size);
+    binaryRow(op, a.data, 0, 1, b.data, 0, 1, o, 0, a.size);
+    return new NDArray(o, a.shape);
+  }
+  const outShape = broadcastShapes(opName, a.shape, b.shape);
+  const o = allocate(a.dtype, sizeOf(outShape));
+  if (b.size === 1) {
+    binaryRow(op, a.data, 0, 1, b.data, 0, 0, o, 0, o.length);
+    return new NDArray(o, outShape);
+  }
+  if (a.size === 1) {
+    binaryRow(op, a.data, 0, 0, b.data, 0, 1, o, 0, o.length);
+    return new NDArray(o, outShape);
+  }
+  const sA = broadcastStrides(a.shape, outShape);
+  const sB = broadcastStrides(b.shape, outShape);
+  const ad = a.data;
+  const bd = b.data;
+  forEachBroadcastRow(outShape, [sA, sB], (off, inner, st, oo) => {
+    binaryRow(op, ad, off[0], st[0], bd, off[1], st[1], o, oo, inner);
+  });
+  return new NDArray(o, outShape);
+}
+
+/** out = cond != 0 ? a : b, all three broadcast together. */
+export function where(cond: NDArray, a: NDArray, b: NDArray): NDArray {
+  if (a.dtype !== b.dtype) throw new TypeError(`where: dtype mismatch ${a.dtype} vs ${b.dtype}; cast one operand first`);
+  const outShape = broadcastShapes('where', broadcastShapes('where', cond.shape, a.shape), b.shape);
+  const o = allocate(a.dtype, sizeOf(outShape));
+  const sC = broadcastStrides(cond.shape, outShape);
+  const sA = broadcastStrides(a.shape, outShape);
+  const sB = broadcastStrides(b.shape, outShape);
+  const cd = cond.data, ad = a.data, bd = b.data;
+  forEachBroadcastRow(outShape, [sC, sA, sB], (off, inner, st, oo) => {
+    let ic = off[0], ia = off[1], ib = off[2];
+    for (let j = 0; j < inner; j++, ic += st[0], ia += st[1], ib += st[2]) o[oo + j] = cd[ic] !== 0 ? ad[ia] : bd[ib];
+  });
+  return new NDArray(o, outShape);
+}
+
+/** Materialises `a` broadcast to `shape`. */
+export function expandArray(a: NDArray, shape: Shape, opName = 'expand'): NDArray {
+  const outShape = broadcastShapes(opName, a.shape, shape);
+  if (!shapesEqual(outShape, shape)) {
+    throw new Error(`${opName}: cannot expand ${formatShape(a.shape)} to ${formatShape(shape)}`);
+  }
+  const o = allocate(a.dtype, sizeOf(outShape));
+  const sA = broadcastStrides(a.shape, outShape);
+  const ad = a.data;
+  forEachBroadcastRow(outShape, [sA], (off, inner, st, oo) => {
+    let ia = off[0];
+    for (let j = 0; j < inner; j++, ia += st[0]) o[oo + j] = ad[ia];
+  });
+  return new NDArray(o, outShape);
+}
+
+/** In-place a += b (same shape); used to accumulate gradients. */
+export function addInto(a: NDArray, b: NDArray): void {
+  const ad = a.data, bd = b.data, n = ad.length;
+  for (let i = 0; i < n; i++) ad[i] += bd[i];
+}

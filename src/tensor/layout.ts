@@ -1,0 +1,97 @@
+import { allocate } from './dtype.js';
+import { NDArray } from './ndarray.js';
+import { formatShape, normalizeAxis, stridesOf } from './shape.js';
+
+/** Copies x with its axes reordered: out.shape[i] = x.shape[perm[i]]. */
+export function permuteArray(x: NDArray, perm: readonly number[], opName = 'permute'): NDArray {
+  const nd = x.ndim;
+  if (perm.length !== nd) throw new RangeError(`${opName}: permutation [${perm.join(',')}] does not match rank ${nd} of ${formatShape(x.shape)}`);
+  const p = perm.map((a) => normalizeAxis(opName, a, nd));
+  if (new Set(p).size !== nd) throw new RangeError(`${opName}: [${perm.join(',')}] is not a permutation`);
+  const outShape = p.map((a) => x.shape[a]);
+  const inStrides = stridesOf(x.shape);
+  const st = p.map((a) => inStrides[a]);
+  const o = allocate(x.dtype, x.size);
+  const d = x.data;
+  if (nd === 0 || x.size === 0) { o.set(d); return new NDArray(o, outShape); }
+  const inner = outShape[nd - 1];
+  const sIn = st[nd - 1];
+  const counter = new Array<number>(nd).fill(0);
+  let src = 0;
+  for (let dst = 0; dst < o.length; dst += inner) {
+    let s = src;
+    for (let j = 0; j < inner; j++, s += sIn) o[dst + j] = d[s];
+    for (let ax = nd - 2; ax >= 0; ax--) {
+      counter[ax]++;
+      src += st[ax];
+      if (counter[ax] < outShape[ax]) break;
+      src -= st[ax] * counter[ax];
+      counter[ax] = 0;
+    }
+  }
+  return new NDArray(o, outShape);
+}
+
+/** Joins arrays along an existing axis; all other dimensions must match. */
+export function concatArrays(xs: readonly NDArray[], axis: number, opName = 'concat'): NDArray {
+  if (xs.length === 0) throw new RangeError(`${opName}: needs at least one tensor`);
+  const first = xs[0];
+  const nd = first.ndim;
+  const ax = normalizeAxis(opName, axis, nd);
+  let total = 0;
+  for (const x of xs) {
+    if (x.dtype !== first.dtype) throw new TypeError(`${opName}: dtype mismatch ${first.dtype} vs ${x.dtype}; cast first`);
+    if (x.ndim !== nd || x.shape.some((d, i) => i !== ax && d !== first.shape[i])) {
+      throw new Error(`${opName}: shapes ${formatShape(first.shape)} and ${formatShape(x.shape)} differ outside axis ${ax}`);
+    }
+    total += x.shape[ax];
+  }
+  const outShape = first.shape.slice();
+  outShape[ax] = total;
+  let outer = 1;
+  for (let i = 0; i < ax; i++) outer *= outShape[i];
+  let inner = 1;
+  for (let i = ax + 1; i < nd; i++) inner *= outShape[i];
+  const o = allocate(first.dtype, outer * total * inner);
+  let offset = 0;
+  for (const x of xs) {
+    const w = x.shape[ax] * inner;
+    for (let a = 0; a < outer; a++) o.set(x.data.subarray(a * w, (a + 1) * w), a * total * inner + offset);
+    offset += w;
+  }
+  return new NDArray(o, outShape);
+}
+
+/** Copies x[..., start:start+length, ...] along one axis. */
+export function sliceArray(x: NDArray, axis: number, start: number, length: number): NDArray {
+  const nd = x.ndim;
+  let outer = 1;
+  for (let i = 0; i < axis; i++) outer *= x.shape[i];
+  let inner = 1;
+  for (let i = axis + 1; i < nd; i++) inner *= x.shape[i];
+  const n = x.shape[axis];
+  const outShape = x.shape.slice();
+  outShape[axis] = length;
+  const o = allocate(x.dtype, outer * length * inner);
+  const w = length * inner;
+  for (let a = 0; a < outer; a++) {
+    const src = (a * n + start) * inner;
+    o.set(x.data.subarray(src, src + w), a * w);
+  }
+  return new NDArray(o, outShape);
+}
+
+/** Writes g into a zero array of `shape` at [start, start+length) along `axis`: the adjoint of slice. */
+export function padSliceArray(g: NDArray, shape: readonly number[], axis: number, start: number): NDArray {
+  const nd = shape.length;
+  let outer = 1;
+  for (let i = 0; i < axis; i++) outer *= shape[i];
+  let inner = 1;
+  for (let i = axis + 1; i < nd; i++) inner *= shape[i];
+  const n = shape[axis];
+  const length = g.shape[axis];
+  const o = allocate(g.dtype, outer * n * inner);
+  const w = length * inner;
+  for (let a = 0; a < outer; a++) o.set(g.data.subarray(a * w, (a + 1) * w), (a * n + start) * inner);
+  return new NDArray(o, shape);
+}

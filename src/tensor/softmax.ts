@@ -1,0 +1,71 @@
+import { allocate } from './dtype.js';
+import { NDArray } from './ndarray.js';
+
+function axisView(shape: readonly number[], axis: number): [number, number, number] {
+  let outer = 1;
+  for (let i = 0; i < axis; i++) outer *= shape[i];
+  let inner = 1;
+  for (let i = axis + 1; i < shape.length; i++) inner *= shape[i];
+  return [outer, shape[axis], inner];
+}
+
+/** Softmax (or log-softmax) along `axis`, max-subtracted so large logits do not overflow. */
+export function softmaxArray(x: NDArray, axis: number, log: boolean): NDArray {
+  const [outer, n, inner] = axisView(x.shape, axis);
+  const d = x.data;
+  const o = allocate(x.dtype, x.size);
+  for (let a = 0; a < outer; a++) {
+    for (let i = 0; i < inner; i++) {
+      const base = a * n * inner + i;
+      let m = -Infinity;
+      for (let k = 0; k < n; k++) { const v = d[base + k * inner]; if (v > m) m = v; }
+      if (m === -Infinity) m = 0;
+      let s = 0;
+      for (let k = 0; k < n; k++) s += Math.exp(d[base + k * inner] - m);
+      if (log) {
+        const lse = m + Math.log(s);
+        for (let k = 0; k < n; k++) o[base + k * inner] = d[base + k * inner] - lse;
+      } else {
+        const inv = 1 / s;
+        for (let k = 0; k < n; k++) o[base + k * inner] = Math.exp(d[base + k * inner] - m) * inv;
+      }
+    }
+  }
+  return new NDArray(o, x.shape);
+}
+
+export function logSoftmaxArray(x: NDArray, axis: number): NDArray {
+  return softmaxArray(x, axis, true);
+}
+
+/** Gradient of softmax given its output y: gx = y ⊙ (g − Σ g⊙y). */
+export function softmaxBackward(y: NDArray, g: NDArray, axis: number): NDArray {
+  const [outer, n, inner] = axisView(y.shape, axis);
+  const yd = y.data, gd = g.data;
+  const o = allocate(y.dtype, y.size);
+  for (let a = 0; a < outer; a++) {
+    for (let i = 0; i < inner; i++) {
+      const base = a * n * inner + i;
+      let dot = 0;
+      for (let k = 0; k < n; k++) dot += gd[base + k * inner] * yd[base + k * inner];
+      for (let k = 0; k < n; k++) { const j = base + k * inner; o[j] = yd[j] * (gd[j] - dot); }
+    }
+  }
+  return new NDArray(o, y.shape);
+}
+
+/** Gradient of log-softmax given its output y: gx = g − softmax ⊙ Σ g. */
+export function logSoftmaxBackward(y: NDArray, g: NDArray, axis: number): NDArray {
+  const [outer, n, inner] = axisView(y.shape, axis);
+  const yd = y.data, gd = g.data;
+  const o = allocate(y.dtype, y.size);
+  for (let a = 0; a < outer; a++) {
+    for (let i = 0; i < inner; i++) {
+      const base = a * n * inner + i;
+      let s = 0;
+      for (let k = 0; k < n; k++) s += gd[base + k * inner];
+      for (let k = 0; k < n; k++) { const j = base + k * inner; o[j] = gd[j] - Math.exp(yd[j]) * s; }
+    }
+  }
+  return new NDArray(o, y.shape);
+}
