@@ -1,6 +1,6 @@
 import './methods.js';
 
-export { Tensor, isTensor, type TensorLike, type NestedArray } from './tensor.js';
+export { Tensor, isTensor, castStorage, type TensorLike, type NestedArray } from './tensor.js';
 export { defineOp, type Op, type OpContext, type OpSpec } from './function.js';
 export { noGrad, enableGrad, isGradEnabled, detectAnomaly } from './mode.js';
 export { runBackward, type BackwardOptions } from './engine.js';

@@ -92,6 +92,16 @@ export class Tensor extends NDArray {
 
 export type TensorLike = Tensor | number;
 
+/**
+ * Replaces a tensor's storage with a copy in another dtype, keeping the object (modules use this
+ * so that references to their parameters stay valid across `module.to(dtype)`).
+ */
+export function castStorage(t: Tensor, dtype: DType): void {
+  if (t.dtype === dtype) return;
+  const data = dtype === 'float64' ? Float64Array.from(t.data) : Float32Array.from(t.data);
+  (t as { data: Storage }).data = data;
+}
+
 export function isTensor(x: unknown): x is Tensor {
   return x instanceof Tensor;
 }

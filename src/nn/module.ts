@@ -1,0 +1,224 @@
+import { Tensor, castStorage } from '../autograd/index.js';
+import { formatShape, shapesEqual, type DType } from '../tensor/index.js';
+
+export interface LoadStateDictOptions {
+  /** Reject unexpected keys too (missing keys, wrong shapes and dtypes are always rejected). */
+  strict?: boolean;
+}
+
+/**
+ * The base of every layer and model, after torch.nn.Module: parameters, buffers and child modules
+ * are registered by name (in order), which gives dotted state-dict keys like `linears.0.weight`.
+ * Subclasses define their own `forward` with whatever signature they need.
+ */
+export class Module {
+  training = true;
+  private readonly _parameters = new Map<string, Tensor>();
+  private readonly _buffers = new Map<string, Tensor>();
+  private readonly _modules = new Map<string, Module>();
+
+  /** Registers a learnable tensor (marked requiresGrad) and returns it. */
+  registerParameter(name: string, t: Tensor): Tensor {
+    this.checkName('registerParameter', name);
+    if (!t.isLeaf) throw new Error(`registerParameter: '${name}' must be a leaf tensor (use detach())`);
+    t.requiresGrad = true;
+    this._parameters.set(name, t);
+    return t;
+  }
+
+  /** Registers a non-learnable state tensor (running statistics) that belongs in the state dict. */
+  registerBuffer(name: string, t: Tensor): Tensor {
+    this.checkName('registerBuffer', name);
+    this._buffers.set(name, t);
+    return t;
+  }
+
+  registerModule<M extends Module>(name: string, m: M): M {
+    this.checkName('registerModule', name);
+    if (!(m instanceof Module)) throw new TypeError(`registerModule: '${name}' is not a Module`);
+    this._modules.set(name, m);
+    return m;
+  }
+
+  private checkName(op: string, name: string): void {
+    if (name === '' || name.includes('.')) throw new Error(`${op}: invalid name '${name}' (non-empty, no dots)`);
+    if (this._parameters.has(name) || this._buffers.has(name) || this._modules.has(name)) {
+      throw new Error(`${op}: '${name}' is already registered on ${this.constructor.name}`);
+    }
+  }
+
+  *namedChildren(): IterableIterator<[string, Module]> {
+    yield* this._modules.entries();
+  }
+
+  children(): Module[] {
+    return [...this._modules.values()];
+  }
+
+  /** This module and every descendant, depth first, each once. */
+  *namedModules(prefix = '', seen = new Set<Module>()): IterableIterator<[string, Module]> {
+    if (seen.has(this)) return;
+    seen.add(this);
+    yield [prefix, this];
+    for (const [name, m] of this._modules) yield* m.namedModules(prefix ? `${prefix}.${name}` : name, seen);
+  }
+
+  modules(): Module[] {
+    return [...this.namedModules()].map(([, m]) => m);
+  }
+
+  /** Parameters with dotted paths, in registration order; a shared tensor appears once. */
+  namedParameters(): Array<[string, Tensor]> {
+    const out: Array<[string, Tensor]> = [];
+    const seen = new Set<Tensor>();
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [name, p] of m._parameters) {
+        if (seen.has(p)) continue;
+        seen.add(p);
+        out.push([prefix ? `${prefix}.${name}` : name, p]);
+      }
+    }
+    return out;
+  }
+
+  parameters(): Tensor[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  namedBuffers(): Array<[string, Tensor]> {
+    const out: Array<[string, Tensor]> = [];
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [name, b] of m._buffers) out.push([prefix ? `${prefix}.${name}` : name, b]);
+    }
+    return out;
+  }
+
+  buffers(): Tensor[] {
+    return this.namedBuffers().map(([, b]) => b);
+  }
+
+  /** Number of learnable scalars. */
+  numParameters(): number {
+    return this.parameters().reduce((n, p) => n + p.size, 0);
+  }
+
+  /** Sets training mode recursively (BatchNorm, Dropout and Dice behave differently in eval). */
+  train(mode = true): this {
+    for (const m of this.modules()) m.training = mode;
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.grad = null;
+  }
+
+  /**
+   * Parameters and buffers by dotted name, in PyTorch's order (each module's parameters, then its
+   * buffers, then its children). The tensors are the live ones, not copies.
+   */
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    const visit = (m: Module, prefix: string): void => {
+      for (const [n, p] of m._parameters) out[prefix + n] = p;
+      for (const [n, b] of m._buffers) out[prefix + n] = b;
+      for (const [n, c] of m._modules) visit(c, `${prefix}${n}.`);
+    };
+    visit(this, '');
+    return out;
+  }
+
+  /**
+   * Copies values from `dict` into this module's tensors. Every problem is collected and reported
+   * in one error before anything is written, so a failed load never leaves a partial model.
+   */
+  loadStateDict(dict: Record<string, Tensor>, opts: LoadStateDictOptions = {}): void {
+    const strict = opts.strict ?? true;
+    const own = this.stateDict();
+    const problems: string[] = [];
+    const missing = Object.keys(own).filter((k) => !(k in dict));
+    if (missing.length) problems.push(`missing keys: ${missing.join(', ')}`);
+    if (strict) {
+      const unexpected = Object.keys(dict).filter((k) => !(k in own));
+      if (unexpected.length) problems.push(`unexpected keys: ${unexpected.join(', ')}`);
+    }
+    for (const [k, t] of Object.entries(own)) {
+      const src = dict[k];
+      if (!src) continue;
+      if (!shapesEqual(src.shape, t.shape)) problems.push(`wrong shape for ${k}: expected ${formatShape(t.shape)}, got ${formatShape(src.shape)}`);
+      else if (src.dtype !== t.dtype) problems.push(`wrong dtype for ${k}: expected ${t.dtype}, got ${src.dtype}`);
+    }
+    if (problems.length) throw new Error(`loadStateDict: ${problems.join('; ')}`);
+    for (const [k, t] of Object.entries(own)) {
+      const src = dict[k];
+      if (src) t.data.set(src.data);
+    }
+  }
+
+  /**
+   * Converts every parameter and buffer to `dtype` in place (the tensor objects stay the same, so
+   * references held elsewhere remain valid). Gradients are dropped.
+   */
+  to(dtype: DType): this {
+    for (const t of [...this.parameters(), ...this.buffers()]) {
+      if (t.dtype !== dtype) castStorage(t, dtype);
+      t.grad = null;
+    }
+    return this;
+  }
+}
+
+/** Anything with a single-tensor forward, the unit Sequential chains. */
+export interface Layer extends Module {
+  forward(x: Tensor): Tensor;
+}
+
+/** Holds submodules in a list; names are their indices ('0', '1', …). */
+export class ModuleList<M extends Module = Module> extends Module {
+  private readonly items: M[] = [];
+
+  constructor(modules: Iterable<M> = []) {
+    super();
+    for (const m of modules) this.append(m);
+  }
+
+  append(m: M): this {
+    this.registerModule(String(this.items.length), m);
+    this.items.push(m);
+    return this;
+  }
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  get(i: number): M {
+    const m = this.items[i < 0 ? i + this.items.length : i];
+    if (!m) throw new RangeError(`ModuleList: index ${i} out of range for length ${this.items.length}`);
+    return m;
+  }
+
+  [Symbol.iterator](): Iterator<M> {
+    return this.items[Symbol.iterator]();
+  }
+
+  map<T>(fn: (m: M, i: number) => T): T[] {
+    return this.items.map(fn);
+  }
+}
+
+/** Chains layers: forward(x) = layers[n-1](…layers[0](x)). */
+export class Sequential extends ModuleList<Layer> implements Layer {
+  constructor(...layers: Layer[]) {
+    super(layers);
+  }
+
+  forward(x: Tensor): Tensor {
+    let h = x;
+    for (const l of this) h = l.forward(h);
+    return h;
+  }
+}
