@@ -1,0 +1,262 @@
+import { createReadStream } from 'node:fs';
+import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
+
+/** A parsed field: the text, or null where the value is one of the `missing` markers. */
+export type CsvValue = string | null;
+export type CsvRow = CsvValue[];
+export type CsvRecord = Record<string, CsvValue>;
+
+export interface CsvOptions {
+  /** Field separator, one character (',' for CSV, '\t' for TSV). Default ','. */
+  separator?: string;
+  /** The first non-empty line names the columns. Default true unless `columns` is given. */
+  header?: boolean;
+  /** Column names for a file without a header line (or to rename a header's columns). */
+  columns?: readonly string[];
+  /** Unquoted values read as null. Default ['?', '']. A quoted value is never missing. */
+  missing?: readonly string[];
+  /** Drop spaces right after a separator (the census file separates fields with ', '). */
+  skipInitialSpace?: boolean;
+  /** Decompress with gzip; default: when the path ends in `.gz`. */
+  gzip?: boolean;
+  /** Yield `string[]` rows instead of records (faster: no object per row). Default false. */
+  arrays?: boolean;
+  /** Called once with the column names (from the header or `columns`) before the first row. */
+  onHeader?: (columns: string[]) => void;
+}
+
+interface ResolvedOptions {
+  separator: string;
+  header: boolean;
+  columns: readonly string[] | undefined;
+  missing: ReadonlySet<string>;
+  skipInitialSpace: boolean;
+}
+
+function resolve(fn: string, options: CsvOptions): ResolvedOptions {
+  const separator = options.separator ?? ',';
+  if (separator.length !== 1 || separator === '"' || separator === '\n' || separator === '\r') {
+    throw new RangeError(`${fn}: separator must be one character other than a quote or newline, got ${JSON.stringify(separator)}`);
+  }
+  return {
+    separator,
+    header: options.header ?? options.columns === undefined,
+    columns: options.columns,
+    missing: new Set(options.missing ?? ['?', '']),
+    skipInitialSpace: options.skipInitialSpace ?? false,
+  };
+}
+
+/**
+ * Turns physical lines into rows. A quoted field may span lines (RFC 4180), so a row can need
+ * several `push` calls; `finish` reports a quote still open at the end of input instead of
+ * silently dropping what follows it.
+ */
+class LineParser {
+  private fields: CsvRow = [];
+  private field = '';
+  inQuotes = false;
+  private startLine = 0;
+  /** Field count every row must have; fixed by the header, `columns`, or the first row. */
+  expected = -1;
+
+  constructor(
+    private readonly fn: string, private readonly source: string, private readonly opts: ResolvedOptions,
+  ) {}
+
+  /** Parses one line; returns the finished row, or null while a quoted field is still open. */
+  push(line: string, lineNo: number): CsvRow | null {
+    const { separator, skipInitialSpace, missing } = this.opts;
+    if (!this.inQuotes) {
+      this.startLine = lineNo;
+      this.fields = [];
+      // Fast path: no quotes on the line, so a split is exact.
+      if (line.indexOf('"') < 0) {
+        const parts = line.split(separator);
+        const row: CsvRow = new Array(parts.length);
+        for (let i = 0; i < parts.length; i++) {
+          const v = skipInitialSpace && i > 0 ? parts[i].trimStart() : parts[i];
+          row[i] = missing.has(v) ? null : v;
+        }
+        return this.check(row);
+      }
+    } else {
+      this.field += '\n';
+    }
+    let i = 0;
+    const n = line.length;
+    let quoted = this.inQuotes;
+    let atFieldStart = !this.inQuotes;
+    while (i <= n) {
+      if (this.inQuotes) {
+        const q = line.indexOf('"', i);
+        if (q < 0) { this.field += line.slice(i); return null; }
+        this.field += line.slice(i, q);
+        if (line[q + 1] === '"') { this.field += '"'; i = q + 2; continue; }
+        this.inQuotes = false;
+        i = q + 1;
+        if (i < n && line[i] !== separator) {
+          throw this.error(lineNo, `unexpected ${JSON.stringify(line[i])} after a closing quote (column ${i + 1})`);
+        }
+        continue;
+      }
+      if (atFieldStart) {
+        if (skipInitialSpace && this.fields.length > 0) while (i < n && line[i] === ' ') i++;
+        atFieldStart = false;
+        if (line[i] === '"') { this.inQuotes = true; quoted = true; i++; continue; }
+      }
+      let end = line.indexOf(separator, i);
+      if (end < 0) end = n;
+      this.field += line.slice(i, end);
+      this.fields.push(quoted || !missing.has(this.field) ? this.field : null);
+      this.field = '';
+      quoted = false;
+      atFieldStart = true;
+      i = end + 1;
+    }
+    return this.check(this.fields);
+  }
+
+  /** Called at end of input. */
+  finish(): void {
+    if (this.inQuotes) throw this.error(this.startLine, 'unterminated quoted field (the quote is never closed before the end of the file)');
+  }
+
+  private check(row: CsvRow): CsvRow {
+    if (this.expected < 0) this.expected = row.length;
+    else if (row.length !== this.expected) {
+      throw this.error(this.startLine, `expected ${this.expected} fields, got ${row.length}`);
+    }
+    return row;
+  }
+
+  error(lineNo: number, what: string): Error {
+    return new Error(`${this.fn}: ${this.source}:${lineNo}: ${what}`);
+  }
+}
+
+/**
+ * Header, records, BOM and blank lines on top of LineParser; the streaming and the in-memory
+ * readers feed it lines, so both follow the same rules and raise the same errors.
+ */
+class RowAssembler {
+  private readonly parser: LineParser;
+  private names: string[] | undefined;
+  private needHeader: boolean;
+
+  constructor(fn: string, source: string, private readonly options: CsvOptions) {
+    const opts = resolve(fn, options);
+    this.parser = new LineParser(fn, source, opts);
+    this.names = opts.columns ? opts.columns.slice() : undefined;
+    if (this.names) this.parser.expected = this.names.length;
+    this.needHeader = opts.header;
+    if (!this.needHeader && this.names) options.onHeader?.(this.names);
+  }
+
+  /** The row (or record) that this line completes, if any. */
+  line(text: string, lineNo: number): CsvRow | CsvRecord | undefined {
+    if (lineNo === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    if (text.length === 0 && !this.parser.inQuotes) return undefined;
+    const row = this.parser.push(text, lineNo);
+    if (row === null) return undefined;
+    if (this.needHeader) {
+      this.needHeader = false;
+      // With `columns`, the file's own header line is read (and its width checked) but renamed.
+      if (!this.names) {
+        this.names = row.map((v) => v ?? '');
+        if (new Set(this.names).size !== this.names.length) {
+          throw this.parser.error(lineNo, `duplicate column names in the header: ${this.names.join(', ')}`);
+        }
+      }
+      this.options.onHeader?.(this.names);
+      return undefined;
+    }
+    const names = this.names;
+    if (this.options.arrays || !names) return row;
+    const rec: CsvRecord = {};
+    for (let j = 0; j < names.length; j++) rec[names[j]] = row[j];
+    return rec;
+  }
+
+  finish(): void {
+    this.parser.finish();
+  }
+}
+
+/**
+ * Lines of a file, decompressed on the fly. Split by hand rather than with readline so that a
+ * read or gzip error rejects the consumer's loop instead of being emitted where nobody listens.
+ */
+async function* fileLines(path: string, gzip: boolean): AsyncGenerator<string> {
+  const file = createReadStream(path);
+  const stream: Readable = gzip ? file.pipe(createGunzip()) : file;
+  if (gzip) file.on('error', (e) => stream.destroy(e));
+  stream.setEncoding('utf8');
+  let rest = '';
+  try {
+    for await (const chunk of stream as AsyncIterable<string>) {
+      const text = rest + chunk;
+      let start = 0;
+      let nl: number;
+      while ((nl = text.indexOf('\n', start)) >= 0) {
+        yield text.charCodeAt(nl - 1) === 13 && nl > start ? text.slice(start, nl - 1) : text.slice(start, nl);
+        start = nl + 1;
+      }
+      rest = text.slice(start);
+    }
+    if (rest.length > 0) yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
+  } finally {
+    file.destroy();
+    stream.destroy();
+  }
+}
+
+/**
+ * Streams a CSV / TSV file row by row (gzip-compressed when the name ends in `.gz`). Records by
+ * default — keyed by the header or `columns` — or `string[]` rows with `arrays: true`. Fields may be
+ * quoted (`"a,b"`, doubled quotes `""` for a quote, newlines inside quotes). A row with the wrong
+ * number of fields or a quote that never closes raises an Error naming the file and the 1-based
+ * line; rows before it have been yielded, nothing after it is skipped silently. Blank lines are
+ * skipped.
+ */
+export function readCsv(path: string, options: CsvOptions & { arrays: true }): AsyncGenerator<CsvRow>;
+export function readCsv(path: string, options?: CsvOptions): AsyncGenerator<CsvRecord>;
+export async function* readCsv(path: string, options: CsvOptions = {}): AsyncGenerator<CsvRow | CsvRecord> {
+  const lines = fileLines(path, options.gzip ?? path.endsWith('.gz'));
+  try {
+    const asm = new RowAssembler('readCsv', path, options);
+    let lineNo = 0;
+    for await (const line of lines) {
+      const r = asm.line(line, ++lineNo);
+      if (r !== undefined) yield r;
+    }
+    asm.finish();
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') throw new Error(`readCsv: cannot open ${path}: no such file`);
+    if (err.code === 'Z_DATA_ERROR' || err.code === 'Z_BUF_ERROR') throw new Error(`readCsv: ${path} is not valid gzip data (${err.message})`);
+    throw e;
+  } finally {
+    await lines.return(undefined);
+  }
+}
+
+/**
+ * Parses CSV text held in memory (small inputs, tests, config snippets), with the same rules and
+ * errors as `readCsv`; `source` names the input in error messages.
+ */
+export function parseCsv(text: string, options: CsvOptions & { arrays: true; source?: string }): CsvRow[];
+export function parseCsv(text: string, options?: CsvOptions & { source?: string }): CsvRecord[];
+export function parseCsv(text: string, options: CsvOptions & { source?: string } = {}): (CsvRow | CsvRecord)[] {
+  const lines = text.split(/\r?\n/);
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  const asm = new RowAssembler('parseCsv', options.source ?? '<string>', options);
+  const out: (CsvRow | CsvRecord)[] = [];
+  for (let k = 0; k < lines.length; k++) {
+    const r = asm.line(lines[k], k + 1);
+    if (r !== undefined) out.push(r);
+  }
+  asm.finish();
+  return out;
+}
