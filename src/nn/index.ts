@@ -1,1 +1,2 @@
 export * from './module.js';
+export * from './losses.js';
