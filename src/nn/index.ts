@@ -1,3 +1,10 @@
 export * from './module.js';
-export * from './losses.js';
-export * from './regularization.js';
+export * as init from './init.js';
+export * from './linear.js';
+export * from './batchnorm.js';
+export * from './dropout.js';
+export * from './activation.js';
+export * from './embedding.js';
+export * from './dnn.js';
+export { CrossNet, type CrossNetOptions } from './crossnet.js';
+export * from './crossnet-mix.js';
