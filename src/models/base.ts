@@ -1,0 +1,200 @@
+import { Tensor } from '../autograd/index.js';
+import { Generator, formatShape } from '../tensor/index.js';
+import { Module, ModuleList } from '../nn/module.js';
+import { DNN } from '../nn/dnn.js';
+import { Linear } from '../nn/linear.js';
+import { l2Penalty } from '../nn/regularization.js';
+import type { ActivationSpec } from '../nn/activation.js';
+import { InputLayer, type EmbeddingDict, type FeatureColumn } from './features.js';
+import { PredictionLayer, taskOutputs } from './prediction.js';
+import type { ModelInput, MultiTaskModel, TaskType } from './types.js';
+
+/**
+ * Options every model here shares. Defaults are DeepCTR-Torch's: l2RegEmbedding 1e-5,
+ * l2RegDnn 0, initStd 1e-4, seed 1024, dnnDropout 0, dnnActivation 'relu', dnnUseBn false.
+ */
+export interface CommonModelOptions {
+  /** Feature columns; the model then takes a FeatureBatch. Give this or `inputDim`. */
+  features?: readonly FeatureColumn[];
+  /** Width F of a dense input [B, F]. Give this or `features`. */
+  inputDim?: number;
+  /** One entry per task: 'binary' (sigmoid output) or 'regression' (identity). */
+  taskTypes: readonly TaskType[];
+  /** Default task0, task1, … */
+  taskNames?: readonly string[];
+  /** L2 strength on embedding tables (added by regularizationLoss). */
+  l2RegEmbedding?: number;
+  /** L2 strength on DNN / gate / tower weights (not biases, not BatchNorm). */
+  l2RegDnn?: number;
+  /** Std of the N(0, initStd²) init of DNN weights and embeddings. */
+  initStd?: number;
+  /** Seeds every initialisation in the model (each submodule gets its own stream). */
+  seed?: number;
+  dnnDropout?: number;
+  dnnActivation?: ActivationSpec;
+  dnnUseBn?: boolean;
+}
+
+interface Resolved {
+  l2RegEmbedding: number;
+  l2RegDnn: number;
+  initStd: number;
+  seed: number;
+  dnnDropout: number;
+  dnnActivation: ActivationSpec;
+  dnnUseBn: boolean;
+}
+
+function nonNegative(model: string, what: string, v: number): number {
+  if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) throw new RangeError(`${model}: ${what} must be a finite number ≥ 0, got ${String(v)}`);
+  return v;
+}
+
+/** Throws `${model}: ${what} must be a positive integer` unless n is one. */
+export function checkPositiveInt(model: string, what: string, n: unknown, min = 1): number {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min) {
+    throw new RangeError(`${model}: ${what} must be an integer ≥ ${min}, got ${String(n)}`);
+  }
+  return n;
+}
+
+/** Throws unless units is an array of positive integers (non-empty unless allowEmpty). */
+export function checkUnits(model: string, what: string, units: unknown, allowEmpty: boolean): number[] {
+  if (!Array.isArray(units) || (!allowEmpty && units.length === 0) || units.some((u) => !Number.isInteger(u) || u <= 0)) {
+    throw new RangeError(`${model}: ${what} must be ${allowEmpty ? 'an' : 'a non-empty'} array of positive integers, got ${JSON.stringify(units)}`);
+  }
+  return units.slice();
+}
+
+/**
+ * What the models have in common: the input (dense tensor or feature columns), task bookkeeping,
+ * the per-task output layers (`out`), seeding, DNN construction and L2 regularisation.
+ * Subclasses register their own layers and implement `logits`.
+ */
+export abstract class MultiTaskBase extends Module implements MultiTaskModel {
+  readonly taskNames: readonly string[];
+  readonly taskTypes: readonly TaskType[];
+  /** Width of the vector the layers see (after the input layer, when there are features). */
+  readonly inputDim: number;
+  readonly inputLayer: InputLayer | null;
+  protected readonly opts: Resolved;
+  protected readonly modelName: string;
+  /** Source of every init in this model; each submodule forks its own stream from it. */
+  protected readonly generator: Generator;
+  private readonly l2Terms: Array<{ params: Tensor[]; l2: number }> = [];
+
+  constructor(modelName: string, o: CommonModelOptions) {
+    super();
+    this.modelName = modelName;
+    if (!o || typeof o !== 'object') throw new TypeError(`${modelName}: expected an options object`);
+    const types = o.taskTypes;
+    if (!Array.isArray(types) || types.length === 0) {
+      throw new Error(`${modelName}: taskTypes must be a non-empty array of 'binary' | 'regression', got ${JSON.stringify(types)}`);
+    }
+    types.forEach((t, i) => {
+      if (t !== 'binary' && t !== 'regression') throw new Error(`${modelName}: taskTypes[${i}] must be 'binary' or 'regression', got ${JSON.stringify(t)}`);
+    });
+    const names = o.taskNames ?? types.map((_, i) => `task${i}`);
+    if (!Array.isArray(names) || names.length !== types.length) {
+      throw new Error(`${modelName}: taskNames must have one name per task (taskTypes has ${types.length}), got ${JSON.stringify(names)}`);
+    }
+    if (new Set(names).size !== names.length) throw new Error(`${modelName}: taskNames must be distinct, got ${JSON.stringify(names)}`);
+    this.taskTypes = types.slice();
+    this.taskNames = names.slice();
+    this.opts = {
+      l2RegEmbedding: nonNegative(modelName, 'l2RegEmbedding', o.l2RegEmbedding ?? 1e-5),
+      l2RegDnn: nonNegative(modelName, 'l2RegDnn', o.l2RegDnn ?? 0),
+      initStd: nonNegative(modelName, 'initStd', o.initStd ?? 1e-4),
+      seed: o.seed ?? 1024,
+      dnnDropout: o.dnnDropout ?? 0,
+      dnnActivation: o.dnnActivation ?? 'relu',
+      dnnUseBn: o.dnnUseBn ?? false,
+    };
+    if (!(this.opts.dnnDropout >= 0 && this.opts.dnnDropout < 1)) {
+      throw new RangeError(`${modelName}: dnnDropout must be in [0, 1), got ${String(o.dnnDropout)}`);
+    }
+    this.generator = new Generator(this.opts.seed);
+
+    if ((o.features === undefined) === (o.inputDim === undefined)) {
+      throw new Error(`${modelName}: give exactly one of 'features' (feature columns) or 'inputDim' (dense input width)`);
+    }
+    if (o.features !== undefined) {
+      this.inputLayer = new InputLayer(o.features, { initStd: this.opts.initStd, generator: this.generator.fork() });
+      this.inputDim = this.inputLayer.inputDim;
+      // DeepCTR's key: the tables sit at the model's top level (embedding_dict.<name>.weight).
+      const dict: EmbeddingDict = this.registerModule('embedding_dict', this.inputLayer.embeddingDict);
+      this.addL2(dict.parameters(), this.opts.l2RegEmbedding);
+    } else {
+      this.inputLayer = null;
+      this.inputDim = checkPositiveInt(modelName, 'inputDim', o.inputDim);
+    }
+  }
+
+  get numTasks(): number {
+    return this.taskTypes.length;
+  }
+
+  /** The input as one tensor [B, inputDim] in the model's dtype. */
+  protected input(x: ModelInput): Tensor {
+    if (this.inputLayer) {
+      if (x instanceof Tensor) throw new TypeError(`${this.modelName}: built with feature columns, so it takes a FeatureBatch (feature name → values), got a Tensor ${formatShape(x.shape)}`);
+      return this.inputLayer.forward(x);
+    }
+    if (!(x instanceof Tensor)) throw new TypeError(`${this.modelName}: built with inputDim ${this.inputDim}, so it takes a Tensor [B, ${this.inputDim}], got a FeatureBatch`);
+    if (x.ndim !== 2 || x.shape[1] !== this.inputDim) {
+      throw new RangeError(`${this.modelName}: expected input [B, ${this.inputDim}], got ${formatShape(x.shape)}`);
+    }
+    const dtype = this.parameters()[0]?.dtype ?? x.dtype;
+    return x.dtype === dtype ? x : x.to(dtype);
+  }
+
+  /** A DNN with the model's shared options and its own init stream; its weights get l2RegDnn. */
+  protected dnn(inputDim: number, units: readonly number[]): DNN {
+    const d = new DNN(inputDim, units, {
+      activation: this.opts.dnnActivation,
+      dropoutRate: this.opts.dnnDropout,
+      useBn: this.opts.dnnUseBn,
+      initStd: this.opts.initStd,
+      generator: this.generator.fork(),
+    });
+    this.addL2(d.regularizationWeights(), this.opts.l2RegDnn);
+    return d;
+  }
+
+  /** A Linear without bias (DeepCTR's gate and tower final layers); its weight gets l2RegDnn. */
+  protected linearNoBias(inFeatures: number, outFeatures: number): Linear {
+    const l = new Linear(inFeatures, outFeatures, { bias: false, generator: this.generator.fork() });
+    this.addL2Weights(l);
+    return l;
+  }
+
+  /** One PredictionLayer per task, as DeepCTR's multi-task `out` (keys out.<t>.bias). */
+  protected perTaskOut(): ModuleList<PredictionLayer> {
+    return new ModuleList(this.taskTypes.map((t) => new PredictionLayer([t])));
+  }
+
+  /** DeepCTR's filter for regularised DNN parameters: names with 'weight' and without 'bn'. */
+  protected addL2Weights(m: Module, l2 = this.opts.l2RegDnn): void {
+    this.addL2(m.namedParameters().filter(([n]) => n.includes('weight') && !n.split('.').includes('bn')).map(([, p]) => p), l2);
+  }
+
+  protected addL2(params: Tensor[], l2: number): void {
+    if (l2 > 0 && params.length) this.l2Terms.push({ params, l2 });
+  }
+
+  abstract logits(x: ModelInput): Tensor;
+
+  forward(x: ModelInput): Tensor {
+    return taskOutputs(this.logits(x), this.taskTypes);
+  }
+
+  /** Σ l2 · ‖w‖² over the regularised parameters (DeepCTR's scale), or null when there are none. */
+  regularizationLoss(): Tensor | null {
+    let total: Tensor | null = null;
+    for (const { params, l2 } of this.l2Terms) {
+      const t = l2Penalty(params, l2);
+      total = total ? total.add(t) : t;
+    }
+    return total;
+  }
+}

@@ -1,0 +1,12 @@
+export type { TaskType, FeatureBatch, ModelInput, MultiTaskModel } from './types.js';
+export {
+  SparseFeat, DenseFeat, VarLenSparseFeat, InputLayer, EmbeddingDict, computeInputDim,
+  type SparseFeatOptions, type SparseFeatColumn, type DenseFeatColumn, type VarLenSparseFeatColumn,
+  type FeatureColumn, type Combiner, type InputLayerOptions,
+} from './features.js';
+export { PredictionLayer, taskOutputs } from './prediction.js';
+export { MultiTaskBase, type CommonModelOptions } from './base.js';
+export { MMoE, MixtureOfExpertsBase, type MMoEOptions, type MixtureOfExpertsOptions } from './mmoe.js';
+export { OMoE, type OMoEOptions } from './omoe.js';
+export { SharedBottom, type SharedBottomOptions } from './sharedbottom.js';
+export { SingleTask, type SingleTaskOptions } from './singletask.js';
