@@ -1,0 +1,176 @@
+/**
+ * Evaluation metrics over plain arrays (typed arrays or number[]), accumulated in float64. Per-task
+ * metrics read [N, T] row-major label / prediction arrays column by column, so a metric never mixes
+ * tasks.
+ */
+
+/** Same union as models' TaskType; restated so metrics stay free of model imports. */
+type TaskType = 'binary' | 'regression';
+
+/** Every metric a task can report; a metric that does not fit the task's type is left out. */
+export interface TaskMetrics {
+  auc?: number;
+  logloss?: number;
+  accuracy?: number;
+  mse?: number;
+}
+
+export type MetricName = keyof TaskMetrics;
+
+type Values = ArrayLike<number>;
+
+function checkPair(fn: string, labels: Values, preds: Values): void {
+  if (labels.length !== preds.length) {
+    throw new RangeError(`${fn}: labels and predictions differ in length: ${labels.length} vs ${preds.length}`);
+  }
+}
+
+/**
+ * Area under the ROC curve, exact: the Mann–Whitney U statistic from ranks, with tied scores given
+ * their average rank (so a tie between a positive and a negative counts ½, as sklearn's
+ * roc_auc_score does). Labels must be 0 or 1. Returns NaN when only one class is present (or the
+ * input is empty): AUC is undefined there, and NaN keeps a mean over runs from hiding it.
+ */
+export function rocAuc(labels: Values, scores: Values): number {
+  checkPair('rocAuc', labels, scores);
+  const n = labels.length;
+  let pos = 0;
+  for (let i = 0; i < n; i++) {
+    const y = labels[i];
+    if (y !== 0 && y !== 1) throw new RangeError(`rocAuc: labels must be 0 or 1, got ${y} at index ${i}`);
+    if (Number.isNaN(scores[i])) throw new RangeError(`rocAuc: score at index ${i} is NaN`);
+    pos += y;
+  }
+  const neg = n - pos;
+  if (pos === 0 || neg === 0) return NaN;
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  const s = Float64Array.from(scores);
+  order.sort((a, b) => s[a] - s[b]);
+  // Sum of the (1-based, tie-averaged) ranks of the positives.
+  let rankSum = 0;
+  for (let i = 0; i < n;) {
+    let j = i + 1;
+    while (j < n && s[order[j]] === s[order[i]]) j++;
+    const avgRank = (i + 1 + j) / 2;
+    let p = 0;
+    for (let k = i; k < j; k++) p += labels[order[k]];
+    rankSum += p * avgRank;
+    i = j;
+  }
+  return (rankSum - (pos * (pos + 1)) / 2) / (pos * neg);
+}
+
+/**
+ * Mean binary cross-entropy of probabilities, clipped to [eps, 1 − eps] with eps = 1e-7 (as
+ * sklearn's log_loss did), so a confident wrong prediction costs ~16.1 rather than Infinity.
+ * Labels may be soft (in [0, 1]). NaN for empty input.
+ */
+export function logloss(labels: Values, probs: Values, eps = 1e-7): number {
+  checkPair('logloss', labels, probs);
+  const n = labels.length;
+  if (n === 0) return NaN;
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const y = labels[i];
+    if (!(y >= 0 && y <= 1)) throw new RangeError(`logloss: labels must lie in [0, 1], got ${y} at index ${i}`);
+    const p = Math.min(Math.max(probs[i], eps), 1 - eps);
+    sum -= y * Math.log(p) + (1 - y) * Math.log(1 - p);
+  }
+  return sum / n;
+}
+
+/** Mean squared error. NaN for empty input. */
+export function mse(labels: Values, preds: Values): number {
+  checkPair('mse', labels, preds);
+  const n = labels.length;
+  if (n === 0) return NaN;
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const d = labels[i] - preds[i];
+    sum += d * d;
+  }
+  return sum / n;
+}
+
+/**
+ * Fraction of rows whose thresholded prediction matches the label: a prediction above 0.5 means 1
+ * (exactly 0.5 means 0, as in Keras' binary_accuracy); labels above 0.5 count as 1. NaN for empty input.
+ */
+export function accuracy(labels: Values, probs: Values, threshold = 0.5): number {
+  checkPair('accuracy', labels, probs);
+  const n = labels.length;
+  if (n === 0) return NaN;
+  let hits = 0;
+  for (let i = 0; i < n; i++) if ((probs[i] > threshold) === (labels[i] > 0.5)) hits++;
+  return hits / n;
+}
+
+const FITS: Record<MetricName, readonly TaskType[]> = {
+  auc: ['binary'],
+  logloss: ['binary'],
+  accuracy: ['binary'],
+  mse: ['binary', 'regression'],
+};
+const DEFAULTS: Record<TaskType, readonly MetricName[]> = {
+  binary: ['auc', 'logloss', 'accuracy'],
+  regression: ['mse'],
+};
+
+export interface PerTaskOptions {
+  /**
+   * Metrics to compute. Default: auc, logloss and accuracy for binary tasks; mse for regression.
+   * A requested metric that does not fit a task (auc on a regression task) is left out for it.
+   */
+  metrics?: readonly MetricName[];
+}
+
+/** Column `t` of a row-major [N, T] array. */
+export function column(values: Values, numTasks: number, t: number): Float64Array {
+  const n = values.length / numTasks;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = values[i * numTasks + t];
+  return out;
+}
+
+/**
+ * Metrics for each task of row-major [N, T] labels and predictions (probabilities for binary
+ * tasks, values for regression), keyed by task name.
+ */
+export function perTaskMetrics(
+  labels: Values, preds: Values, taskTypes: readonly TaskType[], taskNames: readonly string[],
+  options: PerTaskOptions = {},
+): Record<string, TaskMetrics> {
+  const t = taskTypes.length;
+  if (t === 0) throw new RangeError('perTaskMetrics: expected at least one task, got taskTypes = []');
+  if (taskNames.length !== t) {
+    throw new RangeError(`perTaskMetrics: ${t} task types but ${taskNames.length} task names (${taskNames.join(', ')})`);
+  }
+  if (new Set(taskNames).size !== t) throw new RangeError(`perTaskMetrics: task names must be distinct, got ${taskNames.join(', ')}`);
+  checkPair('perTaskMetrics', labels, preds);
+  if (labels.length % t !== 0) {
+    throw new RangeError(`perTaskMetrics: ${labels.length} values are not [N, ${t}] for ${t} tasks`);
+  }
+  for (const m of options.metrics ?? []) {
+    if (!(m in FITS)) throw new RangeError(`perTaskMetrics: unknown metric '${m}', expected one of ${Object.keys(FITS).join(', ')}`);
+  }
+  const out: Record<string, TaskMetrics> = {};
+  for (let j = 0; j < t; j++) {
+    const type = taskTypes[j];
+    if (type !== 'binary' && type !== 'regression') {
+      throw new RangeError(`perTaskMetrics: task type must be 'binary' or 'regression', got '${String(type)}' for task ${taskNames[j]}`);
+    }
+    const y = column(labels, t, j);
+    const p = column(preds, t, j);
+    const m: TaskMetrics = {};
+    for (const name of options.metrics ?? DEFAULTS[type]) {
+      if (!FITS[name].includes(type)) continue;
+      if (name === 'auc') m.auc = rocAuc(y, p);
+      else if (name === 'logloss') m.logloss = logloss(y, p);
+      else if (name === 'accuracy') m.accuracy = accuracy(y, p);
+      else m.mse = mse(y, p);
+    }
+    out[taskNames[j]] = m;
+  }
+  return out;
+}
