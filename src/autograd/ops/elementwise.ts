@@ -135,7 +135,8 @@ const clampOp = defineOp<[number, number]>({
 const powOp = defineOp<number>({
   name: 'pow',
   forward: (_c, [x], p) => unary('powScalar', x, p),
-  backward: (_c, g, [x], p) => [binary('mul', g, unary('scale', unary('powScalar', x, p - 1), p))],
+  // x^0 is constant: 0·x^-1 would give NaN at x = 0, so the gradient is zero outright (as in PyTorch).
+  backward: (_c, g, [x], p) => [p === 0 ? unary('scale', unary('step', x), 0) : binary('mul', g, unary('scale', unary('powScalar', x, p - 1), p))],
 });
 
 export const neg = (x: Tensor): Tensor => negOp([x], undefined);
