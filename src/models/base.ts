@@ -149,7 +149,7 @@ export abstract class MultiTaskBase extends Module implements MultiTaskModel {
   }
 
   /** A DNN with the model's shared options and its own init stream; its weights get l2RegDnn. */
-  protected dnn(inputDim: number, units: readonly number[]): DNN {
+  protected makeDnn(inputDim: number, units: readonly number[]): DNN {
     const d = new DNN(inputDim, units, {
       activation: this.opts.dnnActivation,
       dropoutRate: this.opts.dnnDropout,
@@ -162,9 +162,9 @@ export abstract class MultiTaskBase extends Module implements MultiTaskModel {
   }
 
   /** A Linear without bias (DeepCTR's gate and tower final layers); its weight gets l2RegDnn. */
-  protected linearNoBias(inFeatures: number, outFeatures: number): Linear {
+  protected makeLinear(inFeatures: number, outFeatures: number, l2 = this.opts.l2RegDnn, what = 'l2RegDnn'): Linear {
     const l = new Linear(inFeatures, outFeatures, { bias: false, generator: this.generator.fork() });
-    this.addL2Weights(l);
+    this.addL2([l.weight], l2, what);
     return l;
   }
 
@@ -173,12 +173,9 @@ export abstract class MultiTaskBase extends Module implements MultiTaskModel {
     return new ModuleList(this.taskTypes.map((t) => new PredictionLayer([t])));
   }
 
-  /** DeepCTR's filter for regularised DNN parameters: names with 'weight' and without 'bn'. */
-  protected addL2Weights(m: Module, l2 = this.opts.l2RegDnn): void {
-    this.addL2(m.namedParameters().filter(([n]) => n.includes('weight') && !n.split('.').includes('bn')).map(([, p]) => p), l2);
-  }
-
-  protected addL2(params: Tensor[], l2: number): void {
+  /** Puts `params` under an L2 penalty of strength l2 (skipped when l2 is 0). */
+  protected addL2(params: Tensor[], l2: number, what = 'l2 strength'): void {
+    nonNegative(this.modelName, what, l2);
     if (l2 > 0 && params.length) this.l2Terms.push({ params, l2 });
   }
 

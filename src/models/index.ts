@@ -10,3 +10,6 @@ export { MMoE, MixtureOfExpertsBase, type MMoEOptions, type MixtureOfExpertsOpti
 export { OMoE, type OMoEOptions } from './omoe.js';
 export { SharedBottom, type SharedBottomOptions } from './sharedbottom.js';
 export { SingleTask, type SingleTaskOptions } from './singletask.js';
+export { DCN, type DCNOptions } from './dcn.js';
+export { PLE, type PLEOptions } from './ple.js';
+export { countParameters, widthForParameterCount, type WidthSearchOptions, type WidthSearchResult } from './params.js';

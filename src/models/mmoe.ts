@@ -50,19 +50,19 @@ export abstract class MixtureOfExpertsBase extends MultiTaskBase {
 
     // Each expert forks its own init stream, so no two experts start alike.
     this.expert_dnn = this.registerModule('expert_dnn', new ModuleList(
-      Array.from({ length: this.numExperts }, () => this.dnn(F, this.expertHiddenUnits)),
+      Array.from({ length: this.numExperts }, () => this.makeDnn(F, this.expertHiddenUnits)),
     ));
     this.gate_dnn = G.length
-      ? this.registerModule('gate_dnn', new ModuleList(Array.from({ length: this.numGates }, () => this.dnn(F, G))))
+      ? this.registerModule('gate_dnn', new ModuleList(Array.from({ length: this.numGates }, () => this.makeDnn(F, G))))
       : null;
     this.gate_dnn_final_layer = this.registerModule('gate_dnn_final_layer', new ModuleList(
-      Array.from({ length: this.numGates }, () => this.linearNoBias(G.length ? G[G.length - 1] : F, this.numExperts)),
+      Array.from({ length: this.numGates }, () => this.makeLinear(G.length ? G[G.length - 1] : F, this.numExperts)),
     ));
     this.tower_dnn = Tw.length
-      ? this.registerModule('tower_dnn', new ModuleList(Array.from({ length: this.numTasks }, () => this.dnn(H, Tw))))
+      ? this.registerModule('tower_dnn', new ModuleList(Array.from({ length: this.numTasks }, () => this.makeDnn(H, Tw))))
       : null;
     this.tower_dnn_final_layer = this.registerModule('tower_dnn_final_layer', new ModuleList(
-      Array.from({ length: this.numTasks }, () => this.linearNoBias(Tw.length ? Tw[Tw.length - 1] : H, 1)),
+      Array.from({ length: this.numTasks }, () => this.makeLinear(Tw.length ? Tw[Tw.length - 1] : H, 1)),
     ));
     this.out = this.registerModule('out', this.perTaskOut());
   }

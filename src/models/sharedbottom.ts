@@ -33,12 +33,12 @@ export class SharedBottom extends MultiTaskBase {
     this.towerHiddenUnits = checkUnits('SharedBottom', 'towerHiddenUnits', opts.towerHiddenUnits ?? [], true);
     const Hb = this.bottomHiddenUnits[this.bottomHiddenUnits.length - 1];
     const Tw = this.towerHiddenUnits;
-    this.bottom_dnn = this.registerModule('bottom_dnn', this.dnn(this.inputDim, this.bottomHiddenUnits));
+    this.bottom_dnn = this.registerModule('bottom_dnn', this.makeDnn(this.inputDim, this.bottomHiddenUnits));
     this.tower_dnn = Tw.length
-      ? this.registerModule('tower_dnn', new ModuleList(Array.from({ length: this.numTasks }, () => this.dnn(Hb, Tw))))
+      ? this.registerModule('tower_dnn', new ModuleList(Array.from({ length: this.numTasks }, () => this.makeDnn(Hb, Tw))))
       : null;
     this.tower_dnn_final_layer = this.registerModule('tower_dnn_final_layer', new ModuleList(
-      Array.from({ length: this.numTasks }, () => this.linearNoBias(Tw.length ? Tw[Tw.length - 1] : Hb, 1)),
+      Array.from({ length: this.numTasks }, () => this.makeLinear(Tw.length ? Tw[Tw.length - 1] : Hb, 1)),
     ));
     this.out = this.registerModule('out', this.perTaskOut());
   }

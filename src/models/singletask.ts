@@ -27,10 +27,10 @@ export class SingleTask extends MultiTaskBase {
     this.hiddenUnits = checkUnits('SingleTask', 'hiddenUnits', opts.hiddenUnits ?? [], true);
     const U = this.hiddenUnits;
     this.tower_dnn = U.length
-      ? this.registerModule('tower_dnn', new ModuleList(Array.from({ length: this.numTasks }, () => this.dnn(this.inputDim, U))))
+      ? this.registerModule('tower_dnn', new ModuleList(Array.from({ length: this.numTasks }, () => this.makeDnn(this.inputDim, U))))
       : null;
     this.tower_dnn_final_layer = this.registerModule('tower_dnn_final_layer', new ModuleList(
-      Array.from({ length: this.numTasks }, () => this.linearNoBias(U.length ? U[U.length - 1] : this.inputDim, 1)),
+      Array.from({ length: this.numTasks }, () => this.makeLinear(U.length ? U[U.length - 1] : this.inputDim, 1)),
     ));
     this.out = this.registerModule('out', this.perTaskOut());
   }

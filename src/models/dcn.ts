@@ -1,0 +1,69 @@
+import { Tensor, concat } from '../autograd/index.js';
+import { CrossNet } from '../nn/crossnet.js';
+import type { DNN } from '../nn/dnn.js';
+import type { Linear } from '../nn/linear.js';
+import { MultiTaskBase, checkPositiveInt, checkUnits, type CommonModelOptions } from './base.js';
+import { PredictionLayer } from './prediction.js';
+import type { ModelInput, TaskType } from './types.js';
+
+export interface DCNOptions extends Omit<CommonModelOptions, 'taskTypes'> {
+  /** Number of cross layers (default 2); 0 leaves only the deep part. */
+  crossNum?: number;
+  /** 'vector' (DCN, default) or 'matrix' (DCN-V2). */
+  crossParameterization?: 'vector' | 'matrix';
+  /** Hidden units of the deep part (default [128, 128]); empty leaves only the cross part. */
+  dnnHiddenUnits?: readonly number[];
+  /** L2 strength on the cross kernels (default 1e-5, DeepCTR's). */
+  l2RegCross?: number;
+  /** L2 strength on the final `dnn_linear` weight (default 1e-5, DeepCTR's). */
+  l2RegLinear?: number;
+  /** Default ['binary'], DeepCTR's single task; more tasks share everything but their logit row. */
+  taskTypes?: readonly TaskType[];
+}
+
+/**
+ * Deep & Cross Network (Wang et al., ADKDD 2017), as DeepCTR-Torch's DCN: the cross network
+ * (`crossnet`) and the DNN (`dnn`) run side by side on the input, their outputs are concatenated
+ * (cross first) and one Linear without bias (`dnn_linear`) gives the logits, plus `out.bias`.
+ * With T tasks, `dnn_linear` has T output rows and `out.bias` T entries: a multi-output DCN.
+ */
+export class DCN extends MultiTaskBase {
+  readonly crossNum: number;
+  readonly dnnHiddenUnits: readonly number[];
+  readonly dnn: DNN | null;
+  readonly dnn_linear: Linear;
+  readonly crossnet: CrossNet | null;
+  readonly out: PredictionLayer;
+
+  constructor(opts: DCNOptions = {}) {
+    super('DCN', { ...opts, taskTypes: opts.taskTypes ?? ['binary'] });
+    this.crossNum = checkPositiveInt('DCN', 'crossNum', opts.crossNum ?? 2, 0);
+    this.dnnHiddenUnits = checkUnits('DCN', 'dnnHiddenUnits', opts.dnnHiddenUnits ?? [128, 128], true);
+    if (this.crossNum === 0 && this.dnnHiddenUnits.length === 0) {
+      throw new Error('DCN: crossNum is 0 and dnnHiddenUnits is empty; at least one of the cross and deep parts is needed');
+    }
+    const param = opts.crossParameterization ?? 'vector';
+    if (param !== 'vector' && param !== 'matrix') {
+      throw new Error(`DCN: crossParameterization must be 'vector' or 'matrix', got ${JSON.stringify(param)}`);
+    }
+    const F = this.inputDim;
+    const U = this.dnnHiddenUnits;
+    this.dnn = U.length ? this.registerModule('dnn', this.makeDnn(F, U)) : null;
+    const linearIn = (this.crossNum > 0 ? F : 0) + (U.length ? U[U.length - 1] : 0);
+    this.dnn_linear = this.registerModule('dnn_linear', this.makeLinear(linearIn, this.numTasks, opts.l2RegLinear ?? 1e-5, 'l2RegLinear'));
+    this.crossnet = this.crossNum > 0
+      ? this.registerModule('crossnet', new CrossNet(F, { layerNum: this.crossNum, parameterization: param, generator: this.generator.fork() }))
+      : null;
+    this.out = this.registerModule('out', new PredictionLayer(this.taskTypes));
+    if (this.crossnet) this.addL2([this.crossnet.kernels], opts.l2RegCross ?? 1e-5, 'l2RegCross');
+  }
+
+  logits(x: ModelInput): Tensor {
+    const h = this.input(x);
+    const parts: Tensor[] = [];
+    if (this.crossnet) parts.push(this.crossnet.forward(h));
+    if (this.dnn) parts.push(this.dnn.forward(h));
+    const stacked = parts.length === 1 ? parts[0] : concat(parts, 1);
+    return this.out.forward(this.dnn_linear.forward(stacked));
+  }
+}
