@@ -190,6 +190,23 @@ describe('what is recorded', () => {
   });
 });
 
+describe('custom-op contract', () => {
+  it('a rule returning a gradient of the wrong shape is reported, naming the op and both shapes', () => {
+    const bad = defineOp({
+      name: 'badShape',
+      forward: (_c, [x]) => unary('scale', x, 1),
+      backward: (_c, g) => [new NDArray(g.data.slice(0, 2), [2])],
+    });
+    const x = tensor([1, 2, 3], { ...f64, requiresGrad: true });
+    expect(() => bad([x], undefined).sum().backward()).toThrow(/^backward: badShape returned a gradient of shape \[2\] for input 0 of shape \[3\]/);
+  });
+
+  it('rejects non-tensor inputs, naming the op', () => {
+    const id = defineOp({ name: 'identity', forward: (_c, [x]) => x, backward: (_c, g) => [g] });
+    expect(() => id([[1, 2] as never], undefined)).toThrow(/^identity: input 0 is not a Tensor/);
+  });
+});
+
 describe('detectAnomaly', () => {
   afterEach(() => detectAnomaly(false));
 

@@ -64,6 +64,8 @@ export const cases: OpCase[] = [
   { op: 'div', name: 'div [3,4]/[3,4]', inputs: [s([3, 4]), s([3, 4], 'awayFromZero')], fn: (a, b) => ops.div(a, b) },
   { op: 'div', name: 'div [B,1]/[1,N]', inputs: [s([3, 1]), s([1, 4], 'awayFromZero')], fn: (a, b) => a.div(b) },
   { op: 'div', name: 'div number/[B,N] and [N]/[B,N]', inputs: [s([4]), s([3, 4], 'awayFromZero')], fn: (a, b) => ops.div(2, b).add(a.div(b)) },
+  { op: 'mul', name: 'mul 3-D broadcast on both sides [2,1,4]*[3,1]', inputs: [s([2, 1, 4]), s([3, 1])], fn: (a, b) => a.mul(b) },
+  { op: 'div', name: 'div 3-D broadcast on both sides [3,1]/[2,1,4]', inputs: [s([3, 1]), s([2, 1, 4], 'awayFromZero')], fn: (a, b) => a.div(b) },
   { op: 'div', name: 'div by a number', inputs: [s([3, 4])], fn: (a) => a.div(3) },
   // Unary ops.
   { op: 'neg', name: 'neg', inputs: [s([3, 4])], fn: (a) => ops.neg(a) },
@@ -98,6 +100,8 @@ export const cases: OpCase[] = [
       { op: 'matmul', name: `matmul 2-D@3-D ${tag}`, inputs: [s(A()), s(B(2))], fn: (a, b) => a.matmul(b, { transA, transB }) },
     ];
   }),
+  // K = 130 spans two packed depth blocks of the GEMM (KC = 128) in forward and in backward.
+  { op: 'matmul', name: 'matmul K = 130 across packing blocks, TN', inputs: [s([130, 3]), s([130, 2])], fn: (a, b) => a.matmul(b, { transA: true }) },
   { op: 'matmul', name: 'matmul odd sizes [1,7]@[7,1]', inputs: [s([1, 7]), s([7, 1])], fn: (a, b) => a.matmul(b) },
   // Reductions over one axis, a negative axis, a list and everything, with and without keepdim.
   ...(['sum', 'mean', 'max'] as const).flatMap((r): OpCase[] =>

@@ -78,4 +78,13 @@ describe('op semantics at the edges', () => {
     lp.mul(tensor([[1, 0, 0], [0, 1, 0]], { dtype: 'float64' })).sum().backward();
     expect(Array.from(x.grad!.data).every(Number.isFinite)).toBe(true);
   });
+
+  it('cast is differentiable: the gradient comes back in the input dtype', () => {
+    const x = tensor([1, 2, 3], { requiresGrad: true });
+    const y = x.to('float64');
+    expect(y.dtype).toBe('float64');
+    y.mul(tensor([1, 2, 3], { dtype: 'float64' })).sum().backward();
+    expect(x.grad!.dtype).toBe('float32');
+    expect(x.grad!.toArray()).toEqual([1, 2, 3]);
+  });
 });
