@@ -1,0 +1,100 @@
+import type { Tensor } from '../../autograd/index.js';
+import type { Storage } from '../../tensor/index.js';
+import { Optimizer, checkBoolean, checkRange, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
+
+export interface AdamOptions {
+  /** Learning rate γ (default 1e-3). */
+  lr: number;
+  /** Decay rates (β1, β2) of the first and second moment averages (default [0.9, 0.999]). */
+  betas: readonly [number, number];
+  /** Added to the denominator (default 1e-8). */
+  eps: number;
+  /** Adam: L2 penalty λθ added to the gradient (default 0). AdamW: decoupled decay rate (default 1e-2). */
+  weightDecay: number;
+  /** Use the running maximum of the second moment (AMSGrad, default false). */
+  amsgrad: boolean;
+}
+
+/** Private marker by which AdamW reuses Adam's constructor with its own name and defaults. */
+const ADAMW = Symbol('AdamW');
+
+function defaults(opts: Partial<AdamOptions>, weightDecay: number): AdamOptions {
+  return {
+    lr: opts.lr ?? 1e-3,
+    betas: opts.betas ?? [0.9, 0.999],
+    eps: opts.eps ?? 1e-8,
+    weightDecay: opts.weightDecay ?? weightDecay,
+    amsgrad: opts.amsgrad ?? false,
+  };
+}
+
+/**
+ * Adam, torch.optim.Adam's rule (t counts this parameter's steps):
+ *   g ← ∇f(θ) + λθ
+ *   m ← β1·m + (1 − β1)·g,   v ← β2·v + (1 − β2)·g²
+ *   AMSGrad: v_max ← max(v_max, v) and v_max replaces v below
+ *   θ ← θ − γ/(1 − β1^t) · m / (√v / √(1 − β2^t) + ε)
+ */
+export class Adam extends Optimizer<AdamOptions> {
+  /** AdamW decays the weights directly instead of adding λθ to the gradient. */
+  protected readonly decoupled: boolean;
+
+  constructor(params: ParamsInput<AdamOptions>, opts: Partial<AdamOptions> = {}) {
+    const w = opts as Partial<AdamOptions> & { [ADAMW]?: true };
+    super(w[ADAMW] ? 'AdamW' : 'Adam', params, defaults(opts, w[ADAMW] ? 1e-2 : 0));
+    this.decoupled = w[ADAMW] === true;
+  }
+
+  protected validate(g: AdamOptions): void {
+    const name = this.name;
+    checkRange(name, 'learning rate', 'lr', g.lr, 0);
+    checkRange(name, 'epsilon value', 'eps', g.eps, 0);
+    if (!Array.isArray(g.betas) || g.betas.length !== 2) {
+      throw new RangeError(`${name}: betas must be a pair [beta1, beta2], got ${JSON.stringify(g.betas)}`);
+    }
+    checkRange(name, 'beta parameter at index 0:', 'betas[0]', g.betas[0], 0, 1);
+    checkRange(name, 'beta parameter at index 1:', 'betas[1]', g.betas[1], 0, 1);
+    checkRange(name, 'weight decay value', 'weightDecay', g.weightDecay, 0);
+    checkBoolean(name, 'amsgrad', g.amsgrad);
+  }
+
+  protected update(p: Tensor, grad: Storage, group: ParamGroup<AdamOptions>, state: ParamState): void {
+    const { lr, eps, weightDecay: wd, amsgrad } = group;
+    const [b1, b2] = group.betas;
+    const theta = p.data;
+    const n = theta.length;
+    const m = this.buffer(state, 'expAvg', p);
+    const v = this.buffer(state, 'expAvgSq', p);
+    const vmax = amsgrad ? this.buffer(state, 'maxExpAvgSq', p) : null;
+    const t = ((state.step as number | undefined) ?? 0) + 1;
+    state.step = t;
+    const stepSize = lr / (1 - Math.pow(b1, t));
+    const bc2Sqrt = Math.sqrt(1 - Math.pow(b2, t));
+    const l2 = this.decoupled ? 0 : wd;
+    const shrink = this.decoupled ? 1 - lr * wd : 1;
+    for (let i = 0; i < n; i++) {
+      if (shrink !== 1) theta[i] *= shrink;
+      const g = grad[i] + l2 * theta[i];
+      const mi = b1 * m[i] + (1 - b1) * g;
+      const vi = b2 * v[i] + (1 - b2) * g * g;
+      m[i] = mi;
+      v[i] = vi;
+      let second = vi;
+      if (vmax !== null) {
+        if (vi > vmax[i]) vmax[i] = vi;
+        second = vmax[i];
+      }
+      theta[i] -= (stepSize * m[i]) / (Math.sqrt(second) / bc2Sqrt + eps);
+    }
+  }
+}
+
+/**
+ * AdamW, torch.optim.AdamW's rule: decoupled weight decay θ ← θ − γλθ first, then the Adam
+ * update without any L2 term in the gradient. weightDecay defaults to 1e-2.
+ */
+export class AdamW extends Adam {
+  constructor(params: ParamsInput<AdamOptions>, opts: Partial<AdamOptions> = {}) {
+    super(params, { ...opts, [ADAMW]: true } as Partial<AdamOptions>);
+  }
+}
