@@ -1,0 +1,110 @@
+import type { Tensor } from '../autograd/index.js';
+
+/** What one epoch produced; `logs` uses Keras-style keys (`loss`, `ctr_loss`, `val_loss`, `val_ctr_auc`). */
+export interface EpochLog {
+  /** 1-based. */
+  epoch: number;
+  logs: Record<string, number>;
+  seconds: number;
+  samplesPerSecond: number;
+}
+
+/** The record of a `fit`: one entry per epoch, and each logged quantity as a series. */
+export class History {
+  readonly epochs: EpochLog[] = [];
+  /** The epoch early stopping judged best (1-based), or null without early stopping. */
+  bestEpoch: number | null = null;
+  /** True when early stopping (or a callback) ended training before the last epoch. */
+  stoppedEarly = false;
+
+  push(log: EpochLog): void {
+    this.epochs.push(log);
+  }
+
+  /** The values of `key` per epoch (NaN for an epoch that did not log it). */
+  series(key: string): number[] {
+    return this.epochs.map((e) => e.logs[key] ?? NaN);
+  }
+
+  /** Every logged key → its series, like Keras's `history.history`. */
+  get history(): Record<string, number[]> {
+    const keys = new Set<string>();
+    for (const e of this.epochs) for (const k of Object.keys(e.logs)) keys.add(k);
+    const out: Record<string, number[]> = {};
+    for (const k of keys) out[k] = this.series(k);
+    return out;
+  }
+
+  get last(): EpochLog | undefined {
+    return this.epochs[this.epochs.length - 1];
+  }
+
+  toJSON(): object {
+    return { epochs: this.epochs, bestEpoch: this.bestEpoch, stoppedEarly: this.stoppedEarly };
+  }
+}
+
+export interface EarlyStoppingOptions {
+  /** The log key to watch; default 'val_loss' (or 'loss' when there is no validation data). */
+  monitor?: string;
+  /** Epochs without improvement tolerated before stopping. Default 0, as in Keras. */
+  patience?: number;
+  /** 'min' for losses, 'max' for AUC/accuracy; 'auto' decides from the key's name. Default 'auto'. */
+  mode?: 'min' | 'max' | 'auto';
+  /** The smallest change that counts as an improvement. Default 0. */
+  minDelta?: number;
+  /** At the end, put back the weights of the best epoch. Default false. */
+  restoreBestWeights?: boolean;
+}
+
+/** Watches one logged quantity; says when to stop; keeps a copy of the best weights if asked. */
+export class EarlyStopping {
+  readonly monitor: string;
+  readonly patience: number;
+  readonly mode: 'min' | 'max';
+  readonly minDelta: number;
+  readonly restoreBestWeights: boolean;
+  best = NaN;
+  bestEpoch = 0;
+  private wait = 0;
+  private snapshot: Array<Float32Array | Float64Array> | null = null;
+
+  constructor(opts: EarlyStoppingOptions, hasValidation: boolean) {
+    this.monitor = opts.monitor ?? (hasValidation ? 'val_loss' : 'loss');
+    this.patience = opts.patience ?? 0;
+    if (!Number.isInteger(this.patience) || this.patience < 0) throw new RangeError(`fit: earlyStopping.patience must be an integer >= 0, got ${opts.patience}`);
+    const mode = opts.mode ?? 'auto';
+    if (mode !== 'min' && mode !== 'max' && mode !== 'auto') throw new RangeError(`fit: earlyStopping.mode must be 'min', 'max' or 'auto', got ${String(mode)}`);
+    this.mode = mode === 'auto' ? (/(auc|acc|accuracy)$/.test(this.monitor) ? 'max' : 'min') : mode;
+    this.minDelta = Math.abs(opts.minDelta ?? 0);
+    this.restoreBestWeights = opts.restoreBestWeights ?? false;
+    if (this.monitor.startsWith('val_') && !hasValidation) {
+      throw new Error(`fit: earlyStopping monitors '${this.monitor}' but there is no validation data (give validationSplit or validationData)`);
+    }
+  }
+
+  /** Records this epoch's value; returns true when training should stop. */
+  update(epoch: number, logs: Record<string, number>, params: readonly Tensor[]): boolean {
+    const v = logs[this.monitor];
+    if (v === undefined) {
+      throw new Error(`fit: earlyStopping monitors '${this.monitor}', which is not logged; logged keys: ${Object.keys(logs).join(', ')}`);
+    }
+    const improved = Number.isNaN(this.best) ||
+      (this.mode === 'min' ? v < this.best - this.minDelta : v > this.best + this.minDelta);
+    if (improved) {
+      this.best = v;
+      this.bestEpoch = epoch;
+      this.wait = 0;
+      if (this.restoreBestWeights) this.snapshot = params.map((p) => p.data.slice());
+      return false;
+    }
+    this.wait++;
+    return this.wait > this.patience;
+  }
+
+  /** Copies the best epoch's weights back into the parameters (when restoreBestWeights). */
+  restore(params: readonly Tensor[]): void {
+    if (!this.restoreBestWeights || this.snapshot === null) return;
+    params.forEach((p, i) => p.data.set(this.snapshot![i]));
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Training progress for humans: on a terminal, a bar updated in place (epoch, step/total, loss,
+ * samples/s, ETA); elsewhere (logs, CI, pipes) exactly one line per epoch, so files stay readable.
+ */
+
+export interface ProgressStream {
+  write(s: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+export interface ProgressOptions {
+  stream?: ProgressStream;
+  /** Force the in-place bar (true) or per-epoch lines (false); default: the stream's isTTY. */
+  tty?: boolean;
+  /** Minimum milliseconds between bar redraws. */
+  refreshMs?: number;
+  /** Clock in milliseconds (injectable for tests). */
+  now?: () => number;
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)}s`;
+  const m = Math.floor(seconds / 60);
+  const s = Math.round(seconds - 60 * m);
+  if (m < 60) return `${m}m${String(s).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+export function formatNumber(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(3) : v.toFixed(4);
+}
+
+/** `key value` pairs joined for a log line, numbers at 4 decimals. */
+export function formatLogs(logs: Record<string, number>): string {
+  return Object.entries(logs).map(([k, v]) => `${k} ${formatNumber(v)}`).join(' - ');
+}
+
+export class ProgressBar {
+  private readonly stream: ProgressStream;
+  private readonly tty: boolean;
+  private readonly refreshMs: number;
+  private readonly now: () => number;
+  private epochStart = 0;
+  private lastDraw = -Infinity;
+  private epoch = 0;
+  private epochs = 0;
+  private steps = 0;
+
+  constructor(opts: ProgressOptions = {}) {
+    this.stream = opts.stream ?? process.stderr;
+    this.tty = opts.tty ?? this.stream.isTTY === true;
+    this.refreshMs = opts.refreshMs ?? 100;
+    this.now = opts.now ?? (() => performance.now());
+  }
+
+  epochBegin(epoch: number, epochs: number, steps: number): void {
+    this.epoch = epoch;
+    this.epochs = epochs;
+    this.steps = steps;
+    this.epochStart = this.now();
+    this.lastDraw = -Infinity;
+  }
+
+  /** After each step: `step` is 1-based, `loss` the running mean, `samples` seen this epoch. */
+  step(step: number, loss: number, samples: number): void {
+    if (!this.tty) return;
+    const t = this.now();
+    if (step < this.steps && t - this.lastDraw < this.refreshMs) return;
+    this.lastDraw = t;
+    const elapsed = (t - this.epochStart) / 1000;
+    const rate = elapsed > 0 ? samples / elapsed : 0;
+    const eta = step > 0 ? (elapsed / step) * (this.steps - step) : NaN;
+    const width = 24;
+    const filled = this.steps > 0 ? Math.round((width * step) / this.steps) : width;
+    const bar = '='.repeat(Math.max(0, filled - 1)) + (filled > 0 ? (step === this.steps ? '=' : '>') : '') + '.'.repeat(width - filled);
+    const line = `epoch ${this.epoch}/${this.epochs} [${bar}] ${step}/${this.steps} - loss ${formatNumber(loss)} - ${Math.round(rate)} samples/s - ETA ${formatDuration(eta)}`;
+    const cols = this.stream.columns ?? 0;
+    const fitted = cols > 10 && line.length >= cols ? line.slice(0, cols - 1) : line;
+    this.stream.write(`\r\x1b[2K${fitted}`);
+  }
+
+  /** At the end of an epoch: the bar is replaced by (or, off a terminal, becomes) one summary line. */
+  epochEnd(logs: Record<string, number>, seconds: number, samplesPerSecond: number): void {
+    const line = `epoch ${this.epoch}/${this.epochs} - ${formatDuration(seconds)} - ${Math.round(samplesPerSecond)} samples/s - ${formatLogs(logs)}`;
+    this.stream.write(this.tty ? `\r\x1b[2K${line}\n` : `${line}\n`);
+  }
+
+  message(text: string): void {
+    this.stream.write(this.tty ? `\r\x1b[2K${text}\n` : `${text}\n`);
+  }
+}
