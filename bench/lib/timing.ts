@@ -1,0 +1,71 @@
+import Benchmark from 'benchmark';
+
+/*
+ * benchmark.js does the timing: it calibrates how many calls make one sample long enough for the
+ * timer, and collects per-call times per sample. We keep its samples and report their median, min
+ * and max (the mean is easily dragged by one GC pause or a neighbour process on a shared machine).
+ */
+
+export interface TimingOptions {
+  /** Samples benchmark.js must collect, whatever maxTime says. */
+  minSamples?: number;
+  /** Seconds after which benchmark.js stops sampling (once minSamples are in). */
+  maxTime?: number;
+}
+
+export interface Timing {
+  /** Per-call times in milliseconds, one per benchmark.js sample. */
+  samplesMs: number[];
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+}
+
+export function summarize(samplesMs: number[]): Timing {
+  if (samplesMs.length === 0) throw new Error('summarize: no samples');
+  const s = samplesMs.slice().sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  const medianMs = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  return { samplesMs, medianMs, minMs: s[0], maxMs: s[s.length - 1] };
+}
+
+/** Times fn with benchmark.js and returns the per-call sample times in ms. */
+export function sample(name: string, fn: () => void, opts: TimingOptions = {}): number[] {
+  const bench = new Benchmark(name, fn, {
+    minSamples: opts.minSamples ?? 5,
+    maxTime: opts.maxTime ?? 1,
+    initCount: 1,
+  });
+  bench.run({ async: false });
+  if (bench.error) throw new Error(`bench ${name}: ${bench.error.message ?? String(bench.error)}`);
+  return bench.stats.sample.map((sec) => sec * 1000);
+}
+
+/** One benchmark on its own. */
+export function measure(name: string, fn: () => void, opts: TimingOptions = {}): Timing {
+  return summarize(sample(name, fn, opts));
+}
+
+export interface Contender {
+  name: string;
+  /** Called right before this contender's turn (switches a TF.js backend, for instance). */
+  before?: () => void | Promise<void>;
+  fn: () => void;
+}
+
+/**
+ * Runs the contenders in turn, `rounds` times (A B C A B C ...), and pools each one's samples, so
+ * that a slow patch on the shared machine hits every contender rather than whichever ran then.
+ */
+export async function interleave(
+  label: string, contenders: readonly Contender[], rounds: number, opts: TimingOptions = {},
+): Promise<Map<string, Timing>> {
+  const pooled = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const c of contenders) {
+      if (c.before) await c.before();
+      pooled.get(c.name)!.push(...sample(`${label} ${c.name}`, c.fn, opts));
+    }
+  }
+  return new Map([...pooled].map(([k, v]) => [k, summarize(v)]));
+}

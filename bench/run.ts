@@ -1,0 +1,72 @@
+import { execSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fmt, markdownTable, msRange, ratio } from './lib/report.js';
+import { runCross, runMatmul, type CrossRow } from './lib/suites.js';
+import { runTriad } from './lib/triad.js';
+import { runMmoe } from './lib/mmoe-suite.js';
+
+/*
+ * `npm run bench`: the machine's streaming roofline, the cross layer three ways, matmul in three
+ * layouts and one MMoE training step, all in one process run (about 3 minutes on 2 cores).
+ * Writes bench/results/latest.json and prints Markdown tables.
+ */
+
+const here = dirname(fileURLToPath(import.meta.url));
+const log = (s: string): void => void process.stderr.write(`${s}\n`);
+
+function gitCommit(): string {
+  try {
+    return execSync('git rev-parse --short HEAD', { cwd: here, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+const started = Date.now();
+const triad = runTriad();
+log(`triad: ${triad.gbps.toFixed(2)} GB/s`);
+const cross = await runCross(triad.gbps, log);
+const matmul = runMatmul(log);
+const mmoe = runMmoe(log);
+const seconds = (Date.now() - started) / 1000;
+
+const meta = {
+  date: new Date().toISOString(),
+  commit: gitCommit(),
+  node: process.version,
+  cpu: os.cpus()[0]?.model ?? 'unknown',
+  cores: os.cpus().length,
+  seconds,
+};
+const outDir = join(here, 'results');
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify({ meta, triad, cross, matmul, mmoe }, null, 2)}\n`);
+
+const find = (D: number, mode: string, v: string): CrossRow | undefined => cross.find((r) => r.D === D && r.mode === mode && r.variant === v);
+const speedup = (r: CrossRow, other: string): string => {
+  const o = find(r.D, r.mode, other);
+  return r.variant === 'fused' && o ? ratio(o.medianMs / r.medianMs) : '';
+};
+
+const out: string[] = [];
+out.push(`Machine: ${meta.cpu}, ${meta.cores} cores, Node ${meta.node}, commit ${meta.commit}, ${meta.date}`);
+out.push('', `Triad roofline (64 MiB Float32Arrays, a = b + s·c): **${fmt(triad.gbps)} GB/s** — ${msRange(triad)} ms`);
+out.push('', `Cross layer, B = 1024, L = 3 (ms median (min–max); GB/s = bytes of [B, D] arrays streamed ÷ time; speed-up = other's time ÷ fused time)`, '');
+out.push(markdownTable(
+  ['D', 'pass', 'variant', 'ms', 'GB/s', '% triad', 'fused vs composed', 'fused vs naive'],
+  cross.map((r) => [String(r.D), r.mode, r.variant, msRange(r), fmt(r.gbps), `${fmt(r.pctTriad, 2)}%`, speedup(r, 'composed'), speedup(r, 'naive')]),
+));
+out.push('', 'matmul, float32 (ms median (min–max))', '');
+out.push(markdownTable(
+  ['n', 'layout', 'ms', 'GFLOP/s'],
+  matmul.map((r) => [`${r.n}³`, r.layout, msRange(r), fmt(r.gflops)]),
+));
+if (mmoe) {
+  out.push('', 'MMoE training step (input [512, 256], 8 experts 256→64, 2 tasks, Adam; forward + backward + update)', '');
+  out.push(markdownTable(['ms/step', 'samples/s'], [[msRange(mmoe), fmt(mmoe.samplesPerSec)]]));
+}
+out.push('', `Total ${seconds.toFixed(0)} s. Results: bench/results/latest.json`);
+console.log(out.join('\n'));
