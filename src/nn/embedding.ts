@@ -9,8 +9,11 @@ import { Module } from './module.js';
 /** Ids: a flat list (plain numbers or Int32Array), or an NDArray/Tensor of integer values. */
 export type IdInput = Indices | NDArray;
 
-function flatIds(x: IdInput): Indices {
-  return x instanceof NDArray ? Array.from(x.data) : x;
+/** Checked ids as a private Int32Array, so later changes to the caller's array cannot reach backward. */
+function flatIds(op: string, x: IdInput, num: number): Int32Array {
+  const ids = x instanceof NDArray ? Array.from(x.data) : x;
+  checkIndices(op, ids, num);
+  return Int32Array.from(ids);
 }
 
 function checkPaddingIdx(op: string, paddingIdx: number | undefined, num: number): number {
@@ -76,12 +79,11 @@ export class Embedding extends Module {
    * from an NDArray of ids), e.g. ids of a [B, L] batch give [B, L, dim].
    */
   forward(ids: IdInput, shape?: readonly number[]): Tensor {
-    const flat = flatIds(ids);
+    const flat = flatIds('Embedding', ids, this.numEmbeddings);
     const outer = shape ?? (ids instanceof NDArray ? ids.shape : [flat.length]);
     if (sizeOf(outer) !== flat.length) {
       throw new RangeError(`Embedding: shape ${formatShape(outer)} needs ${sizeOf(outer)} ids, got ${flat.length}`);
     }
-    checkIndices('Embedding', flat, this.numEmbeddings);
     const rows = embeddingOp([this.weight], { ids: flat, paddingIdx: this.paddingIdx });
     return outer.length === 1 ? rows : rows.reshape([...outer, this.embeddingDim]);
   }
@@ -198,8 +200,7 @@ export class EmbeddingBag extends Module {
    * offsets start at 0 and never decrease. Returns [offsets.length, dim].
    */
   forward(ids: IdInput, offsets: Indices): Tensor {
-    const flat = flatIds(ids);
-    checkIndices('EmbeddingBag', flat, this.numEmbeddings);
+    const flat = flatIds('EmbeddingBag', ids, this.numEmbeddings);
     const B = offsets.length;
     const starts = new Int32Array(B + 1);
     for (let b = 0; b < B; b++) {
@@ -219,7 +220,8 @@ export class EmbeddingBag extends Module {
    * lengths[b] ids of row b (all L without lengths; padding ids are skipped either way).
    */
   forwardPadded(ids: IdInput, shape: readonly [number, number], lengths?: Indices): Tensor {
-    const flat = flatIds(ids);
+    // Only the kept ids are checked (by forward): entries past a row's length may hold anything.
+    const flat = ids instanceof NDArray ? ids.data : ids;
     const [B, L] = shape;
     if (flat.length !== B * L) throw new RangeError(`EmbeddingBag: padded shape [${B},${L}] needs ${B * L} ids, got ${flat.length}`);
     if (lengths && lengths.length !== B) throw new RangeError(`EmbeddingBag: expected ${B} lengths, got ${lengths.length}`);
