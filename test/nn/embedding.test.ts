@@ -98,6 +98,8 @@ describe('EmbeddingBag', () => {
     expect(Array.from(a.data)).toEqual(Array.from(b.data));
     const c = e.forwardPadded(padded, [3, 3], [2, 0, 1]);
     expect(Array.from(c.data)).toEqual(Array.from(e.forward([1, 3, 2], [0, 2, 2]).data));
+    // Entries past a row's length are never read, so they need not be valid ids.
+    expect(Array.from(e.forwardPadded([1, -1, 2, 99], [2, 2], [1, 1]).data)).toEqual(Array.from(e.forward([1, 2], [0, 1]).data));
     expect(() => e.forwardPadded(padded, [3, 3], [4, 0, 0])).toThrow('EmbeddingBag: length 4 of row 0 is outside [0, 3]');
   });
 
