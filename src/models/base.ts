@@ -7,7 +7,7 @@ import { l2Penalty } from '../nn/regularization.js';
 import type { ActivationSpec } from '../nn/activation.js';
 import { InputLayer, type EmbeddingDict, type FeatureColumn } from './features.js';
 import { PredictionLayer, taskOutputs } from './prediction.js';
-import type { ModelInput, MultiTaskModel, TaskType } from './types.js';
+import type { GatedMultiTaskModel, ModelInput, MultiTaskModel, TaskType } from './types.js';
 
 /**
  * Options every model here shares. Defaults are DeepCTR-Torch's: l2RegEmbedding 1e-5,
@@ -50,7 +50,12 @@ function nonNegative(model: string, what: string, v: number): number {
   return v;
 }
 
-/** Throws `${model}: ${what} must be a positive integer` unless n is one. */
+/** True for models that expose their softmax gates (MMoE, OMoE, PLE). */
+export function hasGateWeights(m: MultiTaskModel): m is GatedMultiTaskModel {
+  return typeof (m as unknown as { gateWeights?: unknown }).gateWeights === 'function';
+}
+
+/** Throws `${model}: ${what} must be an integer ≥ min` unless n is one. */
 export function checkPositiveInt(model: string, what: string, n: unknown, min = 1): number {
   if (typeof n !== 'number' || !Number.isInteger(n) || n < min) {
     throw new RangeError(`${model}: ${what} must be an integer ≥ ${min}, got ${String(n)}`);
@@ -82,6 +87,7 @@ export abstract class MultiTaskBase extends Module implements MultiTaskModel {
   /** Source of every init in this model; each submodule forks its own stream from it. */
   protected readonly generator: Generator;
   private readonly l2Terms: Array<{ params: Tensor[]; l2: number }> = [];
+  private dtypeProbe: Tensor | null = null;
 
   constructor(modelName: string, o: CommonModelOptions) {
     super();
@@ -144,7 +150,9 @@ export abstract class MultiTaskBase extends Module implements MultiTaskModel {
     if (x.ndim !== 2 || x.shape[1] !== this.inputDim) {
       throw new RangeError(`${this.modelName}: expected input [B, ${this.inputDim}], got ${formatShape(x.shape)}`);
     }
-    const dtype = this.parameters()[0]?.dtype ?? x.dtype;
+    // module.to() converts tensors in place, so one parameter found once tracks the model's dtype.
+    this.dtypeProbe ??= this.parameters()[0] ?? null;
+    const dtype = this.dtypeProbe?.dtype ?? x.dtype;
     return x.dtype === dtype ? x : x.to(dtype);
   }
 

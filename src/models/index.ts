@@ -1,11 +1,11 @@
-export type { TaskType, FeatureBatch, ModelInput, MultiTaskModel } from './types.js';
+export type { TaskType, FeatureBatch, ModelInput, MultiTaskModel, GatedMultiTaskModel } from './types.js';
 export {
   SparseFeat, DenseFeat, VarLenSparseFeat, InputLayer, EmbeddingDict, computeInputDim,
   type SparseFeatOptions, type SparseFeatColumn, type DenseFeatColumn, type VarLenSparseFeatColumn,
   type FeatureColumn, type Combiner, type InputLayerOptions,
 } from './features.js';
 export { PredictionLayer, taskOutputs } from './prediction.js';
-export { MultiTaskBase, type CommonModelOptions } from './base.js';
+export { MultiTaskBase, hasGateWeights, type CommonModelOptions } from './base.js';
 export { MMoE, MixtureOfExpertsBase, type MMoEOptions, type MixtureOfExpertsOptions } from './mmoe.js';
 export { OMoE, type OMoEOptions } from './omoe.js';
 export { SharedBottom, type SharedBottomOptions } from './sharedbottom.js';
@@ -13,3 +13,4 @@ export { SingleTask, type SingleTaskOptions } from './singletask.js';
 export { DCN, type DCNOptions } from './dcn.js';
 export { PLE, type PLEOptions } from './ple.js';
 export { countParameters, widthForParameterCount, type WidthSearchOptions, type WidthSearchResult } from './params.js';
+export { createModel, modelNames, type ModelName, type ModelOptionsByName } from './registry.js';

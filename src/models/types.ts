@@ -25,3 +25,9 @@ export interface MultiTaskModel extends Module {
   /** L1/L2 penalties of the model's regularised parameters (a scalar), or null when there are none. */
   regularizationLoss(): Tensor | null;
 }
+
+/** A model whose softmax gates can be inspected (MMoE, OMoE, PLE). */
+export interface GatedMultiTaskModel extends MultiTaskModel {
+  /** Gate weights [B, T, E]: for each sample and task, a distribution over the experts. */
+  gateWeights(x: ModelInput): Tensor;
+}

@@ -40,3 +40,17 @@ describe('widthForParameterCount', () => {
     expect(() => widthForParameterCount(0, build)).toThrow(/^widthForParameterCount: target must be a positive number/);
   });
 });
+
+describe('createModel and hasGateWeights', () => {
+  it('builds each model by name and tells which expose gates', async () => {
+    const { createModel, modelNames, hasGateWeights } = await import('../../src/models/index.js');
+    expect(modelNames).toEqual(['MMoE', 'OMoE', 'SharedBottom', 'SingleTask', 'DCN', 'PLE']);
+    const common = { inputDim: 5, taskTypes: ['binary', 'regression'] as const };
+    const m = createModel('MMoE', { ...common, numExperts: 2, expertHiddenUnits: [3] });
+    expect(m).toBeInstanceOf(MMoE);
+    expect(hasGateWeights(m)).toBe(true);
+    expect(hasGateWeights(createModel('SharedBottom', { ...common, bottomHiddenUnits: [3] }))).toBe(false);
+    expect(hasGateWeights(createModel('PLE', { ...common, expertHiddenUnits: [3] }))).toBe(true);
+    expect(() => createModel('Wide' as never, common as never)).toThrow(/^createModel: unknown model 'Wide', expected one of MMoE, OMoE/);
+  });
+});
