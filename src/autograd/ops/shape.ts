@@ -146,7 +146,8 @@ const indexSelectOp = defineOp<[number, Indices]>({
 export function indexSelect(x: Tensor, axis: number, indices: Indices): Tensor {
   const a = normalizeAxis('indexSelect', axis, x.ndim);
   checkIndices('indexSelect', indices, x.shape[a]);
-  return indexSelectOp([x], [a, indices]);
+  // A private copy: the caller may reuse its index buffer before backward runs.
+  return indexSelectOp([x], [a, Int32Array.from(indices)]);
 }
 
 const whereOp = defineOp({
