@@ -144,12 +144,16 @@ export abstract class MultiTaskBase extends Module implements MultiTaskModel {
   protected input(x: ModelInput): Tensor {
     if (this.inputLayer) {
       if (x instanceof Tensor) throw new TypeError(`${this.modelName}: built with feature columns, so it takes a FeatureBatch (feature name → values), got a Tensor ${formatShape(x.shape)}`);
-      return this.inputLayer.forward(x);
+      return this.toModelDtype(this.inputLayer.forward(x));
     }
     if (!(x instanceof Tensor)) throw new TypeError(`${this.modelName}: built with inputDim ${this.inputDim}, so it takes a Tensor [B, ${this.inputDim}], got a FeatureBatch`);
     if (x.ndim !== 2 || x.shape[1] !== this.inputDim) {
       throw new RangeError(`${this.modelName}: expected input [B, ${this.inputDim}], got ${formatShape(x.shape)}`);
     }
+    return this.toModelDtype(x);
+  }
+
+  private toModelDtype(x: Tensor): Tensor {
     // module.to() converts tensors in place, so one parameter found once tracks the model's dtype.
     this.dtypeProbe ??= this.parameters()[0] ?? null;
     const dtype = this.dtypeProbe?.dtype ?? x.dtype;

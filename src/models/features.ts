@@ -168,7 +168,9 @@ export class InputLayer extends Module {
     if (batch instanceof Tensor || typeof batch !== 'object' || batch === null) {
       throw new TypeError('InputLayer: expected a FeatureBatch (an object of feature name → values), got a tensor');
     }
-    const dtype = this.embeddingWeights()[0]?.dtype ?? this.parameters()[0]?.dtype ?? 'float32';
+    // Dense values follow the tables' dtype (or, with no tables, the first dense value's).
+    const firstDense = this.features.find((f) => f.kind === 'dense' && batch[f.name] instanceof Tensor);
+    const dtype = this.embeddingWeights()[0]?.dtype ?? (firstDense ? (batch[firstDense.name] as Tensor).dtype : 'float32');
     let B = -1;
     let bFrom = '';
     const setB = (name: string, rows: number): void => {

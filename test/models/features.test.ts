@@ -113,3 +113,13 @@ describe('InputLayer', () => {
     }
   });
 });
+
+describe('dtype handling', () => {
+  it('a float64 model with only dense feature columns takes float32 values', async () => {
+    const { MMoE, DenseFeat: D } = await import('../../src/models/index.js');
+    const m = new MMoE({ features: [D('a', 2), D('b')], numExperts: 2, expertHiddenUnits: [3], taskTypes: ['binary'] }).to('float64');
+    const y = m.forward({ a: tensor([[1, 2]]), b: tensor([[3]]) });
+    expect(y.dtype).toBe('float64');
+    expect(y.shape).toEqual([1, 1]);
+  });
+});
