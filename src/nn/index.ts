@@ -8,3 +8,6 @@ export * from './embedding.js';
 export * from './dnn.js';
 export { CrossNet, type CrossNetOptions } from './crossnet.js';
 export * from './crossnet-mix.js';
+export * from './losses.js';
+export * from './regularization.js';
+export * from './safetensors.js';

@@ -6,7 +6,7 @@ import type { Optimizer } from '../../../src/nn/optim/index.js';
 export const param = (v: number[]): Tensor => tensor(v, { dtype: 'float64', requiresGrad: true });
 
 /** Sets the gradient by hand and takes one step. */
-export function stepWith(opt: Optimizer<object>, p: Tensor, grad: number[]): void {
+export function stepWith(opt: Optimizer<any>, p: Tensor, grad: number[]): void {
   p.grad = tensor(grad, { dtype: 'float64' });
   opt.step();
 }

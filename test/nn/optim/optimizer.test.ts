@@ -50,7 +50,7 @@ describe('Optimizer base', () => {
   });
 
   it('stateDict / loadStateDict resume the same trajectory (through JSON)', () => {
-    const makers: Array<(ps: Tensor[]) => Optimizer<object>> = [
+    const makers: Array<(ps: Tensor[]) => Optimizer<{ lr: number }>> = [
       (ps) => new SGD(ps, { lr: 0.1, momentum: 0.9 }),
       (ps) => new Adam(ps, { lr: 0.1, amsgrad: true }),
       (ps) => new AdamW(ps, { lr: 0.1 }),
