@@ -1,0 +1,162 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { matmul, type Tensor } from '../../src/index.js';
+import { ourCross } from '../lib/cross.js';
+import { crossData } from '../lib/data.js';
+import { MMOE, mmoeData, ourMmoe } from '../lib/mmoe.js';
+import { fmt, markdownTable, msRange, ratio } from '../lib/report.js';
+import { CROSS_B, CROSS_DIMS, CROSS_L, LAYOUTS, MATMUL_SIZES, layoutFlags, matmulOperands } from '../lib/suites.js';
+import { interleave, type Contender, type Timing } from '../lib/timing.js';
+import { initTf, tf, tfCross, tfMmoe, type TfBackend } from './tf.js';
+
+/*
+ * `npm run bench:peers`: the cross layer, matmul and the MMoE step on our engine, tfjs-cpu and
+ * tfjs-wasm (SIMD), in one process, interleaved round by round. Before anything is timed, each
+ * TF.js backend must reproduce our outputs, gradients and Adam update to 1e-4 relative, so the
+ * times compare the same work.
+ */
+
+const here = dirname(fileURLToPath(import.meta.url));
+const log = (s: string): void => void process.stderr.write(`${s}\n`);
+const BACKENDS: readonly TfBackend[] = ['cpu', 'wasm'];
+const TOL = 1e-4;
+
+/** max |a - b| / max |b|: relative to the array's scale, so near-zero entries do not blow it up. */
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let diff = 0, scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return scale === 0 ? diff : diff / scale;
+}
+
+const checks: Array<{ what: string; backend: TfBackend; relErr: number }> = [];
+function check(what: string, backend: TfBackend, theirs: ArrayLike<number>, ours: ArrayLike<number>): void {
+  const e = relErr(theirs, ours);
+  checks.push({ what, backend, relErr: e });
+  if (!(e <= TOL)) throw new Error(`bench:peers: tfjs-${backend} and ours differ on ${what}: relative error ${e.toExponential(2)} > ${TOL}`);
+}
+
+async function use(b: TfBackend): Promise<void> {
+  if (tf.getBackend() !== b && !(await tf.setBackend(b))) throw new Error(`bench:peers: cannot switch to tfjs-${b}`);
+}
+
+const tfInfo = await initTf();
+log(`tfjs ${tf.version_core}: wasm SIMD ${tfInfo.wasmSimd}, threads ${tfInfo.wasmThreads}`);
+
+// ---- Same work: values and gradients agree before anything is timed.
+for (const D of CROSS_DIMS) {
+  const d = crossData(CROSS_B, D, CROSS_L);
+  const ours = ourCross(d, 'fused');
+  const out = ours.forwardBackward();
+  const ourGrads = [ours.x0, ...ours.ws, ...ours.bs].map((p) => p.grad!.data);
+  for (const b of BACKENDS) {
+    await use(b);
+    const v = tfCross(d).values();
+    check(`cross D=${D} output`, b, v.out, out.data);
+    v.grads.forEach((g, i) => check(`cross D=${D} gradient ${i}`, b, g, ourGrads[i]));
+  }
+}
+{
+  const data = mmoeData();
+  const ours = ourMmoe(data);
+  const mirrors = [];
+  for (const b of BACKENDS) {
+    await use(b);
+    mirrors.push({ b, m: tfMmoe(ours.model, data) });
+  }
+  const loss = ours.step().item();
+  const params = ours.model.parameters();
+  for (const { b, m } of mirrors) {
+    await use(b);
+    const lg = m.lossAndGrads();
+    check('mmoe loss', b, [lg.loss], [loss]);
+    lg.grads.forEach((g, i) => check(`mmoe gradient ${i}`, b, g, params[i].grad!.data));
+    m.step();
+    m.vars.forEach((v, i) => check(`mmoe weights after one Adam step ${i}`, b, v.dataSync(), params[i].data));
+  }
+}
+log(`checks: ${checks.length} arrays agree to ${TOL} relative (worst ${Math.max(...checks.map((c) => c.relErr)).toExponential(2)})`);
+
+// ---- Timing, interleaved: ours, tfjs-cpu, tfjs-wasm, ours, ...
+interface Row { item: string; ours: Timing; cpu: Timing; wasm: Timing; unit?: (t: Timing) => number }
+const rows: Row[] = [];
+
+async function race(item: string, ourFn: () => void, make: (b: TfBackend) => () => void, rounds: number, minSamples: number, maxTime: number): Promise<Row> {
+  const contenders: Contender[] = [{ name: 'ours', fn: ourFn }];
+  for (const b of BACKENDS) {
+    await use(b);
+    contenders.push({ name: b, before: () => use(b), fn: make(b) });
+  }
+  const t = await interleave(item, contenders, rounds, { minSamples, maxTime });
+  const row = { item, ours: t.get('ours')!, cpu: t.get('cpu')!, wasm: t.get('wasm')! };
+  log(`${item}: ours ${fmt(row.ours.medianMs)} ms, tfjs-cpu ${fmt(row.cpu.medianMs)} ms, tfjs-wasm ${fmt(row.wasm.medianMs)} ms`);
+  rows.push(row);
+  return row;
+}
+
+for (const D of CROSS_DIMS) {
+  const d = crossData(CROSS_B, D, CROSS_L);
+  const ours = ourCross(d, 'fused');
+  const theirs = new Map<TfBackend, ReturnType<typeof tfCross>>();
+  const get = (b: TfBackend): ReturnType<typeof tfCross> => {
+    if (!theirs.has(b)) theirs.set(b, tfCross(d));
+    return theirs.get(b)!;
+  };
+  await race(`cross D=${D} forward`, () => void ours.forward(), (b) => { const c = get(b); return () => c.forward(); }, 2, 3, 0.5);
+  await race(`cross D=${D} forward+backward`, () => void ours.forwardBackward(), (b) => { const c = get(b); return () => c.forwardBackward(); }, 2, 3, 0.5);
+}
+const flops: Record<string, number> = {};
+for (const n of MATMUL_SIZES) {
+  const [a, b] = matmulOperands(n);
+  for (const layout of LAYOUTS) {
+    const f = layoutFlags(layout);
+    const item = `matmul ${n}³ ${layout}`;
+    flops[item] = 2 * n ** 3;
+    await race(item, () => void matmul(a, b, f), () => {
+      const ta = tf.tensor2d(a.data as Float32Array, [n, n]);
+      const tb = tf.tensor2d(b.data as Float32Array, [n, n]);
+      return () => tf.tidy(() => void tf.matMul(ta, tb, f.transA, f.transB));
+    }, 2, 3, n > 512 ? 1.5 : 0.8);
+  }
+}
+{
+  const data = mmoeData();
+  const ours = ourMmoe(data);
+  const mirrors = new Map<TfBackend, ReturnType<typeof tfMmoe>>();
+  await race('mmoe step', () => void ours.step(), (b) => {
+    const m = tfMmoe(ours.model, data);
+    mirrors.set(b, m);
+    return () => m.step();
+  }, 3, 5, 1.5);
+}
+
+// ---- Report
+const speed = (ours: Timing, theirs: Timing): string => ratio(theirs.medianMs / ours.medianMs);
+const perf = (r: Row, t: Timing): string =>
+  r.item in flops ? `${fmt(flops[r.item] / (t.medianMs * 1e6))} GFLOP/s`
+    : r.item === 'mmoe step' ? `${fmt(MMOE.batch / (t.medianMs / 1000))} samples/s` : '';
+const table = markdownTable(
+  ['item', 'ours ms', 'tfjs-cpu ms', 'tfjs-wasm ms', 'ours ÷ tfjs-cpu', 'ours ÷ tfjs-wasm', 'ours', 'tfjs-cpu', 'tfjs-wasm'],
+  rows.map((r) => [r.item, msRange(r.ours), msRange(r.cpu), msRange(r.wasm), speed(r.ours, r.cpu), speed(r.ours, r.wasm), perf(r, r.ours), perf(r, r.cpu), perf(r, r.wasm)]),
+);
+const meta = {
+  date: new Date().toISOString(), node: process.version, cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length,
+  tfjs: tf.version_core, ...tfInfo,
+};
+const outDir = join(here, '..', 'results');
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, 'peers-latest.json'), `${JSON.stringify({ meta, checks, rows }, null, 2)}\n`);
+console.log([
+  `Machine: ${meta.cpu}, ${meta.cores} cores, Node ${meta.node}; TF.js ${meta.tfjs} (wasm SIMD ${meta.wasmSimd}, threads ${meta.wasmThreads})`,
+  `Checked first: ${checks.length} outputs/gradients/updated weights agree with each TF.js backend to ≤ ${TOL} relative.`,
+  'Times: ms median (min–max), pooled over interleaved rounds. ours ÷ theirs = their time ÷ our time (> 1: ours is faster).',
+  '',
+  table,
+  '',
+  'Results: bench/results/peers-latest.json',
+].join('\n'));
