@@ -1,4 +1,4 @@
-import { NDArray, addInto, formatShape, shapesEqual, sumToShape, copyArray } from '../tensor/index.js';
+import { NDArray, addInto, binary, formatShape, shapesEqual, sumToShape } from '../tensor/index.js';
 import { checkFinite } from './function.js';
 import { isAnomalyEnabled, noGrad } from './mode.js';
 import { Tensor } from './tensor.js';
@@ -74,7 +74,8 @@ export function runBackward(root: Tensor, gradOutput?: Tensor | NDArray, opts: B
       const g = entry.g;
       grads.delete(t);
       const node = t.gradFn;
-      if (node === null || t.retainsGrad) accumulateLeaf(t, g);
+      // A leaf's entry dies here, so a buffer the engine owns can become its .grad without a copy.
+      if (node === null || t.retainsGrad) accumulateLeaf(t, g, entry.owned && node === null);
       if (node === null) continue;
       const { spec, ctx, inputs, attrs } = node;
       const inGrads = spec.backward(ctx, g, inputs, attrs);
@@ -92,14 +93,13 @@ export function runBackward(root: Tensor, gradOutput?: Tensor | NDArray, opts: B
         if (isAnomalyEnabled()) checkFinite(spec.name, `gradient for input ${i}`, reduced);
         const prev = grads.get(x);
         if (prev === undefined) grads.set(x, { g: reduced, owned: false });
+        else if (prev.owned) addInto(prev.g, reduced);
         else {
           // A rule may hand the same buffer to several inputs (add returns [g, g]), so the first
-          // accumulation copies into a buffer the engine owns before adding in place.
-          if (!prev.owned) {
-            prev.g = copyArray(prev.g);
-            prev.owned = true;
-          }
-          addInto(prev.g, reduced);
+          // accumulation writes the sum into a fresh buffer the engine owns (one pass, not a
+          // copy then an add); later ones add into it in place.
+          prev.g = binary('add', prev.g, reduced);
+          prev.owned = true;
         }
       }
       if (!opts.retainGraph) {
@@ -110,10 +110,10 @@ export function runBackward(root: Tensor, gradOutput?: Tensor | NDArray, opts: B
   });
 }
 
-function accumulateLeaf(t: Tensor, g: NDArray): void {
+function accumulateLeaf(t: Tensor, g: NDArray, owned: boolean): void {
   if (t.grad === null) {
-    // Own copy: g may alias a buffer that another tensor's gradient also uses.
-    t.grad = new Tensor(g.data.slice(), t.shape);
+    // Own copy unless the engine owns g: otherwise g may alias a buffer another gradient uses.
+    t.grad = new Tensor(owned ? g.data : g.data.slice(), t.shape);
   } else {
     addInto(t.grad, g);
   }
