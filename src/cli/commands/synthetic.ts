@@ -1,0 +1,85 @@
+import { join } from 'node:path';
+import { syntheticFigure, modelLabel } from '../../experiments/figures.js';
+import {
+  FULL_SYNTHETIC, SYNTHETIC_MODELS, summarizeSynthetic, syntheticExperiment,
+  type SyntheticExperimentOptions, type SyntheticModelName,
+} from '../../experiments/synthetic.js';
+import { formatDuration } from '../../train/progress.js';
+import { UsageError, getString, type FlagSpec, type FlagValues } from '../args.js';
+import { println, toJson, writeOutputs, type CliIO } from '../io.js';
+import { fixed, markdownTable } from '../table.js';
+
+export const syntheticFlags: Record<string, FlagSpec> = {
+  full: { type: 'boolean', description: `paper-sized run: ${FULL_SYNTHETIC.runs} runs per cell, ${FULL_SYNTHETIC.trainSize} training rows, ${FULL_SYNTHETIC.epochs} epochs (tens of minutes)` },
+  runs: { type: 'int', min: 1, description: 'seeded runs per (model, correlation)' },
+  epochs: { type: 'int', min: 1, description: 'training epochs per run' },
+  'train-size': { type: 'int', min: 2, description: 'training rows per data set' },
+  'test-size': { type: 'int', min: 1, description: 'test rows per data set' },
+  'batch-size': { type: 'int', min: 1, description: 'mini-batch size' },
+  lr: { type: 'number', min: 1e-12, description: "Adam's learning rate" },
+  correlations: { type: 'numbers', min: -1, max: 1, placeholder: 'R,R,…', description: 'task correlations (default 0.5,0.9,1)' },
+  models: { type: 'string', placeholder: 'M,M,…', description: `models to train (default ${SYNTHETIC_MODELS.join(',')})` },
+  seed: { type: 'int', min: 0, description: 'base seed of data, inits and shuffling (default 0)' },
+  out: { type: 'string', placeholder: 'DIR', description: 'output folder for figure.svg and metrics.json (default out/demo)' },
+  quiet: { type: 'boolean', description: 'no per-run progress lines' },
+};
+
+function parseModels(v: string | undefined): SyntheticModelName[] | undefined {
+  if (v === undefined) return undefined;
+  const names = v.split(',').map((s) => s.trim());
+  for (const n of names) {
+    if (!(SYNTHETIC_MODELS as readonly string[]).includes(n)) throw new UsageError(`synthetic: --models: unknown model '${n}', expected some of ${SYNTHETIC_MODELS.join(', ')}`);
+  }
+  return names as SyntheticModelName[];
+}
+
+export function runSynthetic(flags: FlagValues, io: CliIO): number {
+  const base: SyntheticExperimentOptions = flags.full ? { ...FULL_SYNTHETIC } : {};
+  const num = (k: string): number | undefined => (typeof flags[k] === 'number' ? (flags[k] as number) : undefined);
+  const opts: SyntheticExperimentOptions = {
+    ...base,
+    ...(num('runs') !== undefined && { runs: num('runs') }),
+    ...(num('epochs') !== undefined && { epochs: num('epochs') }),
+    ...(num('train-size') !== undefined && { trainSize: num('train-size') }),
+    ...(num('test-size') !== undefined && { testSize: num('test-size') }),
+    ...(num('batch-size') !== undefined && { batchSize: num('batch-size') }),
+    ...(num('lr') !== undefined && { lr: num('lr') }),
+    ...(num('seed') !== undefined && { seed: num('seed') }),
+    ...(Array.isArray(flags.correlations) && { correlations: flags.correlations }),
+    ...(flags.models !== undefined && { models: parseModels(getString(flags, 'models')) }),
+  };
+  const outDir = getString(flags, 'out') ?? join('out', 'demo');
+  if (!flags.quiet) {
+    opts.onRun = (r, done, total) => {
+      io.err.write(`[${done}/${total}] ${modelLabel(r.model).padEnd(13)} correlation ${r.correlation}  run ${r.run + 1}  test loss ${fixed(r.finalLoss)}  (${r.seconds.toFixed(1)}s)\n`);
+    };
+  }
+  const result = syntheticExperiment(opts);
+  const s = result.settings;
+  const rows = summarizeSynthetic(result);
+  const order = [...rows].sort((a, b) => a.correlation - b.correlation || s.models.indexOf(a.model) - s.models.indexOf(b.model));
+  println(io);
+  println(io, `MMoE paper synthetic experiment: ${s.runs} runs per cell, ${s.trainSize} training / ${s.testSize} test rows, d = ${s.dim}, ` +
+    `${s.epochs} epochs, batch ${s.batchSize}, Adam lr ${s.lr}`);
+  println(io, `MMoE / OMoE: ${s.numExperts} experts of ${s.expertUnits} units, towers of ${s.towerUnits}; Shared-Bottom: bottom of ${s.bottomUnits} units ` +
+    `(parameters: ${s.models.map((m) => `${modelLabel(m)} ${result.parameters[m]}`).join(', ')})`);
+  println(io, 'Test loss = mean over the two tasks of the test-set MSE after the last epoch; mean, min and max over runs.');
+  println(io);
+  println(io, markdownTable(
+    ['model', 'correlation', 'label corr.', 'mean', 'min', 'max'],
+    order.map((r) => {
+      const lc = result.labelCorrelations.find((l) => l.correlation === r.correlation)!.values;
+      return [modelLabel(r.model), String(r.correlation), fixed(lc.reduce((a, b) => a + b, 0) / lc.length, 3), fixed(r.mean), fixed(r.min), fixed(r.max)];
+    }),
+  ));
+  println(io);
+  println(io, '(label corr. = Pearson correlation of the two label columns the generator produced, mean over runs)');
+  const files = writeOutputs(outDir, {
+    'figure.svg': syntheticFigure(result),
+    'metrics.json': toJson({ command: 'synthetic', settings: { ...s, onRun: undefined }, parameters: result.parameters, labelCorrelations: result.labelCorrelations, summary: rows, runs: result.runs, seconds: result.seconds }),
+  });
+  println(io, `figure: ${files[0]}`);
+  println(io, `metrics: ${files[1]}`);
+  println(io, `took ${formatDuration(result.seconds)}`);
+  return 0;
+}

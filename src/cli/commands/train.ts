@@ -1,0 +1,90 @@
+import { join } from 'node:path';
+import { createModel, type ModelName, type ModelOptionsByName, type MultiTaskModel } from '../../models/index.js';
+import { serializeSafetensors } from '../../nn/safetensors.js';
+import { gateHeatmap, lossCurvesFigure } from '../../experiments/figures.js';
+import { resolveDataset, sliceFeatures } from '../../train/dataset.js';
+import { evaluate, fit } from '../../train/trainer.js';
+import { formatDuration } from '../../train/progress.js';
+import { UsageError, getString, type FlagSpec, type FlagValues } from '../args.js';
+import { ConfigError, readTrainConfig } from '../config.js';
+import { println, toJson, writeOutputs, type CliIO } from '../io.js';
+import { fixed, markdownTable } from '../table.js';
+import { loadTabular } from '../tabular.js';
+
+export const trainFlags: Record<string, FlagSpec> = {
+  config: { type: 'string', placeholder: 'FILE', description: 'JSON config: csv, labels, sparse / dense columns, model, training (see README)' },
+  out: { type: 'string', placeholder: 'DIR', description: 'write metrics.json, model.safetensors, preprocessing.json and SVG figures here (default out/train)' },
+  epochs: { type: 'int', min: 1, description: "override the config's training.epochs" },
+  quiet: { type: 'boolean', description: 'no progress output' },
+};
+
+/** The model from the config's name and options; its option errors are config errors. */
+export function buildConfiguredModel(name: ModelName, options: Record<string, unknown>, common: Record<string, unknown>): MultiTaskModel {
+  try {
+    return createModel(name, { ...options, ...common } as unknown as ModelOptionsByName[typeof name]);
+  } catch (e) {
+    throw new ConfigError(`config: model.options for ${name}: ${(e as Error).message}`);
+  }
+}
+
+export async function runTrain(flags: FlagValues, io: CliIO): Promise<number> {
+  const file = getString(flags, 'config');
+  if (file === undefined) throw new UsageError('train: --config FILE is required (see mmoe-ts train --help)');
+  const cfg = readTrainConfig(file);
+  if (typeof flags.epochs === 'number') cfg.training.epochs = flags.epochs;
+  const outDir = getString(flags, 'out') ?? join('out', 'train');
+  const t0 = performance.now();
+  const data = await loadTabular(cfg);
+  const taskNames = cfg.labels.map((l) => l.name);
+  const taskTypes = cfg.labels.map((l) => l.type);
+  const model = buildConfiguredModel(cfg.model.name, cfg.model.options, { features: data.features, taskTypes, taskNames });
+  const tr = cfg.training;
+  if (!flags.quiet) {
+    io.err.write(`train: ${cfg.model.name} (${model.numParameters()} parameters) on ${data.rows.train} rows ` +
+      `(validation ${data.rows.validation}, test ${data.rows.test}) from ${cfg.csv}\n`);
+  }
+  let history;
+  try {
+    history = fit(model, data.train, {
+      epochs: tr.epochs, batchSize: tr.batchSize, optimizer: tr.optimizer, lr: tr.lr, seed: tr.seed,
+      lossWeights: tr.lossWeights, clipGradNorm: tr.clipGradNorm,
+      validationData: data.validation ?? undefined,
+      earlyStopping: tr.earlyStopping,
+      verbose: flags.quiet ? 0 : 1, progressStream: io.err,
+    });
+  } catch (e) {
+    // Option problems the config could not see in advance (e.g. a monitor key that is never logged).
+    if (e instanceof Error && /^fit: (earlyStopping|lossWeights)/.test(e.message)) throw new ConfigError(`config: training: ${e.message}`);
+    throw e;
+  }
+  const evalSet = data.test ?? data.validation;
+  const evaluation = evalSet ? evaluate(model, evalSet, { lossWeights: tr.lossWeights }) : null;
+  const split = data.test ? 'test' : 'validation';
+  if (evaluation) {
+    const metricNames = ['auc', 'logloss', 'accuracy', 'mse'] as const;
+    println(io, `${split} metrics (${data.test ? data.rows.test : data.rows.validation} rows):`);
+    println(io, markdownTable(['task', 'type', ...metricNames], taskNames.map((t, j) => {
+      const m = evaluation.tasks[t];
+      return [t, taskTypes[j], ...metricNames.map((k) => fixed(m[k]))];
+    })));
+  } else {
+    println(io, 'no validation or test rows: nothing to evaluate (set training.testSplit)');
+  }
+  const files: Record<string, string | Uint8Array> = {
+    'metrics.json': toJson({
+      command: 'train', config: cfg, model: { name: cfg.model.name, parameters: model.numParameters() },
+      rows: data.rows, [split]: evaluation, history: history.toJSON(), seconds: (performance.now() - t0) / 1000,
+    }),
+    'model.safetensors': serializeSafetensors(model.stateDict(), { model: cfg.model.name, taskNames: taskNames.join(','), taskTypes: taskTypes.join(',') }),
+    'preprocessing.json': toJson(data.preprocessing),
+    'loss.svg': lossCurvesFigure([{ name: cfg.model.name, history }]),
+  };
+  const sample = evalSet ?? data.train;
+  const n = resolveDataset('train', sample, taskNames.length).n;
+  const gates = gateHeatmap(model, sliceFeatures(sample.x, 0, Math.min(n, 4096), n), `${cfg.model.name}: mean gate weight, ${split} rows`);
+  if (gates) files['gates.svg'] = gates.svg;
+  const written = writeOutputs(outDir, files);
+  for (const p of written) println(io, `wrote ${p}`);
+  println(io, `took ${formatDuration((performance.now() - t0) / 1000)}`);
+  return 0;
+}

@@ -1,0 +1,227 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { modelNames, type ModelName, type TaskType } from '../models/index.js';
+import type { EarlyStoppingOptions } from '../train/history.js';
+import { OPTIMIZER_NAMES, type OptimizerName } from '../train/optimizer.js';
+
+/** A problem with the user's config: the CLI prints it on one line and exits 2. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface LabelSpec {
+  column: string;
+  type: TaskType;
+  /** Task name (default: the column name). */
+  name: string;
+  /** For binary labels given as text: the value that means 1 (default: labels must be 0/1). */
+  positive?: string;
+}
+
+export interface SparseSpec {
+  column: string;
+  embeddingDim: number | 'auto';
+}
+
+export interface TrainingSpec {
+  epochs: number;
+  batchSize: number;
+  optimizer: OptimizerName;
+  lr: number;
+  validationSplit: number;
+  testSplit: number;
+  seed: number;
+  lossWeights?: Record<string, number>;
+  earlyStopping?: EarlyStoppingOptions;
+  clipGradNorm?: number;
+}
+
+/** A validated `train --config` file (see the README for the format). */
+export interface TrainConfig {
+  /** Absolute path of the data file (a relative path in the config is relative to the config file). */
+  csv: string;
+  separator: string;
+  header: boolean;
+  columns?: string[];
+  missing?: string[];
+  labels: LabelSpec[];
+  sparse: SparseSpec[];
+  dense: string[];
+  model: { name: ModelName; options: Record<string, unknown> };
+  training: TrainingSpec;
+}
+
+type Json = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function checkKeys(where: string, o: Json, allowed: readonly string[]): void {
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) throw new ConfigError(`config: unknown key '${where}${k}' (allowed: ${allowed.join(', ')})`);
+  }
+}
+
+function str(where: string, v: unknown): string {
+  if (typeof v !== 'string' || v === '') throw new ConfigError(`config: '${where}' must be a non-empty string, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function num(where: string, v: unknown, test: (x: number) => boolean, what: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || !test(v)) throw new ConfigError(`config: '${where}' must be ${what}, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+const posInt = (where: string, v: unknown): number => num(where, v, (x) => Number.isInteger(x) && x >= 1, 'a positive integer');
+
+function strings(where: string, v: unknown): string[] {
+  if (!Array.isArray(v)) throw new ConfigError(`config: '${where}' must be an array of strings, got ${JSON.stringify(v)}`);
+  return v.map((s, i) => (typeof s === 'string' ? s : str(`${where}[${i}]`, s)));
+}
+
+function parseLabels(v: unknown): LabelSpec[] {
+  if (!Array.isArray(v) || v.length === 0) throw new ConfigError(`config: 'labels' must be a non-empty array of { column, type: "binary" | "regression" }, got ${JSON.stringify(v)}`);
+  return v.map((l, i) => {
+    const w = `labels[${i}]`;
+    if (!isObject(l)) throw new ConfigError(`config: '${w}' must be an object { column, type }, got ${JSON.stringify(l)}`);
+    checkKeys(`${w}.`, l, ['column', 'type', 'name', 'positive']);
+    const column = str(`${w}.column`, l.column);
+    if (l.type !== 'binary' && l.type !== 'regression') throw new ConfigError(`config: '${w}.type' must be "binary" or "regression", got ${JSON.stringify(l.type)}`);
+    const name = l.name === undefined ? column : str(`${w}.name`, l.name);
+    if (name.includes('.')) throw new ConfigError(`config: task name '${name}' (${w}) must not contain dots; give labels[${i}].name`);
+    const positive = l.positive === undefined ? undefined : str(`${w}.positive`, l.positive);
+    if (positive !== undefined && l.type !== 'binary') throw new ConfigError(`config: '${w}.positive' only applies to binary labels`);
+    return { column, type: l.type, name, positive };
+  });
+}
+
+function parseSparse(v: unknown, defaultDim: number | 'auto'): SparseSpec[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new ConfigError(`config: 'sparse' must be an array of column names or { column, embeddingDim }, got ${JSON.stringify(v)}`);
+  return v.map((s, i) => {
+    if (typeof s === 'string') return { column: str(`sparse[${i}]`, s), embeddingDim: defaultDim };
+    if (!isObject(s)) throw new ConfigError(`config: 'sparse[${i}]' must be a column name or { column, embeddingDim }, got ${JSON.stringify(s)}`);
+    checkKeys(`sparse[${i}].`, s, ['column', 'embeddingDim']);
+    const dim = s.embeddingDim === undefined || s.embeddingDim === 'auto' ? (s.embeddingDim ?? defaultDim) as number | 'auto' : posInt(`sparse[${i}].embeddingDim`, s.embeddingDim);
+    return { column: str(`sparse[${i}].column`, s.column), embeddingDim: dim };
+  });
+}
+
+function parseTraining(v: unknown, labels: LabelSpec[]): TrainingSpec {
+  const t: Json = v === undefined ? {} : isObject(v) ? v : (() => { throw new ConfigError(`config: 'training' must be an object, got ${JSON.stringify(v)}`); })();
+  checkKeys('training.', t, ['epochs', 'batchSize', 'optimizer', 'lr', 'validationSplit', 'testSplit', 'seed', 'lossWeights', 'earlyStopping', 'clipGradNorm']);
+  const optimizer = t.optimizer ?? 'adam';
+  if (typeof optimizer !== 'string' || !(OPTIMIZER_NAMES as readonly string[]).includes(optimizer)) {
+    throw new ConfigError(`config: 'training.optimizer' must be one of ${OPTIMIZER_NAMES.join(', ')}, got ${JSON.stringify(optimizer)}`);
+  }
+  const frac = (k: string, d: number): number => (t[k] === undefined ? d : num(`training.${k}`, t[k], (x) => x >= 0 && x < 1, 'a fraction in [0, 1)'));
+  const validationSplit = frac('validationSplit', 0.1);
+  const testSplit = frac('testSplit', 0.2);
+  if (validationSplit + testSplit >= 1) throw new ConfigError(`config: training.validationSplit + training.testSplit must be < 1, got ${validationSplit} + ${testSplit}`);
+  let lossWeights: Record<string, number> | undefined;
+  if (t.lossWeights !== undefined) {
+    if (!isObject(t.lossWeights)) throw new ConfigError(`config: 'training.lossWeights' must be an object { taskName: weight }, got ${JSON.stringify(t.lossWeights)}`);
+    lossWeights = {};
+    for (const [k, w] of Object.entries(t.lossWeights)) {
+      if (!labels.some((l) => l.name === k)) throw new ConfigError(`config: 'training.lossWeights' names unknown task '${k}' (tasks: ${labels.map((l) => l.name).join(', ')})`);
+      lossWeights[k] = num(`training.lossWeights.${k}`, w, (x) => x >= 0, 'a number >= 0');
+    }
+  }
+  let earlyStopping: EarlyStoppingOptions | undefined;
+  if (t.earlyStopping !== undefined) {
+    const e = t.earlyStopping;
+    if (!isObject(e)) throw new ConfigError(`config: 'training.earlyStopping' must be an object { monitor, patience, mode }, got ${JSON.stringify(e)}`);
+    checkKeys('training.earlyStopping.', e, ['monitor', 'patience', 'mode', 'minDelta', 'restoreBestWeights']);
+    if (e.mode !== undefined && e.mode !== 'min' && e.mode !== 'max' && e.mode !== 'auto') throw new ConfigError(`config: 'training.earlyStopping.mode' must be "min", "max" or "auto", got ${JSON.stringify(e.mode)}`);
+    if (e.restoreBestWeights !== undefined && typeof e.restoreBestWeights !== 'boolean') throw new ConfigError(`config: 'training.earlyStopping.restoreBestWeights' must be true or false`);
+    earlyStopping = {
+      monitor: e.monitor === undefined ? undefined : str('training.earlyStopping.monitor', e.monitor),
+      patience: e.patience === undefined ? undefined : num('training.earlyStopping.patience', e.patience, (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0'),
+      mode: e.mode as EarlyStoppingOptions['mode'],
+      minDelta: e.minDelta === undefined ? undefined : num('training.earlyStopping.minDelta', e.minDelta, (x) => x >= 0, 'a number >= 0'),
+      restoreBestWeights: e.restoreBestWeights as boolean | undefined,
+    };
+    if (validationSplit === 0 && (earlyStopping.monitor ?? 'val_loss').startsWith('val_')) {
+      throw new ConfigError(`config: 'training.earlyStopping' monitors '${earlyStopping.monitor ?? 'val_loss'}' but training.validationSplit is 0`);
+    }
+  }
+  return {
+    epochs: t.epochs === undefined ? 5 : posInt('training.epochs', t.epochs),
+    batchSize: t.batchSize === undefined ? 256 : posInt('training.batchSize', t.batchSize),
+    optimizer: optimizer as OptimizerName,
+    lr: t.lr === undefined ? 1e-3 : num('training.lr', t.lr, (x) => x > 0, 'a positive number'),
+    validationSplit, testSplit,
+    seed: t.seed === undefined ? 0 : num('training.seed', t.seed, (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0'),
+    lossWeights, earlyStopping,
+    clipGradNorm: t.clipGradNorm === undefined ? undefined : num('training.clipGradNorm', t.clipGradNorm, (x) => x > 0, 'a positive number'),
+  };
+}
+
+const RESERVED_MODEL_OPTIONS = ['features', 'inputDim', 'taskTypes', 'taskNames'];
+
+/** Checks a parsed JSON config; `baseDir` resolves a relative csv path. */
+export function parseTrainConfig(raw: unknown, baseDir: string): TrainConfig {
+  if (!isObject(raw)) throw new ConfigError(`config: expected a JSON object at the top level, got ${Array.isArray(raw) ? 'an array' : JSON.stringify(raw)}`);
+  checkKeys('', raw, ['csv', 'separator', 'header', 'columns', 'missing', 'labels', 'sparse', 'dense', 'embeddingDim', 'model', 'training', '$comment']);
+  const csv = resolve(baseDir, str('csv', raw.csv));
+  const separator = raw.separator === undefined ? (csv.endsWith('.tsv') || csv.endsWith('.tsv.gz') ? '\t' : ',') : str('separator', raw.separator);
+  if (separator.length !== 1) throw new ConfigError(`config: 'separator' must be one character, got ${JSON.stringify(separator)}`);
+  if (raw.header !== undefined && typeof raw.header !== 'boolean') throw new ConfigError(`config: 'header' must be true or false, got ${JSON.stringify(raw.header)}`);
+  const columns = raw.columns === undefined ? undefined : strings('columns', raw.columns);
+  const header = (raw.header as boolean | undefined) ?? columns === undefined;
+  const missing = raw.missing === undefined ? undefined : strings('missing', raw.missing);
+  const defaultDim = raw.embeddingDim === undefined || raw.embeddingDim === 'auto' ? 'auto' : posInt('embeddingDim', raw.embeddingDim);
+  const labels = parseLabels(raw.labels);
+  const sparse = parseSparse(raw.sparse, defaultDim);
+  const dense = raw.dense === undefined ? [] : strings('dense', raw.dense);
+  if (sparse.length + dense.length === 0) throw new ConfigError(`config: give at least one input column in 'sparse' or 'dense'`);
+  const used = new Map<string, string>();
+  const claim = (col: string, role: string): void => {
+    const prev = used.get(col);
+    if (prev) throw new ConfigError(`config: column '${col}' is used twice (as ${prev} and as ${role})`);
+    used.set(col, role);
+  };
+  labels.forEach((l) => claim(l.column, 'a label'));
+  sparse.forEach((s) => claim(s.column, 'a sparse feature'));
+  dense.forEach((d) => claim(d, 'a dense feature'));
+  for (const c of used.keys()) if (c.includes('.')) throw new ConfigError(`config: column name '${c}' contains a dot; names become parameter keys, rename it in 'columns'`);
+  if (new Set(labels.map((l) => l.name)).size !== labels.length) throw new ConfigError(`config: task names must be distinct, got ${labels.map((l) => l.name).join(', ')}`);
+
+  if (!isObject(raw.model)) throw new ConfigError(`config: 'model' must be an object { name, options }, got ${JSON.stringify(raw.model)}`);
+  checkKeys('model.', raw.model, ['name', 'options']);
+  const name = raw.model.name;
+  if (typeof name !== 'string' || !(modelNames as readonly string[]).includes(name)) {
+    throw new ConfigError(`config: 'model.name' must be one of ${modelNames.join(', ')}, got ${JSON.stringify(name)}`);
+  }
+  const options = raw.model.options === undefined ? {} : raw.model.options;
+  if (!isObject(options)) throw new ConfigError(`config: 'model.options' must be an object, got ${JSON.stringify(options)}`);
+  for (const k of RESERVED_MODEL_OPTIONS) {
+    if (k in options) throw new ConfigError(`config: 'model.options.${k}' is set from the data columns; remove it`);
+  }
+  return {
+    csv, separator, header, columns, missing, labels, sparse, dense,
+    model: { name: name as ModelName, options },
+    training: parseTraining(raw.training, labels),
+  };
+}
+
+/** Reads and checks a config file; every problem is a ConfigError naming the file. */
+export function readTrainConfig(file: string): TrainConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`config: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`config: ${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  try {
+    return parseTrainConfig(raw, dirname(resolve(file)));
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(`${file}: ${e.message}`);
+    throw e;
+  }
+}

@@ -1,0 +1,95 @@
+import { UsageError, formatFlagHelp, parseFlags, type FlagSpec, type FlagValues } from './args.js';
+import { ConfigError } from './config.js';
+import { censusFlags, runCensus } from './commands/census.js';
+import { runSynthetic, syntheticFlags } from './commands/synthetic.js';
+import { runTrain, trainFlags } from './commands/train.js';
+import type { CliIO } from './io.js';
+
+interface Command {
+  summary: string;
+  usage: string;
+  flags: Record<string, FlagSpec>;
+  run(flags: FlagValues, io: CliIO): number | Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  synthetic: {
+    summary: "the MMoE paper's synthetic experiment: MMoE vs OMoE vs Shared-Bottom over task correlations (npm run demo)",
+    usage: 'mmoe-ts synthetic [--full] [--runs N] [--epochs N] [--out DIR] …',
+    flags: syntheticFlags,
+    run: runSynthetic,
+  },
+  census: {
+    summary: 'MMoE, Shared-Bottom and SingleTask on UCI census-income (income, never married): per-task test AUC (npm run census)',
+    usage: 'mmoe-ts census [--epochs N] [--models …] [--out DIR] …',
+    flags: censusFlags,
+    run: runCensus,
+  },
+  train: {
+    summary: "train a model on your own CSV/TSV, described by a JSON config",
+    usage: 'mmoe-ts train --config FILE [--out DIR] [--epochs N]',
+    flags: trainFlags,
+    run: runTrain,
+  },
+};
+
+const HELP_FLAG: FlagSpec = { type: 'boolean', description: 'show this help' };
+
+function mainHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length)) + 4;
+  return [
+    'mmoe-ts: multi-task recommender models (MMoE and its baselines) on a from-scratch TypeScript tensor engine',
+    '',
+    'Usage: mmoe-ts <command> [flags]',
+    '',
+    'Commands:',
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}${c.summary}`),
+    '',
+    'Run `mmoe-ts <command> --help` for the flags of a command.',
+    'Bad flags or configs exit with status 2; other failures with 1.',
+  ].join('\n');
+}
+
+function commandHelp(name: string, c: Command): string {
+  return [`Usage: ${c.usage}`, '', c.summary, '', 'Flags:', formatFlagHelp({ ...c.flags, help: HELP_FLAG })].join('\n');
+}
+
+/**
+ * The whole CLI as a function of its arguments, so tests can call it in-process. Returns the exit
+ * status: 0 success, 2 a usage or config problem (one line on stderr), 1 any other failure (one
+ * line too; the stack only with MMOE_TS_DEBUG=1).
+ */
+export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
+  try {
+    const [first, ...rest] = argv;
+    if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+      io.out.write(`${mainHelp()}\n`);
+      return 0;
+    }
+    const cmd = Object.prototype.hasOwnProperty.call(COMMANDS, first) ? COMMANDS[first] : undefined;
+    if (!cmd) {
+      throw new UsageError(first.startsWith('-')
+        ? `unknown flag ${first} before a command; commands: ${Object.keys(COMMANDS).join(', ')}`
+        : `unknown command '${first}'; commands: ${Object.keys(COMMANDS).join(', ')} (see mmoe-ts --help)`);
+    }
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.out.write(`${commandHelp(first, cmd)}\n`);
+      return 0;
+    }
+    const flags = parseFlags(first, rest, cmd.flags);
+    return await cmd.run(flags, io);
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof ConfigError) {
+      io.err.write(`mmoe-ts: ${oneLine(e.message)}\n`);
+      return 2;
+    }
+    const msg = e instanceof Error ? e.message : String(e);
+    io.err.write(`mmoe-ts: error: ${oneLine(msg)}\n`);
+    if (process.env.MMOE_TS_DEBUG === '1' && e instanceof Error && e.stack) io.err.write(`${e.stack}\n`);
+    return 1;
+  }
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' ').trim();
+}

@@ -1,0 +1,128 @@
+import { Generator } from '../tensor/index.js';
+import { readCsv } from '../data/csv.js';
+import { splitIndices } from '../data/batches.js';
+import { DenseFeat, SparseFeat, type FeatureColumn } from '../models/index.js';
+import type { Dataset } from '../train/dataset.js';
+import { ConfigError, type TrainConfig } from './config.js';
+
+/**
+ * Turns a user's CSV into model-ready arrays, following the census loader's conventions:
+ * categorical ids from the training split only (sorted values, ids from 1; 0 = missing or unseen),
+ * dense columns standardised with training-split mean / std (missing → the mean), a seeded split.
+ */
+
+export interface TabularData {
+  features: FeatureColumn[];
+  train: Dataset;
+  validation: Dataset | null;
+  test: Dataset | null;
+  /** What a user needs to encode new rows the same way. */
+  preprocessing: {
+    vocabularies: Record<string, string[]>;
+    dense: Record<string, { mean: number; std: number }>;
+  };
+  rows: { total: number; train: number; validation: number; test: number };
+}
+
+function parseLabel(cfg: TrainConfig, j: number, v: string | null, where: string): number {
+  const l = cfg.labels[j];
+  if (v === null) throw new Error(`train: ${where}: label column '${l.column}' is missing`);
+  if (l.type === 'binary') {
+    if (l.positive !== undefined) return v === l.positive ? 1 : 0;
+    const t = v.trim().toLowerCase();
+    if (t === '1' || t === 'true' || t === '1.0') return 1;
+    if (t === '0' || t === 'false' || t === '0.0') return 0;
+    throw new Error(`train: ${where}: binary label '${l.column}' must be 0/1 or true/false, got ${JSON.stringify(v)} (or set labels[${j}].positive)`);
+  }
+  const x = Number(v);
+  if (v.trim() === '' || !Number.isFinite(x)) throw new Error(`train: ${where}: regression label '${l.column}' must be a number, got ${JSON.stringify(v)}`);
+  return x;
+}
+
+export async function loadTabular(cfg: TrainConfig): Promise<TabularData> {
+  const nt = cfg.labels.length, ns = cfg.sparse.length, nd = cfg.dense.length;
+  let index: Map<string, number> | null = null;
+  let labelCols: number[] = [], sparseCols: number[] = [], denseCols: number[] = [];
+  const onHeader = (cols: string[]): void => {
+    index = new Map(cols.map((c, i) => [c, i]));
+    const find = (c: string, role: string): number => {
+      const i = index!.get(c);
+      if (i === undefined) throw new ConfigError(`config: ${role} column '${c}' is not in ${cfg.csv} (columns: ${cols.join(', ')})`);
+      return i;
+    };
+    labelCols = cfg.labels.map((l) => find(l.column, 'label'));
+    sparseCols = cfg.sparse.map((s) => find(s.column, 'sparse'));
+    denseCols = cfg.dense.map((d) => find(d, 'dense'));
+  };
+  const raw: (string | null)[][] = [];
+  const dense: number[] = [];
+  const labels: number[] = [];
+  let line = 0;
+  for await (const row of readCsv(cfg.csv, { separator: cfg.separator, header: cfg.header, columns: cfg.columns, missing: cfg.missing, arrays: true, onHeader })) {
+    line++;
+    const where = `${cfg.csv}: data row ${line}`;
+    raw.push(sparseCols.map((c) => row[c]));
+    for (let k = 0; k < nd; k++) {
+      const v = row[denseCols[k]];
+      const x = v === null ? NaN : Number(v);
+      if (v !== null && (v.trim() === '' || !Number.isFinite(x))) throw new Error(`train: ${where}: dense column '${cfg.dense[k]}' must be a number, got ${JSON.stringify(v)}`);
+      dense.push(x);
+    }
+    for (let j = 0; j < nt; j++) labels.push(parseLabel(cfg, j, row[labelCols[j]], where));
+  }
+  const n = raw.length;
+  if (n < 2) throw new Error(`train: ${cfg.csv} has ${n} data row(s); need at least 2`);
+  const { validationSplit, testSplit, seed } = cfg.training;
+  const parts = splitIndices(n, { train: 1 - validationSplit - testSplit, validation: validationSplit, test: testSplit }, new Generator(seed));
+  if (parts.train.length === 0) throw new Error(`train: the training split of ${n} rows is empty (lower validationSplit / testSplit)`);
+
+  const vocabularies: Record<string, string[]> = {};
+  const idMaps = cfg.sparse.map((s, k) => {
+    const values = new Set<string>();
+    for (const r of parts.train) { const v = raw[r][k]; if (v !== null) values.add(v); }
+    const vocab = [...values].sort();
+    vocabularies[s.column] = vocab;
+    return new Map(vocab.map((v, i) => [v, i + 1]));
+  });
+  const stats: Record<string, { mean: number; std: number }> = {};
+  const mean = new Float64Array(nd), std = new Float64Array(nd);
+  for (let k = 0; k < nd; k++) {
+    let s = 0, c = 0;
+    for (const r of parts.train) { const x = dense[r * nd + k]; if (!Number.isNaN(x)) { s += x; c++; } }
+    mean[k] = c > 0 ? s / c : 0;
+    let ss = 0;
+    for (const r of parts.train) { const x = dense[r * nd + k]; if (!Number.isNaN(x)) ss += (x - mean[k]) ** 2; }
+    const sd = c > 0 ? Math.sqrt(ss / c) : 0;
+    std[k] = sd > 0 ? sd : 1;
+    stats[cfg.dense[k]] = { mean: mean[k], std: std[k] };
+  }
+  const features: FeatureColumn[] = [
+    ...cfg.sparse.map((s, k) => SparseFeat(s.column, idMaps[k].size + 1, { embeddingDim: s.embeddingDim })),
+    ...cfg.dense.map((d) => DenseFeat(d, 1)),
+  ];
+  const build = (rows: Int32Array): Dataset | null => {
+    if (rows.length === 0) return null;
+    const x: Record<string, Int32Array | Float32Array> = {};
+    cfg.sparse.forEach((s, k) => {
+      const ids = new Int32Array(rows.length);
+      for (let i = 0; i < rows.length; i++) { const v = raw[rows[i]][k]; ids[i] = v === null ? 0 : idMaps[k].get(v) ?? 0; }
+      x[s.column] = ids;
+    });
+    cfg.dense.forEach((d, k) => {
+      const col = new Float32Array(rows.length);
+      for (let i = 0; i < rows.length; i++) { const v = dense[rows[i] * nd + k]; col[i] = Number.isNaN(v) ? 0 : (v - mean[k]) / std[k]; }
+      x[d] = col;
+    });
+    const y = new Float32Array(rows.length * nt);
+    for (let i = 0; i < rows.length; i++) for (let j = 0; j < nt; j++) y[i * nt + j] = labels[rows[i] * nt + j];
+    return { x, y };
+  };
+  return {
+    features,
+    train: build(parts.train)!,
+    validation: build(parts.validation),
+    test: build(parts.test),
+    preprocessing: { vocabularies, dense: stats },
+    rows: { total: n, train: parts.train.length, validation: parts.validation.length, test: parts.test.length },
+  };
+}
