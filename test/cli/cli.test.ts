@@ -1,0 +1,174 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/run.js';
+import { deserializeSafetensorsWithMetadata } from '../../src/nn/safetensors.js';
+import { Generator } from '../../src/tensor/index.js';
+
+const root = resolve(__dirname, '../..');
+const dir = mkdtempSync(join(tmpdir(), 'mmoe-ts-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs the real executable under tsx, as `npm run demo` does. */
+function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** In-process run with captured output (fast; same code path after argument parsing). */
+async function inProcess(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  let stdout = '', stderr = '';
+  const status = await runCli(args, { out: { write: (s: string) => { stdout += s; } }, err: { write: (s: string) => { stderr += s; } } });
+  return { status, stdout, stderr };
+}
+
+/** A tiny CSV: a categorical and a numeric feature, a binary and a regression label. */
+function writeTinyCsv(file: string, n = 80): void {
+  const g = new Generator(1);
+  const lines = ['city,age,clicked,spend'];
+  for (let i = 0; i < n; i++) {
+    const city = ['paris', 'rome', 'oslo', ''][g.randint(4)];
+    const age = (20 + g.randint(40)).toString();
+    const clicked = city === 'paris' || g.random() < 0.2 ? 1 : 0;
+    lines.push(`${city},${age},${clicked},${(Number(age) / 10 + g.normal()).toFixed(3)}`);
+  }
+  writeFileSync(file, `${lines.join('\n')}\n`);
+}
+
+function writeConfig(name: string, config: unknown): string {
+  const file = join(dir, name);
+  writeFileSync(file, typeof config === 'string' ? config : JSON.stringify(config, null, 2));
+  return file;
+}
+
+const goodConfig = {
+  csv: 'tiny.csv',
+  labels: [{ column: 'clicked', type: 'binary' }, { column: 'spend', type: 'regression' }],
+  sparse: [{ column: 'city', embeddingDim: 3 }],
+  dense: ['age'],
+  model: { name: 'MMoE', options: { numExperts: 2, expertHiddenUnits: [8], towerHiddenUnits: [4], initStd: 0.1 } },
+  training: { epochs: 2, batchSize: 16, lr: 0.01, validationSplit: 0.2, testSplit: 0.25, seed: 3 },
+};
+
+/** Exit 2, exactly one line on stderr starting with the program name, no stack frames. */
+function expectUsageError(r: { status: number | null; stderr: string; stdout?: string }, pattern: RegExp): void {
+  expect(r.status).toBe(2);
+  const lines = r.stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^mmoe-ts: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+}
+
+describe('mmoe-ts executable (spawned under tsx)', () => {
+  it('--help lists the commands and exits 0', () => {
+    const r = cli('--help');
+    expect(r.status).toBe(0);
+    for (const c of ['synthetic', 'census', 'train']) expect(r.stdout).toContain(c);
+  });
+
+  it('a bad flag exits 2 with one line naming it', () => {
+    expectUsageError(cli('synthetic', '--bogus', '3'), /unknown flag --bogus/);
+  });
+
+  it('a bad config exits 2 with one line naming the field', () => {
+    writeTinyCsv(join(dir, 'tiny.csv'));
+    const file = writeConfig('bad-model.json', { ...goodConfig, model: { name: 'MoMoE' } });
+    expectUsageError(cli('train', '--config', file), /model\.name' must be one of .*MMoE.*got "MoMoE"/);
+  });
+
+  it('train --config on a tiny CSV writes metrics.json, model.safetensors and SVG figures', () => {
+    writeTinyCsv(join(dir, 'tiny.csv'));
+    const file = writeConfig('good.json', goodConfig);
+    const out = join(dir, 'out-train');
+    const r = cli('train', '--config', file, '--out', out, '--quiet');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/test metrics \(20 rows\)/);
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    expect(metrics.rows).toEqual({ total: 80, train: 44, validation: 16, test: 20 });
+    expect(metrics.test.tasks.clicked.auc).toBeGreaterThanOrEqual(0);
+    expect(metrics.test.tasks.spend.mse).toBeGreaterThan(0);
+    expect(metrics.history.epochs).toHaveLength(2);
+    const st = deserializeSafetensorsWithMetadata(new Uint8Array(readFileSync(join(out, 'model.safetensors'))));
+    expect(Object.keys(st.tensors)).toContain('embedding_dict.city.weight');
+    expect(st.tensors['embedding_dict.city.weight'].shape).toEqual([4, 3]); // paris, rome, oslo (+ id 0)
+    expect(Object.keys(st.tensors)).toContain('gate_dnn_final_layer.1.weight');
+    expect(st.metadata.model).toBe('MMoE');
+    for (const svg of ['loss.svg', 'gates.svg']) expect(readFileSync(join(out, svg), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\s*$/);
+    const pre = JSON.parse(readFileSync(join(out, 'preprocessing.json'), 'utf8'));
+    expect(pre.vocabularies.city).toEqual(['oslo', 'paris', 'rome']);
+  });
+});
+
+describe('mmoe-ts in process', () => {
+  it.each([
+    [['frobnicate'], /unknown command 'frobnicate'/],
+    [['synthetic', '--runs', 'zero'], /--runs expects a number, got 'zero'/],
+    [['synthetic', '--runs', '1.5'], /--runs expects an integer/],
+    [['synthetic', '--runs', '0'], /--runs must be >= 1, got 0/],
+    [['synthetic', '--correlations', '0.5,2'], /--correlations must be <= 1, got 2/],
+    [['synthetic', '--models', 'mmoe,xgboost'], /unknown model 'xgboost'/],
+    [['synthetic', '--epochs'], /--epochs needs a value/],
+    [['synthetic', 'extra'], /unexpected argument 'extra'/],
+    [['synthetic', '--quiet', '--quiet'], /--quiet given twice/],
+    [['census', '--models', 'dcn'], /unknown model 'dcn'/],
+    [['train'], /--config FILE is required/],
+    [['train', '--config', '/nonexistent/config.json'], /cannot read .*config\.json: ENOENT/],
+  ])('%j exits 2 with one line', async (args, pattern) => {
+    expectUsageError(await inProcess(...(args as string[])), pattern);
+  });
+
+  it.each([
+    ['not JSON', '{ "csv": ', /is not valid JSON/],
+    ['unknown key', { ...goodConfig, epochs: 3 }, /unknown key 'epochs'/],
+    ['bad label type', { ...goodConfig, labels: [{ column: 'clicked', type: 'multiclass' }] }, /labels\[0\]\.type' must be "binary" or "regression"/],
+    ['column used twice', { ...goodConfig, dense: ['age', 'clicked'] }, /column 'clicked' is used twice/],
+    ['missing column', { ...goodConfig, dense: ['height'] }, /dense column 'height' is not in .*tiny\.csv \(columns: city, age, clicked, spend\)/],
+    ['bad model option', { ...goodConfig, model: { name: 'MMoE', options: { numExperts: 0, expertHiddenUnits: [4] } } }, /model\.options for MMoE: MMoE: numExperts/],
+    ['reserved model option', { ...goodConfig, model: { name: 'MMoE', options: { taskTypes: ['binary'] } } }, /model\.options\.taskTypes' is set from the data/],
+    ['splits too large', { ...goodConfig, training: { validationSplit: 0.5, testSplit: 0.5 } }, /validationSplit \+ training\.testSplit must be < 1/],
+    ['bad optimizer', { ...goodConfig, training: { optimizer: 'lbfgs' } }, /training\.optimizer' must be one of adam/],
+    ['unknown loss weight', { ...goodConfig, training: { lossWeights: { clicks: 1 } } }, /lossWeights' names unknown task 'clicks'/],
+    ['monitor never logged', { ...goodConfig, training: { epochs: 1, earlyStopping: { monitor: 'val_clicked_f1' } } }, /earlyStopping monitors 'val_clicked_f1', which is not logged/],
+  ])('a config with %s exits 2 with one line naming the problem', async (_what, config, pattern) => {
+    writeTinyCsv(join(dir, 'tiny.csv'));
+    const file = writeConfig(`cfg-${String(_what).replace(/\W+/g, '-')}.json`, config);
+    expectUsageError(await inProcess('train', '--config', file, '--out', join(dir, 'unused'), '--quiet'), pattern);
+  });
+
+  it('a malformed CSV row is an error naming the file and line (exit 1, one line)', async () => {
+    writeFileSync(join(dir, 'broken.csv'), 'city,age,clicked,spend\nparis,30,1,2.5\nrome,41,0\n');
+    const file = writeConfig('broken.json', { ...goodConfig, csv: 'broken.csv' });
+    const r = await inProcess('train', '--config', file, '--quiet');
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/broken\.csv:3: expected 4 fields, got 3/);
+  });
+
+  it('synthetic writes the table, figure.svg and metrics.json', async () => {
+    const out = join(dir, 'out-synthetic');
+    const r = await inProcess('synthetic', '--runs', '2', '--epochs', '1', '--train-size', '300', '--test-size', '100', '--correlations', '0.5,1', '--out', out, '--quiet');
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    for (const m of ['MMoE', 'OMoE', 'Shared-Bottom']) expect(r.stdout).toMatch(new RegExp(`\\| ${m} +\\| +0\\.5 \\|`));
+    expect(r.stdout).toContain(`figure: ${join(out, 'figure.svg')}`);
+    expect(existsSync(join(out, 'figure.svg'))).toBe(true);
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    expect(metrics.runs).toHaveLength(2 * 2 * 3);
+    expect(metrics.settings.bottomUnits).toBeGreaterThan(100);
+    // Shared-Bottom is sized to MMoE's parameter count (within one bottom unit's worth).
+    expect(Math.abs(metrics.parameters['shared-bottom'] - metrics.parameters.mmoe)).toBeLessThan(120);
+  });
+
+  it('each command has its own --help', async () => {
+    for (const c of ['synthetic', 'census', 'train']) {
+      const r = await inProcess(c, '--help');
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/^Usage: mmoe-ts /);
+      expect(r.stdout).toContain('--out');
+    }
+  });
+});
