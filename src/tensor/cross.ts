@@ -48,7 +48,7 @@ export interface CrossGrads {
 /**
  * Backward for upstream g: gx0 = g·s, gs = rowsum(g ⊙ x0), gxl = g + gs ⊗ w, gw = Σ_rows gs·xl,
  * gb = Σ_rows g. Only the requested gradients are computed; per row, one pass makes gs, gx0 and
- * gb, a second makes gxl and gw.
+ * gb, a second makes gxl and gw (the dot is summed in the same four-way split as forward's).
  */
 export function crossBackward(
   g: NDArray, x0: NDArray, xl: NDArray, w: Storage, s: Storage,
@@ -65,13 +65,26 @@ export function crossBackward(
   for (let r = 0; r < B; r++) {
     const base = r * D;
     const sr = s[r];
-    const gs = needGs ? dot(G, base, X0, base, D) : 0;
-    if (gx0 && gb) {
+    let gs = 0;
+    if (gx0 && gb && needGs) {
+      // The training case: gs, gx0 and gb in one pass over G and X0.
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let j = 0;
+      for (; j + 3 < D; j += 4) {
+        const i = base + j;
+        const g0 = G[i], g1 = G[i + 1], g2 = G[i + 2], g3 = G[i + 3];
+        s0 += g0 * X0[i]; s1 += g1 * X0[i + 1]; s2 += g2 * X0[i + 2]; s3 += g3 * X0[i + 3];
+        gx0[i] = g0 * sr; gx0[i + 1] = g1 * sr; gx0[i + 2] = g2 * sr; gx0[i + 3] = g3 * sr;
+        gb[j] += g0; gb[j + 1] += g1; gb[j + 2] += g2; gb[j + 3] += g3;
+      }
+      for (; j < D; j++) { const gj = G[base + j]; s0 += gj * X0[base + j]; gx0[base + j] = gj * sr; gb[j] += gj; }
+      gs = (s0 + s1) + (s2 + s3);
+    } else if (gx0 && gb) {
       for (let j = 0; j < D; j++) { const gj = G[base + j]; gx0[base + j] = gj * sr; gb[j] += gj; }
-    } else if (gx0) {
-      for (let j = 0; j < D; j++) gx0[base + j] = G[base + j] * sr;
-    } else if (gb) {
-      for (let j = 0; j < D; j++) gb[j] += G[base + j];
+    } else {
+      if (needGs) gs = dot(G, base, X0, base, D);
+      if (gx0) for (let j = 0; j < D; j++) gx0[base + j] = G[base + j] * sr;
+      if (gb) for (let j = 0; j < D; j++) gb[j] += G[base + j];
     }
     if (gxl && gw) {
       for (let j = 0; j < D; j++) { gxl[base + j] = G[base + j] + gs * w[j]; gw[j] += gs * XL[base + j]; }
