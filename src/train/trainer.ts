@@ -128,11 +128,22 @@ export function predict(model: MultiTaskModel, x: Features, opts: PredictOptions
   return new Tensor(out, [n, model.taskNames.length]);
 }
 
+/**
+ * Rows of a feature record: a Tensor column's first axis, else the length of the shortest typed
+ * array (a column with one value per row), which every other column's length must be a multiple of.
+ */
 function rowsOf(x: Features, model: MultiTaskModel): number {
-  for (const col of Object.values(x as Record<string, Tensor | Int32Array | Float32Array>)) {
+  const cols = Object.values(x as Record<string, Tensor | Int32Array | Float32Array>);
+  const arrays: Array<Int32Array | Float32Array> = [];
+  for (const col of cols) {
     if (col instanceof Tensor) return col.shape[0];
+    arrays.push(col);
   }
-  throw new Error(`predict: cannot tell the row count of a feature record without a Tensor column; pass the data to evaluate, or give one dense column as a Tensor (tasks: ${model.taskNames.join(', ')})`);
+  const n = Math.min(...arrays.map((c) => c.length));
+  if (!(n > 0) || arrays.some((c) => c.length % n !== 0)) {
+    throw new Error(`predict: cannot tell the row count of this feature record (column lengths ${arrays.map((c) => c.length).join(', ')}); give one dense column as a Tensor [N, dim] (tasks: ${model.taskNames.join(', ')})`);
+  }
+  return n;
 }
 
 function evaluateResolved(

@@ -61,6 +61,10 @@ describe('fit', () => {
     expect(h.series('loss')[29]).toBeLessThan(h.series('loss')[0]);
     const ev = evaluate(model, { x: { cat: ids, num: dense }, y });
     expect(ev.tasks.task0.auc).toBeGreaterThan(0.95);
+    // predict takes the same record; its row count comes from the one-value-per-row columns.
+    const p = predict(model, { cat: ids, num: dense }, { batchSize: 50 });
+    expect(p.shape).toEqual([n, 2]);
+    expect(() => predict(model, { cat: ids, num: dense.subarray(0, 7) })).toThrow(/cannot tell the row count .*120, 7/);
   });
 
   it('a task of loss weight 0 sends no gradient to the parameters only it uses', () => {
