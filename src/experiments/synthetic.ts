@@ -88,7 +88,7 @@ export function resolveSyntheticSettings(o: SyntheticExperimentOptions): Omit<Sy
     trainSize: o.trainSize ?? 20000,
     testSize: o.testSize ?? 2000,
     dim: o.dim ?? 100,
-    epochs: o.epochs ?? 8,
+    epochs: o.epochs ?? 12,
     batchSize: o.batchSize ?? 128,
     lr: o.lr ?? 5e-3,
     models: o.models ?? SYNTHETIC_MODELS,
