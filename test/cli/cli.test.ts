@@ -163,6 +163,25 @@ describe('mmoe-ts in process', () => {
     expect(Math.abs(metrics.parameters['shared-bottom'] - metrics.parameters.mmoe)).toBeLessThan(120);
   });
 
+  it('the shipped example config trains (examples/clicks-mmoe.json)', async () => {
+    const out = join(dir, 'out-example');
+    const r = await inProcess('train', '--config', join(root, 'examples/clicks-mmoe.json'), '--epochs', '1', '--out', out, '--quiet');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    for (const task of ['clicked', 'purchased', 'dwell']) expect(r.stdout).toContain(`| ${task} `);
+  });
+
+  it('census on the first rows of the packaged file prints per-task AUC for each model and writes its outputs', async () => {
+    const out = join(dir, 'out-census');
+    const r = await inProcess('census', '--limit', '3000', '--epochs', '1', '--out', out, '--quiet');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    for (const m of ['MMoE', 'Shared-Bottom', 'SingleTask']) expect(r.stdout).toMatch(new RegExp(`\\| ${m} +\\| +\\d+ \\| +0\\.\\d{4} \\| +0\\.\\d{4} \\|`));
+    for (const f of ['metrics.json', 'model.safetensors', 'loss.svg', 'gates.svg']) expect(existsSync(join(out, f))).toBe(true);
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    expect(metrics.rows).toEqual({ train: 2100, validation: 300, test: 600 });
+  });
+
   it('each command has its own --help', async () => {
     for (const c of ['synthetic', 'census', 'train']) {
       const r = await inProcess(c, '--help');
