@@ -138,6 +138,24 @@ describe('fit', () => {
       .toThrow(/'val_nope', which is not logged; logged keys: loss, value_loss/);
   });
 
+  it('a callback can stop training; clipGradNorm bounds each step', () => {
+    const data = teacherData(64, 6, 9);
+    const h = fit(smallMMoE(), data, {
+      epochs: 5, batchSize: 16, verbose: 0,
+      callbacks: [{ onEpochEnd: (log, control) => { if (log.epoch === 2) control.stop(); } }],
+    });
+    expect(h.epochs).toHaveLength(2);
+    expect(h.stoppedEarly).toBe(true);
+    // SGD with lr 1: each step moves the weights by the clipped gradient, whose norm is at most 1e-3.
+    const model = smallMMoE();
+    const before = copyWeights(model);
+    fit(model, data, { epochs: 1, batchSize: 16, optimizer: new SGD(model.parameters(), { lr: 1 }), clipGradNorm: 1e-3, verbose: 0 });
+    let sq = 0;
+    copyWeights(model).forEach((w, i) => w.forEach((v, k) => { sq += (v - before[i][k]) ** 2; }));
+    expect(Math.sqrt(sq)).toBeLessThanOrEqual(4 * 1e-3 * 1.0001);
+    expect(Math.sqrt(sq)).toBeGreaterThan(0);
+  });
+
   it('manualSeed plus the seed option make a fit bit-for-bit reproducible (dropout and shuffling included)', () => {
     const data = teacherData(96, 6, 4);
     const run = (): { w: Float32Array[]; losses: number[] } => {
