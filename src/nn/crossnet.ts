@@ -1,4 +1,4 @@
-import { Tensor, crossLayer, matmul, zeros } from '../autograd/index.js';
+import { Tensor, crossNetVector, matmul, zeros } from '../autograd/index.js';
 import { NDArray, formatShape, type Generator } from '../tensor/index.js';
 import { xavierNormal } from './init.js';
 import { Module, type Layer } from './module.js';
@@ -38,8 +38,9 @@ export interface CrossNetOptions {
 /**
  * The cross network of DCN / DCN-V2, with DeepCTR-Torch's parameters `kernels` ([L, D, 1] for
  * 'vector', [L, D, D] for 'matrix') and `bias` [L, D, 1]; Xavier-normal kernels, zero biases.
- * vector: x_{l+1} = x0 ⊙ (x_l·w_l) + b_l + x_l through the fused `crossLayer` (O(B·D), nothing
- * D×D is ever formed); matrix: x_{l+1} = x0 ⊙ (W_l·x_l + b_l) + x_l.
+ * vector: x_{l+1} = x0 ⊙ (x_l·w_l) + b_l + x_l, all L layers in the one fused op `crossNetVector`
+ * (O(B·D) time, O(B·D + B·L) memory, nothing D×D is ever formed); matrix:
+ * x_{l+1} = x0 ⊙ (W_l·x_l + b_l) + x_l.
  * Input and output [B, D]; batch size 1 stays [1, D].
  */
 export class CrossNet extends Module implements Layer {
@@ -69,17 +70,13 @@ export class CrossNet extends Module implements Layer {
   forward(x: Tensor): Tensor {
     const D = this.inFeatures;
     if (x.ndim !== 2 || x.shape[1] !== D) throw new Error(`CrossNet: expected input [B, ${D}], got ${formatShape(x.shape)}`);
+    if (this.parameterization === 'vector') return crossNetVector(x, this.kernels, this.bias);
     const x0 = x;
     let xl = x;
     for (let i = 0; i < this.layerNum; i++) {
-      const b = layerSlice(this.bias, i, [D]);
-      if (this.parameterization === 'vector') {
-        xl = crossLayer(x0, xl, layerSlice(this.kernels, i, [D]), b);
-      } else {
-        // W_l·x_l for every row is x_l·W_lᵀ; transB avoids copying W_l.
-        const wx = matmul(xl, layerSlice(this.kernels, i, [D, D]), { transB: true });
-        xl = x0.mul(wx.add(b)).add(xl);
-      }
+      // W_l·x_l for every row is x_l·W_lᵀ; transB avoids copying W_l.
+      const wx = matmul(xl, layerSlice(this.kernels, i, [D, D]), { transB: true });
+      xl = x0.mul(wx.add(layerSlice(this.bias, i, [D]))).add(xl);
     }
     return xl;
   }

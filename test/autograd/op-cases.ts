@@ -149,6 +149,8 @@ export const cases: OpCase[] = [
   { op: 'clone', name: 'clone', inputs: [s([3, 4])], fn: (a) => ops.clone(a).mul(a) },
   { op: 'crossLayer', name: 'crossLayer w,b [D]', inputs: [s([4, 3]), s([4, 3]), s([3]), s([3])], fn: (x0, xl, w, b) => ops.crossLayer(x0, xl, w, b) },
   { op: 'crossLayer', name: 'crossLayer w,b [D,1], x0 = xl', inputs: [s([2, 5]), s([5, 1]), s([5, 1])], fn: (x0, w, b) => ops.crossLayer(x0, x0, w, b) },
+  { op: 'crossNetVector', name: 'crossNetVector L=3, kernels,bias [L,D,1]', inputs: [s([4, 5]), s([3, 5, 1]), s([3, 5, 1])], fn: (x0, w, b) => ops.crossNetVector(x0, w.mul(0.5), b) },
+  { op: 'crossNetVector', name: 'crossNetVector L=1, B=1, kernels,bias [L,D]', inputs: [s([1, 6]), s([1, 6]), s([1, 6])], fn: (x0, w, b) => ops.crossNetVector(x0, w, b) },
   // A tensor used twice (and three times) in one graph: gradients must accumulate.
   { op: 'mul', name: 'x used twice: x*x + exp(x)', inputs: [s([3, 4])], fn: (a) => a.mul(a).add(a.exp()) },
   { op: 'matmul', name: 'x used twice: x @ xᵀ', inputs: [s([3, 4])], fn: (a) => a.matmul(a, { transB: true }) },

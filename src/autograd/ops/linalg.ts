@@ -1,5 +1,6 @@
 import {
-  NDArray, crossBackward, crossForward, formatShape, matmulArray, shapesEqual, type Storage,
+  NDArray, crossBackward, crossForward, crossStackBackward, crossStackForward, formatShape, matmulArray, shapesEqual,
+  type Storage,
 } from '../../tensor/index.js';
 import { defineOp } from '../function.js';
 import type { Tensor } from '../tensor.js';
@@ -71,4 +72,41 @@ export function crossLayer(x0: Tensor, xl: Tensor, w: Tensor, b: Tensor): Tensor
     throw new Error(`crossLayer: w and b must be [${D}] or [${D},1] for x0 ${formatShape(x0.shape)}, got w ${formatShape(w.shape)} and b ${formatShape(b.shape)}`);
   }
   return crossOp([x0, xl, w, b], undefined);
+}
+
+const crossNetVectorOp = defineOp<undefined, Float64Array>({
+  name: 'crossNetVector',
+  forward: (c, [x0, w, b]) => {
+    const { out, s } = crossStackForward(x0, w.data, b.data, w.shape[0]);
+    if (c.recording) c.saved = s;
+    return out;
+  },
+  backward: (c, g, [x0, w, b]) => {
+    const [n0, nw, nb] = c.needsInputGrad;
+    const r = crossStackBackward(g, x0, w.data, b.data, c.saved, w.shape[0], { x0: n0, w: nw, b: nb });
+    return [
+      r.x0 && new NDArray(r.x0, x0.shape),
+      r.w && new NDArray(r.w, w.shape),
+      r.b && new NDArray(r.b, b.shape),
+    ];
+  },
+});
+
+/**
+ * The whole vector-parameterised cross network (DCN) as one fused op: L layers
+ * x_{l+1} = x0 ⊙ (x_l·w_l) + b_l + x_l from x_0 = x0, returning x_L. x0: [B, D]; kernels and bias:
+ * [L, D, 1] (DeepCTR-Torch's layout) or [L, D]. Each row runs through all L layers in a scratch row,
+ * so forward streams x0 in and x_L out once, and memory is O(B·D + B·L): no per-layer [B, D]
+ * intermediate is kept, nothing D×D ever exists. Same values and gradients as L `crossLayer` calls.
+ */
+export function crossNetVector(x0: Tensor, kernels: Tensor, bias: Tensor): Tensor {
+  if (x0.ndim !== 2) throw new Error(`crossNetVector: x0 must be [B, D], got ${formatShape(x0.shape)}`);
+  const D = x0.shape[1];
+  const L = kernels.shape[0];
+  const stacked = (t: Tensor): boolean =>
+    (t.ndim === 2 || (t.ndim === 3 && t.shape[2] === 1)) && t.shape[0] === L && t.shape[1] === D;
+  if (kernels.ndim < 2 || L < 1 || !stacked(kernels) || !stacked(bias)) {
+    throw new Error(`crossNetVector: kernels and bias must be [L, ${D}, 1] or [L, ${D}] with the same L ≥ 1 for x0 ${formatShape(x0.shape)}, got kernels ${formatShape(kernels.shape)} and bias ${formatShape(bias.shape)}`);
+  }
+  return crossNetVectorOp([x0, kernels, bias], undefined);
 }
