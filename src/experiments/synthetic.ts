@@ -64,6 +64,8 @@ export interface SyntheticResult {
   /** Pearson correlation of the two label columns actually produced, per ρ, one per run. */
   labelCorrelations: Array<{ correlation: number; values: number[] }>;
   runs: SyntheticRun[];
+  /** The trained MMoE of the first run at each correlation, with its test inputs (for gate plots and saving). */
+  mmoeModels: Array<{ correlation: number; model: MultiTaskModel; testX: Tensor }>;
   seconds: number;
 }
 
@@ -137,6 +139,7 @@ export function syntheticExperiment(options: SyntheticExperimentOptions = {}): S
   for (const m of SYNTHETIC_MODELS) parameters[m] = build(m, s, bottomUnits, 0).numParameters();
   const runs: SyntheticRun[] = [];
   const labelCorrelations: SyntheticResult['labelCorrelations'] = [];
+  const mmoeModels: SyntheticResult['mmoeModels'] = [];
   const total = s.correlations.length * s.runs * s.models.length;
   s.correlations.forEach((rho, ci) => {
     const lc = { correlation: rho, values: [] as number[] };
@@ -162,11 +165,12 @@ export function syntheticExperiment(options: SyntheticExperimentOptions = {}): S
           taskLoss: [t1[last], t2[last]], seconds: (performance.now() - r0) / 1000,
         };
         runs.push(r);
+        if (name === 'mmoe' && run === 0) mmoeModels.push({ correlation: rho, model, testX: test.x });
         options.onRun?.(r, runs.length, total);
       }
     }
   });
-  return { settings: { ...s, bottomUnits }, parameters, labelCorrelations, runs, seconds: (performance.now() - t0) / 1000 };
+  return { settings: { ...s, bottomUnits }, parameters, labelCorrelations, runs, mmoeModels, seconds: (performance.now() - t0) / 1000 };
 }
 
 /** Mean, min and max final test loss over runs, per (model, correlation), in settings order. */

@@ -155,9 +155,12 @@ describe('mmoe-ts in process', () => {
     expect(r.stderr).toBe('');
     for (const m of ['MMoE', 'OMoE', 'Shared-Bottom']) expect(r.stdout).toMatch(new RegExp(`\\| ${m} +\\| +0\\.5 \\|`));
     expect(r.stdout).toContain(`figure: ${join(out, 'figure.svg')}`);
-    expect(existsSync(join(out, 'figure.svg'))).toBe(true);
+    for (const f of ['figure.svg', 'gates.svg', 'model.safetensors']) expect(existsSync(join(out, f))).toBe(true);
     const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
     expect(metrics.runs).toHaveLength(2 * 2 * 3);
+    // Mean gate weights of the first MMoE per correlation: 2 tasks × 8 experts, each row a distribution.
+    expect(metrics.meanGateWeights).toHaveLength(2);
+    for (const row of metrics.meanGateWeights[0].values) expect(row.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 5);
     expect(metrics.settings.bottomUnits).toBeGreaterThan(100);
     // Shared-Bottom is sized to MMoE's parameter count (within one bottom unit's worth).
     expect(Math.abs(metrics.parameters['shared-bottom'] - metrics.parameters.mmoe)).toBeLessThan(120);

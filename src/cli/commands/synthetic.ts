@@ -1,5 +1,7 @@
 import { join } from 'node:path';
-import { syntheticFigure, modelLabel } from '../../experiments/figures.js';
+import { gateHeatmap, syntheticFigure, modelLabel } from '../../experiments/figures.js';
+import { serializeSafetensors } from '../../nn/safetensors.js';
+import { gridLayout } from '../../train/svg.js';
 import {
   FULL_SYNTHETIC, SYNTHETIC_MODELS, summarizeSynthetic, syntheticExperiment,
   type SyntheticExperimentOptions, type SyntheticModelName,
@@ -74,12 +76,27 @@ export function runSynthetic(flags: FlagValues, io: CliIO): number {
   ));
   println(io);
   println(io, '(label corr. = Pearson correlation of the two label columns the generator produced, mean over runs)');
-  const files = writeOutputs(outDir, {
+  const gates = result.mmoeModels.map((m) => ({
+    correlation: m.correlation,
+    ...gateHeatmap(m.model, m.testX, `MMoE gates, correlation ${m.correlation} (run 1, test rows)`)!,
+  }));
+  const outputs: Record<string, string | Uint8Array> = {
     'figure.svg': syntheticFigure(result),
-    'metrics.json': toJson({ command: 'synthetic', settings: { ...s, onRun: undefined }, parameters: result.parameters, labelCorrelations: result.labelCorrelations, summary: rows, runs: result.runs, seconds: result.seconds }),
-  });
+    'metrics.json': toJson({
+      command: 'synthetic', settings: { ...s, onRun: undefined }, parameters: result.parameters,
+      labelCorrelations: result.labelCorrelations, summary: rows, runs: result.runs,
+      meanGateWeights: gates.map((g) => ({ correlation: g.correlation, values: g.values })), seconds: result.seconds,
+    }),
+  };
+  if (gates.length > 0) {
+    outputs['gates.svg'] = gridLayout(gates.map((g) => g.svg), gates.length);
+    const first = result.mmoeModels[0];
+    outputs['model.safetensors'] = serializeSafetensors(first.model.stateDict(), { model: 'MMoE', correlation: String(first.correlation), run: '1' });
+  }
+  const files = writeOutputs(outDir, outputs);
   println(io, `figure: ${files[0]}`);
   println(io, `metrics: ${files[1]}`);
+  if (gates.length > 0) println(io, `MMoE gate weights: ${files[2]}; weights of the first MMoE (correlation ${result.mmoeModels[0].correlation}, run 1): ${files[3]}`);
   println(io, `took ${formatDuration(result.seconds)}`);
   return 0;
 }
