@@ -98,60 +98,91 @@ export function crossBackward(
 }
 
 /*
- * The whole vector cross network x_{l+1} = x0 ⊙ (x_l·w_l) + b_l + x_l, l < L, as one kernel.
- * Rows are independent, so each row runs through all L layers while its D values sit in a
- * Float64Array scratch row (in L1/L2): main memory sees x0 read and out written once, not L times,
- * and no [B, D] intermediate exists. The per-row dots s[r, l] are kept ([B, L]); backward rebuilds
- * x_1..x_{L-1} from them with the same operations in the same order, so bit for bit.
- * w and b are [L, D] row-major (as kernels [L, D, 1] and bias [L, D, 1] store them).
+ * The whole vector cross network, x_{l+1} = x0 ⊙ (x_l·w_l) + b_l + x_l for l < L from x_0 = x0, as
+ * one kernel. Each layer adds a multiple of x0 and a bias, so by induction
+ *   x_l = c_l·x0 + β_l,   c_0 = 1,  c_{l+1} = c_l + s_l,  β_l = b_0 + … + b_{l-1},
+ * with per-row scalars s_l = x_l·w_l = c_l·p_l + q_l, where p_l = x0·w_l and q_l = β_l·w_l is the
+ * same for every row. A row therefore needs its L dots with x0 and one output pass, whatever L is,
+ * and x_1..x_{L-1} are never formed, not even as a scratch row. Backward runs the scalar recursion
+ * in reverse per row and touches D-vectors only for gx0 = c_L·g + Σ_l gp_l·w_l and gw_l += gp_l·x0;
+ * gb is a column sum of g plus rank-one terms. Main memory sees x0 read and out written once
+ * forward; g and x0 read and gx0 written once backward. Memory: O(B·D + B·L + L·D).
+ * w and b are [L, D] row-major (as kernels and bias [L, D, 1] store them).
  */
 
-/** w and b copied once into float64, so the per-row loops read one array type only. */
+/** w and b in float64 once per call, so the per-row loops read one parameter array type. */
 function toF64(a: Storage): Float64Array {
   return a instanceof Float64Array ? a : Float64Array.from(a);
 }
 
-/** Forward of the L-layer stack; s is [B, L] (s[r·L + l] = x_l·w_l of row r). */
-export function crossStackForward(x0: NDArray, w: Storage, b: Storage, L: number): { out: NDArray; s: Float64Array } {
+/** Σ_j a[ao + j]·w[wo + j], four partial sums (a is the dtype's storage, w float64). */
+function dotW(a: Storage, ao: number, w: Float64Array, wo: number, n: number): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let j = 0;
+  for (; j + 3 < n; j += 4) {
+    s0 += a[ao + j] * w[wo + j];
+    s1 += a[ao + j + 1] * w[wo + j + 1];
+    s2 += a[ao + j + 2] * w[wo + j + 2];
+    s3 += a[ao + j + 3] * w[wo + j + 3];
+  }
+  for (; j < n; j++) s0 += a[ao + j] * w[wo + j];
+  return (s0 + s1) + (s2 + s3);
+}
+
+/** What every row shares: β_l = Σ_{k<l} b_k for l ≤ L ([L+1, D]) and q_l = β_l·w_l ([L]). */
+function stackConstants(W: Float64Array, Bv: Float64Array, L: number, D: number): { beta: Float64Array; q: Float64Array } {
+  const beta = new Float64Array((L + 1) * D);
+  const q = new Float64Array(L);
+  for (let l = 0; l < L; l++) {
+    const lo = l * D;
+    // A plain loop, not dotW: dotW stays monomorphic in the dtype's storage on the hot path.
+    let ql = 0;
+    for (let j = 0; j < D; j++) ql += beta[lo + j] * W[lo + j];
+    q[l] = ql;
+    for (let j = 0; j < D; j++) beta[lo + D + j] = beta[lo + j] + Bv[lo + j];
+  }
+  return { beta, q };
+}
+
+/** Forward of the L-layer stack. Also returns p ([B, L], p[r·L + l] = x0[r]·w_l) for backward. */
+export function crossStackForward(x0: NDArray, w: Storage, b: Storage, L: number): { out: NDArray; p: Float64Array } {
   const [B, D] = x0.shape;
   const X0 = x0.data;
-  const W = toF64(w), Bv = toF64(b);
+  const W = toF64(w);
+  const { beta, q } = stackConstants(W, toF64(b), L, D);
+  const bL = L * D;
   const o = allocate(x0.dtype, B * D);
-  const s = new Float64Array(B * L);
-  const x0r = new Float64Array(D);
-  const xr = new Float64Array(D);
+  const p = new Float64Array(B * L);
   for (let r = 0; r < B; r++) {
     const base = r * D;
-    for (let j = 0; j < D; j++) x0r[j] = xr[j] = X0[base + j];
-    let sl = dot(xr, 0, W, 0, D);
-    for (let l = 0; l < L; l++) {
-      s[r * L + l] = sl;
-      const lo = l * D;
-      if (l + 1 < L) {
-        // Update x_l → x_{l+1} and take the next layer's dot in the same pass.
-        const no = lo + D;
-        let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-        let j = 0;
-        for (; j + 3 < D; j += 4) {
-          const v0 = x0r[j] * sl + Bv[lo + j] + xr[j];
-          const v1 = x0r[j + 1] * sl + Bv[lo + j + 1] + xr[j + 1];
-          const v2 = x0r[j + 2] * sl + Bv[lo + j + 2] + xr[j + 2];
-          const v3 = x0r[j + 3] * sl + Bv[lo + j + 3] + xr[j + 3];
-          xr[j] = v0; xr[j + 1] = v1; xr[j + 2] = v2; xr[j + 3] = v3;
-          a0 += v0 * W[no + j]; a1 += v1 * W[no + j + 1]; a2 += v2 * W[no + j + 2]; a3 += v3 * W[no + j + 3];
-        }
-        for (; j < D; j++) {
-          const v = x0r[j] * sl + Bv[lo + j] + xr[j];
-          xr[j] = v;
-          a0 += v * W[no + j];
-        }
-        sl = (a0 + a1) + (a2 + a3);
-      } else {
-        for (let j = 0; j < D; j++) o[base + j] = x0r[j] * sl + Bv[lo + j] + xr[j];
+    // The dots p_l do not depend on c, so two layers share a pass: x0 is loaded once for both,
+    // and the four running sums are independent chains.
+    let c = 1;
+    let l = 0;
+    for (; l + 1 < L; l += 2) {
+      const lo = l * D, no = lo + D;
+      let a0 = 0, a1 = 0, b0 = 0, b1 = 0;
+      let j = 0;
+      for (; j + 1 < D; j += 2) {
+        const u = X0[base + j], v = X0[base + j + 1];
+        a0 += u * W[lo + j]; a1 += v * W[lo + j + 1];
+        b0 += u * W[no + j]; b1 += v * W[no + j + 1];
       }
+      if (j < D) { const u = X0[base + j]; a0 += u * W[lo + j]; b0 += u * W[no + j]; }
+      const pa = a0 + a1, pb = b0 + b1;
+      p[r * L + l] = pa;
+      p[r * L + l + 1] = pb;
+      c += c * pa + q[l];
+      c += c * pb + q[l + 1];
     }
+    if (l < L) {
+      const pl = dotW(X0, base, W, l * D, D);
+      p[r * L + l] = pl;
+      c += c * pl + q[l];
+    }
+    for (let j = 0; j < D; j++) o[base + j] = X0[base + j] * c + beta[bL + j];
   }
-  return { out: new NDArray(o, [B, D]), s };
+  return { out: new NDArray(o, [B, D]), p };
 }
 
 export interface CrossStackGrads {
@@ -161,69 +192,101 @@ export interface CrossStackGrads {
 }
 
 /**
- * Backward of the stack for upstream g ([B, D]). Per row, layers are swept in reverse with
- * g_cur = ∂loss/∂x_{l+1}: gs = g_cur·x0, gx0 += g_cur·s_l, gw_l += gs·x_l, gb_l += g_cur,
- * g_cur ← g_cur + gs·w_l; at the end gx0 += g_cur (x_0 is x0). x_l is rebuilt only when gw is
- * wanted. gw and gb are summed over rows in float64 and rounded once at the end.
+ * Backward of the stack for upstream g ([B, D]), from forward's p. Per row: gc_L = g·x0, then for
+ * l = L-1..0 (gs_l = gc_{l+1}): gp_l = gs_l·c_l, Q_l += gs_l, gc_l = gc_{l+1}·(1 + p_l). After all
+ * rows: gw_l += Q_l·β_l and gb_m = Σ_rows g + Σ_{m<k<L} Q_k·w_k. Only the requested gradients are
+ * formed; gw and gb are summed in float64 and rounded once.
  */
 export function crossStackBackward(
-  g: NDArray, x0: NDArray, w: Storage, b: Storage, s: Float64Array, L: number,
+  g: NDArray, x0: NDArray, w: Storage, b: Storage, p: Float64Array, L: number,
   need: { x0: boolean; w: boolean; b: boolean },
 ): CrossStackGrads {
   const [B, D] = g.shape;
   const G = g.data, X0 = x0.data;
   const dtype = g.dtype;
-  const W = toF64(w), Bv = toF64(b);
+  const W = toF64(w);
+  const { beta, q } = stackConstants(W, toF64(b), L, D);
   const gx0 = need.x0 ? allocate(dtype, B * D) : null;
   const gw = need.w ? new Float64Array(L * D) : null;
-  const gb = need.b ? new Float64Array(L * D) : null;
-  const x0r = new Float64Array(D);
-  const gc = new Float64Array(D);
-  const gx = new Float64Array(D);
-  // xs holds x_0..x_{L-1} of the current row (x_0 = x0r is copied in as layer 0).
-  const xs = gw ? new Float64Array(L * D) : null;
+  const colG = need.b ? new Float64Array(D) : null;
+  const gxr = new Float64Array(D);
+  const c = new Float64Array(L + 1);
+  const gp = new Float64Array(L);
+  const Q = new Float64Array(L);
   for (let r = 0; r < B; r++) {
-    const base = r * D;
-    const sr = r * L;
-    for (let j = 0; j < D; j++) { x0r[j] = X0[base + j]; gc[j] = G[base + j]; gx[j] = 0; }
-    if (xs) {
-      for (let j = 0; j < D; j++) xs[j] = x0r[j];
-      for (let l = 0; l + 1 < L; l++) {
-        const sl = s[sr + l], lo = l * D, no = lo + D;
-        for (let j = 0; j < D; j++) xs[no + j] = x0r[j] * sl + Bv[lo + j] + xs[lo + j];
-      }
-    }
-    let gs = dot(gc, 0, x0r, 0, D);
-    for (let l = L - 1; l >= 0; l--) {
-      const sl = s[sr + l], lo = l * D;
-      if (gw) {
-        for (let j = 0; j < D; j++) gw[lo + j] += gs * xs![lo + j];
-      }
-      if (gb) {
-        for (let j = 0; j < D; j++) gb[lo + j] += gc[j];
-      }
-      if (l === 0 && !gx0) break;
-      // gx0 takes g_cur·s_l; g_cur moves down a layer, and the next gs is summed in the same pass.
-      let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-      let j = 0;
+    const base = r * D, pr = r * L;
+    // c_0..c_L exactly as forward computed them.
+    let cc = 1;
+    for (let l = 0; l < L; l++) { c[l] = cc; cc += cc * p[pr + l] + q[l]; }
+    c[L] = cc;
+    // One pass over g and x0: gc_L = g·x0, the column sum for gb, and gx0's c_L·g term.
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let j = 0;
+    if (colG || gx0) {
       for (; j + 3 < D; j += 4) {
-        const c0 = gc[j], c1 = gc[j + 1], c2 = gc[j + 2], c3 = gc[j + 3];
-        gx[j] += c0 * sl; gx[j + 1] += c1 * sl; gx[j + 2] += c2 * sl; gx[j + 3] += c3 * sl;
-        const n0 = c0 + gs * W[lo + j], n1 = c1 + gs * W[lo + j + 1];
-        const n2 = c2 + gs * W[lo + j + 2], n3 = c3 + gs * W[lo + j + 3];
-        gc[j] = n0; gc[j + 1] = n1; gc[j + 2] = n2; gc[j + 3] = n3;
-        a0 += n0 * x0r[j]; a1 += n1 * x0r[j + 1]; a2 += n2 * x0r[j + 2]; a3 += n3 * x0r[j + 3];
+        const i = base + j;
+        const g0 = G[i], g1 = G[i + 1], g2 = G[i + 2], g3 = G[i + 3];
+        s0 += g0 * X0[i]; s1 += g1 * X0[i + 1]; s2 += g2 * X0[i + 2]; s3 += g3 * X0[i + 3];
+        gxr[j] = g0 * cc; gxr[j + 1] = g1 * cc; gxr[j + 2] = g2 * cc; gxr[j + 3] = g3 * cc;
+        if (colG) { colG[j] += g0; colG[j + 1] += g1; colG[j + 2] += g2; colG[j + 3] += g3; }
       }
       for (; j < D; j++) {
-        const c = gc[j];
-        gx[j] += c * sl;
-        const n = c + gs * W[lo + j];
-        gc[j] = n;
-        a0 += n * x0r[j];
+        const gj = G[base + j];
+        s0 += gj * X0[base + j];
+        gxr[j] = gj * cc;
+        if (colG) colG[j] += gj;
       }
-      gs = (a0 + a1) + (a2 + a3);
+    } else {
+      s0 = dot(G, base, X0, base, D);
     }
-    if (gx0) for (let j = 0; j < D; j++) gx0[base + j] = gx[j] + gc[j];
+    let gc = (s0 + s1) + (s2 + s3);
+    for (let l = L - 1; l >= 0; l--) {
+      gp[l] = gc * c[l];
+      Q[l] += gc;
+      gc += gc * p[pr + l];
+    }
+    // gx0 += gp_l·w_l and gw_l += gp_l·x0, one pass per layer over rows already in cache.
+    let l0 = 0;
+    if (gx0 && gw) {
+      // The training case: two layers per pass, so x0 and gxr are loaded once for both.
+      for (; l0 + 1 < L; l0 += 2) {
+        const ga = gp[l0], gb2 = gp[l0 + 1], lo = l0 * D, no = lo + D;
+        for (let k = 0; k < D; k++) {
+          const x = X0[base + k];
+          gxr[k] += ga * W[lo + k] + gb2 * W[no + k];
+          gw[lo + k] += ga * x;
+          gw[no + k] += gb2 * x;
+        }
+      }
+    }
+    for (let l = l0; l < L; l++) {
+      const gpl = gp[l], lo = l * D;
+      if (gx0 && gw) {
+        for (let k = 0; k < D; k++) { gxr[k] += gpl * W[lo + k]; gw[lo + k] += gpl * X0[base + k]; }
+      } else if (gx0) {
+        for (let k = 0; k < D; k++) gxr[k] += gpl * W[lo + k];
+      } else if (gw) {
+        for (let k = 0; k < D; k++) gw[lo + k] += gpl * X0[base + k];
+      }
+    }
+    if (gx0) for (let k = 0; k < D; k++) gx0[base + k] = gxr[k];
+  }
+  if (gw) {
+    for (let l = 0; l < L; l++) {
+      const Ql = Q[l], lo = l * D;
+      for (let k = 0; k < D; k++) gw[lo + k] += Ql * beta[lo + k];
+    }
+  }
+  let gb: Float64Array | null = null;
+  if (colG) {
+    // gb_m = colG + Σ_{k>m} Q_k·w_k, summed from the top layer down.
+    gb = new Float64Array(L * D);
+    for (let m = L - 1; m >= 0; m--) {
+      const mo = m * D;
+      for (let k = 0; k < D; k++) gb[mo + k] = colG[k];
+      const Qm = Q[m];
+      for (let k = 0; k < D; k++) colG[k] += Qm * W[mo + k];
+    }
   }
   const round = (a: Float64Array | null): Storage | null => {
     if (!a || dtype === 'float64') return a;

@@ -77,8 +77,8 @@ export function crossLayer(x0: Tensor, xl: Tensor, w: Tensor, b: Tensor): Tensor
 const crossNetVectorOp = defineOp<undefined, Float64Array>({
   name: 'crossNetVector',
   forward: (c, [x0, w, b]) => {
-    const { out, s } = crossStackForward(x0, w.data, b.data, w.shape[0]);
-    if (c.recording) c.saved = s;
+    const { out, p } = crossStackForward(x0, w.data, b.data, w.shape[0]);
+    if (c.recording) c.saved = p;
     return out;
   },
   backward: (c, g, [x0, w, b]) => {
@@ -95,9 +95,10 @@ const crossNetVectorOp = defineOp<undefined, Float64Array>({
 /**
  * The whole vector-parameterised cross network (DCN) as one fused op: L layers
  * x_{l+1} = x0 ⊙ (x_l·w_l) + b_l + x_l from x_0 = x0, returning x_L. x0: [B, D]; kernels and bias:
- * [L, D, 1] (DeepCTR-Torch's layout) or [L, D]. Each row runs through all L layers in a scratch row,
- * so forward streams x0 in and x_L out once, and memory is O(B·D + B·L): no per-layer [B, D]
- * intermediate is kept, nothing D×D ever exists. Same values and gradients as L `crossLayer` calls.
+ * [L, D, 1] (DeepCTR-Torch's layout) or [L, D]. Since x_l = c_l·x0 + Σ_{k<l} b_k with per-row
+ * scalars c_l, forward streams x0 in and x_L out once and backward g, x0 in and gx0 out once;
+ * memory is O(B·D + B·L): no per-layer [B, D] intermediate is kept, nothing D×D ever exists.
+ * Same values and gradients as L `crossLayer` calls (up to rounding).
  */
 export function crossNetVector(x0: Tensor, kernels: Tensor, bias: Tensor): Tensor {
   if (x0.ndim !== 2) throw new Error(`crossNetVector: x0 must be [B, D], got ${formatShape(x0.shape)}`);
