@@ -8,3 +8,4 @@ export {
 } from './nn/safetensors.js';
 export * from './models/index.js';
 export * from './data/index.js';
+export * from './train/index.js';
