@@ -1,5 +1,6 @@
 import { allocate } from './dtype.js';
 import { NDArray } from './ndarray.js';
+import { axisView } from './shape.js';
 
 export type Indices = readonly number[] | Int32Array;
 
@@ -13,17 +14,9 @@ export function checkIndices(op: string, indices: Indices, size: number): void {
   }
 }
 
-function view(shape: readonly number[], axis: number): [number, number, number] {
-  let outer = 1;
-  for (let i = 0; i < axis; i++) outer *= shape[i];
-  let inner = 1;
-  for (let i = axis + 1; i < shape.length; i++) inner *= shape[i];
-  return [outer, shape[axis], inner];
-}
-
 /** out = x.index_select(axis, indices); indices must be checked by the caller. */
 export function indexSelectArray(x: NDArray, axis: number, indices: Indices): NDArray {
-  const [outer, n, inner] = view(x.shape, axis);
+  const [outer, n, inner] = axisView(x.shape, axis);
   const m = indices.length;
   const outShape = x.shape.slice();
   outShape[axis] = m;
@@ -42,7 +35,7 @@ export function indexSelectArray(x: NDArray, axis: number, indices: Indices): ND
 
 /** The adjoint of indexSelect: rows of g are added back at their indices, repeats accumulating. */
 export function scatterAddArray(g: NDArray, axis: number, indices: Indices, size: number): NDArray {
-  const [outer, m, inner] = view(g.shape, axis);
+  const [outer, m, inner] = axisView(g.shape, axis);
   const outShape = g.shape.slice();
   outShape[axis] = size;
   const o = allocate(g.dtype, outer * size * inner);

@@ -1,6 +1,6 @@
 import { allocate } from './dtype.js';
 import { NDArray } from './ndarray.js';
-import { formatShape, normalizeAxis, stridesOf } from './shape.js';
+import { axisView, formatShape, normalizeAxis, stridesOf } from './shape.js';
 
 /** Copies x with its axes reordered: out.shape[i] = x.shape[perm[i]]. */
 export function permuteArray(x: NDArray, perm: readonly number[], opName = 'permute'): NDArray {
@@ -48,10 +48,7 @@ export function concatArrays(xs: readonly NDArray[], axis: number, opName = 'con
   }
   const outShape = first.shape.slice();
   outShape[ax] = total;
-  let outer = 1;
-  for (let i = 0; i < ax; i++) outer *= outShape[i];
-  let inner = 1;
-  for (let i = ax + 1; i < nd; i++) inner *= outShape[i];
+  const [outer, , inner] = axisView(outShape, ax);
   const o = allocate(first.dtype, outer * total * inner);
   let offset = 0;
   for (const x of xs) {
@@ -64,12 +61,7 @@ export function concatArrays(xs: readonly NDArray[], axis: number, opName = 'con
 
 /** Copies x[..., start:start+length, ...] along one axis. */
 export function sliceArray(x: NDArray, axis: number, start: number, length: number): NDArray {
-  const nd = x.ndim;
-  let outer = 1;
-  for (let i = 0; i < axis; i++) outer *= x.shape[i];
-  let inner = 1;
-  for (let i = axis + 1; i < nd; i++) inner *= x.shape[i];
-  const n = x.shape[axis];
+  const [outer, n, inner] = axisView(x.shape, axis);
   const outShape = x.shape.slice();
   outShape[axis] = length;
   const o = allocate(x.dtype, outer * length * inner);
@@ -83,12 +75,7 @@ export function sliceArray(x: NDArray, axis: number, start: number, length: numb
 
 /** Writes g into a zero array of `shape` at [start, start+length) along `axis`: the adjoint of slice. */
 export function padSliceArray(g: NDArray, shape: readonly number[], axis: number, start: number): NDArray {
-  const nd = shape.length;
-  let outer = 1;
-  for (let i = 0; i < axis; i++) outer *= shape[i];
-  let inner = 1;
-  for (let i = axis + 1; i < nd; i++) inner *= shape[i];
-  const n = shape[axis];
+  const [outer, n, inner] = axisView(shape, axis);
   const length = g.shape[axis];
   const o = allocate(g.dtype, outer * n * inner);
   const w = length * inner;

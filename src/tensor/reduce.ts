@@ -1,17 +1,13 @@
 import { allocate } from './dtype.js';
 import { NDArray } from './ndarray.js';
-import { formatShape, normalizeAxes, sizeOf, type Shape } from './shape.js';
+import { axisView, formatShape, normalizeAxes, sizeOf, type Shape } from './shape.js';
 
 export type ReduceOp = 'sum' | 'max' | 'min';
 
 /** Reduces one axis, viewing the array as [outer, n, inner]; the reduced axis is kept with size 1. */
 function reduceAxis(op: ReduceOp, x: NDArray, axis: number): NDArray {
   const shape = x.shape;
-  const n = shape[axis];
-  let outer = 1;
-  for (let i = 0; i < axis; i++) outer *= shape[i];
-  let inner = 1;
-  for (let i = axis + 1; i < shape.length; i++) inner *= shape[i];
+  const [outer, n, inner] = axisView(shape, axis);
   const outShape = shape.slice();
   outShape[axis] = 1;
   const o = allocate(x.dtype, outer * inner);

@@ -23,6 +23,18 @@ export function stridesOf(shape: Shape): number[] {
   return s;
 }
 
+/**
+ * A row-major array seen around one axis as [outer, n, inner]: element (a, k, i) sits at
+ * (a·n + k)·inner + i. The axis kernels (reduce, softmax, gather, concat, slice) all index this way.
+ */
+export function axisView(shape: Shape, axis: number): [outer: number, n: number, inner: number] {
+  let outer = 1;
+  for (let i = 0; i < axis; i++) outer *= shape[i];
+  let inner = 1;
+  for (let i = axis + 1; i < shape.length; i++) inner *= shape[i];
+  return [outer, shape[axis], inner];
+}
+
 export function shapesEqual(a: Shape, b: Shape): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

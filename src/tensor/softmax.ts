@@ -1,13 +1,6 @@
 import { allocate } from './dtype.js';
 import { NDArray } from './ndarray.js';
-
-function axisView(shape: readonly number[], axis: number): [number, number, number] {
-  let outer = 1;
-  for (let i = 0; i < axis; i++) outer *= shape[i];
-  let inner = 1;
-  for (let i = axis + 1; i < shape.length; i++) inner *= shape[i];
-  return [outer, shape[axis], inner];
-}
+import { axisView } from './shape.js';
 
 /** Softmax (or log-softmax) along `axis`, max-subtracted so large logits do not overflow. */
 export function softmaxArray(x: NDArray, axis: number, log: boolean): NDArray {
