@@ -31,6 +31,79 @@ export function gemm(
   B: Storage, bOff: number, transB: boolean,
   C: Storage, cOff: number,
 ): void {
+  if (K <= KC && M * N * K <= DIRECT_MAX_WORK) {
+    gemmDirect(M, N, K, A, aOff, transA, B, bOff, transB, C, cOff);
+    return;
+  }
+  gemmPacked(M, N, K, A, aOff, transA, B, bOff, transB, C, cOff);
+}
+
+/*
+ * Below this many multiply-adds (and with K within one packed block) packing costs more than it
+ * saves: the operands sit in L1/L2 anyway, and MMoE's shapes ([128,100]·[16,100]ᵀ, and 128 tiny
+ * [2,8]·[8,16] products per batched mix) ran 1.5-4× faster unpacked. With K ≤ KC both paths sum
+ * each output in float64 over k in order and add it to C once, so they agree bit for bit.
+ */
+const DIRECT_MAX_WORK = 1 << 21;
+
+/**
+ * gemm without packing: 2×4 blocks of C accumulated in locals, reading A and B in place through
+ * strides (so every transpose layout is the same loop), then rows left over in 1×4 and columns
+ * left over one at a time. Exported for tests.
+ */
+export function gemmDirect(
+  M: number, N: number, K: number,
+  A: Storage, aOff: number, transA: boolean,
+  B: Storage, bOff: number, transB: boolean,
+  C: Storage, cOff: number,
+): void {
+  const sai = transA ? 1 : K, sak = transA ? M : 1;
+  const sbk = transB ? 1 : N, sbj = transB ? K : 1;
+  const M2 = M & ~1, N4 = N & ~3;
+  for (let j = 0; j < N4; j += 4) {
+    const bj = bOff + j * sbj;
+    for (let i = 0; i < M2; i += 2) {
+      let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
+      let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+      let pa = aOff + i * sai, pb = bj;
+      for (let k = 0; k < K; k++, pa += sak, pb += sbk) {
+        const a0 = A[pa], a1 = A[pa + sai];
+        const b0 = B[pb], b1 = B[pb + sbj], b2 = B[pb + 2 * sbj], b3 = B[pb + 3 * sbj];
+        c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+        c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+      }
+      const o = cOff + i * N + j;
+      C[o] += c00; C[o + 1] += c01; C[o + 2] += c02; C[o + 3] += c03;
+      C[o + N] += c10; C[o + N + 1] += c11; C[o + N + 2] += c12; C[o + N + 3] += c13;
+    }
+    if (M2 < M) {
+      let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+      let pa = aOff + M2 * sai, pb = bj;
+      for (let k = 0; k < K; k++, pa += sak, pb += sbk) {
+        const a = A[pa];
+        c0 += a * B[pb]; c1 += a * B[pb + sbj]; c2 += a * B[pb + 2 * sbj]; c3 += a * B[pb + 3 * sbj];
+      }
+      const o = cOff + M2 * N + j;
+      C[o] += c0; C[o + 1] += c1; C[o + 2] += c2; C[o + 3] += c3;
+    }
+  }
+  for (let j = N4; j < N; j++) {
+    for (let i = 0; i < M; i++) {
+      let c = 0;
+      let pa = aOff + i * sai, pb = bOff + j * sbj;
+      for (let k = 0; k < K; k++, pa += sak, pb += sbk) c += A[pa] * B[pb];
+      C[cOff + i * N + j] += c;
+    }
+  }
+}
+
+/** The packed GotoBLAS path (see the file comment). Exported for tests. */
+export function gemmPacked(
+  M: number, N: number, K: number,
+  A: Storage, aOff: number, transA: boolean,
+  B: Storage, bOff: number, transB: boolean,
+  C: Storage, cOff: number,
+): void {
   ensurePacks();
   const pa = packA;
   const pb = packB;
