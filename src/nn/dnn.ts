@@ -85,11 +85,20 @@ export class DNN extends Module implements Layer {
     let h = x;
     for (let i = 0; i < this.linears.length; i++) {
       h = this.linears.get(i).forward(h);
-      if (this.bn) h = this.bn.get(i).forward(h);
+      if (this.bn) h = this.normalize(this.bn.get(i), h);
       h = this.activation_layers.get(i).forward(h);
       h = this.dropout.forward(h);
     }
     return h;
+  }
+
+  /**
+   * BatchNorm over the feature (last) axis. A [B, L, C] input is normalised as [B·L, C]: handed
+   * over as is, BatchNorm1d would read it as [B, C, L] (and silently use the wrong axis when L = C).
+   */
+  private normalize(bn: BatchNorm1d, h: Tensor): Tensor {
+    if (h.ndim === 2) return bn.forward(h);
+    return bn.forward(h.reshape([-1, h.shape[h.ndim - 1]])).reshape(h.shape);
   }
 
   /** The tensors l2Reg applies to: every Linear weight (not biases, not BatchNorm), as DeepCTR-Torch. */

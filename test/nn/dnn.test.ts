@@ -45,6 +45,19 @@ describe('DNN', () => {
     expect(Array.from(dnn.forward(x).data)).toEqual(Array.from(h.data));
   });
 
+  it('with BatchNorm, [B, L, F] input is normalised per feature over B·L rows (also when L = F)', () => {
+    for (const L of [4, 2]) {
+      const flat = new DNN(4, [4], { useBn: true, seed: 5 });
+      const seq = new DNN(4, [4], { useBn: true, seed: 5 });
+      const x = randn([3, L, 4], { generator: new Generator(L) });
+      const want = flat.forward(x.reshape([3 * L, 4]));
+      const got = seq.forward(x);
+      expect(got.shape).toEqual([3, L, 4]);
+      expect(Array.from(got.data)).toEqual(Array.from(want.data));
+      expect(Array.from(seq.bn!.get(0).runningMean.data)).toEqual(Array.from(flat.bn!.get(0).runningMean.data));
+    }
+  });
+
   it('exposes l2Reg and the weights it applies to (Linear weights only)', () => {
     const dnn = new DNN(3, [4, 2], { l2Reg: 1e-3, useBn: true });
     expect(dnn.l2Reg).toBe(1e-3);
