@@ -234,14 +234,15 @@ export function fit(model: MultiTaskModel, data: Dataset, opts: FitOptions = {})
       let loss = multiTaskLoss(logits, yb, model.taskTypes, weights);
       const reg = model.regularizationLoss();
       if (reg !== null) loss = loss === null ? reg : loss.add(reg);
+      const value = loss === null ? 0 : loss.item();
+      // Checked before the step: stepping on a NaN loss would leave NaN weights behind the error.
+      if (!Number.isFinite(value)) throw new Error(`fit: the loss became ${value} at epoch ${epoch}, step ${step + 1} (lower the learning rate, or clip gradients with clipGradNorm)`);
       if (loss !== null) {
         loss.backward();
         if (opts.clipGradNorm !== undefined) clipGradNorm(params, opts.clipGradNorm);
         optimizer.step();
       }
       accumulateTaskLosses(logits, yb, model.taskTypes, taskSums);
-      const value = loss === null ? 0 : loss.item();
-      if (!Number.isFinite(value)) throw new Error(`fit: the loss became ${value} at epoch ${epoch}, step ${step + 1} (lower the learning rate, or clip gradients with clipGradNorm)`);
       lossSum += value * rows.length;
       seen += rows.length;
       step++;

@@ -33,6 +33,16 @@ function smallMMoE(seed = 1, extra: Partial<ConstructorParameters<typeof MMoE>[0
 const copyWeights = (m: MultiTaskModel): Float32Array[] => m.parameters().map((p) => Float32Array.from(p.data));
 
 describe('fit', () => {
+  it('a non-finite loss stops fit before the optimizer steps, leaving the weights as they were', () => {
+    const data = teacherData(32, 6, 0);
+    data.y.data[0] = NaN;
+    const model = smallMMoE();
+    const before = copyWeights(model);
+    expect(() => fit(model, data, { epochs: 1, batchSize: 32, shuffle: false, verbose: 0 }))
+      .toThrow('fit: the loss became NaN at epoch 1, step 1');
+    expect(copyWeights(model)).toEqual(before);
+  });
+
   it('lowers the training and validation loss of a small two-task problem', () => {
     const data = teacherData(256, 6, 0);
     const model = smallMMoE();
