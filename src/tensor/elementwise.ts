@@ -39,7 +39,8 @@ export function unaryInto(op: UnaryOp, a: Storage, o: Storage, n: number, p: num
         else { const e = Math.exp(v); o[i] = e / (1 + e); }
       }
       break;
-    case 'relu': for (let i = 0; i < n; i++) { const v = a[i]; o[i] = v > 0 ? v : 0; } break;
+    // `v <= 0` rather than `v > 0`: NaN must come out NaN (as torch.relu), not be hidden as 0.
+    case 'relu': for (let i = 0; i < n; i++) { const v = a[i]; o[i] = v <= 0 ? 0 : v; } break;
     case 'step': for (let i = 0; i < n; i++) o[i] = a[i] > 0 ? 1 : 0; break;
     case 'square': for (let i = 0; i < n; i++) { const v = a[i]; o[i] = v * v; } break;
     case 'reciprocal': for (let i = 0; i < n; i++) o[i] = 1 / a[i]; break;

@@ -36,6 +36,14 @@ describe('op semantics at the edges', () => {
     expect(c.grad!.toArray()).toEqual([1, 1, 0]);
   });
 
+  it('relu, leakyRelu and clamp pass NaN through (a NaN must reach the loss, not become 0)', () => {
+    const x = tensor([NaN, -1, 0, 2], { dtype: 'float64' });
+    expect(x.relu().toArray()).toEqual([NaN, 0, 0, 2]);
+    expect(Object.is(x.relu().data[2], 0)).toBe(true);
+    expect(x.leakyRelu(0.1).toArray()).toEqual([NaN, -0.1, 0, 2]);
+    expect(x.clamp(-0.5, 1).toArray()).toEqual([NaN, -0.5, 0, 1]);
+  });
+
   it('concat and stack give no gradient to constant inputs, the right slice to the others', () => {
     const a = leaf([1, 2]);
     const k = tensor([5], { dtype: 'float64' });
