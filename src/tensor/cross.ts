@@ -245,31 +245,44 @@ export function crossStackBackward(
       Q[l] += gc;
       gc += gc * p[pr + l];
     }
-    // gx0 += gp_l·w_l and gw_l += gp_l·x0, one pass per layer over rows already in cache.
-    let l0 = 0;
+    // gx0 = c_L·g + Σ_l gp_l·w_l and gw_l += gp_l·x0, over rows already in cache.
     if (gx0 && gw) {
-      // The training case: two layers per pass, so x0 and gxr are loaded once for both.
-      for (; l0 + 1 < L; l0 += 2) {
-        const ga = gp[l0], gb2 = gp[l0 + 1], lo = l0 * D, no = lo + D;
-        for (let k = 0; k < D; k++) {
-          const x = X0[base + k];
-          gxr[k] += ga * W[lo + k] + gb2 * W[no + k];
-          gw[lo + k] += ga * x;
-          gw[no + k] += gb2 * x;
+      // The training case: two layers per pass, so x0 and gxr are loaded once for both, and the
+      // last pass stores gx0 itself.
+      let l = 0;
+      for (; l + 1 < L; l += 2) {
+        const ga = gp[l], gb2 = gp[l + 1], lo = l * D, no = lo + D;
+        if (l + 2 === L) {
+          for (let k = 0; k < D; k++) {
+            const x = X0[base + k];
+            gx0[base + k] = gxr[k] + (ga * W[lo + k] + gb2 * W[no + k]);
+            gw[lo + k] += ga * x;
+            gw[no + k] += gb2 * x;
+          }
+        } else {
+          for (let k = 0; k < D; k++) {
+            const x = X0[base + k];
+            gxr[k] += ga * W[lo + k] + gb2 * W[no + k];
+            gw[lo + k] += ga * x;
+            gw[no + k] += gb2 * x;
+          }
         }
       }
-    }
-    for (let l = l0; l < L; l++) {
-      const gpl = gp[l], lo = l * D;
-      if (gx0 && gw) {
-        for (let k = 0; k < D; k++) { gxr[k] += gpl * W[lo + k]; gw[lo + k] += gpl * X0[base + k]; }
-      } else if (gx0) {
-        for (let k = 0; k < D; k++) gxr[k] += gpl * W[lo + k];
-      } else if (gw) {
-        for (let k = 0; k < D; k++) gw[lo + k] += gpl * X0[base + k];
+      if (l < L) {
+        const gpl = gp[l], lo = l * D;
+        for (let k = 0; k < D; k++) { gx0[base + k] = gxr[k] + gpl * W[lo + k]; gw[lo + k] += gpl * X0[base + k]; }
       }
+    } else {
+      for (let l = 0; l < L; l++) {
+        const gpl = gp[l], lo = l * D;
+        if (gx0) {
+          for (let k = 0; k < D; k++) gxr[k] += gpl * W[lo + k];
+        } else if (gw) {
+          for (let k = 0; k < D; k++) gw[lo + k] += gpl * X0[base + k];
+        }
+      }
+      if (gx0) for (let k = 0; k < D; k++) gx0[base + k] = gxr[k];
     }
-    if (gx0) for (let k = 0; k < D; k++) gx0[base + k] = gxr[k];
   }
   if (gw) {
     for (let l = 0; l < L; l++) {
