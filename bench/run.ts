@@ -54,10 +54,19 @@ const speedup = (r: CrossRow, other: string): string => {
 const out: string[] = [];
 out.push(`Machine: ${meta.cpu}, ${meta.cores} cores, Node ${meta.node}, commit ${meta.commit}, ${meta.date}`);
 out.push('', `Triad roofline (64 MiB Float32Arrays, a = b + s·c): **${fmt(triad.gbps)} GB/s** — ${msRange(triad)} ms`);
-out.push('', `Cross layer, B = 1024, L = 3 (ms median (min–max); GB/s = bytes of [B, D] arrays streamed ÷ time; speed-up = other's time ÷ fused time)`, '');
+out.push('', [
+  'Cross layer, B = 1024, L = 3 (ms median (min–max); speed-up = other\'s time ÷ fused time).',
+  'fused = nn.CrossNet (one crossNetVector op for the whole stack); fused-layer = crossLayer applied L times.',
+  'GB/s, % triad: bytes of [B, D] arrays this variant must stream at the least ÷ time — for fused, the stack\'s',
+  'own bytes (fwd: x0 in, x_L out; bwd: g, x0 in, gx0 out), for the others L layers\' (3 per layer fwd, 8 fwd+bwd).',
+  'layer-eq GB/s: L layers\' bytes ÷ time for every variant — for fused an equivalent rate, not bandwidth reached.',
+].join('\n'), '');
 out.push(markdownTable(
-  ['D', 'pass', 'variant', 'ms', 'GB/s', '% triad', 'fused vs composed', 'fused vs naive'],
-  cross.map((r) => [String(r.D), r.mode, r.variant, msRange(r), fmt(r.gbps), `${fmt(r.pctTriad, 2)}%`, speedup(r, 'composed'), speedup(r, 'naive')]),
+  ['D', 'pass', 'variant', 'ms', 'GB/s', '% triad', 'layer-eq GB/s', 'layer-eq % triad', 'fused vs fused-layer', 'fused vs composed', 'fused vs naive'],
+  cross.map((r) => [
+    String(r.D), r.mode, r.variant, msRange(r), fmt(r.gbps), `${fmt(r.pctTriad, 2)}%`, fmt(r.layerEqGbps), `${fmt(r.layerEqPctTriad, 2)}%`,
+    speedup(r, 'fused-layer'), speedup(r, 'composed'), speedup(r, 'naive'),
+  ]),
 ));
 out.push('', 'matmul, float32 (ms median (min–max))', '');
 out.push(markdownTable(

@@ -32,10 +32,16 @@ export function crossData(B: number, D: number, L: number, seed = 1): CrossData 
 }
 
 /**
- * Bytes of [B, D] arrays one cross layer must stream at the least: forward reads x0 and xl and
- * writes out; backward reads g, x0, xl and writes gx0 and gxl. Vectors of length B or D are left out.
+ * Bytes of [B, D] arrays an implementation must stream at the least, under two models.
+ * - 'layer': layer by layer, each layer reads x0 and xl and writes out (3 arrays); backward adds
+ *   reading g, x0, xl and writing gx0, gxl (5 more). Times L. This is what fused-layer, composed and
+ *   naive do at the least.
+ * - 'stack': the whole stack in one op (crossNetVector): forward reads x0 and writes x_L (2 arrays);
+ *   backward reads g and x0 and writes gx0 (3 more). Not times L: the layers in between never
+ *   reach memory.
+ * Vectors of length B, D or L·D are left out of both.
  */
-export function crossBytes(d: CrossData, withBackward: boolean): number {
-  const arrays = withBackward ? 3 + 5 : 3;
-  return arrays * d.B * d.D * 4 * d.L;
+export function crossBytes(d: CrossData, withBackward: boolean, model: 'layer' | 'stack'): number {
+  const arrays = model === 'stack' ? (withBackward ? 2 + 3 : 2) : (withBackward ? 3 + 5 : 3) * d.L;
+  return arrays * d.B * d.D * 4;
 }

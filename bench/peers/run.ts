@@ -21,6 +21,8 @@ import { initTf, tf, tfCross, tfMmoe, type TfBackend } from './tf.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
 const BACKENDS: readonly TfBackend[] = ['cpu', 'wasm'];
+/** fused: nn.CrossNet, the whole stack as one op; fused-layer: crossLayer applied L times. */
+const OUR_CROSS = ['fused', 'fused-layer'] as const;
 const TOL = 1e-4;
 
 /** max |a - b| / max |b|: relative to the array's scale, so near-zero entries do not blow it up. */
@@ -51,14 +53,16 @@ log(`tfjs ${tf.version_core}: wasm SIMD ${tfInfo.wasmSimd}, threads ${tfInfo.was
 // ---- Same work: values and gradients agree before anything is timed.
 for (const D of CROSS_DIMS) {
   const d = crossData(CROSS_B, D, CROSS_L);
-  const ours = ourCross(d, 'fused');
-  const out = ours.forwardBackward();
-  const ourGrads = [ours.x0, ...ours.ws, ...ours.bs].map((p) => p.grad!.data);
-  for (const b of BACKENDS) {
-    await use(b);
-    const v = tfCross(d).values();
-    check(`cross D=${D} output`, b, v.out, out.data);
-    v.grads.forEach((g, i) => check(`cross D=${D} gradient ${i}`, b, g, ourGrads[i]));
+  for (const variant of OUR_CROSS) {
+    const ours = ourCross(d, variant);
+    const out = ours.forwardBackward();
+    const ourGrads = ours.grads();
+    for (const b of BACKENDS) {
+      await use(b);
+      const v = tfCross(d).values();
+      check(`cross ${variant} D=${D} output`, b, v.out, out.data);
+      v.grads.forEach((g, i) => check(`cross ${variant} D=${D} gradient ${i}`, b, g, ourGrads[i]));
+    }
   }
 }
 {
@@ -86,29 +90,36 @@ log(`checks: ${checks.length} arrays agree to ${TOL} relative (worst ${Math.max(
 interface Row { item: string; ours: Timing; cpu: Timing; wasm: Timing; unit?: (t: Timing) => number }
 const rows: Row[] = [];
 
-async function race(item: string, ourFn: () => void, make: (b: TfBackend) => () => void, rounds: number, minSamples: number, maxTime: number): Promise<Row> {
-  const contenders: Contender[] = [{ name: 'ours', fn: ourFn }];
+/**
+ * One interleaved race of our function(s) against both TF.js backends. With several of ours (the
+ * cross stack op and crossLayer ×L), each gets its own row, named `item [name]` after the first,
+ * sharing the TF.js timings of the same race.
+ */
+async function race(item: string, ourFn: (() => void) | Array<{ name: string; fn: () => void }>, make: (b: TfBackend) => () => void, rounds: number, minSamples: number, maxTime: number): Promise<void> {
+  const ours = typeof ourFn === 'function' ? [{ name: 'ours', fn: ourFn }] : ourFn;
+  const contenders: Contender[] = ours.map((o) => ({ name: `ours:${o.name}`, fn: o.fn }));
   for (const b of BACKENDS) {
     await use(b);
     contenders.push({ name: b, before: () => use(b), fn: make(b) });
   }
   const t = await interleave(item, contenders, rounds, { minSamples, maxTime });
-  const row = { item, ours: t.get('ours')!, cpu: t.get('cpu')!, wasm: t.get('wasm')! };
-  log(`${item}: ours ${fmt(row.ours.medianMs)} ms, tfjs-cpu ${fmt(row.cpu.medianMs)} ms, tfjs-wasm ${fmt(row.wasm.medianMs)} ms`);
-  rows.push(row);
-  return row;
+  ours.forEach((o, i) => {
+    const row = { item: i === 0 ? item : `${item} [${o.name}]`, ours: t.get(`ours:${o.name}`)!, cpu: t.get('cpu')!, wasm: t.get('wasm')! };
+    log(`${row.item}: ours ${fmt(row.ours.medianMs)} ms, tfjs-cpu ${fmt(row.cpu.medianMs)} ms, tfjs-wasm ${fmt(row.wasm.medianMs)} ms`);
+    rows.push(row);
+  });
 }
 
 for (const D of CROSS_DIMS) {
   const d = crossData(CROSS_B, D, CROSS_L);
-  const ours = ourCross(d, 'fused');
+  const ours = OUR_CROSS.map((v) => ({ name: v, c: ourCross(d, v) }));
   const theirs = new Map<TfBackend, ReturnType<typeof tfCross>>();
   const get = (b: TfBackend): ReturnType<typeof tfCross> => {
     if (!theirs.has(b)) theirs.set(b, tfCross(d));
     return theirs.get(b)!;
   };
-  await race(`cross D=${D} forward`, () => void ours.forward(), (b) => { const c = get(b); return () => c.forward(); }, 2, 3, 0.5);
-  await race(`cross D=${D} forward+backward`, () => void ours.forwardBackward(), (b) => { const c = get(b); return () => c.forwardBackward(); }, 2, 3, 0.5);
+  await race(`cross D=${D} forward`, ours.map(({ name, c }) => ({ name, fn: () => void c.forward() })), (b) => { const c = get(b); return () => c.forward(); }, 2, 3, 0.5);
+  await race(`cross D=${D} forward+backward`, ours.map(({ name, c }) => ({ name, fn: () => void c.forwardBackward() })), (b) => { const c = get(b); return () => c.forwardBackward(); }, 2, 3, 0.5);
 }
 const flops: Record<string, number> = {};
 for (const n of MATMUL_SIZES) {
@@ -155,6 +166,7 @@ console.log([
   `Machine: ${meta.cpu}, ${meta.cores} cores, Node ${meta.node}; TF.js ${meta.tfjs} (wasm SIMD ${meta.wasmSimd}, threads ${meta.wasmThreads})`,
   `Checked first: ${checks.length} outputs/gradients/updated weights agree with each TF.js backend to ≤ ${TOL} relative.`,
   'Times: ms median (min–max), pooled over interleaved rounds. ours ÷ theirs = their time ÷ our time (> 1: ours is faster).',
+  'cross rows: ours = nn.CrossNet (the whole stack as one crossNetVector op); [fused-layer] = crossLayer applied L times, same race.',
   '',
   table,
   '',
