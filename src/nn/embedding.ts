@@ -25,9 +25,14 @@ function checkPaddingIdx(op: string, paddingIdx: number | undefined, num: number
   return p;
 }
 
-function checkSizes(op: string, num: number, dim: number): void {
+/** A checked [num, dim] table from N(0, initStd²) with its padding row zeroed (Embedding and EmbeddingBag alike). */
+function makeTable(op: string, num: number, dim: number, opts: EmbeddingOptions): { weight: Tensor; paddingIdx: number } {
   if (!Number.isInteger(num) || num <= 0) throw new RangeError(`${op}: numEmbeddings must be a positive integer, got ${num}`);
   if (!Number.isInteger(dim) || dim <= 0) throw new RangeError(`${op}: embeddingDim must be a positive integer, got ${dim}`);
+  const paddingIdx = checkPaddingIdx(op, opts.paddingIdx, num);
+  const weight = normal(zeros([num, dim]), { std: opts.initStd ?? 1, generator: opts.generator });
+  if (paddingIdx >= 0) weight.data.fill(0, paddingIdx * dim, (paddingIdx + 1) * dim);
+  return { weight, paddingIdx };
 }
 
 /*
@@ -65,13 +70,11 @@ export class Embedding extends Module {
 
   constructor(numEmbeddings: number, embeddingDim: number, opts: EmbeddingOptions = {}) {
     super();
-    checkSizes('Embedding', numEmbeddings, embeddingDim);
+    const t = makeTable('Embedding', numEmbeddings, embeddingDim, opts);
     this.numEmbeddings = numEmbeddings;
     this.embeddingDim = embeddingDim;
-    this.paddingIdx = checkPaddingIdx('Embedding', opts.paddingIdx, numEmbeddings);
-    const w = normal(zeros([numEmbeddings, embeddingDim]), { std: opts.initStd ?? 1, generator: opts.generator });
-    if (this.paddingIdx >= 0) w.data.fill(0, this.paddingIdx * embeddingDim, (this.paddingIdx + 1) * embeddingDim);
-    this.weight = this.registerParameter('weight', w);
+    this.paddingIdx = t.paddingIdx;
+    this.weight = this.registerParameter('weight', t.weight);
   }
 
   /**
@@ -181,18 +184,16 @@ export class EmbeddingBag extends Module {
 
   constructor(numEmbeddings: number, embeddingDim: number, opts: EmbeddingBagOptions = {}) {
     super();
-    checkSizes('EmbeddingBag', numEmbeddings, embeddingDim);
     const mode = opts.mode ?? 'mean';
     if (mode !== 'sum' && mode !== 'mean' && mode !== 'max') {
       throw new Error(`EmbeddingBag: mode must be 'sum', 'mean' or 'max', got '${String(mode)}'`);
     }
+    const t = makeTable('EmbeddingBag', numEmbeddings, embeddingDim, opts);
     this.numEmbeddings = numEmbeddings;
     this.embeddingDim = embeddingDim;
     this.mode = mode;
-    this.paddingIdx = checkPaddingIdx('EmbeddingBag', opts.paddingIdx, numEmbeddings);
-    const w = normal(zeros([numEmbeddings, embeddingDim]), { std: opts.initStd ?? 1, generator: opts.generator });
-    if (this.paddingIdx >= 0) w.data.fill(0, this.paddingIdx * embeddingDim, (this.paddingIdx + 1) * embeddingDim);
-    this.weight = this.registerParameter('weight', w);
+    this.paddingIdx = t.paddingIdx;
+    this.weight = this.registerParameter('weight', t.weight);
   }
 
   /**
