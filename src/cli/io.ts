@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProgressStream } from '../train/progress.js';
 
@@ -12,12 +12,22 @@ export function println(io: CliIO, s = ''): void {
   io.out.write(`${s}\n`);
 }
 
-/** Creates `dir` (and parents) and writes each file in it; returns the paths written. */
+/**
+ * Creates `dir` (and parents) and writes each file in it atomically (a temp file in the same
+ * directory, then rename), so an interrupted run never leaves a truncated file; returns the paths.
+ */
 export function writeOutputs(dir: string, files: Record<string, string | Uint8Array>): string[] {
   mkdirSync(dir, { recursive: true });
   return Object.entries(files).map(([name, body]) => {
     const p = join(dir, name);
-    writeFileSync(p, body);
+    const tmp = `${p}.${process.pid}.tmp`;
+    try {
+      writeFileSync(tmp, body);
+      renameSync(tmp, p);
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw e;
+    }
     return p;
   });
 }

@@ -47,7 +47,7 @@ export class History {
 export interface EarlyStoppingOptions {
   /** The log key to watch; default 'val_loss' (or 'loss' when there is no validation data). */
   monitor?: string;
-  /** Epochs without improvement tolerated before stopping. Default 0, as in Keras. */
+  /** Stop after this many consecutive epochs without improvement (Keras's meaning). Default 0: stop at the first. */
   patience?: number;
   /** 'min' for losses, 'max' for AUC/accuracy; 'auto' decides from the key's name. Default 'auto'. */
   mode?: 'min' | 'max' | 'auto';
@@ -99,7 +99,8 @@ export class EarlyStopping {
       return false;
     }
     this.wait++;
-    return this.wait > this.patience;
+    // Keras (and so DeepCTR-Torch) stops once `wait` reaches `patience`; patience 0 behaves like 1.
+    return this.wait >= Math.max(this.patience, 1);
   }
 
   /** Copies the best epoch's weights back into the parameters (when restoreBestWeights). */

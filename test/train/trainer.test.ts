@@ -134,8 +134,8 @@ describe('fit', () => {
       earlyStopping: { monitor: 'loss', mode: 'max', patience: 2, restoreBestWeights: true },
       callbacks: { onEpochEnd: (log) => { if (log.epoch === 1) afterEpoch1 = copyWeights(model); } },
     });
-    // patience 2 tolerates epochs 2 and 3 without improvement; epoch 4 is the third, so it stops there.
-    expect(h.epochs).toHaveLength(4);
+    // As in Keras: epochs 2 and 3 do not improve, and the second of them (wait = patience = 2) stops it.
+    expect(h.epochs).toHaveLength(3);
     expect(h.stoppedEarly).toBe(true);
     expect(h.bestEpoch).toBe(1);
     expect(copyWeights(model)).toEqual(afterEpoch1);
