@@ -73,8 +73,8 @@ function binaryRow(
     case 'sub': for (let j = 0; j < n; j++, ia += sa, ib += sb) o[io + j] = a[ia] - b[ib]; break;
     case 'mul': for (let j = 0; j < n; j++, ia += sa, ib += sb) o[io + j] = a[ia] * b[ib]; break;
     case 'div': for (let j = 0; j < n; j++, ia += sa, ib += sb) o[io + j] = a[ia] / b[ib]; break;
-    case 'maximum': for (let j = 0; j < n; j++, ia += sa, ib += sb) { const x = a[ia], y = b[ib]; o[io + j] = x >= y ? x : y; } break;
-    case 'minimum': for (let j = 0; j < n; j++, ia += sa, ib += sb) { const x = a[ia], y = b[ib]; o[io + j] = x <= y ? x : y; } break;
+    case 'maximum': for (let j = 0; j < n; j++, ia += sa, ib += sb) { const x = a[ia], y = b[ib]; o[io + j] = x >= y || x !== x ? x : y; } break; // NaN propagates, as torch.maximum
+    case 'minimum': for (let j = 0; j < n; j++, ia += sa, ib += sb) { const x = a[ia], y = b[ib]; o[io + j] = x <= y || x !== x ? x : y; } break;
     case 'eq': for (let j = 0; j < n; j++, ia += sa, ib += sb) o[io + j] = a[ia] === b[ib] ? 1 : 0; break;
     case 'gt': for (let j = 0; j < n; j++, ia += sa, ib += sb) o[io + j] = a[ia] > b[ib] ? 1 : 0; break;
     case 'ge': for (let j = 0; j < n; j++, ia += sa, ib += sb) o[io + j] = a[ia] >= b[ib] ? 1 : 0; break;

@@ -145,3 +145,16 @@ describe('reductions', () => {
     expect(() => reduce('max', x, [0, -5])).toThrow(/^max: axis -5 is out of range/);
   });
 });
+
+describe('maximum / minimum with NaN', () => {
+  it('propagate NaN from either side, as torch.maximum does', () => {
+    const a = new NDArray(new Float32Array([NaN, 1, 2]), [3]);
+    const b = new NDArray(new Float32Array([0, NaN, 3]), [3]);
+    for (const op of ['maximum', 'minimum'] as const) {
+      const r = binary(op, a, b).data;
+      expect(Number.isNaN(r[0])).toBe(true);
+      expect(Number.isNaN(r[1])).toBe(true);
+      expect(r[2]).toBe(op === 'maximum' ? 3 : 2);
+    }
+  });
+});
