@@ -106,7 +106,8 @@ export function resolveSyntheticSettings(o: SyntheticExperimentOptions): Omit<Sy
   return s;
 }
 
-type Settings = ReturnType<typeof resolveSyntheticSettings>;
+export type SyntheticSettings = ReturnType<typeof resolveSyntheticSettings>;
+type Settings = SyntheticSettings;
 
 function build(name: SyntheticModelName, s: Settings, bottomUnits: number, seed: number): MultiTaskModel {
   const common = {
@@ -130,47 +131,132 @@ function rows(t: Tensor, start: number, end: number): Tensor {
   return new Tensor(t.data.subarray(start * w, end * w), [end - start, ...t.shape.slice(1)]);
 }
 
-/** Runs every (correlation, run, model) cell; the same data set serves all models of a (ρ, run). */
-export function syntheticExperiment(options: SyntheticExperimentOptions = {}): SyntheticResult {
-  const t0 = performance.now();
+/** One training run: a model on the data set of one (correlation, run). */
+export interface SyntheticJob {
+  /** Position in the sequential order (correlation, then run, then model): where its result goes. */
+  index: number;
+  model: SyntheticModelName;
+  correlationIndex: number;
+  run: number;
+}
+
+export function syntheticJobs(s: Settings): SyntheticJob[] {
+  const jobs: SyntheticJob[] = [];
+  for (let ci = 0; ci < s.correlations.length; ci++) {
+    for (let run = 0; run < s.runs; run++) {
+      for (const model of s.models) jobs.push({ index: jobs.length, model, correlationIndex: ci, run });
+    }
+  }
+  return jobs;
+}
+
+/** The seed of the data set of (correlation, run); the same data set serves every model. */
+export function syntheticDataSeed(s: Settings, correlationIndex: number, run: number): number {
+  return s.seed * 100003 + run * 101 + correlationIndex;
+}
+
+export interface SyntheticSplit {
+  dataSeed: number;
+  train: { x: Tensor; y: Tensor };
+  test: { x: Tensor; y: Tensor };
+  labelCorrelation: number;
+}
+
+export function syntheticSplit(s: Settings, correlationIndex: number, run: number): SyntheticSplit {
+  const dataSeed = syntheticDataSeed(s, correlationIndex, run);
+  const data = syntheticMultiTask({ n: s.trainSize + s.testSize, dim: s.dim, correlation: s.correlations[correlationIndex], seed: dataSeed });
+  return {
+    dataSeed,
+    train: { x: rows(data.x, 0, s.trainSize), y: rows(data.y, 0, s.trainSize) },
+    test: { x: rows(data.x, s.trainSize, s.trainSize + s.testSize), y: rows(data.y, s.trainSize, s.trainSize + s.testSize) },
+    labelCorrelation: data.labelCorrelation,
+  };
+}
+
+/** A job's model, freshly initialised: its seed depends only on the run, so models of a run start alike across ρ. */
+export function buildSyntheticModel(s: Settings, bottomUnits: number, job: Pick<SyntheticJob, 'model' | 'run'>): MultiTaskModel {
+  return build(job.model, s, bottomUnits, s.seed * 7919 + job.run * 31 + 1);
+}
+
+/**
+ * Trains one job. Everything it does is fixed by the settings and the job (data, init and
+ * shuffling seeds), so it gives the same result, bit for bit, in any thread and in any order.
+ */
+export function runSyntheticJob(s: Settings, bottomUnits: number, job: SyntheticJob, data: SyntheticSplit): { run: SyntheticRun; model: MultiTaskModel } {
+  const r0 = performance.now();
+  const model = buildSyntheticModel(s, bottomUnits, job);
+  const h = fit(model, data.train, {
+    epochs: s.epochs, batchSize: s.batchSize, optimizer: 'adam', lr: s.lr,
+    validationData: data.test, seed: data.dataSeed + 17, verbose: 0,
+  });
+  const t1 = h.series(`val_${TASK_NAMES[0]}_mse`), t2 = h.series(`val_${TASK_NAMES[1]}_mse`);
+  const curve = t1.map((v, i) => (v + t2[i]) / 2);
+  const last = curve.length - 1;
+  const run: SyntheticRun = {
+    model: job.model, correlation: s.correlations[job.correlationIndex], run: job.run, curve, finalLoss: curve[last],
+    taskLoss: [t1[last], t2[last]], seconds: (performance.now() - r0) / 1000,
+  };
+  return { run, model };
+}
+
+/** Whether the result keeps this job's trained model (the first MMoE run of each correlation). */
+export function keepsModel(job: SyntheticJob): boolean {
+  return job.model === 'mmoe' && job.run === 0;
+}
+
+/** What every job produced, in job order, assembled into the result (the same for any schedule). */
+export interface SyntheticJobOutcome {
+  run: SyntheticRun;
+  labelCorrelation: number;
+  kept?: { model: MultiTaskModel; testX: Tensor };
+}
+
+export interface PreparedSynthetic {
+  settings: Settings;
+  bottomUnits: number;
+  parameters: Record<SyntheticModelName, number>;
+  jobs: SyntheticJob[];
+}
+
+export function prepareSynthetic(options: SyntheticExperimentOptions): PreparedSynthetic {
   const s = resolveSyntheticSettings(options);
   const bottomUnits = s.bottomUnits ?? matchedBottomUnits(s).width;
   const parameters = {} as Record<SyntheticModelName, number>;
   for (const m of SYNTHETIC_MODELS) parameters[m] = build(m, s, bottomUnits, 0).numParameters();
-  const runs: SyntheticRun[] = [];
-  const labelCorrelations: SyntheticResult['labelCorrelations'] = [];
+  return { settings: s, bottomUnits, parameters, jobs: syntheticJobs(s) };
+}
+
+export function assembleSynthetic(p: PreparedSynthetic, outcomes: readonly SyntheticJobOutcome[], seconds: number): SyntheticResult {
+  const s = p.settings;
+  const labelCorrelations: SyntheticResult['labelCorrelations'] = s.correlations.map((correlation) => ({ correlation, values: [] }));
   const mmoeModels: SyntheticResult['mmoeModels'] = [];
-  const total = s.correlations.length * s.runs * s.models.length;
-  s.correlations.forEach((rho, ci) => {
-    const lc = { correlation: rho, values: [] as number[] };
-    labelCorrelations.push(lc);
-    for (let run = 0; run < s.runs; run++) {
-      const dataSeed = s.seed * 100003 + run * 101 + ci;
-      const data = syntheticMultiTask({ n: s.trainSize + s.testSize, dim: s.dim, correlation: rho, seed: dataSeed });
-      lc.values.push(data.labelCorrelation);
-      const train = { x: rows(data.x, 0, s.trainSize), y: rows(data.y, 0, s.trainSize) };
-      const test = { x: rows(data.x, s.trainSize, s.trainSize + s.testSize), y: rows(data.y, s.trainSize, s.trainSize + s.testSize) };
-      for (const name of s.models) {
-        const r0 = performance.now();
-        const model = build(name, s, bottomUnits, s.seed * 7919 + run * 31 + 1);
-        const h = fit(model, train, {
-          epochs: s.epochs, batchSize: s.batchSize, optimizer: 'adam', lr: s.lr,
-          validationData: test, seed: dataSeed + 17, verbose: 0,
-        });
-        const t1 = h.series(`val_${TASK_NAMES[0]}_mse`), t2 = h.series(`val_${TASK_NAMES[1]}_mse`);
-        const curve = t1.map((v, i) => (v + t2[i]) / 2);
-        const last = curve.length - 1;
-        const r: SyntheticRun = {
-          model: name, correlation: rho, run, curve, finalLoss: curve[last],
-          taskLoss: [t1[last], t2[last]], seconds: (performance.now() - r0) / 1000,
-        };
-        runs.push(r);
-        if (name === 'mmoe' && run === 0) mmoeModels.push({ correlation: rho, model, testX: test.x });
-        options.onRun?.(r, runs.length, total);
-      }
-    }
+  p.jobs.forEach((job, i) => {
+    const o = outcomes[i];
+    // One label correlation per data set: record it from the data set's first model.
+    if (job.model === s.models[0]) labelCorrelations[job.correlationIndex].values.push(o.labelCorrelation);
+    if (o.kept) mmoeModels.push({ correlation: o.run.correlation, ...o.kept });
   });
-  return { settings: { ...s, bottomUnits }, parameters, labelCorrelations, runs, mmoeModels, seconds: (performance.now() - t0) / 1000 };
+  return {
+    settings: { ...s, bottomUnits: p.bottomUnits }, parameters: p.parameters, labelCorrelations,
+    runs: outcomes.map((o) => o.run), mmoeModels, seconds,
+  };
+}
+
+/** Runs every (correlation, run, model) job in this thread; the same data set serves all models of a (ρ, run). */
+export function syntheticExperiment(options: SyntheticExperimentOptions = {}): SyntheticResult {
+  const t0 = performance.now();
+  const p = prepareSynthetic(options);
+  const outcomes: SyntheticJobOutcome[] = [];
+  let data: SyntheticSplit | null = null;
+  for (const job of p.jobs) {
+    if (data === null || data.dataSeed !== syntheticDataSeed(p.settings, job.correlationIndex, job.run)) {
+      data = syntheticSplit(p.settings, job.correlationIndex, job.run);
+    }
+    const { run, model } = runSyntheticJob(p.settings, p.bottomUnits, job, data);
+    outcomes.push({ run, labelCorrelation: data.labelCorrelation, ...(keepsModel(job) && { kept: { model, testX: data.test.x } }) });
+    options.onRun?.(run, outcomes.length, p.jobs.length);
+  }
+  return assembleSynthetic(p, outcomes, (performance.now() - t0) / 1000);
 }
 
 /** Mean, min and max final test loss over runs, per (model, correlation), in settings order. */

@@ -3,9 +3,10 @@ import { gateHeatmap, syntheticFigure, modelLabel } from '../../experiments/figu
 import { serializeSafetensors } from '../../nn/safetensors.js';
 import { gridLayout } from '../../train/svg.js';
 import {
-  FULL_SYNTHETIC, SYNTHETIC_MODELS, summarizeSynthetic, syntheticExperiment,
+  FULL_SYNTHETIC, SYNTHETIC_MODELS, summarizeSynthetic,
   type SyntheticExperimentOptions, type SyntheticModelName,
 } from '../../experiments/synthetic.js';
+import { MAX_DEFAULT_WORKERS, syntheticExperimentParallel } from '../../experiments/synthetic-parallel.js';
 import { formatDuration } from '../../train/progress.js';
 import { UsageError, getString, type FlagSpec, type FlagValues } from '../args.js';
 import { println, toJson, writeOutputs, type CliIO } from '../io.js';
@@ -24,6 +25,7 @@ export const syntheticFlags: Record<string, FlagSpec> = {
   seed: { type: 'int', min: 0, description: 'base seed of data, inits and shuffling (default 0)' },
   out: { type: 'string', placeholder: 'DIR', description: 'output folder for figure.svg and metrics.json (default out/demo)' },
   quiet: { type: 'boolean', description: 'no per-run progress lines' },
+  workers: { type: 'int', min: 1, description: `worker threads training runs side by side (default one per CPU core, at most ${MAX_DEFAULT_WORKERS}; 1 = all in this thread); the table is the same for any count` },
 };
 
 function parseModels(v: string | undefined): SyntheticModelName[] | undefined {
@@ -35,7 +37,7 @@ function parseModels(v: string | undefined): SyntheticModelName[] | undefined {
   return names as SyntheticModelName[];
 }
 
-export function runSynthetic(flags: FlagValues, io: CliIO): number {
+export async function runSynthetic(flags: FlagValues, io: CliIO): Promise<number> {
   const base: SyntheticExperimentOptions = flags.full ? { ...FULL_SYNTHETIC } : {};
   const num = (k: string): number | undefined => (typeof flags[k] === 'number' ? (flags[k] as number) : undefined);
   const opts: SyntheticExperimentOptions = {
@@ -56,7 +58,10 @@ export function runSynthetic(flags: FlagValues, io: CliIO): number {
       io.err.write(`[${done}/${total}] ${modelLabel(r.model).padEnd(13)} correlation ${r.correlation}  run ${r.run + 1}  test loss ${fixed(r.finalLoss)}  (${r.seconds.toFixed(1)}s)\n`);
     };
   }
-  const result = syntheticExperiment(opts);
+  const result = await syntheticExperimentParallel(opts, {
+    workers: num('workers'),
+    onNote: (line) => { io.err.write(`${line}\n`); },
+  });
   const s = result.settings;
   const rows = summarizeSynthetic(result);
   const order = [...rows].sort((a, b) => a.correlation - b.correlation || s.models.indexOf(a.model) - s.models.indexOf(b.model));
