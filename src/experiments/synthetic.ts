@@ -16,7 +16,7 @@ export type SyntheticModelName = (typeof SYNTHETIC_MODELS)[number];
 export interface SyntheticExperimentOptions {
   /** Task correlations ρ. Default [0.5, 0.9, 1]. */
   correlations?: readonly number[];
-  /** Seeded runs per (model, correlation). Default 6 (the CLI spreads them over worker threads). */
+  /** Seeded runs per (model, correlation). Default 5 (the CLI spreads them over worker threads). */
   runs?: number;
   trainSize?: number;
   testSize?: number;
@@ -86,7 +86,7 @@ export const FULL_SYNTHETIC = { runs: 10, trainSize: 50000, testSize: 10000, epo
 export function resolveSyntheticSettings(o: SyntheticExperimentOptions): Omit<SyntheticResult['settings'], 'bottomUnits'> & { bottomUnits?: number } {
   const s = {
     correlations: o.correlations ?? [0.5, 0.9, 1],
-    runs: o.runs ?? 6,
+    runs: o.runs ?? 5,
     trainSize: o.trainSize ?? 20000,
     testSize: o.testSize ?? 2000,
     dim: o.dim ?? 100,
