@@ -95,7 +95,9 @@ function runOnWorkers(p: PreparedSynthetic, count: number, spawn: () => Worker, 
       const request: WorkerRequest = { settings: p.settings, bottomUnits: p.bottomUnits, job };
       w.postMessage(request);
     };
-    for (let i = 0; i < Math.min(count, pending.length); i++) {
+    // Fixed before the loop: feed() takes a job off `pending` for each worker started.
+    const starting = Math.min(count, pending.length);
+    for (let i = 0; i < starting; i++) {
       let w: Worker;
       try {
         w = spawn();

@@ -53,6 +53,20 @@ describe('syntheticExperimentParallel', () => {
     expect(comparable(r)).toEqual(sequential);
   });
 
+  it('starts as many workers as asked when that is more than half the jobs', async () => {
+    // 4 jobs on 4 workers: each started worker takes a job, which must not shrink the count started.
+    let started = 0;
+    const small: SyntheticExperimentOptions = { ...tiny, correlations: [0.5], models: ['mmoe', 'omoe'] };
+    const notes: string[] = [];
+    await syntheticExperimentParallel(small, {
+      workers: 4,
+      onNote: (l) => notes.push(l),
+      spawn: () => { started++; return new Worker('throw new Error("no threads here")', { eval: true }); },
+    });
+    expect(started).toBe(4);
+    expect(notes).toHaveLength(1);
+  });
+
   it('falls back when spawning itself throws', async () => {
     const notes: string[] = [];
     const r = await syntheticExperimentParallel(tiny, { workers: 2, onNote: (l) => notes.push(l), spawn: () => { throw new Error('spawn refused'); } });
