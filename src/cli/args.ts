@@ -65,8 +65,8 @@ export function parseFlags(command: string, argv: readonly string[], specs: Reco
     if (!spec) throw new UsageError(`${command}: unknown flag --${name} (see mmoe-ts ${command} --help)`);
     if (out[name] !== undefined) throw new UsageError(`${command}: --${name} given twice`);
     let raw: string | undefined = eq < 0 ? undefined : arg.slice(eq + 1);
-    if (spec.type === 'boolean') {
-      out[name] = raw === undefined ? true : parseValue(name, spec, raw);
+    if (spec.type === 'boolean' && raw === undefined) {
+      out[name] = true;
       continue;
     }
     if (raw === undefined) {

@@ -114,6 +114,7 @@ describe('mmoe-ts in process', () => {
     [['synthetic', '--epochs'], /--epochs needs a value/],
     [['synthetic', 'extra'], /unexpected argument 'extra'/],
     [['synthetic', '--quiet', '--quiet'], /--quiet given twice/],
+    [['synthetic', '--quiet=yes'], /^mmoe-ts: synthetic: --quiet takes no value \(or true\/false\), got 'yes'$/],
     [['census', '--models', 'dcn'], /unknown model 'dcn'/],
     [['train'], /--config FILE is required/],
     [['train', '--config', '/nonexistent/config.json'], /cannot read .*config\.json: ENOENT/],
