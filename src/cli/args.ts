@@ -42,6 +42,8 @@ function parseValue(flag: string, spec: FlagSpec, raw: string): FlagValue {
     case 'numbers':
       return raw.split(',').map(num);
     case 'string':
+      // `--out=` would otherwise reach the command as '' and fail only after the whole run.
+      if (raw === '') throw new UsageError(`--${flag} needs a non-empty value`);
       if (spec.choices && !spec.choices.includes(raw)) throw new UsageError(`--${flag} must be one of ${spec.choices.join(', ')}, got '${raw}'`);
       return raw;
     case 'boolean':

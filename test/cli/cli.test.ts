@@ -114,6 +114,8 @@ describe('mmoe-ts in process', () => {
     [['synthetic', '--epochs'], /--epochs needs a value/],
     [['synthetic', 'extra'], /unexpected argument 'extra'/],
     [['synthetic', '--quiet', '--quiet'], /--quiet given twice/],
+    [['synthetic', '--out='], /^mmoe-ts: synthetic: --out needs a non-empty value$/],
+    [['train', '--config', ''], /^mmoe-ts: train: --config needs a non-empty value$/],
     [['synthetic', '--quiet=yes'], /^mmoe-ts: synthetic: --quiet takes no value \(or true\/false\), got 'yes'$/],
     [['census', '--models', 'dcn'], /unknown model 'dcn'/],
     [['train'], /--config FILE is required/],
