@@ -74,6 +74,26 @@ describe('crossNetVector: float64 gradcheck', () => {
     });
   });
 
+  it('D = 1 and D = 2 (nothing for the unrolled loops but their tails), L = 2, each subset of inputs', () => {
+    for (const D of [1, 2]) {
+      subsets.forEach((need, i) => {
+        const { x0, w, b } = setup(2, D, 2, { dtype: 'float64', flat: false, seed: 100 + 10 * D + i, need });
+        const r = gradcheck((a, k, c) => crossNetVector(a, k, c), [x0, w, b], TOL);
+        expect(r.ok, `D=${D} ${need.join(',')}: ${r.message}`).toBe(true);
+      });
+    }
+  });
+
+  it('an empty batch (B = 0): [0, D] out, zero gradients for kernels and bias', () => {
+    const { x0, w, b } = setup(0, 3, 2, { dtype: 'float64', flat: false, seed: 110 });
+    const y = crossNetVector(x0, w, b);
+    expect(y.shape).toEqual([0, 3]);
+    y.sum().backward();
+    expect(x0.grad!.shape).toEqual([0, 3]);
+    expect(Array.from(w.grad!.data)).toEqual(new Array(6).fill(0));
+    expect(Array.from(b.grad!.data)).toEqual(new Array(6).fill(0));
+  });
+
   it('x0 also used outside the op: gradients accumulate', () => {
     const { x0, w, b } = setup(3, 4, 2, { dtype: 'float64', flat: true, seed: 50 });
     const r = gradcheck((a, k, c) => crossNetVector(a, k, c).mul(a.tanh()), [x0, w, b], TOL);
