@@ -111,6 +111,8 @@ describe('mmoe-ts in process', () => {
     [['synthetic', '--runs', '0'], /--runs must be >= 1, got 0/],
     [['synthetic', '--correlations', '0.5,2'], /--correlations must be <= 1, got 2/],
     [['synthetic', '--models', 'mmoe,xgboost'], /unknown model 'xgboost'/],
+    [['synthetic', '--models', 'mmoe,omoe,mmoe'], /^mmoe-ts: synthetic: --models: 'mmoe,omoe,mmoe' names a model twice$/],
+    [['synthetic', '--correlations', '0.5,0.9,0.5'], /^mmoe-ts: synthetic: --correlations: '0.5,0.9,0.5' names a correlation twice$/],
     [['synthetic', '--epochs'], /--epochs needs a value/],
     [['synthetic', 'extra'], /unexpected argument 'extra'/],
     [['synthetic', '--quiet', '--quiet'], /--quiet given twice/],
@@ -122,6 +124,14 @@ describe('mmoe-ts in process', () => {
     [['train', '--config', '/nonexistent/config.json'], /cannot read .*config\.json: ENOENT/],
   ])('%j exits 2 with one line', async (args, pattern) => {
     expectUsageError(await inProcess(...(args as string[])), pattern);
+  });
+
+  it('an unusable --out folder fails before any training', async () => {
+    const r = await inProcess('synthetic', '--out', '/dev/null/figures', '--quiet');
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/ENOTDIR/);
+    expect(r.stdout).toBe(''); // no table: nothing was trained
   });
 
   it.each([

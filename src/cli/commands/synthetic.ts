@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gateHeatmap, syntheticFigure, modelLabel } from '../../experiments/figures.js';
 import { serializeSafetensors } from '../../nn/safetensors.js';
@@ -34,7 +35,13 @@ function parseModels(v: string | undefined): SyntheticModelName[] | undefined {
   for (const n of names) {
     if (!(SYNTHETIC_MODELS as readonly string[]).includes(n)) throw new UsageError(`synthetic: --models: unknown model '${n}', expected some of ${SYNTHETIC_MODELS.join(', ')}`);
   }
+  if (new Set(names).size !== names.length) throw new UsageError(`synthetic: --models: '${v}' names a model twice`);
   return names as SyntheticModelName[];
+}
+
+function uniqueCorrelations(values: readonly number[]): number[] {
+  if (new Set(values).size !== values.length) throw new UsageError(`synthetic: --correlations: '${values.join(',')}' names a correlation twice`);
+  return [...values];
 }
 
 export async function runSynthetic(flags: FlagValues, io: CliIO): Promise<number> {
@@ -49,10 +56,12 @@ export async function runSynthetic(flags: FlagValues, io: CliIO): Promise<number
     ...(num('batch-size') !== undefined && { batchSize: num('batch-size') }),
     ...(num('lr') !== undefined && { lr: num('lr') }),
     ...(num('seed') !== undefined && { seed: num('seed') }),
-    ...(Array.isArray(flags.correlations) && { correlations: flags.correlations }),
+    ...(Array.isArray(flags.correlations) && { correlations: uniqueCorrelations(flags.correlations) }),
     ...(flags.models !== undefined && { models: parseModels(getString(flags, 'models')) }),
   };
   const outDir = getString(flags, 'out') ?? join('out', 'demo');
+  // Fail on an unusable output folder now, not after minutes of training.
+  mkdirSync(outDir, { recursive: true });
   if (!flags.quiet) {
     opts.onRun = (r, done, total) => {
       io.err.write(`[${done}/${total}] ${modelLabel(r.model).padEnd(13)} correlation ${r.correlation}  run ${r.run + 1}  test loss ${fixed(r.finalLoss)}  (${r.seconds.toFixed(1)}s)\n`);
