@@ -39,6 +39,7 @@ export interface DCNOptions extends Omit<CommonModelOptions, 'taskTypes'> {
 export class DCN extends MultiTaskBase {
   readonly crossNum: number;
   readonly dnnHiddenUnits: readonly number[];
+  readonly crossParameterization: 'vector' | 'matrix';
   readonly dnn: DNN | null;
   readonly dnn_linear: Linear;
   readonly crossnet: CrossNet | null;
@@ -56,6 +57,7 @@ export class DCN extends MultiTaskBase {
     if (param !== 'vector' && param !== 'matrix') {
       throw new Error(`DCN: crossParameterization must be 'vector' or 'matrix', got ${JSON.stringify(param)}`);
     }
+    this.crossParameterization = param;
     const F = this.inputDim;
     const U = this.dnnHiddenUnits;
     this.dnn = U.length ? this.registerModule('dnn', this.makeDnn(F, U)) : null;
