@@ -1,7 +1,9 @@
 /*
  * The models the interop check runs, each as ours and as the DeepCTR-Torch constructor call that
  * builds the same architecture (interop/check.py reads the latter from manifest.json). Shared by
- * export.ts and import.ts, so both directions use the same definitions.
+ * export.ts and import.ts, so both directions use the same definitions, and by
+ * test/models/pytorch-checkpoints.test.ts, which loads the PyTorch files check.py wrote for them
+ * (test/fixtures/pytorch/): changing a case means regenerating those.
  */
 import {
   DCN, DenseFeat, MMoE, PLE, SharedBottom, SparseFeat, VarLenSparseFeat, Generator, Tensor, noGrad, randn,
