@@ -6,7 +6,7 @@
  * (test/fixtures/pytorch/): changing a case means regenerating those.
  */
 import {
-  DCN, DenseFeat, MMoE, PLE, SharedBottom, SparseFeat, VarLenSparseFeat, Generator, Tensor, noGrad, randn,
+  DCN, DenseFeat, ESMM, MMoE, PLE, SharedBottom, SparseFeat, VarLenSparseFeat, Generator, Tensor, noGrad, randn,
   type FeatureBatch, type FeatureColumn, type ModelInput, type MultiTaskModel,
 } from '../src/index.js';
 
@@ -18,8 +18,8 @@ export type FeatureSpec =
 
 export interface Case {
   name: string;
-  /** DeepCTR-Torch class: deepctr_torch.models.DCN or deepctr_torch.models.multitask.{MMOE, SharedBottom, PLE}. */
-  deepctrModel: 'MMOE' | 'SharedBottom' | 'DCN' | 'PLE';
+  /** DeepCTR-Torch class: deepctr_torch.models.DCN or deepctr_torch.models.multitask.{MMOE, SharedBottom, PLE, ESMM}. */
+  deepctrModel: 'MMOE' | 'SharedBottom' | 'DCN' | 'PLE' | 'ESMM';
   /** Keyword arguments besides the feature columns. */
   kwargs: Record<string, unknown>;
   /** The feature columns in declaration order (the columns of DeepCTR-Torch's input matrix X). */
@@ -87,6 +87,9 @@ export const cases: Case[] = [
   mk('ple_fewer_shared_features', 'PLE', false,
     { shared_expert_num: 1, specific_expert_num: 2, num_levels: 3, expert_dnn_hidden_units: [4], gate_dnn_hidden_units: [], tower_dnn_hidden_units: [], task_types: ['binary', 'binary', 'regression'], task_names: ['a', 'b', 'c'] },
     (i) => new PLE({ ...i, ...common, sharedExpertNum: 1, specificExpertNum: 2, numLevels: 3, expertHiddenUnits: [4], taskTypes: ['binary', 'binary', 'regression'], taskNames: ['a', 'b', 'c'] })),
+  mk('esmm_features_bn', 'ESMM', false,
+    { tower_dnn_hidden_units: [6, 3], dnn_use_bn: true, task_types: ['binary', 'binary'], task_names: ['ctr', 'ctcvr'] },
+    (i) => new ESMM({ ...i, ...common, towerHiddenUnits: [6, 3], dnnUseBn: true })),
 ];
 
 export const BATCH = 7;

@@ -128,7 +128,7 @@ def load_safetensors(path):
 def build(case):
     from deepctr_torch.inputs import DenseFeat, SparseFeat, VarLenSparseFeat
     from deepctr_torch.models import DCN
-    from deepctr_torch.models.multitask import MMOE, PLE, SharedBottom
+    from deepctr_torch.models.multitask import ESMM, MMOE, PLE, SharedBottom
 
     cols = []
     for f in case['features']:
@@ -142,7 +142,7 @@ def build(case):
     kw = {k: tuple(v) if isinstance(v, list) else v for k, v in case['kwargs'].items()}
     if case['model'] == 'DCN':
         return DCN(cols, cols, **kw)
-    return {'MMOE': MMOE, 'PLE': PLE, 'SharedBottom': SharedBottom}[case['model']](cols, **kw)
+    return {'MMOE': MMOE, 'PLE': PLE, 'SharedBottom': SharedBottom, 'ESMM': ESMM}[case['model']](cols, **kw)
 
 
 def predict(model, X):

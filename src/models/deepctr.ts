@@ -3,12 +3,13 @@ import { NDArray, formatShape, shapesEqual } from '../tensor/index.js';
 import type { LoadStateDictOptions, LoadStateDictResult, Module } from '../nn/module.js';
 import { savedDType, setSavedDType } from '../nn/saved-dtype.js';
 import { DCN } from './dcn.js';
+import { ESMM } from './esmm.js';
 import { MMoE } from './mmoe.js';
 import { PLE } from './ple.js';
 import { SharedBottom } from './sharedbottom.js';
 
 /*
- * State dicts in DeepCTR-Torch's layout. For MMoE, SharedBottom and DCN the layouts are the same
+ * State dicts in DeepCTR-Torch's layout. For MMoE, SharedBottom, ESMM and DCN the layouts are the same
  * (the conversion is the identity, apart from DCN without cross layers); PLE differs in three
  * ways, all DeepCTR-Torch's: its shared experts and task gate DNNs sit one ModuleList deeper
  * (`shared_experts.{level}.0.{k}`, `specific_gate_dnn.{level}.{task}.0`), it builds a shared gate
@@ -83,9 +84,9 @@ function dcnLayout(m: DCN, fn: string): Layout {
 function layoutOf(model: Module, fn: string): Layout {
   if (model instanceof PLE) return pleLayout(model, fn);
   if (model instanceof DCN) return dcnLayout(model, fn);
-  if (model instanceof MMoE || model instanceof SharedBottom) return { rename: (k) => k, extras: {} };
+  if (model instanceof MMoE || model instanceof SharedBottom || model instanceof ESMM) return { rename: (k) => k, extras: {} };
   const name = model?.constructor?.name ?? typeof model;
-  throw new TypeError(`${fn}: ${name} has no DeepCTR-Torch counterpart (supported: MMoE, SharedBottom, DCN, PLE)`);
+  throw new TypeError(`${fn}: ${name} has no DeepCTR-Torch counterpart (supported: MMoE, SharedBottom, DCN, PLE, ESMM)`);
 }
 
 /**

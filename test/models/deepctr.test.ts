@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Tensor, noGrad, tensor } from '../../src/autograd/index.js';
 import {
-  DCN, MMoE, OMoE, PLE, SharedBottom, SingleTask, fromDeepCTRTorch, toDeepCTRTorch, type MultiTaskModel, type PLEOptions,
+  DCN, ESMM, MMoE, OMoE, PLE, SharedBottom, SingleTask, fromDeepCTRTorch, toDeepCTRTorch, type MultiTaskModel, type PLEOptions,
 } from '../../src/models/index.js';
 import { deserializeSafetensors, serializeSafetensors } from '../../src/nn/safetensors.js';
 import { savedDType } from '../../src/nn/saved-dtype.js';
@@ -45,12 +45,13 @@ const pleOpts = (o: Partial<PLEOptions> = {}): PLEOptions => ({
 });
 
 describe('toDeepCTRTorch / fromDeepCTRTorch', () => {
-  it('is the identity for MMoE, SharedBottom and DCN (the same keys and tensor objects)', () => {
+  it('is the identity for MMoE, SharedBottom, ESMM and DCN (the same keys and tensor objects)', () => {
     const models: MultiTaskModel[] = [
       new MMoE({ inputDim: 5, taskTypes: ['binary', 'binary'], numExperts: 3, expertHiddenUnits: [4], gateHiddenUnits: [3], towerHiddenUnits: [2], dnnUseBn: true }),
       new SharedBottom({ features, taskTypes: ['binary', 'regression'], bottomHiddenUnits: [4], towerHiddenUnits: [3] }),
       new DCN({ features, dnnHiddenUnits: [4] }),
       new DCN({ inputDim: 5, crossParameterization: 'matrix', dnnHiddenUnits: [3], linear: false }),
+      new ESMM({ features, towerHiddenUnits: [4], dnnUseBn: true }),
     ];
     for (const m of models) {
       const sd = m.stateDict();
@@ -133,7 +134,7 @@ describe('toDeepCTRTorch / fromDeepCTRTorch', () => {
 
   it('refuses models DeepCTR-Torch does not have', () => {
     expect(() => toDeepCTRTorch(new OMoE({ inputDim: 5, taskTypes: ['binary'], numExperts: 2, expertHiddenUnits: [3] }))).toThrow(
-      'toDeepCTRTorch: OMoE has no DeepCTR-Torch counterpart (supported: MMoE, SharedBottom, DCN, PLE)',
+      'toDeepCTRTorch: OMoE has no DeepCTR-Torch counterpart (supported: MMoE, SharedBottom, DCN, PLE, ESMM)',
     );
     expect(() => fromDeepCTRTorch(new SingleTask({ inputDim: 5, taskTypes: ['binary'], hiddenUnits: [3] }), {})).toThrow(TypeError);
   });
