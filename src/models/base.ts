@@ -1,4 +1,4 @@
-import { Tensor } from '../autograd/index.js';
+import { Tensor, zeros } from '../autograd/index.js';
 import { Generator, formatShape } from '../tensor/index.js';
 import { Module, ModuleList } from '../nn/module.js';
 import { DNN } from '../nn/dnn.js';
@@ -158,6 +158,12 @@ export abstract class MultiTaskBase extends Module implements MultiTaskModel {
     this.dtypeProbe ??= this.parameters()[0] ?? null;
     const dtype = this.dtypeProbe?.dtype ?? x.dtype;
     return x.dtype === dtype ? x : x.to(dtype);
+  }
+
+  /** summary()'s sample: a batch of one row, dense zeros or the input layer's sample batch. */
+  protected override sampleInput(): ModelInput {
+    const dtype = this.parameters()[0]?.dtype ?? 'float32';
+    return this.inputLayer ? this.inputLayer.sampleBatch(1) : zeros([1, this.inputDim], { dtype });
   }
 
   /** A DNN with the model's shared options and its own init stream; its weights get l2RegDnn. */
