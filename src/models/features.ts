@@ -1,5 +1,6 @@
 import { Tensor, concat, tensor, zeros } from '../autograd/index.js';
 import { Generator, formatShape } from '../tensor/index.js';
+import { checkOptions } from '../tensor/options.js';
 import { Module } from '../nn/module.js';
 import { Embedding } from '../nn/embedding.js';
 import type { FeatureBatch } from './types.js';
@@ -62,6 +63,7 @@ function checkName(fn: string, name: unknown): string {
 /** A categorical column of integer ids in [0, vocabularySize), looked up in an embedding table. */
 export function SparseFeat(name: string, vocabularySize: number, opts: SparseFeatOptions = {}): SparseFeatColumn {
   checkName('SparseFeat', name);
+  checkOptions('SparseFeat', opts, ['embeddingDim', 'embeddingName']);
   positiveInt('SparseFeat', `vocabularySize of '${name}'`, vocabularySize);
   const dim = opts.embeddingDim ?? 4;
   const embeddingDim = dim === 'auto'

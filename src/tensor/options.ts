@@ -65,3 +65,15 @@ export function checkOptions(fnName: string, options: unknown, allowedKeys: read
     throw new TypeError(`${fnName}: unknown option '${key}'${hint}; allowed: ${allowedKeys.join(', ')}`);
   }
 }
+
+/**
+ * Every key of an options type, as an object the compiler checks both ways: a key of T missing
+ * here, or a key here that T lacks, fails the build, so the runtime list of allowed option names
+ * cannot drift from the declared options (jax-js's mapped-type trick).
+ */
+export type OptionKeys<T> = { readonly [K in keyof Required<T>]: true };
+
+/** checkOptions against the keys of an OptionKeys record. */
+export function checkOptionKeys<T>(fnName: string, options: unknown, keys: OptionKeys<T>): void {
+  checkOptions(fnName, options, Object.keys(keys));
+}
