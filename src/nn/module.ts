@@ -1,5 +1,6 @@
 import { Tensor, castStorage } from '../autograd/index.js';
 import { formatShape, shapesEqual, type DType } from '../tensor/index.js';
+import { summary, type SummaryOptions } from './summary.js';
 
 export interface LoadStateDictOptions {
   /** Reject unexpected keys too (missing keys, wrong shapes and dtypes are always rejected). */
@@ -156,6 +157,19 @@ export class Module {
       const src = dict[k];
       if (src) t.data.set(src.data);
     }
+  }
+
+  /**
+   * A table of layers, output shapes and parameter counts (Keras's `model.summary()`), as a
+   * string. Output shapes need a sample input (`{ input }`); the models make their own.
+   */
+  summary(opts: SummaryOptions = {}): string {
+    return summary(this, opts, () => this.sampleInput());
+  }
+
+  /** A small input forward accepts, for summary(); undefined when the module cannot tell. */
+  protected sampleInput(): unknown {
+    return undefined;
   }
 
   /**
