@@ -2,7 +2,7 @@ import { Tensor, concat } from '../autograd/index.js';
 import { CrossNet } from '../nn/crossnet.js';
 import type { DNN } from '../nn/dnn.js';
 import type { Linear } from '../nn/linear.js';
-import { MultiTaskBase, checkPositiveInt, checkUnits, type CommonModelOptions } from './base.js';
+import { MultiTaskBase, checkPositiveInt, checkUnits, type CommonModelOptions, type OptionKeys } from './base.js';
 import { FeatureLinear } from './feature-linear.js';
 import { PredictionLayer } from './prediction.js';
 import type { ModelInput, TaskType } from './types.js';
@@ -28,6 +28,10 @@ export interface DCNOptions extends Omit<CommonModelOptions, 'taskTypes'> {
   taskTypes?: readonly TaskType[];
 }
 
+const KEYS: OptionKeys<Omit<DCNOptions, keyof CommonModelOptions>> = {
+  crossNum: true, crossParameterization: true, dnnHiddenUnits: true, l2RegCross: true, l2RegLinear: true, linear: true,
+};
+
 /**
  * Deep & Cross Network (Wang et al., ADKDD 2017), as DeepCTR-Torch's DCN: the cross network
  * (`crossnet`) and the DNN (`dnn`) run side by side on the input, their outputs are concatenated
@@ -47,7 +51,7 @@ export class DCN extends MultiTaskBase {
   readonly out: PredictionLayer;
 
   constructor(opts: DCNOptions = {}) {
-    super('DCN', { ...opts, taskTypes: opts.taskTypes ?? ['binary'] });
+    super('DCN', { ...opts, taskTypes: opts.taskTypes ?? ['binary'] }, KEYS);
     this.crossNum = checkPositiveInt('DCN', 'crossNum', opts.crossNum ?? 2, 0);
     this.dnnHiddenUnits = checkUnits('DCN', 'dnnHiddenUnits', opts.dnnHiddenUnits ?? [128, 128], true);
     if (this.crossNum === 0 && this.dnnHiddenUnits.length === 0) {

@@ -1,6 +1,6 @@
 import { Tensor, zeros } from '../autograd/index.js';
 import { NDArray, formatShape, shapesEqual } from '../tensor/index.js';
-import type { LoadStateDictOptions, LoadStateDictResult, Module } from '../nn/module.js';
+import { checkLoadOptions, type LoadStateDictOptions, type LoadStateDictResult, type Module } from '../nn/module.js';
 import { savedDType, setSavedDType } from '../nn/saved-dtype.js';
 import { DCN } from './dcn.js';
 import { ESMM } from './esmm.js';
@@ -119,9 +119,7 @@ export function fromDeepCTRTorch(model: Module, dict: Record<string, NDArray>, o
   for (const [k, v] of Object.entries(dict)) {
     if (!(v instanceof NDArray)) throw new TypeError(`${fn}: the value of '${k}' is not a Tensor (got ${v === null ? 'null' : typeof v})`);
   }
-  if (opts === null || typeof opts !== 'object') throw new TypeError(`${fn}: options must be an object, got ${String(opts)}`);
-  for (const k of Object.keys(opts)) if (k !== 'strict') throw new Error(`${fn}: unknown option '${k}' (known: strict)`);
-  if (opts.strict !== undefined && typeof opts.strict !== 'boolean') throw new TypeError(`${fn}: strict must be a boolean, got ${JSON.stringify(opts.strict)}`);
+  checkLoadOptions(fn, opts);
   const strict = opts.strict ?? true;
   const own = model.stateDict();
   const theirs = new Map<string, Tensor>(); // DeepCTR-Torch key → the tensor it must match

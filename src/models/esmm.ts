@@ -1,7 +1,7 @@
 import { Tensor, concat } from '../autograd/index.js';
 import type { DNN } from '../nn/dnn.js';
 import type { Linear } from '../nn/linear.js';
-import { MultiTaskBase, checkUnits, type CommonModelOptions } from './base.js';
+import { MultiTaskBase, checkUnits, type CommonModelOptions, type OptionKeys } from './base.js';
 import { PredictionLayer } from './prediction.js';
 import type { ModelInput, TaskType } from './types.js';
 
@@ -11,6 +11,8 @@ export interface ESMMOptions extends Omit<CommonModelOptions, 'taskTypes'> {
   /** Must be ['binary', 'binary'] when given (CTR and CTCVR); default that. */
   taskTypes?: readonly TaskType[];
 }
+
+const KEYS: OptionKeys<Omit<ESMMOptions, keyof CommonModelOptions>> = { towerHiddenUnits: true };
 
 /**
  * Entire Space Multi-task Model (Ma et al., SIGIR 2018), as DeepCTR-Torch's ESMM: a CTR tower
@@ -30,11 +32,11 @@ export class ESMM extends MultiTaskBase {
   readonly out: PredictionLayer;
 
   constructor(opts: ESMMOptions = {}) {
-    const types = opts.taskTypes ?? ['binary', 'binary'];
+    const types = opts?.taskTypes ?? ['binary', 'binary'];
     if (!Array.isArray(types) || types.length !== 2 || types.some((t) => t !== 'binary')) {
       throw new Error(`ESMM: taskTypes must be ['binary', 'binary'] (CTR, then CTCVR), got ${JSON.stringify(types)}`);
     }
-    super('ESMM', { ...opts, taskNames: opts.taskNames ?? ['ctr', 'ctcvr'], taskTypes: types });
+    super('ESMM', { ...opts, taskNames: opts.taskNames ?? ['ctr', 'ctcvr'], taskTypes: types }, KEYS);
     const U = this.towerHiddenUnits = checkUnits('ESMM', 'towerHiddenUnits', opts.towerHiddenUnits ?? [256, 128], false);
     const H = U[U.length - 1];
     this.ctr_dnn = this.registerModule('ctr_dnn', this.makeDnn(this.inputDim, U));

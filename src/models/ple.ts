@@ -2,7 +2,7 @@ import { Tensor, matmul, stack } from '../autograd/index.js';
 import { Module, ModuleList } from '../nn/module.js';
 import type { DNN } from '../nn/dnn.js';
 import type { Linear } from '../nn/linear.js';
-import { MultiTaskBase, checkPositiveInt, checkUnits, type CommonModelOptions } from './base.js';
+import { MultiTaskBase, checkPositiveInt, checkUnits, type CommonModelOptions, type OptionKeys } from './base.js';
 import { joinTaskLogits, type PredictionLayer } from './prediction.js';
 import type { ModelInput } from './types.js';
 
@@ -20,6 +20,10 @@ export interface PLEOptions extends CommonModelOptions {
   /** Hidden units of each task tower before its final Linear(…→1); empty (default) for none. */
   towerHiddenUnits?: readonly number[];
 }
+
+const KEYS: OptionKeys<Omit<PLEOptions, keyof CommonModelOptions>> = {
+  sharedExpertNum: true, specificExpertNum: true, numLevels: true, expertHiddenUnits: true, gateHiddenUnits: true, towerHiddenUnits: true,
+};
 
 type Nested<M extends DNN | Linear> = ModuleList<ModuleList<M>>;
 
@@ -53,7 +57,7 @@ export class PLE extends MultiTaskBase {
   readonly out: ModuleList<PredictionLayer>;
 
   constructor(opts: PLEOptions) {
-    super('PLE', opts);
+    super('PLE', opts, KEYS);
     const K = this.sharedExpertNum = checkPositiveInt('PLE', 'sharedExpertNum', opts.sharedExpertNum ?? 1, 0);
     const S = this.specificExpertNum = checkPositiveInt('PLE', 'specificExpertNum', opts.specificExpertNum ?? 1, 0);
     if (S + K === 0) throw new RangeError('PLE: sharedExpertNum + specificExpertNum must be ≥ 1, got 0 + 0 (each task gate needs an expert)');

@@ -2,6 +2,7 @@ import { Tensor, defineOp, full, ones, zeros } from '../autograd/index.js';
 import { NDArray, allocate, formatShape, type Storage } from '../tensor/index.js';
 import { Module, type Layer } from './module.js';
 import { setSavedDType } from './saved-dtype.js';
+import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
 
 export interface BatchNormOptions {
   /** Added to the variance before the square root (default 1e-5). */
@@ -93,6 +94,8 @@ const batchNormTrainOp = defineOp<NormAttrs, NDArray>({
   },
 });
 
+const BATCHNORM1D_OPTION_KEYS: OptionKeys<BatchNormOptions> = { eps: true, momentum: true, affine: true };
+
 /**
  * Batch normalisation over the feature axis of [B, C] (or [B, C, L]) input, as
  * torch.nn.BatchNorm1d: training normalises with the batch mean and biased variance and moves the
@@ -117,6 +120,7 @@ export class BatchNorm1d extends Module implements Layer {
 
   constructor(numFeatures: number, opts: BatchNormOptions = {}) {
     super();
+    checkOptionKeys('BatchNorm1d', opts, BATCHNORM1D_OPTION_KEYS);
     if (!Number.isInteger(numFeatures) || numFeatures <= 0) {
       throw new RangeError(`BatchNorm1d: numFeatures must be a positive integer, got ${numFeatures}`);
     }

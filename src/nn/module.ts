@@ -1,5 +1,7 @@
 import { Tensor, castStorage } from '../autograd/index.js';
 import { NDArray, formatShape, shapesEqual, type DType } from '../tensor/index.js';
+import { summary, type SummaryOptions } from './summary.js';
+import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
 
 export interface LoadStateDictOptions {
   /**
@@ -15,6 +17,16 @@ export interface LoadStateDictResult {
   missingKeys: string[];
   /** Keys of the dict that the module lacks (ignored). */
   unexpectedKeys: string[];
+}
+
+const LOAD_KEYS: OptionKeys<LoadStateDictOptions> = { strict: true };
+
+/** Throws unless opts is a valid LoadStateDictOptions (unknown keys, a non-boolean strict), naming fn. */
+export function checkLoadOptions(fn: string, opts: LoadStateDictOptions): void {
+  checkOptionKeys(fn, opts, LOAD_KEYS);
+  if (opts.strict !== undefined && typeof opts.strict !== 'boolean') {
+    throw new TypeError(`${fn}: strict must be a boolean, got ${JSON.stringify(opts.strict)}`);
+  }
 }
 
 const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
@@ -153,13 +165,7 @@ export class Module {
    * model.
    */
   loadStateDict(dict: Record<string, NDArray>, opts: LoadStateDictOptions = {}): LoadStateDictResult {
-    if (opts === null || typeof opts !== 'object') throw new TypeError(`loadStateDict: options must be an object, got ${String(opts)}`);
-    for (const k of Object.keys(opts)) {
-      if (k !== 'strict') throw new Error(`loadStateDict: unknown option '${k}' (known: strict)`);
-    }
-    if (opts.strict !== undefined && typeof opts.strict !== 'boolean') {
-      throw new TypeError(`loadStateDict: strict must be a boolean, got ${JSON.stringify(opts.strict)}`);
-    }
+    checkLoadOptions('loadStateDict', opts);
     const strict = opts.strict ?? true;
     if (dict === null || typeof dict !== 'object' || Array.isArray(dict) || dict instanceof NDArray) {
       throw new TypeError(`loadStateDict: expected a state dict (an object of name → Tensor), got ${dict === null ? 'null' : Array.isArray(dict) ? 'an array' : dict instanceof NDArray ? 'a Tensor' : typeof dict}`);
@@ -186,6 +192,19 @@ export class Module {
       if (hasOwn(dict, k)) t.data.set(dict[k].data);
     }
     return { missingKeys, unexpectedKeys };
+  }
+
+  /**
+   * A table of layers, output shapes and parameter counts (Keras's `model.summary()`), as a
+   * string. Output shapes need a sample input (`{ input }`); the models make their own.
+   */
+  summary(opts: SummaryOptions = {}): string {
+    return summary(this, opts, () => this.sampleInput());
+  }
+
+  /** A small input forward accepts, for summary(); undefined when the module cannot tell. */
+  protected sampleInput(): unknown {
+    return undefined;
   }
 
   /**

@@ -158,7 +158,7 @@ describe('toDeepCTRTorch / fromDeepCTRTorch', () => {
       'fromDeepCTRTorch: wrong shape for specific_gate_dnn.0.1.0.linears.0.weight: expected [3,5], got [1]',
     );
     expect(() => fromDeepCTRTorch(m, { ...sd, 'out.0.bias': 0.5 } as never)).toThrow(new TypeError("fromDeepCTRTorch: the value of 'out.0.bias' is not a Tensor (got number)"));
-    expect(() => fromDeepCTRTorch(m, sd, { strikt: true } as never)).toThrow("fromDeepCTRTorch: unknown option 'strikt' (known: strict)");
+    expect(() => fromDeepCTRTorch(m, sd, { strikt: true } as never)).toThrow("fromDeepCTRTorch: unknown option 'strikt' (did you mean 'strict'?); allowed: strict");
   });
 
   it('fromDeepCTRTorch casts values to the model dtype (a float64 model from a float32 dict)', () => {

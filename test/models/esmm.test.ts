@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { gradcheck, noGrad, tensor } from '../../src/autograd/index.js';
-import { ESMM, fit, predict } from '../../src/index.js';
+import { DCN, ESMM, fit, predict } from '../../src/index.js';
 import { denseBatch, featureBatch, features } from './helpers.js';
 
 describe('ESMM', () => {
@@ -77,5 +77,7 @@ describe('ESMM', () => {
     for (let b = 0; b < 64; b++) expect(p.data[b * 2 + 1]).toBeLessThanOrEqual(p.data[b * 2] + 1e-7); // pCTCVR ≤ pCTR
     expect(() => new ESMM({ inputDim: 5, taskTypes: ['binary', 'regression'] })).toThrow(`ESMM: taskTypes must be ['binary', 'binary'] (CTR, then CTCVR), got ["binary","regression"]`);
     expect(() => new ESMM({ inputDim: 5, towerHiddenUnits: [] })).toThrow(/^ESMM: towerHiddenUnits must be a non-empty array/);
+    expect(() => new ESMM({ inputDim: 5, towerHiddenUnit: [3] } as never)).toThrow("ESMM: unknown option 'towerHiddenUnit' (did you mean 'towerHiddenUnits'?)");
+    expect(() => new DCN({ inputDim: 5, linaer: false } as never)).toThrow("DCN: unknown option 'linaer' (did you mean 'linear'?)");
   });
 });

@@ -134,7 +134,7 @@ describe('Module', () => {
     expect(() => m.loadStateDict({ ...m.stateDict(), x: 3 } as never, { strict: false })).toThrow("loadStateDict: the value of 'x' is not a Tensor (got number)");
     expect(() => m.loadStateDict(null as never)).toThrow('loadStateDict: expected a state dict (an object of name → Tensor), got null');
     expect(() => m.loadStateDict(ones([1]) as never)).toThrow('loadStateDict: expected a state dict (an object of name → Tensor), got a Tensor');
-    expect(() => m.loadStateDict(m.stateDict(), { strickt: false } as never)).toThrow("loadStateDict: unknown option 'strickt' (known: strict)");
+    expect(() => m.loadStateDict(m.stateDict(), { strickt: false } as never)).toThrow("loadStateDict: unknown option 'strickt' (did you mean 'strict'?); allowed: strict");
     expect(() => m.loadStateDict(m.stateDict(), { strict: 'no' } as never)).toThrow('loadStateDict: strict must be a boolean, got "no"');
     // Keys are own properties only: a plain object's inherited 'constructor' is not a tensor named so.
     const odd = new Module();
