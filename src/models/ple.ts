@@ -34,9 +34,10 @@ type Nested<M extends DNN | Linear> = ModuleList<ModuleList<M>>;
  * into the input of the next level's shared experts. Names follow DeepCTR-Torch's PLE
  * (`specific_experts.<level>.<task>.<j>`, `shared_experts.<level>.<k>`, `specific_gate_dnn`,
  * `specific_gate_dnn_final_layer`, `shared_gate_dnn`, `shared_gate_dnn_final_layer`, `tower_dnn`,
- * `tower_dnn_final_layer`, `out`). Two differences, both fixes: levels above the first take the
- * expert width as their gates' input (DeepCTR builds its shared gate DNNs for the raw input
- * width at every level), and the last level has no shared gate (DeepCTR builds one it never uses).
+ * `tower_dnn_final_layer`, `out`). Three differences, all fixes: the last level has no shared
+ * gate (DeepCTR-Torch builds and runs one whose output it never uses), shared experts and task
+ * gate DNNs are not wrapped in an extra one-element ModuleList, and sharedExpertNum experts are
+ * built (DeepCTR-Torch builds specificExpertNum). `toDeepCTRTorch` / `fromDeepCTRTorch` convert.
  */
 export class PLE extends MultiTaskBase {
   readonly sharedExpertNum: number;

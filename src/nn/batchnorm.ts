@@ -1,6 +1,7 @@
 import { Tensor, defineOp, full, ones, zeros } from '../autograd/index.js';
 import { NDArray, allocate, formatShape, type Storage } from '../tensor/index.js';
 import { Module, type Layer } from './module.js';
+import { setSavedDType } from './saved-dtype.js';
 import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
 
 export interface BatchNormOptions {
@@ -100,7 +101,7 @@ const BATCHNORM1D_OPTION_KEYS: OptionKeys<BatchNormOptions> = { eps: true, momen
  * torch.nn.BatchNorm1d: training normalises with the batch mean and biased variance and moves the
  * running estimates toward the batch mean and unbiased variance; eval normalises with the running
  * estimates. State-dict entries: weight, bias, running_mean, running_var, num_batches_tracked
- * (a float counter here, an int64 in PyTorch).
+ * (a float counter in memory, written to safetensors as I64, as PyTorch writes it).
  *
  * One difference from PyTorch, on purpose: where PyTorch raises "Expected more than 1 value per
  * channel when training" (a batch of one row), this module normalises with the running statistics
@@ -135,7 +136,7 @@ export class BatchNorm1d extends Module implements Layer {
     this.bias = affine ? this.registerParameter('bias', zeros([numFeatures])) : null;
     this.runningMean = this.registerBuffer('running_mean', zeros([numFeatures]));
     this.runningVar = this.registerBuffer('running_var', ones([numFeatures]));
-    this.numBatchesTracked = this.registerBuffer('num_batches_tracked', zeros([]));
+    this.numBatchesTracked = this.registerBuffer('num_batches_tracked', setSavedDType(zeros([]), 'I64'));
   }
 
   forward(x: Tensor): Tensor {
