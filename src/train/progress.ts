@@ -51,7 +51,7 @@ export class ProgressBar {
   private steps = 0;
 
   constructor(opts: ProgressOptions = {}) {
-    this.stream = opts.stream ?? process.stderr;
+    this.stream = opts.stream ?? defaultStream();
     this.tty = opts.tty ?? this.stream.isTTY === true;
     this.refreshMs = opts.refreshMs ?? 100;
     this.now = opts.now ?? (() => performance.now());
@@ -92,4 +92,21 @@ export class ProgressBar {
   message(text: string): void {
     this.stream.write(this.tty ? `\r\x1b[2K${text}\n` : `${text}\n`);
   }
+}
+
+/** process.stderr in Node; where there is no `process` (a browser, a Web Worker), whole lines to console.log. */
+function defaultStream(): ProgressStream {
+  const stderr = (globalThis as { process?: { stderr?: ProgressStream } }).process?.stderr;
+  if (stderr) return stderr;
+  let pending = '';
+  return {
+    write(s: string): boolean {
+      pending += s;
+      for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+        console.log(pending.slice(0, nl));
+        pending = pending.slice(nl + 1);
+      }
+      return true;
+    },
+  };
 }
