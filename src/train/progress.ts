@@ -39,6 +39,28 @@ export function formatLogs(logs: Record<string, number>): string {
   return Object.entries(logs).map(([k, v]) => `${k} ${formatNumber(v)}`).join(' - ');
 }
 
+/**
+ * Node's stderr where there is one; elsewhere (a browser page, a Web Worker) whole lines to
+ * console.log, which is not a terminal, so the bar falls back to one line per epoch. Read through
+ * globalThis so that nothing here refers to `process` where it does not exist.
+ */
+function defaultStream(): ProgressStream {
+  const stderr = (globalThis as { process?: { stderr?: ProgressStream } }).process?.stderr;
+  if (stderr !== undefined && typeof stderr.write === 'function') return stderr;
+  let pending = '';
+  return {
+    isTTY: false,
+    write(s: string) {
+      pending += s;
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        console.log(pending.slice(0, nl));
+        pending = pending.slice(nl + 1);
+      }
+    },
+  };
+}
+
 export class ProgressBar {
   private readonly stream: ProgressStream;
   private readonly tty: boolean;
@@ -92,21 +114,4 @@ export class ProgressBar {
   message(text: string): void {
     this.stream.write(this.tty ? `\r\x1b[2K${text}\n` : `${text}\n`);
   }
-}
-
-/** process.stderr in Node; where there is no `process` (a browser, a Web Worker), whole lines to console.log. */
-function defaultStream(): ProgressStream {
-  const stderr = (globalThis as { process?: { stderr?: ProgressStream } }).process?.stderr;
-  if (stderr) return stderr;
-  let pending = '';
-  return {
-    write(s: string): boolean {
-      pending += s;
-      for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
-        console.log(pending.slice(0, nl));
-        pending = pending.slice(nl + 1);
-      }
-      return true;
-    },
-  };
 }
