@@ -65,6 +65,18 @@ describe('the npm tarball (npm pack --dry-run)', () => {
     }
     expect(dangling).toEqual([]);
   });
+
+  needsBuild('the built CommonJS entries give the same module instances as import', async () => {
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', `
+      import { createRequire } from 'node:module';
+      const require = createRequire(${JSON.stringify(join(root, 'package.json'))});
+      const root = require('mmoe-ts'), node = require('mmoe-ts/node');
+      const esm = await import('mmoe-ts');
+      console.log(JSON.stringify([typeof root.MMoE, root.MMoE === esm.MMoE, node.MMoE === esm.MMoE, typeof node.saveSafetensors, typeof root.saveSafetensors]));
+    `], { cwd: root, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual(['function', true, true, 'function', 'undefined']);
+  });
 });
 
 describe('require()', () => {
