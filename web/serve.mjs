@@ -51,6 +51,7 @@ export function serveWeb({ port = 8080, host = '127.0.0.1', root = fileURLToPath
   server.requestTimeout = 10_000;
   server.headersTimeout = 5_000;
   server.maxHeadersCount = 50;
+  server.maxConnections = 64;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve(server));
