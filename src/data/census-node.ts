@@ -16,7 +16,8 @@ export function packageRoot(): string {
     if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'data', 'census-income'))) return dir;
     if (dirname(dir) === dir) {
       throw new Error(`packageRoot: no directory holding package.json and data/census-income above ${start} ` +
-        '(the npm package does not ship the census data: download census-income.test.gz and census-income.names from UCI and pass their path)');
+        '(the npm package does not ship the census data: download census-income.test.gz and census-income.names from UCI, ' +
+        'then pass the .gz file: mmoe-ts census --data FILE, or loadCensusIncome({ path }))');
     }
   }
 }
