@@ -65,7 +65,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.error(`web: --port must be an integer in 0..65535, got ${process.argv[arg + 1] ?? process.env.PORT}`);
     process.exit(2);
   }
-  const server = await serveWeb({ port });
+  const server = await serveWeb({ port }).catch((e) => {
+    console.error(e.code === 'EADDRINUSE' ? `web: port ${port} is in use; pass --port N (0 picks a free one)` : `web: ${e.message}`);
+    process.exit(1);
+  });
   const { port: actual } = server.address();
   console.log(`web: the mmoe-ts demo is at http://127.0.0.1:${actual}/ (localhost only; Ctrl-C stops)`);
 }
