@@ -36,6 +36,20 @@ async function bundle(entry: string, format: 'esm' | 'iife'): Promise<{ code: st
 }
 
 describe('the package root in a browser', () => {
+  it("keeps what package.json's sideEffects names when a bundler tree-shakes a small import", async () => {
+    // Only `tensor` is imported; the chaining methods come from a module imported for its effect
+    // alone (autograd/methods.ts), which a bundler drops unless every module on the way is marked.
+    for (const entry of ['./src/index.ts', './src/node.ts']) {
+      const out = await build({
+        stdin: { contents: `import { tensor } from '${entry}'; globalThis.result = tensor([1, 2]).add(1).mul(2).sum().item();`, resolveDir: process.cwd(), loader: 'ts' },
+        bundle: true, write: false, platform: entry.endsWith('node.ts') ? 'node' : 'browser', format: 'iife', treeShaking: true, logLevel: 'silent',
+      });
+      const ctx: Record<string, unknown> = {};
+      runInNewContext(out.outputFiles[0].text, ctx);
+      expect(ctx.result, entry).toBe(10);
+    }
+  });
+
   it('imports no Node built-in', async () => {
     const { builtins } = await bundle('src/index.ts', 'esm');
     expect(builtins).toEqual([]);
