@@ -17,7 +17,8 @@ import { MMoE } from '../../src/models/index.js';
 const root = resolve(__dirname, '../..');
 const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
 const executablePath = CANDIDATES.find((p): p is string => !!p && existsSync(p));
-const inCI = process.env.CI === 'true';
+// CI=true (what .ci/run and most CI services set), or any value other than '', 0 and false.
+const inCI = !['', '0', 'false'].includes((process.env.CI ?? '').toLowerCase());
 
 if (!executablePath && !inCI) {
   console.warn('test/web/demo.test.ts: skipped, no Chromium found (apt-get install chromium, or set CHROMIUM_PATH)');
@@ -30,7 +31,7 @@ describe.skipIf(!executablePath && !inCI)('the demo page in Chromium', () => {
   const problems: string[] = [];
 
   beforeAll(async () => {
-    if (!executablePath) throw new Error(`no Chromium at ${CANDIDATES.filter(Boolean).join(', ')}: CI must install it (.ci/run does: apt-get install chromium)`);
+    if (!executablePath) return; // the test below fails, counted as a failed test, not an error of the hook
     const { buildWeb } = await import(join(root, 'web/build.mjs'));
     const { serveWeb } = await import(join(root, 'web/serve.mjs'));
     await buildWeb({ quiet: true });
@@ -49,6 +50,7 @@ describe.skipIf(!executablePath && !inCI)('the demo page in Chromium', () => {
   });
 
   it('trains MMoE, OMoE and Shared-Bottom in workers: every loss falls, weights download, no console error', async () => {
+    if (!executablePath) throw new Error(`no Chromium at ${CANDIDATES.filter(Boolean).join(', ')}: CI must install it (.ci/run does: apt-get install chromium)`);
     const { port } = server.address() as AddressInfo;
     await page.goto(`http://127.0.0.1:${port}/?epochs=2&rows=2000`);
     await page.locator('#rho').fill('0.9');
