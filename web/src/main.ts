@@ -119,7 +119,7 @@ function onMessage(msg: WorkerMessage): void {
     state.running = false;
     const best = DEMO_MODELS.filter((m) => !state.models[m].error)
       .map((m) => ({ m, loss: state.models[m].testLosses.at(-1) ?? Infinity })).sort((a, b) => a.loss - b.loss)[0];
-    const corr = state.labelCorrelation === null ? '' : ` (the labels came out with correlation ${state.labelCorrelation.toFixed(2)}: the sine terms lower it below ρ)`;
+    const corr = state.labelCorrelation === null ? '' : ` (the labels came out with correlation ${state.labelCorrelation.toFixed(2)}: the sine terms and the noise weaken it)`;
     setStatus(best ? `Done${corr}. Lowest test loss: ${INFO[best.m].label}, ${best.loss.toFixed(4)}. Download the weights below, or move ρ and train again.` : 'Training failed.');
     syncButtons();
   }
