@@ -1,5 +1,5 @@
 import { Generator } from '../tensor/index.js';
-import { readCsv } from '../data/csv.js';
+import { readCsv } from '../data/csv-node.js';
 import { splitIndices } from '../data/batches.js';
 import { SparseFeat, type FeatureColumn } from '../models/index.js';
 import type { Dataset } from '../train/dataset.js';

@@ -39,6 +39,28 @@ export function formatLogs(logs: Record<string, number>): string {
   return Object.entries(logs).map(([k, v]) => `${k} ${formatNumber(v)}`).join(' - ');
 }
 
+/**
+ * Node's stderr where there is one; elsewhere (a browser page, a Web Worker) whole lines to
+ * console.log, which is not a terminal, so the bar falls back to one line per epoch. Read through
+ * globalThis so that nothing here refers to `process` where it does not exist.
+ */
+function defaultStream(): ProgressStream {
+  const stderr = (globalThis as { process?: { stderr?: ProgressStream } }).process?.stderr;
+  if (stderr !== undefined && typeof stderr.write === 'function') return stderr;
+  let pending = '';
+  return {
+    isTTY: false,
+    write(s: string) {
+      pending += s;
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        console.log(pending.slice(0, nl));
+        pending = pending.slice(nl + 1);
+      }
+    },
+  };
+}
+
 export class ProgressBar {
   private readonly stream: ProgressStream;
   private readonly tty: boolean;
@@ -51,7 +73,7 @@ export class ProgressBar {
   private steps = 0;
 
   constructor(opts: ProgressOptions = {}) {
-    this.stream = opts.stream ?? process.stderr;
+    this.stream = opts.stream ?? defaultStream();
     this.tty = opts.tty ?? this.stream.isTTY === true;
     this.refreshMs = opts.refreshMs ?? 100;
     this.now = opts.now ?? (() => performance.now());

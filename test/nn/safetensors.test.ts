@@ -4,10 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Tensor, tensor } from '../../src/autograd/index.js';
 import { Module } from '../../src/nn/module.js';
-import {
-  deserializeSafetensors, deserializeSafetensorsWithMetadata, loadSafetensors, loadSafetensorsSync,
-  loadSafetensorsWithMetadata, saveSafetensors, saveSafetensorsSync, serializeSafetensors,
-} from '../../src/nn/safetensors.js';
+import { deserializeSafetensors, deserializeSafetensorsWithMetadata, serializeSafetensors } from '../../src/nn/safetensors.js';
+import { loadSafetensors, loadSafetensorsSync, loadSafetensorsWithMetadata, saveSafetensors, saveSafetensorsSync } from '../../src/nn/safetensors-node.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'safetensors-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

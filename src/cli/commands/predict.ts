@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { readCsv } from '../../data/csv.js';
+import { readCsv } from '../../data/csv-node.js';
 import { deserializeSafetensorsWithMetadata } from '../../nn/safetensors.js';
 import { predict } from '../../train/trainer.js';
 import { UsageError, getString, type FlagSpec, type FlagValues } from '../args.js';
