@@ -1,5 +1,6 @@
 export {
-  fit, evaluate, predict, type FitOptions, type EvaluateOptions, type PredictOptions, type Evaluation, type Callbacks,
+  fit, fitAsync, evaluate, predict,
+  type FitOptions, type FitAsyncOptions, type YieldEvery, type EvaluateOptions, type PredictOptions, type Evaluation, type Callbacks,
 } from './trainer.js';
 export type { Dataset, Features } from './dataset.js';
 export { History, EarlyStopping, type EpochLog, type EarlyStoppingOptions } from './history.js';

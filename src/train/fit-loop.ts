@@ -1,0 +1,104 @@
+import { batchIndices } from '../data/batches.js';
+import { clipGradNorm } from '../nn/optim/index.js';
+import { takeFeatures, takeLabels } from './dataset.js';
+import { evaluateResolved, type Evaluation } from './evaluate.js';
+import type { FitPlan } from './fit-plan.js';
+import { History, type EpochLog } from './history.js';
+import { accumulateTaskLosses, multiTaskLoss } from './loss.js';
+
+/** Where the loop pauses: after a batch, or after an epoch (validation and callbacks done). */
+export type LoopPause = 'batch' | 'epoch';
+
+/** What an aborted signal throws: its reason, as fetch and friends do. */
+export function abortReason(signal: AbortSignal): unknown {
+  if (signal.reason !== undefined) return signal.reason;
+  const e = new Error('This operation was aborted');
+  e.name = 'AbortError';
+  return e;
+}
+
+function validationLogs(ev: Evaluation, logs: Record<string, number>): void {
+  logs.val_loss = ev.loss;
+  for (const [task, m] of Object.entries(ev.tasks)) {
+    for (const [k, v] of Object.entries(m)) if (typeof v === 'number') logs[`val_${task}_${k}`] = v;
+  }
+}
+
+/**
+ * The training loop, written once and driven two ways: `fit` pulls it to the end in one go,
+ * `fitAsync` pulls it too but awaits an event-loop turn at some of the pauses. Each `yield` is a
+ * point where the model is consistent (no step half done), so stopping there is safe.
+ *
+ * Loss: Σ_t w_t · loss_t + the model's regularisation, one optimizer step per mini-batch.
+ */
+export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void> {
+  const { fn, model, train, val, epochs, batchSize, steps, weights, params, optimizer, bar, callbacks, stopper, signal } = plan;
+  const numTasks = model.taskNames.length;
+  const history = new History();
+  let stop = false;
+  const control = { stop: (): void => { stop = true; } };
+  if (signal?.aborted) throw abortReason(signal);
+  for (const cb of callbacks) cb.onTrainBegin?.({ epochs, stepsPerEpoch: steps, samples: train.n });
+  const stateTensors = Object.values(model.stateDict());
+  const taskSums = new Float64Array(numTasks);
+  try {
+    for (let epoch = 1; epoch <= epochs && !stop; epoch++) {
+      const t0 = performance.now();
+      model.train();
+      bar?.epochBegin(epoch, epochs, steps);
+      taskSums.fill(0);
+      let lossSum = 0;
+      let seen = 0;
+      let step = 0;
+      for (const rows of batchIndices(train.n, batchSize, { shuffle: plan.shuffle, generator: plan.generator })) {
+        if (signal?.aborted) throw abortReason(signal);
+        const xb = takeFeatures(train.x, rows, train.n);
+        const yb = takeLabels(train.y, numTasks, rows);
+        optimizer.zeroGrad();
+        const logits = model.logits(xb);
+        let loss = multiTaskLoss(logits, yb, model.taskTypes, weights);
+        const reg = model.regularizationLoss();
+        if (reg !== null) loss = loss === null ? reg : loss.add(reg);
+        const value = loss === null ? 0 : loss.item();
+        // Checked before the step: stepping on a NaN loss would leave NaN weights behind the error.
+        if (!Number.isFinite(value)) throw new Error(`${fn}: the loss became ${value} at epoch ${epoch}, step ${step + 1} (lower the learning rate, or clip gradients with clipGradNorm)`);
+        if (loss !== null) {
+          loss.backward();
+          if (plan.clipGradNorm !== undefined) clipGradNorm(params, plan.clipGradNorm);
+          optimizer.step();
+        }
+        accumulateTaskLosses(logits, yb, model.taskTypes, taskSums);
+        lossSum += value * rows.length;
+        seen += rows.length;
+        step++;
+        bar?.step(step, lossSum / seen, seen);
+        for (const cb of callbacks) cb.onBatchEnd?.(step, { loss: value, batchSize: rows.length });
+        yield 'batch';
+        if (signal?.aborted) throw abortReason(signal);
+      }
+      const logs: Record<string, number> = { loss: lossSum / seen };
+      model.taskNames.forEach((name, j) => { logs[`${name}_loss`] = taskSums[j] / seen; });
+      const trainSeconds = (performance.now() - t0) / 1000;
+      if (val !== null) validationLogs(evaluateResolved(model, val, Math.max(batchSize, 1024), weights), logs);
+      const seconds = (performance.now() - t0) / 1000;
+      const log: EpochLog = { epoch, logs, seconds, samplesPerSecond: seen / trainSeconds };
+      history.push(log);
+      bar?.epochEnd(logs, seconds, log.samplesPerSecond);
+      if (stopper?.update(epoch, logs, stateTensors)) {
+        stop = true;
+        bar?.message(`early stopping: '${stopper.monitor}' has not improved for ${stopper.patience + 1} epoch(s); best ${stopper.best} at epoch ${stopper.bestEpoch}`);
+      }
+      for (const cb of callbacks) cb.onEpochEnd?.(log, control);
+      if (stop && epoch < epochs) history.stoppedEarly = true;
+      yield 'epoch';
+    }
+  } finally {
+    bar?.end();
+  }
+  if (stopper) {
+    history.bestEpoch = stopper.bestEpoch;
+    stopper.restore(stateTensors);
+  }
+  for (const cb of callbacks) cb.onTrainEnd?.(history);
+  return history;
+}

@@ -1,0 +1,157 @@
+import type { Tensor } from '../autograd/index.js';
+import { Generator, defaultGenerator } from '../tensor/index.js';
+import { checkOptions } from '../tensor/options.js';
+import { numBatches } from '../data/batches.js';
+import type { MultiTaskModel } from '../models/types.js';
+import { type Dataset, type ResolvedDataset, rangeRows, resolveDataset, subsetDataset } from './dataset.js';
+import { checkModel, positiveInt, resolveLossWeights } from './evaluate.js';
+import { EarlyStopping, type EarlyStoppingOptions, type EpochLog, type History } from './history.js';
+import { ProgressBar, type ProgressStream } from './progress.js';
+import { makeOptimizer, type OptimizerLike, type OptimizerName } from './optimizer.js';
+
+/** Hooks into the training loop; `control.stop()` ends training after the current epoch. */
+export interface Callbacks {
+  onTrainBegin?(info: { epochs: number; stepsPerEpoch: number; samples: number }): void;
+  onBatchEnd?(step: number, logs: { loss: number; batchSize: number }): void;
+  onEpochEnd?(log: EpochLog, control: { stop(): void }): void;
+  onTrainEnd?(history: History): void;
+}
+
+const CALLBACK_KEYS = ['onTrainBegin', 'onBatchEnd', 'onEpochEnd', 'onTrainEnd'] as const satisfies ReadonlyArray<keyof Callbacks>;
+
+export interface FitOptions {
+  epochs?: number;
+  batchSize?: number;
+  /** An optimizer over the model's parameters, or a name (with `lr`). Default 'adam'. */
+  optimizer?: OptimizerLike | OptimizerName;
+  /** Learning rate when `optimizer` is a name. Default 1e-3. */
+  lr?: number;
+  /** Weight of each task's loss (by task order, or by task name). Default 1 for every task. */
+  lossWeights?: readonly number[] | Record<string, number>;
+  /** Fraction of the rows, taken from the end (before shuffling, as Keras does), held out for validation. */
+  validationSplit?: number;
+  validationData?: Dataset;
+  /** Reshuffle the training rows every epoch. Default true. */
+  shuffle?: boolean;
+  earlyStopping?: EarlyStoppingOptions;
+  /** Seeds the shuffling order; with `manualSeed` (for init and dropout) a fit is bit-for-bit reproducible. */
+  seed?: number;
+  /** Clip the global gradient norm to this value before each step. */
+  clipGradNorm?: number;
+  callbacks?: Callbacks | readonly Callbacks[];
+  /** 0 silent, 1 progress bar on a TTY (one line per epoch otherwise), 2 one line per epoch. Default 1. */
+  verbose?: 0 | 1 | 2;
+  /** Where progress goes. Default process.stderr in Node, console.log elsewhere. */
+  progressStream?: ProgressStream;
+  /**
+   * Aborts training: checked before every batch, so it ends at the next batch boundary and the
+   * weights are those of the last finished step. `fit` (which never yields) can only see an abort
+   * made by a callback; `fitAsync` also sees one from a timer, a button or a message.
+   */
+  signal?: AbortSignal;
+}
+
+/** When fitAsync hands the event loop a turn. */
+export type YieldEvery = 'auto' | 'batch' | 'epoch' | 'never' | number;
+
+export interface FitAsyncOptions extends FitOptions {
+  /**
+   * TF.js's option and meanings: 'batch' after every batch, 'epoch' after every epoch, 'never',
+   * a number: at the first batch end at least that many milliseconds after the last turn. 'auto'
+   * (the default) is 16 ms, one frame at 60 Hz (TF.js waits 125 ms, because its yield waits for
+   * the next animation frame; ours is a posted message and costs microseconds).
+   */
+  yieldEvery?: YieldEvery;
+}
+
+export const FIT_KEYS = [
+  'epochs', 'batchSize', 'optimizer', 'lr', 'lossWeights', 'validationSplit', 'validationData', 'shuffle',
+  'earlyStopping', 'seed', 'clipGradNorm', 'callbacks', 'verbose', 'progressStream', 'signal',
+] as const satisfies ReadonlyArray<keyof FitOptions>;
+export const FIT_ASYNC_KEYS = [...FIT_KEYS, 'yieldEvery'] as const satisfies ReadonlyArray<keyof FitAsyncOptions>;
+
+/** Everything the training loop needs, resolved and checked before the first step. */
+export interface FitPlan {
+  fn: string;
+  model: MultiTaskModel;
+  train: ResolvedDataset;
+  val: ResolvedDataset | null;
+  epochs: number;
+  batchSize: number;
+  steps: number;
+  weights: number[];
+  params: Tensor[];
+  optimizer: OptimizerLike;
+  shuffle: boolean;
+  generator: Generator;
+  stopper: EarlyStopping | null;
+  callbacks: Callbacks[];
+  bar: ProgressBar | null;
+  clipGradNorm: number | undefined;
+  signal: AbortSignal | undefined;
+}
+
+function resolveCallbacks(fn: string, c: FitOptions['callbacks']): Callbacks[] {
+  if (c === undefined) return [];
+  const list = (Array.isArray(c) ? c : [c]) as Callbacks[];
+  list.forEach((cb, i) => {
+    const where = Array.isArray(c) ? `${fn}: callbacks[${i}]` : `${fn}: callbacks`;
+    if (cb === null || typeof cb !== 'object') throw new TypeError(`${where} must be an object of hooks (${CALLBACK_KEYS.join(', ')})`);
+    // A class instance may carry its own state; only a literal's keys can only be hooks.
+    if (Object.getPrototypeOf(cb) === Object.prototype) checkOptions(where, cb, CALLBACK_KEYS);
+    for (const k of CALLBACK_KEYS) {
+      if (cb[k] !== undefined && typeof cb[k] !== 'function') throw new TypeError(`${where}.${k} must be a function, got ${typeof cb[k]}`);
+    }
+  });
+  return list;
+}
+
+function checkSignal(fn: string, s: unknown): AbortSignal | undefined {
+  if (s === undefined) return undefined;
+  if (s === null || typeof s !== 'object' || typeof (s as AbortSignal).aborted !== 'boolean') {
+    throw new TypeError(`${fn}: signal must be an AbortSignal (from new AbortController().signal)`);
+  }
+  return s as AbortSignal;
+}
+
+export function planFit(fn: string, model: MultiTaskModel, data: Dataset, opts: FitOptions, allowed: readonly string[]): FitPlan {
+  checkModel(fn, model);
+  if (fn === 'fit' && opts !== null && typeof opts === 'object' && 'yieldEvery' in opts) {
+    throw new TypeError('fit: yieldEvery is an option of fitAsync (fit runs to the end without yielding)');
+  }
+  checkOptions(fn, opts, allowed);
+  const epochs = positiveInt(fn, 'epochs', opts.epochs ?? 1);
+  const batchSize = positiveInt(fn, 'batchSize', opts.batchSize ?? 256);
+  const weights = resolveLossWeights(fn, model, opts.lossWeights);
+  const numTasks = model.taskNames.length;
+  let train = resolveDataset(fn, data, numTasks);
+  let val: ResolvedDataset | null = null;
+  if (opts.validationData !== undefined && opts.validationSplit !== undefined) {
+    throw new Error(`${fn}: give validationSplit or validationData, not both`);
+  }
+  if (opts.validationData !== undefined) val = resolveDataset(`${fn} (validationData)`, opts.validationData, numTasks);
+  else if (opts.validationSplit !== undefined) {
+    const s = opts.validationSplit;
+    if (!(s > 0 && s < 1)) throw new RangeError(`${fn}: validationSplit must be in (0, 1), got ${s}`);
+    const nTrain = Math.floor(train.n * (1 - s));
+    if (nTrain < 1 || nTrain >= train.n) throw new RangeError(`${fn}: validationSplit ${s} of ${train.n} rows leaves an empty split`);
+    val = subsetDataset(train, rangeRows(nTrain, train.n));
+    train = subsetDataset(train, rangeRows(0, nTrain));
+  }
+  if (train.n === 0) throw new RangeError(`${fn}: no training rows`);
+  const params = model.parameters();
+  const verbose = opts.verbose ?? 1;
+  if (verbose !== 0 && verbose !== 1 && verbose !== 2) throw new RangeError(`${fn}: verbose must be 0, 1 or 2, got ${String(verbose)}`);
+  return {
+    fn, model, train, val, epochs, batchSize, weights, params,
+    steps: numBatches(train.n, batchSize),
+    optimizer: makeOptimizer(fn, opts.optimizer ?? 'adam', params, opts.lr ?? 1e-3),
+    shuffle: opts.shuffle ?? true,
+    generator: opts.seed !== undefined ? new Generator(opts.seed) : defaultGenerator,
+    stopper: opts.earlyStopping ? new EarlyStopping(opts.earlyStopping, val !== null, fn) : null,
+    callbacks: resolveCallbacks(fn, opts.callbacks),
+    bar: verbose === 0 ? null : new ProgressBar({ stream: opts.progressStream, tty: verbose === 2 ? false : undefined }),
+    clipGradNorm: opts.clipGradNorm,
+    signal: checkSignal(fn, opts.signal),
+  };
+}
