@@ -2,7 +2,8 @@ import { batchIndices } from '../data/batches.js';
 import { clipGradNorm } from '../nn/optim/index.js';
 import { takeFeatures, takeLabels } from './dataset.js';
 import { evaluateResolved, type Evaluation } from './evaluate.js';
-import type { FitPlan } from './fit-plan.js';
+import type { FitPlan, PlannedScheduler } from './fit-plan.js';
+import { ReduceLROnPlateau, type LRScheduler } from '../nn/optim/lr-scheduler.js';
 import { History, type EpochLog } from './history.js';
 import { accumulateTaskLosses, multiTaskLoss } from './loss.js';
 
@@ -15,6 +16,16 @@ export function abortReason(signal: AbortSignal): unknown {
   const e = new Error('This operation was aborted');
   e.name = 'AbortError';
   return e;
+}
+
+function stepScheduler(fn: string, s: PlannedScheduler, logs: Record<string, number>): void {
+  if (!(s.scheduler instanceof ReduceLROnPlateau)) {
+    s.scheduler.step();
+    return;
+  }
+  const v = logs[s.monitor!];
+  if (v === undefined) throw new Error(`${fn}: ReduceLROnPlateau monitors '${s.monitor}', which is not logged; logged keys: ${Object.keys(logs).join(', ')}`);
+  s.scheduler.step(v);
 }
 
 function validationLogs(ev: Evaluation, logs: Record<string, number>): void {
@@ -41,6 +52,8 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
   for (const cb of callbacks) cb.onTrainBegin?.({ epochs, stepsPerEpoch: steps, samples: train.n });
   const stateTensors = Object.values(model.stateDict());
   const taskSums = new Float64Array(numTasks);
+  const sched = plan.scheduler;
+  let lastLr = sched?.group.lr ?? NaN;
   try {
     for (let epoch = 1; epoch <= epochs && !stop; epoch++) {
       const t0 = performance.now();
@@ -67,6 +80,10 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
           if (plan.clipGradNorm !== undefined) clipGradNorm(params, plan.clipGradNorm);
           optimizer.step();
         }
+        if (sched !== null) {
+          lastLr = sched.group.lr;
+          if (sched.interval === 'step') (sched.scheduler as LRScheduler).step();
+        }
         accumulateTaskLosses(logits, yb, model.taskTypes, taskSums);
         lossSum += value * rows.length;
         seen += rows.length;
@@ -80,6 +97,10 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
       model.taskNames.forEach((name, j) => { logs[`${name}_loss`] = taskSums[j] / seen; });
       const trainSeconds = (performance.now() - t0) / 1000;
       if (val !== null) validationLogs(evaluateResolved(model, val, Math.max(batchSize, 1024), weights), logs);
+      if (sched !== null) {
+        logs.lr = lastLr;
+        if (sched.interval === 'epoch') stepScheduler(fn, sched, logs);
+      }
       const seconds = (performance.now() - t0) / 1000;
       const log: EpochLog = { epoch, logs, seconds, samplesPerSecond: seen / trainSeconds };
       history.push(log);

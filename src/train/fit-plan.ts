@@ -8,6 +8,7 @@ import { checkModel, positiveInt, resolveLossWeights } from './evaluate.js';
 import { EarlyStopping, type EarlyStoppingOptions, type EpochLog, type History } from './history.js';
 import { ProgressBar, type ProgressStream } from './progress.js';
 import { makeOptimizer, type OptimizerLike, type OptimizerName } from './optimizer.js';
+import { LRScheduler, ReduceLROnPlateau, type AnyLRScheduler } from '../nn/optim/lr-scheduler.js';
 
 /** Hooks into the training loop; `control.stop()` ends training after the current epoch. */
 export interface Callbacks {
@@ -44,11 +45,42 @@ export interface FitOptions {
   /** Where progress goes. Default process.stderr in Node, console.log elsewhere. */
   progressStream?: ProgressStream;
   /**
+   * A learning-rate scheduler (optim.StepLR, ExponentialLR, CosineAnnealingLR, LinearLR,
+   * ReduceLROnPlateau), stepped once per epoch after validation as in PyTorch's loop; or a function
+   * optimizer => scheduler (needed when `optimizer` is a name); or Lightning's form
+   * `{ scheduler, interval: 'epoch' | 'step', monitor }`: 'step' steps it after every batch, and
+   * `monitor` is the logged value ReduceLROnPlateau watches (default 'val_loss', or 'loss' without
+   * validation data). With a scheduler, each epoch logs `lr`: the lr of the first parameter group
+   * at the epoch's last step.
+   */
+  lrScheduler?: SchedulerInput | LRSchedulerConfig;
+  /**
    * Aborts training: checked before every batch, so it ends at the next batch boundary and the
    * weights are those of the last finished step. `fit` (which never yields) can only see an abort
    * made by a callback; `fitAsync` also sees one from a timer, a button or a message.
    */
   signal?: AbortSignal;
+}
+
+export type SchedulerInput = AnyLRScheduler | ((optimizer: OptimizerLike) => AnyLRScheduler);
+
+/** PyTorch Lightning's lr_scheduler config. */
+export interface LRSchedulerConfig {
+  scheduler: SchedulerInput;
+  /** 'epoch' (default): step after each epoch; 'step': after each batch. */
+  interval?: 'epoch' | 'step';
+  /** ReduceLROnPlateau only: the log key it watches. */
+  monitor?: string;
+}
+
+/** A scheduler resolved for the loop. */
+export interface PlannedScheduler {
+  scheduler: AnyLRScheduler;
+  interval: 'epoch' | 'step';
+  /** The log key given to ReduceLROnPlateau.step; null for the others. */
+  monitor: string | null;
+  /** The group whose lr is logged. */
+  group: { lr: number };
 }
 
 /** When fitAsync hands the event loop a turn. */
@@ -66,7 +98,7 @@ export interface FitAsyncOptions extends FitOptions {
 
 export const FIT_KEYS = [
   'epochs', 'batchSize', 'optimizer', 'lr', 'lossWeights', 'validationSplit', 'validationData', 'shuffle',
-  'earlyStopping', 'seed', 'clipGradNorm', 'callbacks', 'verbose', 'progressStream', 'signal',
+  'earlyStopping', 'seed', 'clipGradNorm', 'callbacks', 'verbose', 'progressStream', 'lrScheduler', 'signal',
 ] as const satisfies ReadonlyArray<keyof FitOptions>;
 export const FIT_ASYNC_KEYS = [...FIT_KEYS, 'yieldEvery'] as const satisfies ReadonlyArray<keyof FitAsyncOptions>;
 
@@ -89,6 +121,40 @@ export interface FitPlan {
   bar: ProgressBar | null;
   clipGradNorm: number | undefined;
   signal: AbortSignal | undefined;
+  scheduler: PlannedScheduler | null;
+}
+
+const isScheduler = (s: unknown): s is AnyLRScheduler => s instanceof LRScheduler || s instanceof ReduceLROnPlateau;
+
+function resolveScheduler(fn: string, input: FitOptions['lrScheduler'], optimizer: OptimizerLike, hasValidation: boolean): PlannedScheduler | null {
+  if (input === undefined) return null;
+  const config: LRSchedulerConfig = isScheduler(input) || typeof input === 'function' ? { scheduler: input } : input;
+  if (config === null || typeof config !== 'object') {
+    throw new TypeError(`${fn}: lrScheduler must be a scheduler, a function optimizer => scheduler, or { scheduler, interval, monitor }`);
+  }
+  checkOptions(`${fn}: lrScheduler`, config, ['scheduler', 'interval', 'monitor']);
+  const given = config.scheduler;
+  const scheduler = typeof given === 'function' ? given(optimizer) : given;
+  if (!isScheduler(scheduler)) {
+    throw new TypeError(`${fn}: lrScheduler${typeof given === 'function' ? ' function returned' : ' is'} ${scheduler === null ? 'null' : typeof scheduler}, not a scheduler (optim.StepLR, ExponentialLR, CosineAnnealingLR, LinearLR, ReduceLROnPlateau)`);
+  }
+  if ((scheduler.optimizer as unknown) !== optimizer) {
+    throw new Error(`${fn}: lrScheduler (${scheduler.name}) schedules another optimizer than the one fit steps; build it over the optimizer you pass as \`optimizer\`, or give a function optimizer => scheduler`);
+  }
+  const interval = config.interval ?? 'epoch';
+  if (interval !== 'epoch' && interval !== 'step') throw new RangeError(`${fn}: lrScheduler.interval must be 'epoch' or 'step', got ${String(interval)}`);
+  let monitor: string | null = null;
+  if (scheduler instanceof ReduceLROnPlateau) {
+    if (interval === 'step') throw new Error(`${fn}: ReduceLROnPlateau watches a per-epoch value; it cannot step every batch (interval 'step')`);
+    monitor = config.monitor ?? (hasValidation ? 'val_loss' : 'loss');
+    if (typeof monitor !== 'string') throw new TypeError(`${fn}: lrScheduler.monitor must be a log key (a string), got ${typeof monitor}`);
+    if (monitor.startsWith('val_') && !hasValidation) {
+      throw new Error(`${fn}: ReduceLROnPlateau monitors '${monitor}' but there is no validation data (give validationSplit or validationData)`);
+    }
+  } else if (config.monitor !== undefined) {
+    throw new Error(`${fn}: lrScheduler.monitor is for ReduceLROnPlateau; ${scheduler.name} does not watch a value`);
+  }
+  return { scheduler, interval, monitor, group: scheduler.optimizer.paramGroups[0] };
 }
 
 function resolveCallbacks(fn: string, c: FitOptions['callbacks']): Callbacks[] {
@@ -142,10 +208,11 @@ export function planFit(fn: string, model: MultiTaskModel, data: Dataset, opts: 
   const params = model.parameters();
   const verbose = opts.verbose ?? 1;
   if (verbose !== 0 && verbose !== 1 && verbose !== 2) throw new RangeError(`${fn}: verbose must be 0, 1 or 2, got ${String(verbose)}`);
+  const optimizer = makeOptimizer(fn, opts.optimizer ?? 'adam', params, opts.lr ?? 1e-3);
   return {
-    fn, model, train, val, epochs, batchSize, weights, params,
+    fn, model, train, val, epochs, batchSize, weights, params, optimizer,
     steps: numBatches(train.n, batchSize),
-    optimizer: makeOptimizer(fn, opts.optimizer ?? 'adam', params, opts.lr ?? 1e-3),
+    scheduler: resolveScheduler(fn, opts.lrScheduler, optimizer, val !== null),
     shuffle: opts.shuffle ?? true,
     generator: opts.seed !== undefined ? new Generator(opts.seed) : defaultGenerator,
     stopper: opts.earlyStopping ? new EarlyStopping(opts.earlyStopping, val !== null, fn) : null,
