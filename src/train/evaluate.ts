@@ -1,7 +1,8 @@
 import { Tensor, noGrad } from '../autograd/index.js';
 import { checkOptions } from '../tensor/options.js';
 import type { MultiTaskModel } from '../models/types.js';
-import { type Dataset, type Features, type ResolvedDataset, resolveDataset, sliceFeatures } from './dataset.js';
+import { type Dataset, type Features, type ResolvedDataset, sliceFeatures } from './dataset.js';
+import { checkedDataset } from './checks.js';
 import { column, logloss, mse, perTaskMetrics, type TaskMetrics } from './metrics.js';
 
 export interface EvaluateOptions {
@@ -127,7 +128,7 @@ export function evaluateResolved(
 export function evaluate(model: MultiTaskModel, data: Dataset, opts: EvaluateOptions = {}): Evaluation {
   checkModel('evaluate', model);
   checkOptions('evaluate', opts, EVALUATE_KEYS);
-  const d = resolveDataset('evaluate', data, model.taskNames.length);
+  const d = checkedDataset('evaluate', data, model);
   const batchSize = positiveInt('evaluate', 'batchSize', opts.batchSize ?? 1024);
   return evaluateResolved(model, d, batchSize, resolveLossWeights('evaluate', model, opts.lossWeights), opts.metrics);
 }

@@ -67,9 +67,10 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
         if (signal?.aborted) throw abortReason(signal);
         const xb = takeFeatures(train.x, rows, train.n);
         const yb = takeLabels(train.y, numTasks, rows);
+        const wb = train.w ? takeLabels(train.w, numTasks, rows) : null;
         optimizer.zeroGrad();
         const logits = model.logits(xb);
-        let loss = multiTaskLoss(logits, yb, model.taskTypes, weights);
+        let loss = multiTaskLoss(logits, yb, model.taskTypes, weights, wb);
         const reg = model.regularizationLoss();
         if (reg !== null) loss = loss === null ? reg : loss.add(reg);
         const value = loss === null ? 0 : loss.item();
@@ -84,7 +85,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
           lastLr = sched.group.lr;
           if (sched.interval === 'step') (sched.scheduler as LRScheduler).step();
         }
-        accumulateTaskLosses(logits, yb, model.taskTypes, taskSums);
+        accumulateTaskLosses(logits, yb, model.taskTypes, taskSums, wb);
         lossSum += value * rows.length;
         seen += rows.length;
         step++;

@@ -3,10 +3,12 @@ import { Generator, defaultGenerator } from '../tensor/index.js';
 import { checkOptions } from '../tensor/options.js';
 import { numBatches } from '../data/batches.js';
 import type { MultiTaskModel } from '../models/types.js';
-import { type Dataset, type ResolvedDataset, rangeRows, resolveDataset, subsetDataset } from './dataset.js';
+import { type Dataset, type ResolvedDataset, rangeRows, subsetDataset } from './dataset.js';
 import { checkModel, positiveInt, resolveLossWeights } from './evaluate.js';
 import { EarlyStopping, type EarlyStoppingOptions, type EpochLog, type History } from './history.js';
 import { ProgressBar, type ProgressStream } from './progress.js';
+import { checkedDataset } from './checks.js';
+import { resolveRowWeights, type ClassWeight, type SampleWeight } from './sample-weights.js';
 import { makeOptimizer, type OptimizerLike, type OptimizerName } from './optimizer.js';
 import { LRScheduler, ReduceLROnPlateau, type AnyLRScheduler } from '../nn/optim/lr-scheduler.js';
 
@@ -29,6 +31,18 @@ export interface FitOptions {
   lr?: number;
   /** Weight of each task's loss (by task order, or by task name). Default 1 for every task. */
   lossWeights?: readonly number[] | Record<string, number>;
+  /**
+   * Per-row weights, Keras's sample_weight: [N] for all tasks, or [N, T] per row and task. A task's
+   * loss is (1/B) Σ_b r_b · loss_b over each batch of B rows (Keras: the mean of the weighted
+   * losses, not divided by Σ r). Rows held out by validationSplit take their weights with them;
+   * validation metrics are unweighted.
+   */
+  sampleWeight?: SampleWeight;
+  /**
+   * Per binary task, Keras's class_weight `{ 0: w0, 1: w1 }` (by task name, or in task order with
+   * null for none), multiplied into sampleWeight. A soft label y weighs (1 − y)·w0 + y·w1.
+   */
+  classWeight?: ClassWeight;
   /** Fraction of the rows, taken from the end (before shuffling, as Keras does), held out for validation. */
   validationSplit?: number;
   validationData?: Dataset;
@@ -97,7 +111,7 @@ export interface FitAsyncOptions extends FitOptions {
 }
 
 export const FIT_KEYS = [
-  'epochs', 'batchSize', 'optimizer', 'lr', 'lossWeights', 'validationSplit', 'validationData', 'shuffle',
+  'epochs', 'batchSize', 'optimizer', 'lr', 'lossWeights', 'sampleWeight', 'classWeight', 'validationSplit', 'validationData', 'shuffle',
   'earlyStopping', 'seed', 'clipGradNorm', 'callbacks', 'verbose', 'progressStream', 'lrScheduler', 'signal',
 ] as const satisfies ReadonlyArray<keyof FitOptions>;
 export const FIT_ASYNC_KEYS = [...FIT_KEYS, 'yieldEvery'] as const satisfies ReadonlyArray<keyof FitAsyncOptions>;
@@ -190,18 +204,19 @@ export function planFit(fn: string, model: MultiTaskModel, data: Dataset, opts: 
   const batchSize = positiveInt(fn, 'batchSize', opts.batchSize ?? 256);
   const weights = resolveLossWeights(fn, model, opts.lossWeights);
   const numTasks = model.taskNames.length;
-  let train = resolveDataset(fn, data, numTasks);
+  let train = checkedDataset(fn, data, model);
+  train.w = resolveRowWeights(fn, opts.sampleWeight, opts.classWeight, train.y, train.n, model.taskTypes, model.taskNames);
   let val: ResolvedDataset | null = null;
   if (opts.validationData !== undefined && opts.validationSplit !== undefined) {
     throw new Error(`${fn}: give validationSplit or validationData, not both`);
   }
-  if (opts.validationData !== undefined) val = resolveDataset(`${fn} (validationData)`, opts.validationData, numTasks);
+  if (opts.validationData !== undefined) val = checkedDataset(`${fn} (validationData)`, opts.validationData, model);
   else if (opts.validationSplit !== undefined) {
     const s = opts.validationSplit;
     if (!(s > 0 && s < 1)) throw new RangeError(`${fn}: validationSplit must be in (0, 1), got ${s}`);
     const nTrain = Math.floor(train.n * (1 - s));
     if (nTrain < 1 || nTrain >= train.n) throw new RangeError(`${fn}: validationSplit ${s} of ${train.n} rows leaves an empty split`);
-    val = subsetDataset(train, rangeRows(nTrain, train.n));
+    val = { ...subsetDataset(train, rangeRows(nTrain, train.n)), w: null };
     train = subsetDataset(train, rangeRows(0, nTrain));
   }
   if (train.n === 0) throw new RangeError(`${fn}: no training rows`);
