@@ -5,7 +5,7 @@ import { evaluateResolved, type Evaluation } from './evaluate.js';
 import type { FitPlan, PlannedScheduler } from './fit-plan.js';
 import { ReduceLROnPlateau, type LRScheduler } from '../nn/optim/lr-scheduler.js';
 import { History, type EpochLog } from './history.js';
-import { accumulateTaskLosses, multiTaskLoss } from './loss.js';
+import { accumulateTaskLosses } from './loss.js';
 
 /** Where the loop pauses: after a batch, or after an epoch (validation and callbacks done). */
 export type LoopPause = 'batch' | 'epoch';
@@ -40,10 +40,11 @@ function validationLogs(ev: Evaluation, logs: Record<string, number>): void {
  * `fitAsync` pulls it too but awaits an event-loop turn at some of the pauses. Each `yield` is a
  * point where the model is consistent (no step half done), so stopping there is safe.
  *
- * Loss: Σ_t w_t · loss_t + the model's regularisation, one optimizer step per mini-batch.
+ * Loss: the task weighting's combination of the task losses (Σ_t w_t · loss_t by default) + the
+ * model's regularisation, one optimizer step per mini-batch.
  */
 export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void> {
-  const { fn, model, train, val, epochs, batchSize, steps, weights, params, optimizer, bar, callbacks, stopper, signal } = plan;
+  const { fn, model, train, val, epochs, batchSize, steps, weights, params, optimizer, bar, callbacks, stopper, signal, weighting } = plan;
   const numTasks = model.taskNames.length;
   const history = new History();
   let stop = false;
@@ -70,17 +71,13 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
         const wb = train.w ? takeLabels(train.w, numTasks, rows) : null;
         optimizer.zeroGrad();
         const logits = model.logits(xb);
-        let loss = multiTaskLoss(logits, yb, model.taskTypes, weights, wb);
-        const reg = model.regularizationLoss();
-        if (reg !== null) loss = loss === null ? reg : loss.add(reg);
-        const value = loss === null ? 0 : loss.item();
-        // Checked before the step: stepping on a NaN loss would leave NaN weights behind the error.
-        if (!Number.isFinite(value)) throw new Error(`${fn}: the loss became ${value} at epoch ${epoch}, step ${step + 1} (lower the learning rate, or clip gradients with clipGradNorm)`);
-        if (loss !== null) {
-          loss.backward();
-          if (plan.clipGradNorm !== undefined) clipGradNorm(params, plan.clipGradNorm);
-          optimizer.step();
-        }
+        const value = weighting.backward(logits, yb, wb, model.regularizationLoss(), (v) => {
+          // Checked before any gradient or step: stepping on a NaN loss would leave NaN weights behind the error.
+          if (!Number.isFinite(v)) throw new Error(`${fn}: the loss became ${v} at epoch ${epoch}, step ${step + 1} (lower the learning rate, or clip gradients with clipGradNorm)`);
+        });
+        if (plan.clipGradNorm !== undefined) clipGradNorm(params, plan.clipGradNorm);
+        optimizer.step();
+        weighting.afterStep();
         if (sched !== null) {
           lastLr = sched.group.lr;
           if (sched.interval === 'step') (sched.scheduler as LRScheduler).step();
@@ -96,6 +93,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
       }
       const logs: Record<string, number> = { loss: lossSum / seen };
       model.taskNames.forEach((name, j) => { logs[`${name}_loss`] = taskSums[j] / seen; });
+      weighting.log(logs);
       const trainSeconds = (performance.now() - t0) / 1000;
       if (val !== null) validationLogs(evaluateResolved(model, val, Math.max(batchSize, 1024), weights), logs);
       if (sched !== null) {

@@ -9,6 +9,7 @@ import { EarlyStopping, type EarlyStoppingOptions, type EpochLog, type History }
 import { ProgressBar, type ProgressStream } from './progress.js';
 import { checkedDataset } from './checks.js';
 import { resolveRowWeights, type ClassWeight, type SampleWeight } from './sample-weights.js';
+import { resolveTaskWeighting, type TaskWeighting, type TaskWeightingOption } from './task-weighting.js';
 import { makeOptimizer, type OptimizerLike, type OptimizerName } from './optimizer.js';
 import { LRScheduler, ReduceLROnPlateau, type AnyLRScheduler } from '../nn/optim/lr-scheduler.js';
 
@@ -43,6 +44,12 @@ export interface FitOptions {
    * null for none), multiplied into sampleWeight. A soft label y weighs (1 − y)·w0 + y·w1.
    */
   classWeight?: ClassWeight;
+  /**
+   * Learned task weights instead of lossWeights: 'uncertainty' (Kendall et al., CVPR 2018) or
+   * 'gradnorm' (Chen et al., ICML 2018), or their options (see task-weighting.ts). The learned
+   * weights are logged per epoch as `<task>_weight` (and `<task>_log_var`, `gradnorm_loss`).
+   */
+  taskWeighting?: TaskWeightingOption;
   /** Fraction of the rows, taken from the end (before shuffling, as Keras does), held out for validation. */
   validationSplit?: number;
   validationData?: Dataset;
@@ -111,7 +118,7 @@ export interface FitAsyncOptions extends FitOptions {
 }
 
 export const FIT_KEYS = [
-  'epochs', 'batchSize', 'optimizer', 'lr', 'lossWeights', 'sampleWeight', 'classWeight', 'validationSplit', 'validationData', 'shuffle',
+  'epochs', 'batchSize', 'optimizer', 'lr', 'lossWeights', 'sampleWeight', 'classWeight', 'taskWeighting', 'validationSplit', 'validationData', 'shuffle',
   'earlyStopping', 'seed', 'clipGradNorm', 'callbacks', 'verbose', 'progressStream', 'lrScheduler', 'signal',
 ] as const satisfies ReadonlyArray<keyof FitOptions>;
 export const FIT_ASYNC_KEYS = [...FIT_KEYS, 'yieldEvery'] as const satisfies ReadonlyArray<keyof FitAsyncOptions>;
@@ -136,6 +143,7 @@ export interface FitPlan {
   clipGradNorm: number | undefined;
   signal: AbortSignal | undefined;
   scheduler: PlannedScheduler | null;
+  weighting: TaskWeighting;
 }
 
 const isScheduler = (s: unknown): s is AnyLRScheduler => s instanceof LRScheduler || s instanceof ReduceLROnPlateau;
@@ -228,6 +236,7 @@ export function planFit(fn: string, model: MultiTaskModel, data: Dataset, opts: 
     fn, model, train, val, epochs, batchSize, weights, params, optimizer,
     steps: numBatches(train.n, batchSize),
     scheduler: resolveScheduler(fn, opts.lrScheduler, optimizer, val !== null),
+    weighting: resolveTaskWeighting(fn, opts.taskWeighting, model, weights, opts.lossWeights !== undefined, opts.lr),
     shuffle: opts.shuffle ?? true,
     generator: opts.seed !== undefined ? new Generator(opts.seed) : defaultGenerator,
     stopper: opts.earlyStopping ? new EarlyStopping(opts.earlyStopping, val !== null, fn) : null,

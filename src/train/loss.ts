@@ -1,4 +1,4 @@
-import { Tensor, tensor } from '../autograd/index.js';
+import { Tensor, stack, tensor } from '../autograd/index.js';
 import { formatShape } from '../tensor/index.js';
 import { bceWithLogits, mseLoss } from '../nn/losses.js';
 import type { TaskType } from '../models/types.js';
@@ -86,4 +86,24 @@ export function accumulateTaskLosses(logits: Tensor, y: Tensor, taskTypes: reado
     }
     sums[j] += s;
   }
+}
+
+/**
+ * Each task's batch loss as one [T] tensor, L_t = (1/B) Σ_b r[b, t] · loss_t(logits[b, t], y[b, t])
+ * (r: optional per-row weights), not yet weighted across tasks: the input of learned task
+ * weighting, which needs every L_t as its own graph node.
+ */
+export function perTaskLosses(logits: Tensor, y: Tensor, taskTypes: readonly TaskType[], rowWeights: Tensor | null = null): Tensor {
+  const t = taskTypes.length;
+  const b = logits.shape[0];
+  const parts: Tensor[] = [];
+  const ones = new Array<number>(t).fill(1);
+  for (let j = 0; j < t; j++) {
+    const l = t === 1 ? logits : logits.indexSelect(1, [j]);
+    const target = takeColumns(y, [j], logits);
+    const w = rowWeights === null ? tensor([1 / b], { dtype: logits.dtype }) : scaledColumns(rowWeights, [j], ones, b, logits);
+    const opts = { reduction: 'sum' as const, weight: w };
+    parts.push(taskTypes[j] === 'binary' ? bceWithLogits(l, target, opts) : mseLoss(l, target, opts));
+  }
+  return stack(parts);
 }
