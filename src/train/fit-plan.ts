@@ -11,7 +11,7 @@ import { checkedDataset } from './checks.js';
 import { resolveRowWeights, type ClassWeight, type SampleWeight } from './sample-weights.js';
 import { resolveTaskWeighting, type TaskWeighting, type TaskWeightingOption } from './task-weighting.js';
 import { makeOptimizer, type OptimizerLike, type OptimizerName } from './optimizer.js';
-import { LRScheduler, ReduceLROnPlateau, type AnyLRScheduler } from '../nn/optim/lr-scheduler.js';
+import { LRScheduler, ReduceLROnPlateau, type AnyLRScheduler, type SchedulableOptimizer } from '../nn/optim/lr-scheduler.js';
 
 /** Hooks into the training loop; `control.stop()` ends training after the current epoch. */
 export interface Callbacks {
@@ -83,7 +83,8 @@ export interface FitOptions {
   signal?: AbortSignal;
 }
 
-export type SchedulerInput = AnyLRScheduler | ((optimizer: OptimizerLike) => AnyLRScheduler);
+/** The function form gets fit's optimizer (an optim optimizer when fit built it from a name). */
+export type SchedulerInput = AnyLRScheduler | ((optimizer: OptimizerLike & SchedulableOptimizer) => AnyLRScheduler);
 
 /** PyTorch Lightning's lr_scheduler config. */
 export interface LRSchedulerConfig {
@@ -156,7 +157,7 @@ function resolveScheduler(fn: string, input: FitOptions['lrScheduler'], optimize
   }
   checkOptions(`${fn}: lrScheduler`, config, ['scheduler', 'interval', 'monitor']);
   const given = config.scheduler;
-  const scheduler = typeof given === 'function' ? given(optimizer) : given;
+  const scheduler = typeof given === 'function' ? given(optimizer as OptimizerLike & SchedulableOptimizer) : given;
   if (!isScheduler(scheduler)) {
     throw new TypeError(`${fn}: lrScheduler${typeof given === 'function' ? ' function returned' : ' is'} ${scheduler === null ? 'null' : typeof scheduler}, not a scheduler (optim.StepLR, ExponentialLR, CosineAnnealingLR, LinearLR, ReduceLROnPlateau)`);
   }
