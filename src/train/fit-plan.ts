@@ -48,6 +48,8 @@ export interface FitOptions {
    * Learned task weights instead of lossWeights: 'uncertainty' (Kendall et al., CVPR 2018) or
    * 'gradnorm' (Chen et al., ICML 2018), or their options (see task-weighting.ts). The learned
    * weights are logged per epoch as `<task>_weight` (and `<task>_log_var`, `gradnorm_loss`).
+   * `loss` is then the minimised objective (for 'uncertainty' it includes the ½ s_t terms and can
+   * be negative); `val_loss` stays the plain sum of the task losses.
    */
   taskWeighting?: TaskWeightingOption;
   /** Fraction of the rows, taken from the end (before shuffling, as Keras does), held out for validation. */
