@@ -36,6 +36,14 @@ function checkNumber(name: string, key: string, v: unknown, ok: (v: number) => b
 const positiveInt = (name: string, key: string, v: unknown): number =>
   checkNumber(name, key, v, (x) => Number.isInteger(x) && x >= 1, 'a positive integer');
 
+/**
+ * Each parameter group's lr when the first scheduler saw it: PyTorch keeps it in the group as
+ * `initial_lr` (set once), so a second scheduler on the same optimizer (SequentialLR's next phase)
+ * starts from the original lr, not from the first one's epoch-0 value. Held here instead, so the
+ * optimizer's groups and state dicts stay as they are.
+ */
+const initialLrs = new WeakMap<object, number>();
+
 /** The base of every epoch-indexed scheduler (PyTorch's LRScheduler). */
 export abstract class LRScheduler {
   readonly optimizer: SchedulableOptimizer;
@@ -43,11 +51,14 @@ export abstract class LRScheduler {
   readonly baseLrs: number[];
   /** The epoch the current lr belongs to: 0 after construction, +1 per step (PyTorch's last_epoch). */
   lastEpoch = -1;
-  private lastLr: number[] = [];
+  protected lastLr: number[] = [];
 
   constructor(readonly name: string, optimizer: SchedulableOptimizer) {
     this.optimizer = checkOptimizer(name, optimizer);
-    this.baseLrs = this.optimizer.paramGroups.map((g) => g.lr);
+    this.baseLrs = this.optimizer.paramGroups.map((g) => {
+      if (!initialLrs.has(g)) initialLrs.set(g, g.lr);
+      return initialLrs.get(g)!;
+    });
   }
 
   /** The lr of each group for epoch `lastEpoch`, from the groups' current lrs. */
@@ -67,6 +78,19 @@ export abstract class LRScheduler {
     }
     groups.forEach((g, i) => { g.lr = this.nextLr(g.lr, this.baseLrs[i]); });
     this.lastLr = groups.map((g) => g.lr);
+  }
+
+  /** Back to epoch 0 with the groups at their epoch-0 lr from the base lrs (SequentialLR's switch). */
+  restart(): void {
+    this.lastEpoch = 0;
+    const groups = this.optimizer.paramGroups;
+    groups.forEach((g, i) => { g.lr = this.nextLr(this.baseLrs[i], this.baseLrs[i]); });
+    this.lastLr = groups.map((g) => g.lr);
+  }
+
+  /** Undoes the constructor's step 0, for SequentialLR, which takes over the schedule. */
+  rewind(): void {
+    this.lastEpoch--;
   }
 
   /** The lr of each parameter group set by the last step (PyTorch's get_last_lr). */
@@ -189,6 +213,72 @@ export class CosineAnnealingLR extends LRScheduler {
     // (e ≥ 1 keeps e − 1 − T above −2T, so JavaScript's signed % finds the same zeros as Python's.)
     if ((e - 1 - T) % (2 * T) === 0) return lr + ((base - min) * (1 - Math.cos(Math.PI / T))) / 2;
     return ((1 + Math.cos((Math.PI * e) / T)) / (1 + Math.cos((Math.PI * (e - 1)) / T))) * (lr - min) + min;
+  }
+}
+
+/**
+ * Runs `schedulers` one after another: the first until epoch milestones[0], where the second
+ * restarts from its epoch 0, and so on (PyTorch's SequentialLR), e.g. a LinearLR warm-up, then
+ * CosineAnnealingLR. Every scheduler must be built over `optimizer`.
+ */
+export class SequentialLR extends LRScheduler {
+  readonly schedulers: LRScheduler[];
+  readonly milestones: number[];
+
+  constructor(optimizer: SchedulableOptimizer, schedulers: readonly LRScheduler[], milestones: readonly number[]) {
+    super('SequentialLR', optimizer);
+    if (!Array.isArray(schedulers) || schedulers.length === 0) throw new RangeError('SequentialLR: expects at least one scheduler');
+    schedulers.forEach((s, i) => {
+      if (!(s instanceof LRScheduler)) throw new TypeError(`SequentialLR: schedulers[${i}] is not an epoch scheduler (ReduceLROnPlateau needs a metric and cannot be sequenced)`);
+      if (s.optimizer !== optimizer) throw new Error(`SequentialLR: schedulers[${i}] (${s.name}) is built over another optimizer`);
+    });
+    if (!Array.isArray(milestones) || milestones.length !== schedulers.length - 1) {
+      throw new RangeError(`SequentialLR: expects ${schedulers.length - 1} milestone(s) for ${schedulers.length} schedulers, got ${Array.isArray(milestones) ? milestones.length : String(milestones)}`);
+    }
+    milestones.forEach((m, i) => {
+      if (!Number.isInteger(m) || m < 1 || (i > 0 && m <= milestones[i - 1])) throw new RangeError(`SequentialLR: milestones must be increasing positive integers, got ${milestones.join(', ')}`);
+    });
+    this.schedulers = [...schedulers];
+    this.milestones = [...milestones];
+    // Every scheduler's constructor took a step 0; start over from the base lrs with the first.
+    this.optimizer.paramGroups.forEach((g, i) => { g.lr = this.baseLrs[i]; });
+    for (const s of this.schedulers) s.rewind();
+    this.schedulers[0].step();
+    this.lastEpoch = 0;
+    this.syncLastLr();
+  }
+
+  private syncLastLr(): void {
+    this.lastLr = this.optimizer.paramGroups.map((g) => g.lr);
+  }
+
+  /** Unused: step() hands each epoch to one of the schedulers. */
+  protected nextLr(lr: number): number {
+    return lr;
+  }
+
+  override step(): void {
+    this.lastEpoch++;
+    let idx = 0;
+    while (idx < this.milestones.length && this.milestones[idx] <= this.lastEpoch) idx++;
+    const s = this.schedulers[idx];
+    if (idx > 0 && this.milestones[idx - 1] === this.lastEpoch) s.restart();
+    else s.step();
+    this.syncLastLr();
+  }
+
+  override stateDict(): SchedulerStateDict {
+    return { lastEpoch: this.lastEpoch, schedulers: JSON.stringify(this.schedulers.map((s) => s.stateDict())) };
+  }
+
+  override loadStateDict(sd: SchedulerStateDict): void {
+    const inner = typeof sd?.schedulers === 'string' ? JSON.parse(sd.schedulers) as SchedulerStateDict[] : null;
+    if (typeof sd?.lastEpoch !== 'number' || !Array.isArray(inner) || inner.length !== this.schedulers.length) {
+      throw new TypeError(`SequentialLR.loadStateDict: expected { lastEpoch, schedulers } for ${this.schedulers.length} schedulers`);
+    }
+    this.schedulers.forEach((s, i) => s.loadStateDict(inner[i]));
+    this.lastEpoch = sd.lastEpoch;
+    this.syncLastLr();
   }
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { tensor } from '../../../src/autograd/index.js';
 import {
-  Adam, CosineAnnealingLR, ExponentialLR, LinearLR, ReduceLROnPlateau, SGD, StepLR, type LRScheduler,
+  Adam, CosineAnnealingLR, ExponentialLR, LinearLR, ReduceLROnPlateau, SGD, SequentialLR, StepLR, type LRScheduler,
 } from '../../../src/nn/optim/index.js';
 import { param } from './helpers.js';
 
@@ -115,6 +115,36 @@ describe('epoch schedulers follow PyTorch’s closed forms', () => {
     const s = new StepLR(opt, 2);
     opt.addParamGroup({ params: [param([3])] });
     expect(() => s.step()).toThrow('StepLR.step: the optimizer has 2 parameter groups, 1 when the scheduler was built');
+  });
+});
+
+describe('SequentialLR', () => {
+  it('a LinearLR warm-up, then CosineAnnealingLR restarted from the base lr at the milestone (PyTorch’s sequence)', () => {
+    const opt = sgd(0.1);
+    const warm = new LinearLR(opt, { startFactor: 0.1, totalIters: 3 });
+    const cos = new CosineAnnealingLR(opt, 5);
+    // The second scheduler's base is the optimizer's original lr, not the warm-up's epoch-0 value.
+    expect(cos.baseLrs).toEqual([0.1]);
+    const s = new SequentialLR(opt, [warm, cos], [3]);
+    const want = [0.01, 0.04, 0.07, ...[0, 1, 2, 3, 4, 5, 6].map((e) => 0.1 * (1 + Math.cos((Math.PI * e) / 5)) / 2)];
+    expectClose(sequence(s, 9), want, 1e-10);
+    expect(opt.paramGroups[0].lr).toBeCloseTo(want[9], 12);
+  });
+
+  it('three phases, state dict round trip, and its errors', () => {
+    const opt = sgd(1);
+    const s = new SequentialLR(opt, [new StepLR(opt, 1, { gamma: 0.5 }), new ExponentialLR(opt, 0.9), new StepLR(opt, 10)], [2, 4]);
+    expectClose(sequence(s, 6), [1, 0.5, 1, 0.9, 1, 1, 1]);
+    const opt2 = sgd(1);
+    const t = new SequentialLR(opt2, [new StepLR(opt2, 1, { gamma: 0.5 }), new ExponentialLR(opt2, 0.9), new StepLR(opt2, 10)], [2, 4]);
+    t.loadStateDict(JSON.parse(JSON.stringify(s.stateDict())));
+    expect(t.lastEpoch).toBe(6);
+    const o = sgd(1);
+    expect(() => new SequentialLR(o, [new StepLR(o, 1)], [2])).toThrow('SequentialLR: expects 0 milestone(s) for 1 schedulers, got 1');
+    expect(() => new SequentialLR(o, [new StepLR(o, 1), new StepLR(sgd(1), 1)], [2])).toThrow('SequentialLR: schedulers[1] (StepLR) is built over another optimizer');
+    expect(() => new SequentialLR(o, [new StepLR(o, 1), new ReduceLROnPlateau(o) as unknown as StepLR], [2]))
+      .toThrow('SequentialLR: schedulers[1] is not an epoch scheduler (ReduceLROnPlateau needs a metric and cannot be sequenced)');
+    expect(() => new SequentialLR(o, [new StepLR(o, 1), new StepLR(o, 1), new StepLR(o, 1)], [3, 3])).toThrow('SequentialLR: milestones must be increasing positive integers, got 3, 3');
   });
 });
 
