@@ -171,6 +171,20 @@ describe('without process (a browser page or a Web Worker)', () => {
     expect(log.mock.calls).toEqual([['epoch 1/2 - 1.0s - 32 samples/s - loss 0.5000'], ['early stopping']]);
   });
 
+  it('a whole fit with the default progress output runs without process', () => {
+    const data = teacherData(32, 6, 9);
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    Object.defineProperty(globalThis, 'process', { value: undefined, configurable: true, writable: true });
+    let h;
+    try {
+      h = fit(smallMMoE(), data, { epochs: 2, batchSize: 8, verbose: 1, validationSplit: 0.25 });
+    } finally {
+      Object.defineProperty(globalThis, 'process', desc);
+    }
+    expect(h.epochs).toHaveLength(2);
+    expect(log.mock.calls.map((c) => String(c[0]).replace(/ - .*/, ''))).toEqual(['epoch 1/2', 'epoch 2/2']);
+  });
+
   it('the yielder takes setImmediate, else a MessageChannel, else setTimeout; each lets a due timer run', async () => {
     const host = globalThis as unknown as Record<string, unknown>;
     const saved = { setImmediate: host.setImmediate, MessageChannel: host.MessageChannel };
