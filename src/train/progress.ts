@@ -71,6 +71,8 @@ export class ProgressBar {
   private epoch = 0;
   private epochs = 0;
   private steps = 0;
+  /** A bar is drawn and no newline ended it yet. */
+  private midLine = false;
 
   constructor(opts: ProgressOptions = {}) {
     this.stream = opts.stream ?? defaultStream();
@@ -103,15 +105,24 @@ export class ProgressBar {
     const cols = this.stream.columns ?? 0;
     const fitted = cols > 10 && line.length >= cols ? line.slice(0, cols - 1) : line;
     this.stream.write(`\r\x1b[2K${fitted}`);
+    this.midLine = true;
   }
 
   /** At the end of an epoch: the bar is replaced by (or, off a terminal, becomes) one summary line. */
   epochEnd(logs: Record<string, number>, seconds: number, samplesPerSecond: number): void {
     const line = `epoch ${this.epoch}/${this.epochs} - ${formatDuration(seconds)} - ${Math.round(samplesPerSecond)} samples/s - ${formatLogs(logs)}`;
     this.stream.write(this.tty ? `\r\x1b[2K${line}\n` : `${line}\n`);
+    this.midLine = false;
   }
 
   message(text: string): void {
     this.stream.write(this.tty ? `\r\x1b[2K${text}\n` : `${text}\n`);
+    this.midLine = false;
+  }
+
+  /** When training ends, also by an error or an abort: a bar left mid-line gets its newline. */
+  end(): void {
+    if (this.midLine) this.stream.write('\n');
+    this.midLine = false;
   }
 }
