@@ -1,56 +1,21 @@
 /** Safetensors files (Node only): atomic writes and reads around the byte format of safetensors.ts. */
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { Tensor } from '../autograd/index.js';
 import type { NDArray } from '../tensor/index.js';
+import { writeFileAtomic, writeFileAtomicSync } from './atomic-write-node.js';
 import { decodeSafetensorsAs, encodeSafetensorsAs, type SafetensorsContents, type SafetensorsMetadata } from './safetensors.js';
 
-/** A sibling temp name: same directory, so the final rename stays on one filesystem and is atomic. */
-function tempPath(file: string): string {
-  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-}
-
 /**
- * Writes the state dict atomically: the bytes go to a temp file in the same directory, which is
- * flushed and then renamed over `file`. On any failure the temp file is removed and `file` is
- * left as it was.
+ * Writes the state dict atomically (atomic-write-node.ts): a reader sees the old file or the new
+ * one, never half of one; on failure `file` is left as it was and no temp file stays behind.
  */
 export async function saveSafetensors(file: string, dict: Record<string, NDArray>, metadata?: SafetensorsMetadata): Promise<void> {
-  const bytes = encodeSafetensorsAs('saveSafetensors:', dict, metadata);
-  const tmp = tempPath(file);
-  try {
-    const h = await fs.promises.open(tmp, 'wx');
-    try {
-      await h.writeFile(bytes);
-      await h.sync();
-    } finally {
-      await h.close();
-    }
-    await fs.promises.rename(tmp, file);
-  } catch (e) {
-    await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
-    throw new Error(`saveSafetensors: cannot write ${file}: ${(e as Error).message}`);
-  }
+  await writeFileAtomic('saveSafetensors', file, encodeSafetensorsAs('saveSafetensors:', dict, metadata));
 }
 
 /** Synchronous saveSafetensors, for scripts and exit handlers. */
 export function saveSafetensorsSync(file: string, dict: Record<string, NDArray>, metadata?: SafetensorsMetadata): void {
-  const bytes = encodeSafetensorsAs('saveSafetensors:', dict, metadata);
-  const tmp = tempPath(file);
-  try {
-    const fd = fs.openSync(tmp, 'wx');
-    try {
-      fs.writeFileSync(fd, bytes);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw new Error(`saveSafetensors: cannot write ${file}: ${(e as Error).message}`);
-  }
+  writeFileAtomicSync('saveSafetensors', file, encodeSafetensorsAs('saveSafetensors:', dict, metadata));
 }
 
 async function readFile(file: string): Promise<Uint8Array> {
