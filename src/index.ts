@@ -9,3 +9,4 @@ export {
 export * from './models/index.js';
 export * from './data/index.js';
 export * from './train/index.js';
+export * from './onnx/index.js';

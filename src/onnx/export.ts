@@ -1,0 +1,278 @@
+import { Tensor, noGrad, traceOps, type TracedOp } from '../autograd/index.js';
+import { Generator, allocate, formatShape, type DType } from '../tensor/index.js';
+import { MultiTaskBase } from '../models/base.js';
+import type { FeatureBatch, ModelInput } from '../models/types.js';
+import { GraphBuilder, dataTypeOf, rawBytes, type SymShape } from './graph-builder.js';
+import { lowerInputLayer } from './input-layer.js';
+import { exportError, lowerings } from './lower.js';
+import { encodeModel, type GraphDef, type ValueInfoDef } from './proto.js';
+
+/*
+ * How a model becomes an ONNX graph: one general mechanism for every model. The model's forward
+ * runs in eval mode under noGrad on a sample batch while `traceOps` records every op it applies
+ * (name, input tensors, attributes, output); each recorded op is then lowered to ONNX nodes by
+ * the table in lower.ts. Tensors no op produced are parameters (initializers under their
+ * state-dict names) or constants. A new model, or a model rewritten to other ops (experts as one
+ * wide GEMM, say), needs no exporter change as long as its ops are in the table.
+ *
+ * A trace sees one batch, so it is taken twice, at batch sizes 2 and 3 with different values:
+ * dimensions that differ are the batch dimension (symbolic `batch` in the graph, -1 in Reshape
+ * targets), and the two lowerings must give the same graph. If they do not, something in the
+ * forward depended on the input outside the ops (ids passed as attributes, a mask computed in
+ * JavaScript, a batch size baked into a constant) and the export fails, naming the op, instead of
+ * writing a graph that is right only for the sample.
+ */
+
+/** The standard ONNX operator set the graph uses; IR version 7 is the one that goes with it. */
+export const ONNX_OPSET = 13;
+const IR_VERSION = 7;
+const BATCH = 'batch';
+
+export interface ExportOnnxOptions {
+  /**
+   * What the graph returns: 'predictions' (default) — `model.forward`, sigmoid on binary tasks —
+   * or 'logits' — `model.logits`, before the sigmoid. The graph output has this name, [batch, T].
+   */
+  output?: 'predictions' | 'logits';
+}
+
+const optionKeys = ['output'];
+
+interface Trace {
+  ops: TracedOp[];
+  /** The tensor standing for the graph's input: the dense input, or the input layer's output. */
+  input: Tensor;
+  output: Tensor;
+}
+
+function sampleBatch(model: MultiTaskBase, B: number, dtype: DType): { x: ModelInput; standIn?: Tensor } {
+  const gen = new Generator(7919 * B);
+  const normals = (n: number): Tensor => {
+    const d = allocate(dtype, n);
+    gen.fillNormal(d);
+    return new Tensor(d, [B, n / B]);
+  };
+  const layer = model.inputLayer;
+  if (!layer) return { x: normals(B * model.inputDim) };
+  const batch: FeatureBatch = {};
+  for (const f of layer.features) {
+    if (f.kind === 'dense') { batch[f.name] = normals(B * f.dimension); continue; }
+    const vocab = f.kind === 'sparse' ? f.vocabularySize : f.sparseFeat.vocabularySize;
+    const len = f.kind === 'sparse' ? 1 : f.maxLen;
+    const ids = new Int32Array(B * len);
+    for (let i = 0; i < ids.length; i++) ids[i] = gen.randint(vocab);
+    if (f.kind === 'varlen') for (let b = 0; b < B; b++) ids.fill(0, b * len + gen.randint(len + 1), (b + 1) * len);
+    batch[f.name] = ids;
+  }
+  const h = noGrad(() => layer.forward(batch));
+  return { x: batch, standIn: new Tensor(h.data, h.shape) };
+}
+
+function trace(model: MultiTaskBase, B: number, dtype: DType, output: 'predictions' | 'logits'): Trace {
+  const { x, standIn } = sampleBatch(model, B, dtype);
+  const layer = model.inputLayer;
+  const run = (): Tensor => noGrad(() => (output === 'logits' ? model.logits(x) : model.forward(x)));
+  if (!layer || !standIn) {
+    const { result, ops } = traceOps(run);
+    return { ops, input: x as Tensor, output: result };
+  }
+  // The input layer is lowered from its columns (input-layer.ts); while tracing, it hands the
+  // model a tensor of the values it computed for the sample, which stands for its ONNX output.
+  Object.defineProperty(layer, 'forward', { value: () => standIn, configurable: true, writable: true });
+  try {
+    const { result, ops } = traceOps(run);
+    return { ops, input: standIn, output: result };
+  } finally {
+    delete (layer as { forward?: unknown }).forward;
+  }
+}
+
+function symbolic(a: Tensor, b: Tensor): SymShape {
+  return a.shape.map((d, i) => (d === b.shape[i] ? d : null));
+}
+
+interface Lowered {
+  graph: GraphDef;
+  nodeOrigins: readonly string[];
+  initializerOrigins: readonly string[];
+}
+
+/** The graph of `self`, with the batch dimensions found by comparing it with `partner`. */
+function lowerTrace(model: MultiTaskBase, self: Trace, partner: Trace, dtype: DType, outName: string): Lowered {
+  const state = Object.entries(model.stateDict());
+  const params = new Map<Tensor, string>(state.map(([k, t]) => [t, k]));
+  const layer = model.inputLayer;
+  const reserved = [outName, ...state.map(([k]) => k), ...(layer ? layer.features.map((f) => f.name) : ['input'])];
+  const g = new GraphBuilder(dtype, reserved);
+  const names = new Map<Tensor, string>();
+  const shapes = new Map<Tensor, SymShape>();
+  const producer = (ops: TracedOp[]): Map<Tensor, number> => new Map(ops.map((op, i) => [op.output, i]));
+  const [mine, theirs] = [producer(self.ops), producer(partner.ops)];
+
+  const param = (t: Tensor, name: string): string => {
+    names.set(t, g.initializer(name, t.shape, dataTypeOf(t.dtype), rawBytes(t.data)));
+    shapes.set(t, t.shape);
+    return name;
+  };
+
+  let inputs: ValueInfoDef[];
+  if (layer) {
+    const lowered = lowerInputLayer(g, layer, (table) => {
+      const w = layer.embeddingDict.tables.get(table)!.weight;
+      return param(w, params.get(w) ?? `embedding_dict.${table}.weight`);
+    });
+    inputs = lowered.inputs;
+    names.set(self.input, lowered.output);
+  } else {
+    inputs = [{ name: 'input', elemType: dataTypeOf(dtype), dims: [BATCH, model.inputDim], doc: `dense input: ${model.inputDim} values per row` }];
+    names.set(self.input, 'input');
+  }
+  shapes.set(self.input, [null, model.inputDim]);
+
+  const n = self.ops.length;
+  if (partner.ops.length !== n) {
+    throw exportError(`the forward runs ${n} ops at one batch size and ${partner.ops.length} at another; only a forward whose ops do not depend on the batch can be exported as one graph`);
+  }
+  for (let i = 0; i < n; i++) {
+    const op = self.ops[i];
+    const other = partner.ops[i];
+    const where = `op '${op.name}' (#${i + 1} of ${n})`;
+    g.origin = where;
+    if (other.name !== op.name || other.inputs.length !== op.inputs.length) {
+      throw exportError(`${where} is '${other.name}' with another batch; only a forward whose ops do not depend on the batch can be exported as one graph`);
+    }
+    const inNames = op.inputs.map((t, j) => {
+      const u = other.inputs[j];
+      const known = names.get(t);
+      const kind = (x: Tensor, prod: Map<Tensor, number>, input: Tensor): string =>
+        x === input ? 'input' : prod.has(x) ? `op ${prod.get(x)}` : params.has(x) ? `parameter ${params.get(x)}` : 'constant';
+      if (kind(t, mine, self.input) !== kind(u, theirs, partner.input)) {
+        throw exportError(`${where}: input ${j} comes from different places at two batch sizes`);
+      }
+      if (known !== undefined) return known;
+      const p = params.get(t);
+      if (p !== undefined) return param(t, p);
+      if (mine.has(t)) throw exportError(`${where}: input ${j} is produced by a later op`);
+      // A tensor made outside the ops (a lifted number, BatchNorm's running statistics, a mask).
+      if (t.ndim !== u.ndim || t.shape.some((d, k) => d !== u.shape[k])) {
+        throw exportError(`${where}: input ${j} is a constant of shape ${formatShape(t.shape)} with one batch and ${formatShape(u.shape)} with another, made outside the ops from the batch; the graph cannot compute it`);
+      }
+      const name = g.initializer(g.fresh('const'), t.shape, dataTypeOf(t.dtype), rawBytes(t.data));
+      names.set(t, name);
+      shapes.set(t, t.shape);
+      return name;
+    });
+    const lower = lowerings[op.name];
+    if (!lower) {
+      throw exportError(`${where} has no ONNX lowering (ops with one: ${Object.keys(lowerings).join(', ')}); a custom defineOp needs an entry in src/onnx/lower.ts`);
+    }
+    const outShape = symbolic(op.output, other.output);
+    const out = lower(g, { name: op.name, attrs: op.attrs, inputs: inNames, inShapes: op.inputs.map((t) => shapes.get(t)!), outShape });
+    names.set(op.output, out);
+    shapes.set(op.output, outShape);
+  }
+
+  g.origin = 'the graph output';
+  const result = names.get(self.output);
+  const T = model.taskNames.length;
+  const outShape = shapes.get(self.output);
+  if (result === undefined || !outShape || outShape.length !== 2 || outShape[0] !== null || outShape[1] !== T) {
+    throw exportError(`the model's output must be computed from the input by ops, of shape [batch, ${T}]; got ${formatShape(self.output.shape)}`);
+  }
+  g.nodes.push({ opType: 'Identity', inputs: [result], outputs: [outName], name: `${outName}_identity` });
+  g.nodeOrigins.push(g.origin);
+  const taskList = model.taskNames.map((t, i) => `${t} (${model.taskTypes[i]})`).join(', ');
+  const outputs: ValueInfoDef[] = [{
+    name: outName,
+    elemType: dataTypeOf(dtype),
+    dims: [BATCH, T],
+    doc: `${outName} [batch, ${T}], one column per task: ${taskList}`,
+  }];
+  return {
+    graph: { name: model.constructor.name, nodes: g.nodes, initializers: g.initializers, inputs, outputs },
+    nodeOrigins: g.nodeOrigins,
+    initializerOrigins: g.initializerOrigins,
+  };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Throws, naming the op, where the graphs of two traces differ. */
+function checkSameGraph(a: Lowered, b: Lowered): void {
+  const why = (origin: string, what: string): Error => exportError(
+    `${origin}: its ${what} differ between two sample batches, so the forward depends on the input outside the traced ops (ids or masks computed in JavaScript, a batch size kept in a constant); such a model cannot be exported as one graph`,
+  );
+  const na = a.graph.nodes, nb = b.graph.nodes;
+  for (let i = 0; i < Math.max(na.length, nb.length); i++) {
+    if (JSON.stringify(na[i]) !== JSON.stringify(nb[i])) throw why(a.nodeOrigins[i] ?? b.nodeOrigins[i], 'ONNX nodes');
+  }
+  const ia = a.graph.initializers, ib = b.graph.initializers;
+  for (let i = 0; i < Math.max(ia.length, ib.length); i++) {
+    const x = ia[i], y = ib[i];
+    if (!x || !y || x.name !== y.name || x.dataType !== y.dataType || JSON.stringify(x.dims) !== JSON.stringify(y.dims) || !sameBytes(x.raw, y.raw)) {
+      throw why(a.initializerOrigins[i] ?? b.initializerOrigins[i], 'constant values');
+    }
+  }
+}
+
+/**
+ * The model as an ONNX model (the bytes of an .onnx file, opset 13), in eval mode: dropout off,
+ * BatchNorm on its running statistics. Works for every model here (MMoE, OMoE, SharedBottom,
+ * SingleTask, PLE, DCN), dense or feature-column input.
+ *
+ * Inputs: a dense model takes `input` [batch, inputDim] (float32, or float64 for a float64 model).
+ * A feature-column model takes one input per column, named as the column: a sparse column int64
+ * ids [batch], a var-len column int64 ids [batch, maxLen] (0 = padding), a dense column floats
+ * [batch, dimension]. Output: `predictions` (or `logits`) [batch, T], columns in `taskNames` order.
+ * Parameters are initializers under their state-dict names. The model's metadata carries the task
+ * names and types (`task_names`, `task_types`, JSON).
+ */
+export function exportOnnx(model: MultiTaskBase, options: ExportOnnxOptions = {}): Uint8Array {
+  if (!(model instanceof MultiTaskBase)) {
+    throw new TypeError(`exportOnnx: expected one of the models (MMoE, OMoE, SharedBottom, SingleTask, PLE, DCN), got ${model === null ? 'null' : typeof model === 'object' ? (model as object).constructor.name : typeof model}`);
+  }
+  if (!options || typeof options !== 'object') throw new TypeError('exportOnnx: options must be an object');
+  for (const k of Object.keys(options)) {
+    if (!optionKeys.includes(k)) throw new Error(`exportOnnx: unknown option '${k}' (expected one of: ${optionKeys.join(', ')})`);
+  }
+  const output = options.output ?? 'predictions';
+  if (output !== 'predictions' && output !== 'logits') {
+    throw new Error(`exportOnnx: output must be 'predictions' or 'logits', got ${JSON.stringify(output)}`);
+  }
+  if (model.inputLayer) {
+    const clash = model.inputLayer.features.find((f) => f.name === output);
+    if (clash) throw new Error(`exportOnnx: feature '${clash.name}' has the name of the graph output; pass output: '${output === 'logits' ? 'predictions' : 'logits'}' or rename the feature`);
+  }
+  const dtype: DType = model.parameters()[0]?.dtype ?? 'float32';
+
+  const modes = model.modules().map((m) => [m, m.training] as const);
+  model.eval();
+  let a: Trace, b: Trace;
+  try {
+    a = trace(model, 2, dtype, output);
+    b = trace(model, 3, dtype, output);
+  } finally {
+    for (const [m, training] of modes) m.training = training;
+  }
+  const la = lowerTrace(model, a, b, dtype, output);
+  checkSameGraph(la, lowerTrace(model, b, a, dtype, output));
+
+  const inputsDoc = la.graph.inputs.map((i) => `${i.name}: ${i.doc}`).join('; ');
+  return encodeModel({
+    irVersion: IR_VERSION,
+    opsetVersion: ONNX_OPSET,
+    producerName: 'mmoe-ts',
+    doc: `${model.constructor.name} exported by mmoe-ts (eval mode). Inputs — ${inputsDoc}. Output — ${la.graph.outputs[0].doc}.`,
+    graph: la.graph,
+    metadata: {
+      model: model.constructor.name,
+      task_names: JSON.stringify(model.taskNames),
+      task_types: JSON.stringify(model.taskTypes),
+      output,
+    },
+  });
+}
