@@ -36,3 +36,14 @@ export function traceOps<T>(fn: () => T): { result: T; ops: TracedOp[] } {
     tracer = null;
   }
 }
+
+/** Runs fn with the active trace (if any) paused: its ops are not recorded. */
+export function untraced<T>(fn: () => T): T {
+  const prev = tracer;
+  tracer = null;
+  try {
+    return fn();
+  } finally {
+    tracer = prev;
+  }
+}

@@ -1,6 +1,7 @@
-import { Tensor, noGrad, traceOps, type TracedOp } from '../autograd/index.js';
+import { Tensor, noGrad, traceOps, untraced, type TracedOp } from '../autograd/index.js';
 import { Generator, allocate, formatShape, type DType } from '../tensor/index.js';
 import { MultiTaskBase } from '../models/base.js';
+import { InputLayer } from '../models/features.js';
 import type { FeatureBatch, ModelInput } from '../models/types.js';
 import { GraphBuilder, dataTypeOf, rawBytes, type SymShape } from './graph-builder.js';
 import { lowerInputLayer } from './input-layer.js';
@@ -40,12 +41,15 @@ const optionKeys = ['output'];
 
 interface Trace {
   ops: TracedOp[];
-  /** The tensor standing for the graph's input: the dense input, or the input layer's output. */
-  input: Tensor;
+  /**
+   * The tensors standing for graph values: the dense input (layer null), and the output of each
+   * feature-column input layer the forward called, in call order.
+   */
+  inputs: Array<{ layer: InputLayer | null; tensor: Tensor }>;
   output: Tensor;
 }
 
-function sampleBatch(model: MultiTaskBase, B: number, dtype: DType): { x: ModelInput; standIn?: Tensor } {
+function sampleBatch(model: MultiTaskBase, B: number, dtype: DType): ModelInput {
   const gen = new Generator(7919 * B);
   const normals = (n: number): Tensor => {
     const d = allocate(dtype, n);
@@ -53,7 +57,7 @@ function sampleBatch(model: MultiTaskBase, B: number, dtype: DType): { x: ModelI
     return new Tensor(d, [B, n / B]);
   };
   const layer = model.inputLayer;
-  if (!layer) return { x: normals(B * model.inputDim) };
+  if (!layer) return normals(B * model.inputDim);
   const batch: FeatureBatch = {};
   for (const f of layer.features) {
     if (f.kind === 'dense') { batch[f.name] = normals(B * f.dimension); continue; }
@@ -64,26 +68,33 @@ function sampleBatch(model: MultiTaskBase, B: number, dtype: DType): { x: ModelI
     if (f.kind === 'varlen') for (let b = 0; b < B; b++) ids.fill(0, b * len + gen.randint(len + 1), (b + 1) * len);
     batch[f.name] = ids;
   }
-  const h = noGrad(() => layer.forward(batch));
-  return { x: batch, standIn: new Tensor(h.data, h.shape) };
+  return batch;
 }
 
 function trace(model: MultiTaskBase, B: number, dtype: DType, output: 'predictions' | 'logits'): Trace {
-  const { x, standIn } = sampleBatch(model, B, dtype);
-  const layer = model.inputLayer;
-  const run = (): Tensor => noGrad(() => (output === 'logits' ? model.logits(x) : model.forward(x)));
-  if (!layer || !standIn) {
-    const { result, ops } = traceOps(run);
-    return { ops, input: x as Tensor, output: result };
-  }
-  // The input layer is lowered from its columns (input-layer.ts); while tracing, it hands the
-  // model a tensor of the values it computed for the sample, which stands for its ONNX output.
-  Object.defineProperty(layer, 'forward', { value: () => standIn, configurable: true, writable: true });
+  const x = sampleBatch(model, B, dtype);
+  const inputs: Trace['inputs'] = x instanceof Tensor ? [{ layer: null, tensor: x }] : [];
+  // Input layers are lowered from their columns (input-layer.ts), wherever the forward calls one
+  // (the model's own, or a part's such as DCN's linear_model): while tracing, each call computes
+  // its values untraced and returns a fresh tensor standing for that layer's ONNX output.
+  const proto = InputLayer.prototype;
+  const real = Object.getOwnPropertyDescriptor(proto, 'forward')!;
+  Object.defineProperty(proto, 'forward', {
+    ...real,
+    value(this: InputLayer, batch: FeatureBatch): Tensor {
+      const seen = inputs.find((i) => i.layer === this);
+      if (seen) return seen.tensor;
+      const h = untraced(() => real.value.call(this, batch) as Tensor);
+      const tensor = new Tensor(h.data, h.shape);
+      inputs.push({ layer: this, tensor });
+      return tensor;
+    },
+  });
   try {
-    const { result, ops } = traceOps(run);
-    return { ops, input: standIn, output: result };
+    const { result, ops } = traceOps(() => noGrad(() => (output === 'logits' ? model.logits(x) : model.forward(x))));
+    return { ops, inputs, output: result };
   } finally {
-    delete (layer as { forward?: unknown }).forward;
+    Object.defineProperty(proto, 'forward', real);
   }
 }
 
@@ -101,8 +112,7 @@ interface Lowered {
 function lowerTrace(model: MultiTaskBase, self: Trace, partner: Trace, dtype: DType, outName: string): Lowered {
   const state = Object.entries(model.stateDict());
   const params = new Map<Tensor, string>(state.map(([k, t]) => [t, k]));
-  const layer = model.inputLayer;
-  const reserved = [outName, ...state.map(([k]) => k), ...(layer ? layer.features.map((f) => f.name) : ['input'])];
+  const reserved = [outName, ...state.map(([k]) => k), ...(model.inputLayer ? model.inputLayer.features.map((f) => f.name) : ['input'])];
   const g = new GraphBuilder(dtype, reserved);
   const names = new Map<Tensor, string>();
   const shapes = new Map<Tensor, SymShape>();
@@ -115,19 +125,33 @@ function lowerTrace(model: MultiTaskBase, self: Trace, partner: Trace, dtype: DT
     return name;
   };
 
-  let inputs: ValueInfoDef[];
-  if (layer) {
+  const inputs: ValueInfoDef[] = [];
+  const addInput = (v: ValueInfoDef): void => {
+    const prev = inputs.find((i) => i.name === v.name);
+    if (!prev) { inputs.push(v); return; }
+    if (prev.elemType !== v.elemType || JSON.stringify(prev.dims) !== JSON.stringify(v.dims)) {
+      throw exportError(`two input layers read feature '${v.name}' as different tensors`);
+    }
+  };
+  if (self.inputs.length !== partner.inputs.length || self.inputs.some((i, k) => partner.inputs[k].layer !== i.layer)) {
+    throw exportError('the forward calls its input layers differently at two batch sizes');
+  }
+  if (self.inputs.length === 0) throw exportError("the forward never read the batch through the model's input layer");
+  for (const { layer, tensor } of self.inputs) {
+    if (layer === null) {
+      addInput({ name: 'input', elemType: dataTypeOf(dtype), dims: [BATCH, model.inputDim], doc: `dense input: ${model.inputDim} values per row` });
+      names.set(tensor, 'input');
+      shapes.set(tensor, [null, model.inputDim]);
+      continue;
+    }
     const lowered = lowerInputLayer(g, layer, (table) => {
       const w = layer.embeddingDict.tables.get(table)!.weight;
-      return param(w, params.get(w) ?? `embedding_dict.${table}.weight`);
+      return names.get(w) ?? param(w, params.get(w) ?? g.fresh(`embedding_dict.${table}.weight`));
     });
-    inputs = lowered.inputs;
-    names.set(self.input, lowered.output);
-  } else {
-    inputs = [{ name: 'input', elemType: dataTypeOf(dtype), dims: [BATCH, model.inputDim], doc: `dense input: ${model.inputDim} values per row` }];
-    names.set(self.input, 'input');
+    lowered.inputs.forEach(addInput);
+    names.set(tensor, lowered.output);
+    shapes.set(tensor, [null, layer.inputDim]);
   }
-  shapes.set(self.input, [null, model.inputDim]);
 
   const n = self.ops.length;
   if (partner.ops.length !== n) {
@@ -144,9 +168,11 @@ function lowerTrace(model: MultiTaskBase, self: Trace, partner: Trace, dtype: DT
     const inNames = op.inputs.map((t, j) => {
       const u = other.inputs[j];
       const known = names.get(t);
-      const kind = (x: Tensor, prod: Map<Tensor, number>, input: Tensor): string =>
-        x === input ? 'input' : prod.has(x) ? `op ${prod.get(x)}` : params.has(x) ? `parameter ${params.get(x)}` : 'constant';
-      if (kind(t, mine, self.input) !== kind(u, theirs, partner.input)) {
+      const kind = (x: Tensor, prod: Map<Tensor, number>, tr: Trace): string => {
+        const k = tr.inputs.findIndex((i) => i.tensor === x);
+        return k >= 0 ? `input ${k}` : prod.has(x) ? `op ${prod.get(x)}` : params.has(x) ? `parameter ${params.get(x)}` : 'constant';
+      };
+      if (kind(t, mine, self) !== kind(u, theirs, partner)) {
         throw exportError(`${where}: input ${j} comes from different places at two batch sizes`);
       }
       if (known !== undefined) return known;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defineOp, noGrad, randn, traceOps } from '../../src/index.js';
+import { defineOp, noGrad, randn, traceOps, untraced } from '../../src/index.js';
 
 describe('traceOps', () => {
   it('records every op of a forward, in order, with inputs, attributes and output, with or without grad', () => {
@@ -30,5 +30,12 @@ describe('traceOps', () => {
     expect(() => traceOps(() => traceOps(() => 1))).toThrow('traceOps: a trace is already running (traces do not nest)');
     expect(() => traceOps(() => { throw new Error('boom'); })).toThrow('boom');
     expect(traceOps(() => randn([1]).neg()).ops).toHaveLength(1);
+  });
+
+  it('untraced pauses the trace around its function', () => {
+    const x = randn([2]);
+    const { ops } = traceOps(() => x.neg().add(untraced(() => x.exp().sqrt())).abs());
+    expect(ops.map((o) => o.name)).toEqual(['neg', 'add', 'abs']);
+    expect(untraced(() => 5)).toBe(5);
   });
 });
