@@ -150,6 +150,16 @@ export const lowerings: Readonly<Record<string, Lowering>> = {
     }
     return xl;
   },
+  // Several Linears over one input as one GEMM (the hotpath branch's MMoE/PLE experts): weights
+  // [O_i, F] stacked into [ΣO_i, F], biases (when given) after them.
+  linearConcat: (g, op) => {
+    const { widths, bias } = op.attrs as { widths: readonly number[]; bias: boolean };
+    const n = widths.length;
+    const w = n === 1 ? op.inputs[1] : g.node('Concat', op.inputs.slice(1, 1 + n), { axis: attr.int(0) });
+    const ins = [op.inputs[0], w];
+    if (bias) ins.push(n === 1 ? op.inputs[1 + n] : g.node('Concat', op.inputs.slice(1 + n), { axis: attr.int(0) }));
+    return g.node('Gemm', ins, { transB: attr.int(1) });
+  },
   batchNorm: () => {
     throw exportError("op 'batchNorm' normalises with batch statistics (training mode); exportOnnx traces the model in eval mode, so this op comes from code that ignores module.training");
   },
