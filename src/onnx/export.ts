@@ -287,6 +287,11 @@ export function exportOnnx(model: MultiTaskBase, options: ExportOnnxOptions = {}
   const la = lowerTrace(model, a, b, dtype, output);
   checkSameGraph(la, lowerTrace(model, b, a, dtype, output));
 
+  // Protobuf messages are limited to 2 GiB; larger models would need ONNX's external data files.
+  const bytes = la.graph.initializers.reduce((n, t) => n + t.raw.length, 0);
+  if (bytes > 2 ** 31 - 2 ** 24) {
+    throw exportError(`the parameters take ${(bytes / 2 ** 20).toFixed(0)} MiB; one ONNX file holds under 2 GiB (protobuf's limit), and external data files are not supported`);
+  }
   const inputsDoc = la.graph.inputs.map((i) => `${i.name}: ${i.doc}`).join('; ');
   return encodeModel({
     irVersion: IR_VERSION,

@@ -9,10 +9,13 @@ const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 type Numeric = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
 
-/** The little-endian bytes of a typed array (raw_data), copied. */
+/**
+ * The little-endian bytes of a typed array (raw_data): a view of its storage on a little-endian
+ * machine (parameters are not copied until the model's bytes are joined), a swapped copy otherwise.
+ */
 export function rawBytes(a: Numeric): Uint8Array {
   const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-  if (littleEndian || a.BYTES_PER_ELEMENT === 1) return bytes.slice();
+  if (littleEndian || a.BYTES_PER_ELEMENT === 1) return bytes;
   const out = new Uint8Array(bytes.length);
   const n = a.BYTES_PER_ELEMENT;
   for (let i = 0; i < bytes.length; i += n) for (let j = 0; j < n; j++) out[i + j] = bytes[i + n - 1 - j];
