@@ -35,9 +35,14 @@ export interface ExportOnnxOptions {
    * or 'logits' — `model.logits`, before the sigmoid. The graph output has this name, [batch, T].
    */
   output?: 'predictions' | 'logits';
+  /**
+   * Element type of the id inputs of sparse and var-len columns: 'int64' (default; what PyTorch
+   * exports and NumPy uses) or 'int32' (JavaScript servers can feed an Int32Array as it is).
+   */
+  idType?: 'int64' | 'int32';
 }
 
-const optionKeys = ['output'];
+const optionKeys = ['output', 'idType'];
 
 interface Trace {
   ops: TracedOp[];
@@ -109,7 +114,7 @@ interface Lowered {
 }
 
 /** The graph of `self`, with the batch dimensions found by comparing it with `partner`. */
-function lowerTrace(model: MultiTaskBase, self: Trace, partner: Trace, dtype: DType, outName: string): Lowered {
+function lowerTrace(model: MultiTaskBase, self: Trace, partner: Trace, dtype: DType, outName: string, idType: 'int64' | 'int32'): Lowered {
   const state = Object.entries(model.stateDict());
   const params = new Map<Tensor, string>(state.map(([k, t]) => [t, k]));
   const reserved = [outName, ...state.map(([k]) => k), ...(model.inputLayer ? model.inputLayer.features.map((f) => f.name) : ['input'])];
@@ -147,7 +152,7 @@ function lowerTrace(model: MultiTaskBase, self: Trace, partner: Trace, dtype: DT
     const lowered = lowerInputLayer(g, layer, (table) => {
       const w = layer.embeddingDict.tables.get(table)!.weight;
       return names.get(w) ?? param(w, params.get(w) ?? g.fresh(`embedding_dict.${table}.weight`));
-    });
+    }, idType);
     lowered.inputs.forEach(addInput);
     names.set(tensor, lowered.output);
     shapes.set(tensor, [null, layer.inputDim]);
@@ -253,7 +258,8 @@ function checkSameGraph(a: Lowered, b: Lowered): void {
  * Inputs: a dense model takes `input` [batch, inputDim] (float32, or float64 for a float64 model).
  * A feature-column model takes one input per column, named as the column: a sparse column int64
  * ids [batch], a var-len column int64 ids [batch, maxLen] (0 = padding), a dense column floats
- * [batch, dimension]. Output: `predictions` (or `logits`) [batch, T], columns in `taskNames` order.
+ * [batch, dimension]; ids are int32 with `idType: 'int32'`. Output: `predictions` (or `logits`)
+ * [batch, T], columns in `taskNames` order.
  * Parameters are initializers under their state-dict names. The model's metadata carries the task
  * names and types (`task_names`, `task_types`, JSON).
  */
@@ -268,6 +274,10 @@ export function exportOnnx(model: MultiTaskBase, options: ExportOnnxOptions = {}
   const output = options.output ?? 'predictions';
   if (output !== 'predictions' && output !== 'logits') {
     throw new Error(`exportOnnx: output must be 'predictions' or 'logits', got ${JSON.stringify(output)}`);
+  }
+  const idType = options.idType ?? 'int64';
+  if (idType !== 'int64' && idType !== 'int32') {
+    throw new Error(`exportOnnx: idType must be 'int64' or 'int32', got ${JSON.stringify(idType)}`);
   }
   if (model.inputLayer) {
     const clash = model.inputLayer.features.find((f) => f.name === output);
@@ -284,8 +294,8 @@ export function exportOnnx(model: MultiTaskBase, options: ExportOnnxOptions = {}
   } finally {
     for (const [m, training] of modes) m.training = training;
   }
-  const la = lowerTrace(model, a, b, dtype, output);
-  checkSameGraph(la, lowerTrace(model, b, a, dtype, output));
+  const la = lowerTrace(model, a, b, dtype, output, idType);
+  checkSameGraph(la, lowerTrace(model, b, a, dtype, output, idType));
 
   // Protobuf messages are limited to 2 GiB; larger models would need ONNX's external data files.
   const bytes = la.graph.initializers.reduce((n, t) => n + t.raw.length, 0);

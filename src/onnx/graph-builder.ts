@@ -82,6 +82,11 @@ export class GraphBuilder {
     return this.initializer(this.fresh('const_i64'), dims, DataType.INT64, rawBytes(a));
   }
 
+  /** A fresh int32 constant. */
+  int32s(values: readonly number[] | Int32Array, dims: readonly number[] = [values.length]): string {
+    return this.initializer(this.fresh('const_i32'), dims, DataType.INT32, rawBytes(Int32Array.from(values)));
+  }
+
   /** A fresh scalar constant of the graph's float type. */
   scalar(v: number): string {
     const a = this.dtype === 'float64' ? new Float64Array([v]) : new Float32Array([v]);

@@ -3,10 +3,10 @@ import type { GraphBuilder } from './graph-builder.js';
 import { DataType, attr, type ValueInfoDef } from './proto.js';
 
 /**
- * The feature-column input layer as ONNX: one graph input per column (named as the column), the
- * embedding lookups as Gather on the tables (initializers `embedding_dict.<table>.weight`), the
- * var-len pooling from a mask `ids ≠ 0`, and the parts concatenated in the layer's order (sparse,
- * var-len, dense) — the same computation as `InputLayer.forward`.
+ * The feature-column input layer as ONNX: one graph input per column (named as the column, ids of
+ * type `idType`), the embedding lookups as Gather on the tables (initializers
+ * `embedding_dict.<table>.weight`), the var-len pooling from a mask `ids ≠ 0`, and the parts
+ * concatenated in the layer's order (sparse, var-len, dense) — as `InputLayer.forward` computes.
  *
  * Why this is lowered from the columns and not traced: the layer turns ids into lookups and masks
  * in plain JavaScript (ids are op attributes, masks are computed from them), so a trace would see
@@ -16,10 +16,12 @@ export function lowerInputLayer(
   g: GraphBuilder,
   layer: InputLayer,
   tableName: (embeddingName: string) => string,
+  idType: 'int64' | 'int32',
 ): { inputs: ValueInfoDef[]; output: string } {
   const inputs: ValueInfoDef[] = [];
   const parts: string[] = [];
-  const zero = (): string => g.int64s([0], []);
+  const idElem = idType === 'int32' ? DataType.INT32 : DataType.INT64;
+  const zero = (): string => (idType === 'int32' ? g.int32s([0], []) : g.int64s([0], []));
   for (const f of layer.features) {
     g.origin = `feature '${f.name}'`;
     if (f.kind === 'dense') {
@@ -30,11 +32,11 @@ export function lowerInputLayer(
     const s = f.kind === 'sparse' ? f : f.sparseFeat;
     const table = tableName(s.embeddingName);
     if (f.kind === 'sparse') {
-      inputs.push({ name: f.name, elemType: DataType.INT64, dims: ['batch'], doc: `sparse feature '${f.name}': one id in [0, ${s.vocabularySize}) per row` });
+      inputs.push({ name: f.name, elemType: idElem, dims: ['batch'], doc: `sparse feature '${f.name}': one id in [0, ${s.vocabularySize}) per row` });
       parts.push(g.node('Gather', [table, f.name], { axis: attr.int(0) }));
       continue;
     }
-    inputs.push({ name: f.name, elemType: DataType.INT64, dims: ['batch', f.maxLen], doc: `var-len feature '${f.name}': ${f.maxLen} ids in [0, ${s.vocabularySize}) per row, 0 = padding, pooled by ${f.combiner}` });
+    inputs.push({ name: f.name, elemType: idElem, dims: ['batch', f.maxLen], doc: `var-len feature '${f.name}': ${f.maxLen} ids in [0, ${s.vocabularySize}) per row, 0 = padding, pooled by ${f.combiner}` });
     const e = g.node('Gather', [table, f.name], { axis: attr.int(0) }); // [B, L, D]
     const mask = g.node('Cast', [g.node('Not', [g.node('Equal', [f.name, zero()])])], { to: attr.int(g.dataType) }); // [B, L]
     const m3 = g.node('Unsqueeze', [mask, g.int64s([2])]); // [B, L, 1]

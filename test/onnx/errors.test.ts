@@ -26,7 +26,8 @@ describe('exportOnnx: errors name the function and what is wrong', () => {
   it('rejects what is not a model, unknown options and a bad output name', () => {
     expect(() => exportOnnx({} as MultiTaskBase)).toThrow(/^exportOnnx: expected one of the models .* got Object/);
     const m = new MMoE({ inputDim: 3, taskTypes: ['binary'], numExperts: 2, expertHiddenUnits: [2] });
-    expect(() => exportOnnx(m, { outputs: 'logits' } as never)).toThrow("exportOnnx: unknown option 'outputs' (expected one of: output)");
+    expect(() => exportOnnx(m, { outputs: 'logits' } as never)).toThrow("exportOnnx: unknown option 'outputs' (expected one of: output, idType)");
+    expect(() => exportOnnx(m, { idType: 'int16' } as never)).toThrow(`exportOnnx: idType must be 'int64' or 'int32', got "int16"`);
     expect(() => exportOnnx(m, { output: 'probs' } as never)).toThrow(`exportOnnx: output must be 'predictions' or 'logits', got "probs"`);
   });
 

@@ -79,6 +79,24 @@ describe('exportOnnx: ONNX Runtime agrees with our eval-mode forward (1e-5)', ()
     });
   }
 
+  for (const name of ['MMoE', 'DCN']) {
+    it(`${name}: a float64 model with feature columns agrees to 1e-12`, async () => {
+      const m = build(name, { features }, 9).to('float64');
+      const { ours, theirs } = await runBoth(m, exportOnnx(m), featureSample(m.inputLayer!.features, 6, 10, { dtype: 'float64' }));
+      expect(theirs.type).toBe('float64');
+      expect(maxScaledDiff(theirs.data as Float64Array, ours.data)).toBeLessThan(1e-12);
+    });
+  }
+
+  it("idType: 'int32' takes int32 ids", async () => {
+    const m = build('PLE', { features }, 12);
+    const bytes = exportOnnx(m, { idType: 'int32' });
+    const { ours, theirs } = await runBoth(m, bytes, featureSample(m.inputLayer!.features, 5, 13, { idType: 'int32' }));
+    expect(maxScaledDiff(theirs.data as Float32Array, ours.data)).toBeLessThan(1e-5);
+    // An int64 feed is refused by the int32 graph: the type is really part of the model.
+    await expect(runBoth(m, bytes, featureSample(m.inputLayer!.features, 5, 13))).rejects.toThrow(/type|int/i);
+  });
+
   it('exports in eval mode and leaves the training flags as they were', async () => {
     const m = build('MMoE', { inputDim: F }, 5);
     m.train();

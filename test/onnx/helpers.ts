@@ -38,16 +38,20 @@ export function denseSample(B: number, F: number, seed: number, dtype: 'float32'
 }
 
 /** Random ids (var-len rows padded with 0 after a random length) and dense values per column. */
-export function featureSample(features: readonly FeatureColumn[], B: number, seed: number): Sample {
+export function featureSample(
+  features: readonly FeatureColumn[], B: number, seed: number,
+  opts: { dtype?: 'float32' | 'float64'; idType?: 'int64' | 'int32' } = {},
+): Sample {
+  const dtype = opts.dtype ?? 'float32';
   const gen = new Generator(seed);
   const ours: FeatureBatch = {};
   const feeds: Record<string, ort.Tensor> = {};
   for (const f of features) {
     if (f.kind === 'dense') {
-      const d = new Float32Array(B * f.dimension);
+      const d = dtype === 'float64' ? new Float64Array(B * f.dimension) : new Float32Array(B * f.dimension);
       gen.fillNormal(d);
       ours[f.name] = new Tensor(d, [B, f.dimension]);
-      feeds[f.name] = new ort.Tensor('float32', d, [B, f.dimension]);
+      feeds[f.name] = new ort.Tensor(dtype, d, [B, f.dimension]);
       continue;
     }
     const s = f.kind === 'sparse' ? f : f.sparseFeat;
@@ -56,7 +60,10 @@ export function featureSample(features: readonly FeatureColumn[], B: number, see
     for (let i = 0; i < ids.length; i++) ids[i] = gen.randint(s.vocabularySize);
     if (f.kind === 'varlen') for (let b = 0; b < B; b++) ids.fill(0, b * L + gen.randint(L + 1), (b + 1) * L);
     ours[f.name] = ids;
-    feeds[f.name] = new ort.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), f.kind === 'sparse' ? [B] : [B, L]);
+    const dims = f.kind === 'sparse' ? [B] : [B, L];
+    feeds[f.name] = opts.idType === 'int32'
+      ? new ort.Tensor('int32', ids.slice(), dims)
+      : new ort.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), dims);
   }
   return { ours, feeds };
 }
