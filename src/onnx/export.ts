@@ -1,6 +1,7 @@
 import { Tensor, noGrad, traceOps, untraced, type TracedOp } from '../autograd/index.js';
 import { Generator, allocate, formatShape, type DType } from '../tensor/index.js';
-import { MultiTaskBase } from '../models/base.js';
+import { MultiTaskBase, hasGateWeights } from '../models/base.js';
+import { PLE } from '../models/ple.js';
 import { InputLayer } from '../models/features.js';
 import type { FeatureBatch, ModelInput } from '../models/types.js';
 import { GraphBuilder, dataTypeOf, rawBytes, type SymShape } from './graph-builder.js';
@@ -40,9 +41,25 @@ export interface ExportOnnxOptions {
    * exports and NumPy uses) or 'int32' (JavaScript servers can feed an Int32Array as it is).
    */
   idType?: 'int64' | 'int32';
+  /**
+   * Also return the gate weights as a second output `gates` [batch, T, E] (`model.gateWeights`:
+   * per sample and task, the softmax weights over the experts). MMoE, OMoE and PLE only.
+   */
+  gates?: boolean;
 }
 
-const optionKeys = ['output', 'idType'];
+const optionKeys = ['output', 'idType', 'gates'];
+
+/**
+ * One graph output: its name, what computes it, its shape after the batch dimension (null: as
+ * traced) and its doc (given the full shape).
+ */
+interface OutputSpec {
+  name: string;
+  compute: (x: ModelInput) => Tensor;
+  dims: ReadonlyArray<number | null>;
+  doc: (dims: readonly number[]) => string;
+}
 
 interface Trace {
   ops: TracedOp[];
@@ -51,7 +68,7 @@ interface Trace {
    * feature-column input layer the forward called, in call order.
    */
   inputs: Array<{ layer: InputLayer | null; tensor: Tensor }>;
-  output: Tensor;
+  outputs: Tensor[];
 }
 
 function sampleBatch(model: MultiTaskBase, B: number, dtype: DType): ModelInput {
@@ -76,7 +93,7 @@ function sampleBatch(model: MultiTaskBase, B: number, dtype: DType): ModelInput 
   return batch;
 }
 
-function trace(model: MultiTaskBase, B: number, dtype: DType, output: 'predictions' | 'logits'): Trace {
+function trace(model: MultiTaskBase, B: number, dtype: DType, outputs: readonly OutputSpec[]): Trace {
   const x = sampleBatch(model, B, dtype);
   const inputs: Trace['inputs'] = x instanceof Tensor ? [{ layer: null, tensor: x }] : [];
   // Input layers are lowered from their columns (input-layer.ts), wherever the forward calls one
@@ -96,8 +113,8 @@ function trace(model: MultiTaskBase, B: number, dtype: DType, output: 'predictio
     },
   });
   try {
-    const { result, ops } = traceOps(() => noGrad(() => (output === 'logits' ? model.logits(x) : model.forward(x))));
-    return { ops, inputs, output: result };
+    const { result, ops } = traceOps(() => noGrad(() => outputs.map((o) => o.compute(x))));
+    return { ops, inputs, outputs: result };
   } finally {
     Object.defineProperty(proto, 'forward', real);
   }
@@ -114,10 +131,12 @@ interface Lowered {
 }
 
 /** The graph of `self`, with the batch dimensions found by comparing it with `partner`. */
-function lowerTrace(model: MultiTaskBase, self: Trace, partner: Trace, dtype: DType, outName: string, idType: 'int64' | 'int32'): Lowered {
+function lowerTrace(
+  model: MultiTaskBase, self: Trace, partner: Trace, dtype: DType, specs: readonly OutputSpec[], idType: 'int64' | 'int32',
+): Lowered {
   const state = Object.entries(model.stateDict());
   const params = new Map<Tensor, string>(state.map(([k, t]) => [t, k]));
-  const reserved = [outName, ...state.map(([k]) => k), ...(model.inputLayer ? model.inputLayer.features.map((f) => f.name) : ['input'])];
+  const reserved = [...specs.map((o) => o.name), ...state.map(([k]) => k), ...(model.inputLayer ? model.inputLayer.features.map((f) => f.name) : ['input'])];
   const g = new GraphBuilder(dtype, reserved);
   const names = new Map<Tensor, string>();
   const shapes = new Map<Tensor, SymShape>();
@@ -203,22 +222,19 @@ function lowerTrace(model: MultiTaskBase, self: Trace, partner: Trace, dtype: DT
     shapes.set(op.output, outShape);
   }
 
-  g.origin = 'the graph output';
-  const result = names.get(self.output);
-  const T = model.taskNames.length;
-  const outShape = shapes.get(self.output);
-  if (result === undefined || !outShape || outShape.length !== 2 || outShape[0] !== null || outShape[1] !== T) {
-    throw exportError(`the model's output must be computed from the input by ops, of shape [batch, ${T}]; got ${formatShape(self.output.shape)}`);
-  }
-  g.nodes.push({ opType: 'Identity', inputs: [result], outputs: [outName], name: `${outName}_identity` });
-  g.nodeOrigins.push(g.origin);
-  const taskList = model.taskNames.map((t, i) => `${t} (${model.taskTypes[i]})`).join(', ');
-  const outputs: ValueInfoDef[] = [{
-    name: outName,
-    elemType: dataTypeOf(dtype),
-    dims: [BATCH, T],
-    doc: `${outName} [batch, ${T}], one column per task: ${taskList}`,
-  }];
+  const outputs: ValueInfoDef[] = specs.map((spec, k) => {
+    g.origin = `the graph output '${spec.name}'`;
+    const t = self.outputs[k];
+    const result = names.get(t);
+    const shape = shapes.get(t);
+    const dims = spec.dims.map((d, i) => d ?? t.shape[i + 1]);
+    if (result === undefined || !shape || JSON.stringify(shape) !== JSON.stringify([null, ...dims])) {
+      throw exportError(`the graph output '${spec.name}' must be computed from the input by ops, of shape [batch, ${spec.dims.map((d) => d ?? '…').join(', ')}]; got ${formatShape(t.shape)}`);
+    }
+    g.nodes.push({ opType: 'Identity', inputs: [result], outputs: [spec.name], name: `${spec.name}_identity` });
+    g.nodeOrigins.push(g.origin);
+    return { name: spec.name, elemType: dataTypeOf(dtype), dims: [BATCH, ...dims], doc: spec.doc(dims) };
+  });
   return {
     graph: { name: model.constructor.name, nodes: g.nodes, initializers: g.initializers, inputs, outputs },
     nodeOrigins: g.nodeOrigins,
@@ -279,9 +295,28 @@ export function exportOnnx(model: MultiTaskBase, options: ExportOnnxOptions = {}
   if (idType !== 'int64' && idType !== 'int32') {
     throw new Error(`exportOnnx: idType must be 'int64' or 'int32', got ${JSON.stringify(idType)}`);
   }
+  const gates = options.gates ?? false;
+  if (typeof gates !== 'boolean') throw new TypeError(`exportOnnx: gates must be a boolean, got ${JSON.stringify(gates)}`);
+  if (gates && !hasGateWeights(model)) throw new Error(`exportOnnx: gates: true needs a model with gates (MMoE, OMoE, PLE), got ${model.constructor.name}`);
+  const T = model.taskNames.length;
+  const taskList = model.taskNames.map((t, i) => `${t} (${model.taskTypes[i]})`).join(', ');
+  const specs: OutputSpec[] = [{
+    name: output,
+    compute: (x) => (output === 'logits' ? model.logits(x) : model.forward(x)),
+    dims: [T],
+    doc: () => `${output} [batch, ${T}], one column per task: ${taskList}`,
+  }];
+  if (gates && hasGateWeights(model)) {
+    specs.push({
+      name: 'gates',
+      compute: (x) => model.gateWeights(x),
+      dims: [T, null],
+      doc: ([, E]) => `gates [batch, ${T}, ${E}]: per task (in taskNames order), the softmax weights over the ${E} experts${model instanceof PLE ? ' of the last level (its specific experts, then the shared ones)' : ''}`,
+    });
+  }
   if (model.inputLayer) {
-    const clash = model.inputLayer.features.find((f) => f.name === output);
-    if (clash) throw new Error(`exportOnnx: feature '${clash.name}' has the name of the graph output; pass output: '${output === 'logits' ? 'predictions' : 'logits'}' or rename the feature`);
+    const clash = model.inputLayer.features.find((f) => specs.some((o) => o.name === f.name));
+    if (clash) throw new Error(`exportOnnx: feature '${clash.name}' has the name of a graph output; pick another output or rename the feature`);
   }
   const dtype: DType = model.parameters()[0]?.dtype ?? 'float32';
 
@@ -289,13 +324,13 @@ export function exportOnnx(model: MultiTaskBase, options: ExportOnnxOptions = {}
   model.eval();
   let a: Trace, b: Trace;
   try {
-    a = trace(model, 2, dtype, output);
-    b = trace(model, 3, dtype, output);
+    a = trace(model, 2, dtype, specs);
+    b = trace(model, 3, dtype, specs);
   } finally {
     for (const [m, training] of modes) m.training = training;
   }
-  const la = lowerTrace(model, a, b, dtype, output, idType);
-  checkSameGraph(la, lowerTrace(model, b, a, dtype, output, idType));
+  const la = lowerTrace(model, a, b, dtype, specs, idType);
+  checkSameGraph(la, lowerTrace(model, b, a, dtype, specs, idType));
 
   // Protobuf messages are limited to 2 GiB; larger models would need ONNX's external data files.
   const bytes = la.graph.initializers.reduce((n, t) => n + t.raw.length, 0);
@@ -307,7 +342,7 @@ export function exportOnnx(model: MultiTaskBase, options: ExportOnnxOptions = {}
     irVersion: IR_VERSION,
     opsetVersion: ONNX_OPSET,
     producerName: 'mmoe-ts',
-    doc: `${model.constructor.name} exported by mmoe-ts (eval mode). Inputs — ${inputsDoc}. Output — ${la.graph.outputs[0].doc}.`,
+    doc: `${model.constructor.name} exported by mmoe-ts (eval mode). Inputs — ${inputsDoc}. Outputs — ${la.graph.outputs.map((o) => o.doc).join('; ')}.`,
     graph: la.graph,
     metadata: {
       model: model.constructor.name,

@@ -26,14 +26,16 @@ describe('exportOnnx: errors name the function and what is wrong', () => {
   it('rejects what is not a model, unknown options and a bad output name', () => {
     expect(() => exportOnnx({} as MultiTaskBase)).toThrow(/^exportOnnx: expected one of the models .* got Object/);
     const m = new MMoE({ inputDim: 3, taskTypes: ['binary'], numExperts: 2, expertHiddenUnits: [2] });
-    expect(() => exportOnnx(m, { outputs: 'logits' } as never)).toThrow("exportOnnx: unknown option 'outputs' (expected one of: output, idType)");
+    expect(() => exportOnnx(m, { outputs: 'logits' } as never)).toThrow("exportOnnx: unknown option 'outputs' (expected one of: output, idType, gates)");
+    expect(() => exportOnnx(new Custom((h) => h), { gates: true })).toThrow('exportOnnx: gates: true needs a model with gates (MMoE, OMoE, PLE), got Custom');
+    expect(() => exportOnnx(m, { gates: 1 } as never)).toThrow('exportOnnx: gates must be a boolean, got 1');
     expect(() => exportOnnx(m, { idType: 'int16' } as never)).toThrow(`exportOnnx: idType must be 'int64' or 'int32', got "int16"`);
     expect(() => exportOnnx(m, { output: 'probs' } as never)).toThrow(`exportOnnx: output must be 'predictions' or 'logits', got "probs"`);
   });
 
   it('rejects a feature named like the graph output', () => {
     const m = new MMoE({ features: [SparseFeat('predictions', 3)], taskTypes: ['binary'], numExperts: 2, expertHiddenUnits: [2] });
-    expect(() => exportOnnx(m)).toThrow(/^exportOnnx: feature 'predictions' has the name of the graph output/);
+    expect(() => exportOnnx(m)).toThrow(/^exportOnnx: feature 'predictions' has the name of a graph output/);
     expect(() => exportOnnx(m, { output: 'logits' })).not.toThrow();
   });
 

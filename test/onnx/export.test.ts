@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   DCN, DenseFeat, MMoE, OMoE, PLE, SharedBottom, SingleTask, SparseFeat, VarLenSparseFeat, exportOnnx, manualSeed, randn,
-  type FeatureColumn, type MultiTaskBase,
+  noGrad, type FeatureColumn, type GatedMultiTaskModel, type MultiTaskBase,
 } from '../../src/index.js';
-import { columnSpread, denseSample, featureSample, maxScaledDiff, randomizeParameters, runBoth } from './helpers.js';
+import { columnSpread, denseSample, featureSample, maxScaledDiff, ort, randomizeParameters, runBoth } from './helpers.js';
 
 const F = 6;
 
@@ -85,6 +85,22 @@ describe('exportOnnx: ONNX Runtime agrees with our eval-mode forward (1e-5)', ()
       const { ours, theirs } = await runBoth(m, exportOnnx(m), featureSample(m.inputLayer!.features, 6, 10, { dtype: 'float64' }));
       expect(theirs.type).toBe('float64');
       expect(maxScaledDiff(theirs.data as Float64Array, ours.data)).toBeLessThan(1e-12);
+    });
+  }
+
+  for (const name of ['MMoE', 'OMoE', 'PLE']) {
+    it(`${name}: gates: true adds the gate weights [batch, T, E] as a second output`, async () => {
+      const m = build(name, { features }, 14) as MultiTaskBase & GatedMultiTaskModel;
+      const bytes = exportOnnx(m, { gates: true });
+      const sample = featureSample(m.inputLayer!.features, 6, 15);
+      const session = await ort.InferenceSession.create(bytes);
+      expect(session.outputNames).toEqual(['predictions', 'gates']);
+      const r = await session.run(sample.feeds);
+      m.eval();
+      const g = noGrad(() => m.gateWeights(sample.ours));
+      expect(r.gates.dims).toEqual(g.shape);
+      expect(maxScaledDiff(r.gates.data as Float32Array, g.data)).toBeLessThan(1e-5);
+      expect(maxScaledDiff(r.predictions.data as Float32Array, noGrad(() => m.forward(sample.ours)).data)).toBeLessThan(1e-5);
     });
   }
 
