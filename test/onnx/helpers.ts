@@ -71,8 +71,9 @@ export function featureSample(
 /** Our eval-mode output and ONNX Runtime's for the same sample. */
 export async function runBoth(
   m: MultiTaskBase, bytes: Uint8Array, sample: Sample, output: 'predictions' | 'logits' = 'predictions',
+  sessionOptions: ort.InferenceSession.SessionOptions = {},
 ): Promise<{ ours: Tensor; theirs: ort.Tensor; session: ort.InferenceSession }> {
-  const session = await ort.InferenceSession.create(bytes);
+  const session = await ort.InferenceSession.create(bytes, sessionOptions);
   const wasTraining = m.training;
   m.eval();
   const ours = noGrad(() => (output === 'logits' ? m.logits(sample.ours) : m.forward(sample.ours)));
