@@ -1,18 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import {
-  MMoE, MultiTaskBase, SparseFeat, Tensor, defineOp, exportOnnx, tensor, zeros, type ModelInput,
+  MMoE, MultiTaskBase, SingleTask, SparseFeat, Tensor, defineOp, exportOnnx, tensor, zeros, type ModelInput,
 } from '../../src/index.js';
-import { Linear } from '../../src/nn/index.js';
 
-/** A one-task model whose logits come from `body(h)` on the input vector h [B, 3]. */
-class Custom extends MultiTaskBase {
-  readonly head: Linear;
+/**
+ * A one-task model whose logits are a Linear on `body(h)` [B, 3], h the input [B, 3]: a SingleTask
+ * (whose one layer is that Linear) with its forward replaced.
+ */
+class Custom extends SingleTask {
   constructor(private readonly body: (h: Tensor) => Tensor) {
-    super('Custom', { inputDim: 3, taskTypes: ['regression'] });
-    this.head = this.registerModule('head', new Linear(3, 1));
+    super({ inputDim: 3, taskTypes: ['regression'] });
   }
-  logits(x: ModelInput): Tensor {
-    return this.head.forward(this.body(this.input(x)));
+  override logits(x: ModelInput): Tensor {
+    return this.tower_dnn_final_layer.get(0).forward(this.body(this.input(x)));
   }
 }
 
@@ -40,16 +40,16 @@ describe('exportOnnx: errors name the function and what is wrong', () => {
   });
 
   it('names an op that has no lowering (a custom defineOp)', () => {
-    expect(() => exportOnnx(new Custom((h) => mystery([h], undefined)))).toThrow(/^exportOnnx: op 'mystery' \(#1 of 3\) has no ONNX lowering/);
+    expect(() => exportOnnx(new Custom((h) => mystery([h], undefined)))).toThrow(/^exportOnnx: op 'mystery' \(#1 of 2\) has no ONNX lowering/);
   });
 
   it('refuses a forward that computes a constant from the input values outside the ops', () => {
     // A mask made in JavaScript from the batch: right for the traced sample only.
     const m = new Custom((h) => h.mul(tensor(h.data.map((v) => (v > 0 ? 1 : 0)), { shape: h.shape.slice() })));
-    expect(() => exportOnnx(m)).toThrow(/^exportOnnx: op 'mul' \(#1 of 3\): input 1 is a constant of shape \[2,3\] with one batch and \[3,3\] with another/);
+    expect(() => exportOnnx(m)).toThrow(/^exportOnnx: op 'mul' \(#1 of 2\): input 1 is a constant of shape \[2,3\] with one batch and \[3,3\] with another/);
     // The same, with a shape that does not show it: only the values differ.
     const m2 = new Custom((h) => h.add(tensor([h.data[0], 0, 0])));
-    expect(() => exportOnnx(m2)).toThrow(/^exportOnnx: op 'add' \(#1 of 3\): its constant values differ between two sample batches/);
+    expect(() => exportOnnx(m2)).toThrow(/^exportOnnx: op 'add' \(#1 of 2\): its constant values differ between two sample batches/);
   });
 
   it('refuses a batch size kept in a constant', () => {
@@ -59,11 +59,11 @@ describe('exportOnnx: errors name the function and what is wrong', () => {
 
   it('refuses a forward whose ops change with the batch size', () => {
     const m = new Custom((h) => (h.shape[0] === 2 ? h.relu() : h));
-    expect(() => exportOnnx(m)).toThrow(/^exportOnnx: the forward runs 3 ops at one batch size and 2 at another/);
+    expect(() => exportOnnx(m)).toThrow(/^exportOnnx: the forward runs 2 ops at one batch size and 1 at another/);
   });
 
   it('refuses id lookups whose ids come from the batch (ops that take ids as attributes)', () => {
     const m = new Custom((h) => h.indexSelect(1, [h.shape[0] - 2, 1, 2]));
-    expect(() => exportOnnx(m)).toThrow(/^exportOnnx: op 'indexSelect' \(#1 of 3\): its (constant values|ONNX nodes) differ between two sample batches/);
+    expect(() => exportOnnx(m)).toThrow(/^exportOnnx: op 'indexSelect' \(#1 of 2\): its (constant values|ONNX nodes) differ between two sample batches/);
   });
 });

@@ -1,19 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import {
-  MultiTaskBase, Tensor, clone, concat, crossLayer, exportOnnx, matmul, tensor, where, type ModelInput,
+  SingleTask, Tensor, clone, concat, crossLayer, exportOnnx, matmul, tensor, where, type ModelInput,
 } from '../../src/index.js';
-import { Linear } from '../../src/nn/index.js';
 import { denseSample, maxScaledDiff, randomizeParameters, runBoth } from './helpers.js';
 
-/** A one-task model whose logits come from `body(h)` [B, 3] on the input h [B, 3]. */
-class Body extends MultiTaskBase {
-  readonly head: Linear;
+/**
+ * A one-task model whose logits are a Linear on `body(h)` [B, 3], h the input [B, 3]: a SingleTask
+ * (whose one layer is that Linear) with its forward replaced.
+ */
+class Body extends SingleTask {
   constructor(private readonly body: (h: Tensor) => Tensor) {
-    super('Body', { inputDim: 3, taskTypes: ['regression'] });
-    this.head = this.registerModule('head', new Linear(3, 1));
+    super({ inputDim: 3, taskTypes: ['regression'] });
   }
-  logits(x: ModelInput): Tensor {
-    return this.head.forward(this.body(this.input(x)));
+  override logits(x: ModelInput): Tensor {
+    return this.tower_dnn_final_layer.get(0).forward(this.body(this.input(x)));
   }
 }
 
