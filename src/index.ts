@@ -6,6 +6,7 @@ export * as optim from './nn/optim/index.js';
 export {
   saveSafetensors, loadSafetensors, saveSafetensorsSync, loadSafetensorsSync, serializeSafetensors, deserializeSafetensors,
 } from './nn/safetensors.js';
+export { setSavedDType, savedDType, type SavedDType } from './nn/saved-dtype.js';
 export * from './models/index.js';
 export * from './data/index.js';
 export * from './train/index.js';

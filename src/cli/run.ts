@@ -3,6 +3,7 @@ import { ConfigError } from './config.js';
 import { censusFlags, runCensus } from './commands/census.js';
 import { runSynthetic, syntheticFlags } from './commands/synthetic.js';
 import { runTrain, trainFlags } from './commands/train.js';
+import { predictFlags, runPredict } from './commands/predict.js';
 import type { CliIO } from './io.js';
 
 interface Command {
@@ -30,6 +31,12 @@ const COMMANDS: Record<string, Command> = {
     usage: 'mmoe-ts train --config FILE [--out DIR] [--epochs N]',
     flags: trainFlags,
     run: runTrain,
+  },
+  predict: {
+    summary: 'score new rows of a CSV/TSV with a model saved by train (its model.safetensors and preprocessing.json)',
+    usage: 'mmoe-ts predict --model DIR --data FILE [--out FILE] [--id COLUMN]',
+    flags: predictFlags,
+    run: runPredict,
   },
 };
 

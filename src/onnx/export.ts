@@ -269,7 +269,7 @@ function checkSameGraph(a: Lowered, b: Lowered): void {
 /**
  * The model as an ONNX model (the bytes of an .onnx file, opset 13), in eval mode: dropout off,
  * BatchNorm on its running statistics. Works for every model here (MMoE, OMoE, SharedBottom,
- * SingleTask, PLE, DCN), dense or feature-column input.
+ * SingleTask, PLE, DCN, ESMM), dense or feature-column input.
  *
  * Inputs: a dense model takes `input` [batch, inputDim] (float32, or float64 for a float64 model).
  * A feature-column model takes one input per column, named as the column: a sparse column int64
@@ -281,7 +281,7 @@ function checkSameGraph(a: Lowered, b: Lowered): void {
  */
 export function exportOnnx(model: MultiTaskBase, options: ExportOnnxOptions = {}): Uint8Array {
   if (!(model instanceof MultiTaskBase)) {
-    throw new TypeError(`exportOnnx: expected one of the models (MMoE, OMoE, SharedBottom, SingleTask, PLE, DCN), got ${model === null ? 'null' : typeof model === 'object' ? (model as object).constructor.name : typeof model}`);
+    throw new TypeError(`exportOnnx: expected one of the models (MMoE, OMoE, SharedBottom, SingleTask, PLE, DCN, ESMM), got ${model === null ? 'null' : typeof model === 'object' ? (model as object).constructor.name : typeof model}`);
   }
   if (!options || typeof options !== 'object') throw new TypeError('exportOnnx: options must be an object');
   for (const k of Object.keys(options)) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  DCN, DenseFeat, MMoE, OMoE, PLE, SharedBottom, SingleTask, SparseFeat, VarLenSparseFeat, exportOnnx, manualSeed, randn,
+  DCN, DenseFeat, ESMM, MMoE, OMoE, PLE, SharedBottom, SingleTask, SparseFeat, VarLenSparseFeat, exportOnnx, manualSeed, randn,
   noGrad, type FeatureColumn, type GatedMultiTaskModel, type MultiTaskBase,
 } from '../../src/index.js';
 import { columnSpread, denseSample, featureSample, maxScaledDiff, ort, randomizeParameters, runBoth } from './helpers.js';
@@ -30,6 +30,8 @@ const builders: Record<string, (input: Input) => MultiTaskBase> = {
   DCN: (i) => new DCN({ ...i, crossNum: 3, dnnHiddenUnits: [8, 4], dnnUseBn: true, dnnActivation: 'leakyRelu' }),
   'DCN (matrix)': (i) => new DCN({ ...i, taskTypes: ['binary', 'regression'], crossNum: 2, crossParameterization: 'matrix', dnnHiddenUnits: [] }),
   'DCN (cross only, vector)': (i) => new DCN({ ...i, crossNum: 2, dnnHiddenUnits: [] }),
+  'DCN (no linear part)': (i) => new DCN({ ...i, crossNum: 1, dnnHiddenUnits: [5], linear: false }),
+  ESMM: (i) => new ESMM({ ...i, towerHiddenUnits: [6], dnnActivation: 'tanh' }),
 };
 
 function build(name: string, input: Input, seed: number): MultiTaskBase {
