@@ -1,5 +1,6 @@
 import { Tensor, noGrad, traceOps, untraced, type TracedOp } from '../autograd/index.js';
 import { Generator, allocate, formatShape, type DType } from '../tensor/index.js';
+import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
 import { MultiTaskBase, hasGateWeights } from '../models/base.js';
 import { PLE } from '../models/ple.js';
 import { InputLayer } from '../models/features.js';
@@ -48,7 +49,7 @@ export interface ExportOnnxOptions {
   gates?: boolean;
 }
 
-const optionKeys = ['output', 'idType', 'gates'];
+const OPTION_KEYS: OptionKeys<ExportOnnxOptions> = { output: true, idType: true, gates: true };
 
 /**
  * One graph output: its name, what computes it, its shape after the batch dimension (null: as
@@ -283,10 +284,7 @@ export function exportOnnx(model: MultiTaskBase, options: ExportOnnxOptions = {}
   if (!(model instanceof MultiTaskBase)) {
     throw new TypeError(`exportOnnx: expected one of the models (MMoE, OMoE, SharedBottom, SingleTask, PLE, DCN, ESMM), got ${model === null ? 'null' : typeof model === 'object' ? (model as object).constructor.name : typeof model}`);
   }
-  if (!options || typeof options !== 'object') throw new TypeError('exportOnnx: options must be an object');
-  for (const k of Object.keys(options)) {
-    if (!optionKeys.includes(k)) throw new Error(`exportOnnx: unknown option '${k}' (expected one of: ${optionKeys.join(', ')})`);
-  }
+  checkOptionKeys('exportOnnx', options, OPTION_KEYS);
   const output = options.output ?? 'predictions';
   if (output !== 'predictions' && output !== 'logits') {
     throw new Error(`exportOnnx: output must be 'predictions' or 'logits', got ${JSON.stringify(output)}`);

@@ -47,14 +47,10 @@ function crossStep(g: GraphBuilder, x0: string, xl: string, w: string, b: string
   return g.node('Add', [g.node('Add', [g.node('Mul', [x0, s]), b]), xl]);
 }
 
-function castTo(dtype: DType): number {
-  return dataTypeOf(dtype);
-}
-
 /*
  * Every op the models use, lowered to standard ONNX (opset 13). The fused ops (crossLayer, the
- * crossNetVector stack) become their defining MatMul/Mul/Add subgraph: ONNX has no cross layer,
- * and ONNX Runtime fuses such elementwise chains itself.
+ * crossNetVector stack) become the MatMul/Mul/Add subgraph that defines them, since ONNX has no
+ * cross layer.
  */
 export const lowerings: Readonly<Record<string, Lowering>> = {
   ...Object.fromEntries(Object.entries(unaryOps).map(([k, onnx]) => [k, (g: GraphBuilder, op: LowerInput) => g.node(onnx, [op.inputs[0]])])),
@@ -128,7 +124,7 @@ export const lowerings: Readonly<Record<string, Lowering>> = {
   },
   embedding: (g, op) => g.node('Gather', [op.inputs[0], g.int64s((op.attrs as { ids: Int32Array }).ids)], { axis: attr.int(0) }),
   where: (g, op) => g.node('Where', [g.node('Cast', [op.inputs[0]], { to: attr.int(DataType.BOOL) }), op.inputs[1], op.inputs[2]]),
-  cast: (g, op) => g.node('Cast', [op.inputs[0]], { to: attr.int(castTo(op.attrs as DType)) }),
+  cast: (g, op) => g.node('Cast', [op.inputs[0]], { to: attr.int(dataTypeOf(op.attrs as DType)) }),
   clone: (g, op) => g.node('Identity', [op.inputs[0]]),
   crossLayer: (g, op) => {
     const D = op.inShapes[0][1] as number;
