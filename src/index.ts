@@ -9,3 +9,4 @@ export { setSavedDType, savedDType, type SavedDType } from './nn/saved-dtype.js'
 export * from './models/index.js';
 export * from './data/index.js';
 export * from './train/index.js';
+export * from './onnx/index.js';

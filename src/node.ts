@@ -6,3 +6,4 @@ export * from './index.js';
 export { saveSafetensors, loadSafetensors, saveSafetensorsSync, loadSafetensorsSync, loadSafetensorsWithMetadata } from './nn/safetensors-node.js';
 export { readCsv } from './data/csv-node.js';
 export { loadCensusIncome, readCensusColumns, defaultCensusPath, packageRoot } from './data/census-node.js';
+export { writeOnnx } from './onnx/write-node.js';
