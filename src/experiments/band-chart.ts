@@ -53,6 +53,12 @@ export function bandChart(o: BandChartOptions): string {
     for (let k = Math.floor(l0); k <= Math.ceil(l1); k++) {
       for (const m of [1, 2, 5]) { const t = m * 10 ** k; if (Math.log10(t) >= l0 - 1e-9 && Math.log10(t) <= l1 + 1e-9) yt.push(t); }
     }
+    // Under a decade of range: round linear ticks, placed on the log scale, so the axis is not bare;
+    // a tick closer than 16 px to the one below it is dropped, so labels never overlap.
+    if (yt.length < 4) yt = niceTicks(10 ** l0, 10 ** l1, 10).filter((t) => t > 0 && Math.log10(t) >= l0 - 1e-9 && Math.log10(t) <= l1 + 1e-9);
+    const kept: number[] = [];
+    for (const t of yt) if (kept.length === 0 || fy(kept[kept.length - 1]) - fy(t) >= 16) kept.push(t);
+    yt = kept;
   } else {
     yt = niceTicks(yLo, yHi, 5);
     const lo = Math.min(yLo, yt[0]), hi = Math.max(yHi, yt[yt.length - 1]);
@@ -70,7 +76,8 @@ export function bandChart(o: BandChartOptions): string {
   for (const t of yt) s += `<line x1="${x0}" y1="${r(fy(t))}" x2="${x1}" y2="${r(fy(t))}"/>\n`;
   s += '</g>\n';
   s += `<g stroke="#333333" stroke-width="1"><line x1="${x0}" y1="${y0}" x2="${x1}" y2="${y0}"/><line x1="${x0}" y1="${y0}" x2="${x0}" y2="${y1}"/></g>\n`;
-  for (const t of yt) s += text(x0 - 6, fy(t) + 4, formatNumber(t, o.logY ? t : (yt[1] ?? t) - yt[0]), 'text-anchor="end" font-size="11"');
+  const yStep = yt.length > 1 ? Math.min(...yt.slice(1).map((t, i) => t - yt[i])) : Math.abs(yt[0] ?? 1);
+  for (const t of yt) s += text(x0 - 6, fy(t) + 4, formatNumber(t, yStep), 'text-anchor="end" font-size="11"');
   for (const t of xt) s += text(fx(t), y0 + 16, formatNumber(t, xStep), 'text-anchor="middle" font-size="11"');
   s += `<clipPath id="${clip}"><rect x="${x0}" y="${y1}" width="${x1 - x0}" height="${y0 - y1}"/></clipPath>\n`;
   for (const ser of o.series) {

@@ -2,7 +2,7 @@ import type { SyntheticSettings } from './synthetic.js';
 import type { PilotChoice } from './synthetic-pilot.js';
 
 /*
- * The recorded learning-rate pilot: PRELIMINARY — an 8-epoch pilot (2048 steps) at 8192 training rows, 2 runs per cell, run on a loaded 2-core machine in 819 s; it will be replaced by the 16-epoch pilot of PAPER_SYNTHETIC.
+ * The recorded learning-rate pilot: the output of `mmoe-ts synthetic --pilot` (PAPER_SYNTHETIC: 8192 training / 1024 validation rows, batch 32, 16 epochs = 4096 steps, validation loss every 128 steps; 2 runs per model, ρ and lr = 54 runs), run on this 2-core machine while other jobs loaded it (29m26s wall).
  * The demo and --full take their Adam rates from here; --paper reruns the same pilot (same
  * seeds, so the same choice) before its main runs. Regenerate with `mmoe-ts synthetic --pilot`
  * and copy its pilot.json here when the protocol changes.
@@ -18,7 +18,7 @@ export interface RecordedPilot {
 
 export const SYNTHETIC_PILOT: RecordedPilot = {
   "command": "mmoe-ts synthetic --pilot",
-  "seconds": 819,
+  "seconds": 1766,
   "settings": {
     "correlations": [
       0.5,
@@ -30,7 +30,7 @@ export const SYNTHETIC_PILOT: RecordedPilot = {
     "validationSize": 1024,
     "testSize": 2048,
     "dim": 100,
-    "epochs": 8,
+    "epochs": 16,
     "batchSize": 32,
     "logEvery": 128,
     "lr": {
@@ -59,22 +59,22 @@ export const SYNTHETIC_PILOT: RecordedPilot = {
       0.01
     ],
     "runsPerCell": 2,
-    "pilotEpochs": 8,
+    "pilotEpochs": 16,
     "scores": {
       "mmoe": {
-        "0.0001": 1.082228513855583,
-        "0.001": 0.37268446999299965,
-        "0.01": 0.34691712214681875
+        "0.0001": 1.016415727361523,
+        "0.001": 0.35787465037900407,
+        "0.01": 0.30104956126722
       },
       "omoe": {
-        "0.0001": 1.09669345311099,
-        "0.001": 0.42670061049838254,
-        "0.01": 0.35286836927580506
+        "0.0001": 1.0214056081620304,
+        "0.001": 0.411470045486096,
+        "0.01": 0.2994906255449558
       },
       "shared-bottom": {
-        "0.0001": 1.0163066947682413,
-        "0.001": 0.3352326028291166,
-        "0.01": 0.2342586264356914
+        "0.0001": 0.9867412276318109,
+        "0.001": 0.22196929114724617,
+        "0.01": 0.21750629226687854
       }
     },
     "lr": {
@@ -82,71 +82,71 @@ export const SYNTHETIC_PILOT: RecordedPilot = {
       "omoe": 0.01,
       "shared-bottom": 0.01
     },
-    "epochs": 8,
+    "epochs": 16,
     "flat": false,
     "gaps": [
       {
         "model": "mmoe",
         "correlation": 0.5,
         "atChosen": 0,
-        "lastQuarter": 0.041159462104839006,
-        "minimum": 0.37010212919083746
+        "lastQuarter": 0,
+        "minimum": 0.31819844055451146
       },
       {
         "model": "mmoe",
         "correlation": 0.9,
         "atChosen": 0,
-        "lastQuarter": 0.06780273126162206,
-        "minimum": 0.31423528213536606
+        "lastQuarter": 0.19138079489366944,
+        "minimum": 0.2510064379347478
       },
       {
         "model": "mmoe",
         "correlation": 1,
         "atChosen": 0,
-        "lastQuarter": 0,
-        "minimum": 0.3564139551142526
+        "lastQuarter": 0.17674738178540306,
+        "minimum": 0.33394380531240064
       },
       {
         "model": "omoe",
         "correlation": 0.5,
         "atChosen": 0,
-        "lastQuarter": 0.08406433621090992,
-        "minimum": 0.37311863404760914
+        "lastQuarter": 0.1130842830780141,
+        "minimum": 0.3045038504286676
       },
       {
         "model": "omoe",
         "correlation": 0.9,
         "atChosen": 0,
-        "lastQuarter": 0.09738883096485207,
-        "minimum": 0.34879192236137946
+        "lastQuarter": 0.20007241933173603,
+        "minimum": 0.25727347478777296
       },
       {
         "model": "omoe",
         "correlation": 1,
         "atChosen": 0,
-        "lastQuarter": 0,
+        "lastQuarter": 0.0127834850186066,
         "minimum": 0.3366945514184267
       },
       {
         "model": "shared-bottom",
         "correlation": 0.5,
         "atChosen": 0,
-        "lastQuarter": 0.07692304829015018,
-        "minimum": 0.26685041342558086
+        "lastQuarter": 0.02916434613861041,
+        "minimum": 0.2650689971854754
       },
       {
         "model": "shared-bottom",
         "correlation": 0.9,
         "atChosen": 0,
-        "lastQuarter": 0.11620082226739803,
-        "minimum": 0.2330501880702018
+        "lastQuarter": 0.18638868138057618,
+        "minimum": 0.19882537713137988
       },
       {
         "model": "shared-bottom",
         "correlation": 1,
         "atChosen": 0,
-        "lastQuarter": 0.07635261026810425,
-        "minimum": 0.20287527781129155
+        "lastQuarter": 0.008642238081701059,
+        "minimum": 0.18862450248378032
       }
     ]
   }
