@@ -17,7 +17,7 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   synthetic: {
     summary: "the MMoE paper's synthetic experiment: MMoE vs OMoE vs Shared-Bottom over task correlations (npm run demo)",
-    usage: 'mmoe-ts synthetic [--full] [--runs N] [--epochs N] [--out DIR] …',
+    usage: 'mmoe-ts synthetic [--paper | --pilot | --full] [--runs N] [--results FILE] [--out DIR] …',
     flags: syntheticFlags,
     run: runSynthetic,
   },
