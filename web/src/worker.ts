@@ -4,7 +4,7 @@
  * through postMessage from fit's callbacks (the page drains the queue as it arrives).
  */
 import {
-  MMoE, OMoE, SharedBottom, evaluate, fit, hasGateWeights, noGrad, serializeSafetensors, syntheticMultiTask,
+  MMoE, OMoE, SharedBottom, evaluate, fit, hasGateWeights, noGrad, serializeSafetensors, syntheticMultiTask, drawSineParameters,
   widthForParameterCount, Tensor, type MultiTaskModel,
 } from '../../src/index.js';
 import type { DemoModel, TrainRequest, WorkerMessage } from './protocol.js';
@@ -46,9 +46,13 @@ function meanGates(net: MultiTaskModel, x: Tensor): number[][] | null {
 
 const post = (m: WorkerMessage, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(m, transfer);
 
+// The paper's α, β are given parameters: one draw for every run, as `mmoe-ts synthetic` does
+// (its sineSeed 0), so moving the slider changes the task correlation and nothing else.
+const SINE = drawSineParameters(10, 0);
+
 function train(req: TrainRequest): void {
   const t0 = performance.now();
-  const data = syntheticMultiTask({ n: req.trainSize + req.testSize, dim: DIM, correlation: req.correlation, seed: req.seed });
+  const data = syntheticMultiTask({ n: req.trainSize + req.testSize, dim: DIM, correlation: req.correlation, seed: req.seed, alpha: SINE.alpha, beta: SINE.beta });
   const trainSet = { x: rows(data.x, 0, req.trainSize), y: rows(data.y, 0, req.trainSize) };
   const testSet = { x: rows(data.x, req.trainSize, req.trainSize + req.testSize), y: rows(data.y, req.trainSize, req.trainSize + req.testSize) };
   const { net, bottomUnits } = build(req.model, req.seed * 7919 + 1);
