@@ -20,8 +20,8 @@ const COMMANDS: Record<string, Command> = {
     run: runSynthetic,
   },
   census: {
-    summary: 'MMoE, Shared-Bottom and SingleTask on UCI census-income (income, never married): per-task test AUC (npm run census)',
-    usage: 'mmoe-ts census [--epochs N] [--models …] [--out DIR] …',
+    summary: "the MMoE paper's census-income tables: MMoE, OMoE, Shared-Bottom, Single-Task, PLE on both task groups, AUC over seeds (npm run census)",
+    usage: 'mmoe-ts census [--seeds N] [--groups …] [--models …] [--out DIR] …',
     flags: censusFlags,
     run: runCensus,
   },
