@@ -1,6 +1,7 @@
 import { UsageError, formatFlagHelp, parseFlags, type FlagSpec, type FlagValues } from './args.js';
 import { ConfigError } from './config.js';
 import { censusFlags, runCensus } from './commands/census.js';
+import { crossClaimsFlags, runCrossClaims } from './commands/cross-claims.js';
 import { runSynthetic, syntheticFlags } from './commands/synthetic.js';
 import { runTrain, trainFlags } from './commands/train.js';
 import type { CliIO } from './io.js';
@@ -24,6 +25,12 @@ const COMMANDS: Record<string, Command> = {
     usage: 'mmoe-ts census [--seeds N] [--groups …] [--models …] [--out DIR] …',
     flags: censusFlags,
     run: runCensus,
+  },
+  'cross-claims': {
+    summary: "the cross network's own claims (DCN): parameters = d·L·2, and fitting polynomials of degree L+1 against a ReLU net of equal size",
+    usage: 'mmoe-ts cross-claims [--d N] [--layers 1,2,3] [--seeds N] [--out DIR] …',
+    flags: crossClaimsFlags,
+    run: runCrossClaims,
   },
   train: {
     summary: "train a model on your own CSV/TSV, described by a JSON config",

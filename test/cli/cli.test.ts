@@ -66,7 +66,7 @@ describe('mmoe-ts executable (spawned under tsx)', () => {
   it('--help lists the commands and exits 0', () => {
     const r = cli('--help');
     expect(r.status).toBe(0);
-    for (const c of ['synthetic', 'census', 'train']) expect(r.stdout).toContain(c);
+    for (const c of ['synthetic', 'census', 'cross-claims', 'train']) expect(r.stdout).toContain(c);
   });
 
   it('a bad flag exits 2 with one line naming it', () => {
@@ -123,6 +123,9 @@ describe('mmoe-ts in process', () => {
     [['census', '--groups', 'income-marital,nope'], /^mmoe-ts: census: --groups: unknown group 'nope', expected some of income-marital, education-marital$/],
     [['census', '--models', 'mmoe,mmoe'], /^mmoe-ts: census: --models: 'mmoe,mmoe' names one twice$/],
     [['census', '--seeds', '0'], /--seeds must be >= 1, got 0/],
+    [['cross-claims', '--layers', '1,1'], /^mmoe-ts: cross-claims: --layers: '1,1' names a layer count twice$/],
+    [['cross-claims', '--layers', '1.5'], /--layers expects integers, got 1.5/],
+    [['cross-claims', '--targets', 'cubic'], /unknown target 'cubic'/],
     [['train'], /--config FILE is required/],
     [['train', '--config', '/nonexistent/config.json'], /cannot read .*config\.json: ENOENT/],
   ])('%j exits 2 with one line', async (args, pattern) => {
@@ -211,8 +214,22 @@ describe('mmoe-ts in process', () => {
     expect(metrics.groups[1].taskNames).toEqual(['college', 'never_married']);
   });
 
+  it('cross-claims prints the parameter table against d·L·2 and both polynomial fits, and writes its outputs', async () => {
+    const out = join(dir, 'out-cross');
+    const r = await inProcess('cross-claims', '--seeds', '1', '--layers', '1', '--steps', '100', '--out', out, '--quiet');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/\| 8 +\| +3 \| +48 \| +48 \| +yes \| +216 \|/);
+    expect(r.stdout).not.toMatch(/\| NO \|/);
+    for (const t of ['cross-span', 'all-monomials']) expect(r.stdout).toMatch(new RegExp(`\\| ${t} +\\| +1 \\| +45 \\| +25 \\| `));
+    for (const f of ['metrics.json', 'results.md']) expect(existsSync(join(out, f))).toBe(true);
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    expect(metrics.fits.length).toBe(2);
+    expect(metrics.fits[0].cross.testMse).toBeGreaterThanOrEqual(0);
+  });
+
   it('each command has its own --help', async () => {
-    for (const c of ['synthetic', 'census', 'train']) {
+    for (const c of ['synthetic', 'census', 'cross-claims', 'train']) {
       const r = await inProcess(c, '--help');
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/^Usage: mmoe-ts /);
