@@ -3,10 +3,12 @@ import {
   DenseFeat, MMoE, OMoE, PLE, SharedBottom, SingleTask, SparseFeat, type FeatureColumn, type MultiTaskModel,
 } from '../models/index.js';
 import type { Dataset } from '../train/dataset.js';
-import type { History } from '../train/history.js';
+import type { EpochLog } from '../train/history.js';
 import type { TaskMetrics } from '../train/metrics.js';
 import type { ProgressStream } from '../train/progress.js';
 import { evaluate, fit } from '../train/trainer.js';
+import { Tensor } from '../autograd/index.js';
+import { defaultWorkers, runOnWorkers, startModuleWorker } from './worker-pool.js';
 
 /*
  * The MMoE paper's census-income benchmark (§6.3): two groups of two binary tasks (income > 50K
@@ -44,8 +46,12 @@ export interface CensusExperimentOptions {
   /** Progress bars / lines for each fit (default none). */
   progressStream?: ProgressStream;
   verbose?: 0 | 1 | 2;
-  /** Called after every run; `trained` is only valid during the call unless kept. */
-  onRun?(r: CensusRun, trained: MultiTaskModel): void;
+  /** Worker threads; 1 runs every job in this thread. Default one per core (at most 8). */
+  workers?: number;
+  /** Called after every run, in the order runs finish; `done` of `total`. */
+  onRun?(r: CensusRun, done: number, total: number): void;
+  /** One-line notes for the user (a fallback to one thread). */
+  onNote?(line: string): void;
 }
 
 export interface CensusRun {
@@ -56,7 +62,8 @@ export interface CensusRun {
   /** Per-task metrics on the test and validation splits after the last epoch. */
   test: Record<string, TaskMetrics>;
   validation: Record<string, TaskMetrics>;
-  history: History;
+  /** The fit's per-epoch logs. */
+  history: EpochLog[];
   seconds: number;
 }
 
@@ -83,13 +90,31 @@ export interface CensusGroupInfo {
   labelCorrelation: number;
 }
 
-export type CensusSettings = Required<Omit<CensusExperimentOptions, 'onRun' | 'progressStream' | 'verbose' | 'limit' | 'path'>>;
+export type CensusSettings = Required<Omit<CensusExperimentOptions, 'onRun' | 'onNote' | 'workers' | 'progressStream' | 'verbose' | 'limit' | 'path'>>;
+
+/** One training run: a model on a group with a seed; `index` is its place in the result. */
+export interface CensusJob {
+  index: number;
+  group: CensusTaskGroup;
+  model: CensusModelName;
+  seed: number;
+}
+
+/** What a run needs besides its job; the same in every worker. */
+export interface CensusJobContext {
+  settings: CensusSettings;
+  limit?: number;
+  path?: string;
+}
 
 export interface CensusResult {
   settings: CensusSettings;
   groups: CensusGroupInfo[];
   runs: CensusRun[];
   summary: CensusSummaryRow[];
+  /** The first MMoE run's trained model (first group), for weights and gate plots; null without MMoE. */
+  kept: { group: CensusTaskGroup; model: MultiTaskModel; data: CensusIncome } | null;
+  workers: number;
   loadSeconds: number;
   seconds: number;
 }
@@ -186,8 +211,7 @@ function checkCount(name: string, v: number | undefined, min: number): void {
   }
 }
 
-export async function censusExperiment(o: CensusExperimentOptions = {}): Promise<CensusResult> {
-  const t0 = performance.now();
+export function resolveCensusSettings(o: CensusExperimentOptions): CensusSettings {
   const settings: CensusSettings = {
     groups: o.groups ?? CENSUS_TASK_GROUPS,
     models: o.models ?? CENSUS_MODELS,
@@ -208,48 +232,132 @@ export async function censusExperiment(o: CensusExperimentOptions = {}): Promise
   for (const m of settings.models) {
     if (!(CENSUS_MODELS as readonly string[]).includes(m)) throw new RangeError(`censusExperiment: unknown model '${m}', expected some of ${CENSUS_MODELS.join(', ')}`);
   }
-  const groups: CensusGroupInfo[] = [];
-  const runs: CensusRun[] = [];
-  let loadSeconds = 0;
-  for (const group of settings.groups) {
-    const l0 = performance.now();
-    const data = await loadCensusIncome({ seed: settings.splitSeed, limit: o.limit, path: o.path, taskGroup: group });
-    loadSeconds += (performance.now() - l0) / 1000;
-    const features = censusFeatures(data, settings.embeddingDim);
-    const train = censusDataset(data, data.train);
-    const validation = censusDataset(data, data.validation);
-    const test = censusDataset(data, data.test);
-    const positiveRate: Record<string, number> = {};
-    data.taskNames.forEach((t, j) => {
-      let s = 0;
-      for (let i = 0; i < data.test.size; i++) s += data.test.labels[2 * i + j];
-      positiveRate[t] = s / Math.max(1, data.test.size);
-    });
-    groups.push({
-      group, taskNames: data.taskNames,
-      rows: { train: data.train.size, validation: data.validation.size, test: data.test.size },
-      features: { sparse: data.sparseFeatures.length, dense: data.denseFeatures.length },
-      positiveRate, labelCorrelation: censusLabelCorrelation(data),
-    });
-    for (const model of settings.models) {
-      for (let r = 0; r < settings.seeds; r++) {
-        const seed = settings.firstSeed + r;
-        const m0 = performance.now();
-        const net = buildCensusModel(model, features, data.taskNames, 1000 + seed);
-        const history = fit(net, train, {
-          epochs: settings.epochs, batchSize: settings.batchSize, optimizer: 'adam', lr: settings.lr,
-          seed, verbose: o.verbose ?? 0, progressStream: o.progressStream,
-        });
-        const run: CensusRun = {
-          group, model, seed, parameters: net.numParameters(),
-          test: evaluate(net, test, { batchSize: 4096 }).tasks,
-          validation: evaluate(net, validation, { batchSize: 4096 }).tasks,
-          history, seconds: (performance.now() - m0) / 1000,
-        };
-        runs.push(run);
-        o.onRun?.(run, net);
-      }
+  return settings;
+}
+
+/** Every run in result order: group, then model, then seed. */
+export function censusJobs(s: CensusSettings): CensusJob[] {
+  const jobs: CensusJob[] = [];
+  for (const group of s.groups) {
+    for (const model of s.models) {
+      for (let r = 0; r < s.seeds; r++) jobs.push({ index: jobs.length, group, model, seed: s.firstSeed + r });
     }
   }
-  return { settings, groups, runs, summary: summarizeCensusRuns(runs), loadSeconds, seconds: (performance.now() - t0) / 1000 };
+  return jobs;
+}
+
+/** A group's data, loaded once, in the form the runs use. */
+export interface PreparedCensusGroup {
+  data: CensusIncome;
+  features: FeatureColumn[];
+  train: Dataset;
+  validation: Dataset;
+  test: Dataset;
+}
+
+export async function prepareCensusGroup(ctx: CensusJobContext, group: CensusTaskGroup): Promise<PreparedCensusGroup> {
+  const data = await loadCensusIncome({ seed: ctx.settings.splitSeed, limit: ctx.limit, path: ctx.path, taskGroup: group });
+  return {
+    data, features: censusFeatures(data, ctx.settings.embeddingDim),
+    train: censusDataset(data, data.train), validation: censusDataset(data, data.validation), test: censusDataset(data, data.test),
+  };
+}
+
+/** The model of a job, initialised from its seed (the same in any thread). */
+export function buildCensusJobModel(p: PreparedCensusGroup, job: CensusJob): MultiTaskModel {
+  return buildCensusModel(job.model, p.features, p.data.taskNames, 1000 + job.seed);
+}
+
+/** Trains and scores one job; its seed fixes the init and the shuffling, so any thread gives the same run. */
+export function runCensusJob(ctx: CensusJobContext, p: PreparedCensusGroup, job: CensusJob): { run: CensusRun; model: MultiTaskModel } {
+  const s = ctx.settings;
+  const t0 = performance.now();
+  const model = buildCensusJobModel(p, job);
+  const history = fit(model, p.train, { epochs: s.epochs, batchSize: s.batchSize, optimizer: 'adam', lr: s.lr, seed: job.seed, verbose: 0 });
+  const run: CensusRun = {
+    group: job.group, model: job.model, seed: job.seed, parameters: model.numParameters(),
+    test: evaluate(model, p.test, { batchSize: 4096 }).tasks,
+    validation: evaluate(model, p.validation, { batchSize: 4096 }).tasks,
+    history: history.epochs, seconds: (performance.now() - t0) / 1000,
+  };
+  return { run, model };
+}
+
+function groupInfo(group: CensusTaskGroup, data: CensusIncome): CensusGroupInfo {
+  const positiveRate: Record<string, number> = {};
+  data.taskNames.forEach((t, j) => {
+    let s = 0;
+    for (let i = 0; i < data.test.size; i++) s += data.test.labels[2 * i + j];
+    positiveRate[t] = s / Math.max(1, data.test.size);
+  });
+  return {
+    group, taskNames: data.taskNames,
+    rows: { train: data.train.size, validation: data.validation.size, test: data.test.size },
+    features: { sparse: data.sparseFeatures.length, dense: data.denseFeatures.length },
+    positiveRate, labelCorrelation: censusLabelCorrelation(data),
+  };
+}
+
+export interface CensusWorkerRequest { ctx: CensusJobContext; job: CensusJob; keep: boolean }
+export interface CensusWorkerReply {
+  run: CensusRun;
+  /** The trained model's state dict, when the request asked to keep it. */
+  state?: Array<{ name: string; data: Float32Array; shape: number[] }>;
+}
+
+/**
+ * Runs every job, on worker threads when there is more than one core (or `workers` says so) and
+ * in this thread otherwise; the runs are the same either way. If the workers fail, the jobs not yet
+ * done run here after a one-line note.
+ */
+export async function censusExperiment(o: CensusExperimentOptions = {}): Promise<CensusResult> {
+  const t0 = performance.now();
+  const settings = resolveCensusSettings(o);
+  const ctx: CensusJobContext = { settings, limit: o.limit, path: o.path };
+  const jobs = censusJobs(settings);
+  const l0 = performance.now();
+  const prepared = new Map<CensusTaskGroup, PreparedCensusGroup>();
+  for (const g of settings.groups) prepared.set(g, await prepareCensusGroup(ctx, g));
+  const loadSeconds = (performance.now() - l0) / 1000;
+  const keepIndex = jobs.find((j) => j.model === 'mmoe')?.index ?? -1;
+  const runs: Array<CensusRun | undefined> = new Array(jobs.length).fill(undefined);
+  let kept: CensusResult['kept'] = null;
+  let done = 0;
+  const record = (job: CensusJob, run: CensusRun, model: () => MultiTaskModel | undefined): void => {
+    runs[job.index] = run;
+    if (job.index === keepIndex) {
+      const m = model();
+      if (m) kept = { group: job.group, model: m, data: prepared.get(job.group)!.data };
+    }
+    done++;
+    o.onRun?.(run, done, jobs.length);
+  };
+  const workers = Math.min(o.workers ?? defaultWorkers(), jobs.length);
+  if (workers > 1) {
+    const requests: CensusWorkerRequest[] = jobs.map((job) => ({ ctx, job, keep: job.index === keepIndex }));
+    try {
+      await runOnWorkers<CensusWorkerRequest, CensusWorkerReply>(requests, workers, () => startModuleWorker(import.meta.url, 'census-worker'), (reply, req) => {
+        record(req.job, reply.run, () => {
+          if (!reply.state) return undefined;
+          const m = buildCensusJobModel(prepared.get(req.job.group)!, req.job);
+          m.loadStateDict(Object.fromEntries(reply.state.map((e) => [e.name, new Tensor(e.data, e.shape)])));
+          return m;
+        });
+      });
+    } catch (e) {
+      const left = runs.filter((r) => r === undefined).length;
+      const why = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
+      o.onNote?.(`census: worker threads failed (${why}); running the ${left} remaining runs in this thread`);
+    }
+  }
+  for (const job of jobs) {
+    if (runs[job.index] !== undefined) continue;
+    const { run, model } = runCensusJob(ctx, prepared.get(job.group)!, job);
+    record(job, run, () => model);
+  }
+  const all = runs as CensusRun[];
+  return {
+    settings, groups: settings.groups.map((g) => groupInfo(g, prepared.get(g)!.data)), runs: all, summary: summarizeCensusRuns(all),
+    kept, workers, loadSeconds, seconds: (performance.now() - t0) / 1000,
+  };
 }

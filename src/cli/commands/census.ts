@@ -4,11 +4,9 @@ import { CENSUS_TASK_GROUPS, type CensusTaskGroup } from '../../data/census.js';
 import { serializeSafetensors } from '../../nn/safetensors.js';
 import {
   CENSUS_MODELS, CENSUS_MODEL_LABELS, censusDataset, censusExperiment,
-  type CensusExperimentOptions, type CensusModelName, type CensusResult,
+  type CensusExperimentOptions, type CensusResult,
 } from '../../experiments/census.js';
 import { gateHeatmap } from '../../experiments/figures.js';
-import { loadCensusIncome } from '../../data/census.js';
-import type { MultiTaskModel } from '../../models/index.js';
 import { sliceFeatures } from '../../train/dataset.js';
 import { formatDuration } from '../../train/progress.js';
 import { UsageError, getString, type FlagSpec, type FlagValues } from '../args.js';
@@ -28,6 +26,7 @@ export const censusFlags: Record<string, FlagSpec> = {
   limit: { type: 'int', min: 10, description: 'read only the first N rows of the file (quick checks)' },
   data: { type: 'string', placeholder: 'FILE', description: 'census-income file (default: the packaged census-income.test.gz)' },
   out: { type: 'string', placeholder: 'DIR', description: 'write metrics.json, results.md, model.safetensors (first MMoE) and gates.svg here (default out/census)' },
+  workers: { type: 'int', min: 1, description: 'worker threads (default one per core, at most 8); the results do not depend on it' },
   quiet: { type: 'boolean', description: 'no progress output' },
 };
 
@@ -76,25 +75,20 @@ export async function runCensus(flags: FlagValues, io: CliIO): Promise<number> {
     models: parseList(flags, 'models', CENSUS_MODELS),
     seeds: num('seeds'), firstSeed: num('seed'),
     epochs: num('epochs'), batchSize: num('batch-size'), lr: num('lr'), embeddingDim: num('embedding-dim'),
-    splitSeed: num('split-seed'), limit: num('limit'), path: getString(flags, 'data'),
-    verbose: 0,
+    splitSeed: num('split-seed'), limit: num('limit'), path: getString(flags, 'data'), workers: num('workers'),
   };
   const outDir = getString(flags, 'out') ?? join('out', 'census');
   mkdirSync(outDir, { recursive: true }); // a bad --out fails now, not after every run
-  let kept: { model: MultiTaskModel; group: CensusTaskGroup } | undefined;
-  let done = 0;
-  const total = (opts.groups ?? CENSUS_TASK_GROUPS).length * (opts.models ?? CENSUS_MODELS).length * (opts.seeds ?? 10);
   const t0 = performance.now();
-  opts.onRun = (r, trained) => {
-    if (!kept && r.model === 'mmoe') kept = { model: trained, group: r.group };
-    done++;
-    if (!flags.quiet) {
+  opts.onNote = (line) => io.err.write(`${line}\n`);
+  if (!flags.quiet) {
+    opts.onRun = (r, done, total) => {
       const el = (performance.now() - t0) / 1000;
       const [a, b] = Object.keys(r.test);
-      io.err.write(`census: ${done}/${total} ${r.group} ${CENSUS_MODEL_LABELS[r.model as CensusModelName]} seed ${r.seed}: ` +
+      io.err.write(`census: ${done}/${total} ${r.group} ${CENSUS_MODEL_LABELS[r.model]} seed ${r.seed}: ` +
         `AUC ${a} ${fixed(r.test[a].auc)}, ${b} ${fixed(r.test[b].auc)} (${formatDuration(r.seconds)}; ETA ${formatDuration((el / done) * (total - done))})\n`);
-    }
-  };
+    };
+  }
   const res = await censusExperiment(opts);
   const s = res.settings;
   const g0 = res.groups[0];
@@ -111,20 +105,20 @@ export async function runCensus(flags: FlagValues, io: CliIO): Promise<number> {
   const files: Record<string, string | Uint8Array> = {
     'metrics.json': toJson({
       command: 'census', settings: s, groups: res.groups, summary: res.summary,
-      runs: res.runs.map((r) => ({ group: r.group, model: r.model, seed: r.seed, parameters: r.parameters, test: r.test, validation: r.validation, seconds: r.seconds, history: r.history.toJSON() })),
+      runs: res.runs.map((r) => ({ group: r.group, model: r.model, seed: r.seed, parameters: r.parameters, test: r.test, validation: r.validation, seconds: r.seconds, history: r.history })),
       loadSeconds: res.loadSeconds, seconds: res.seconds,
     }),
     'results.md': `${header}\n\n${tables}`,
   };
-  if (kept) {
-    files['model.safetensors'] = serializeSafetensors(kept.model.stateDict(), { model: 'MMoE', taskGroup: kept.group, taskNames: kept.model.taskNames.join(',') });
-    const data = await loadCensusIncome({ seed: s.splitSeed, limit: opts.limit, path: opts.path, taskGroup: kept.group });
+  if (res.kept) {
+    const { model, group, data } = res.kept;
+    files['model.safetensors'] = serializeSafetensors(model.stateDict(), { model: 'MMoE', taskGroup: group, taskNames: model.taskNames.join(',') });
     const test = censusDataset(data, data.test);
     const n = data.test.size;
-    const gates = gateHeatmap(kept.model, sliceFeatures(test.x, 0, Math.min(n, 8192), n), `MMoE on census-income (${GROUP_TITLES[kept.group]}): mean gate weight (test rows)`);
+    const gates = gateHeatmap(model, sliceFeatures(test.x, 0, Math.min(n, 8192), n), `MMoE on census-income (${GROUP_TITLES[group]}): mean gate weight (test rows)`);
     if (gates) files['gates.svg'] = gates.svg;
   }
   for (const p of writeOutputs(outDir, files)) println(io, `wrote ${p}`);
-  println(io, `took ${formatDuration(res.seconds)} (loading ${formatDuration(res.loadSeconds)})`);
+  println(io, `took ${formatDuration(res.seconds)} (loading ${formatDuration(res.loadSeconds)}; ${res.workers} worker thread${res.workers === 1 ? '' : 's'})`);
   return 0;
 }
