@@ -3,9 +3,9 @@ export * from './autograd/index.js';
 export { NDArray, Generator, manualSeed, defaultGenerator, type DType, type Storage, type Indices } from './tensor/index.js';
 export * as nn from './nn/index.js';
 export * as optim from './nn/optim/index.js';
-export {
-  saveSafetensors, loadSafetensors, saveSafetensorsSync, loadSafetensorsSync, serializeSafetensors, deserializeSafetensors,
-} from './nn/safetensors.js';
+// Bytes only: the file forms (saveSafetensors, loadSafetensors, readCsv, loadCensusIncome) are in mmoe-ts/node (src/node.ts).
+export { serializeSafetensors, deserializeSafetensors, deserializeSafetensorsWithMetadata } from './nn/safetensors.js';
+export { setSavedDType, savedDType, type SavedDType } from './nn/saved-dtype.js';
 export * from './models/index.js';
 export * from './data/index.js';
 export * from './train/index.js';

@@ -1,9 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+/* The census-income loader over text and chunks (works everywhere); the file paths are in census-node.ts. */
 import { Generator } from '../tensor/index.js';
 import { splitIndices, type SplitFractions } from './batches.js';
-import { readCsv } from './csv.js';
+import { csvRows, type CsvChunks, type CsvRow } from './csv.js';
 
 /** One split of the census data, every array row-major over the split's rows. */
 export interface CensusSplit {
@@ -40,9 +38,9 @@ export interface CensusIncome {
 }
 
 export interface CensusOptions {
-  /** The data file, gzipped or plain; default data/census-income/census-income.test.gz of this package. */
+  /** loadCensusIncome (mmoe-ts/node) only: the data file, gzipped or plain; default data/census-income/census-income.test.gz of this package. */
   path?: string;
-  /** The UCI description naming the columns; default census-income.names next to `path`. */
+  /** loadCensusIncome (mmoe-ts/node) only: the UCI description naming the columns; default census-income.names next to `path`. */
   namesPath?: string;
   /** Read only the first `limit` rows of the file (before splitting). */
   limit?: number;
@@ -52,6 +50,17 @@ export interface CensusOptions {
   splits?: SplitFractions;
   /** Which of the MMoE paper's two task pairs the labels are (§6.3). Default 'income-marital'. */
   taskGroup?: CensusTaskGroup;
+}
+
+/** The census data as text: in Node, loadCensusIncome (mmoe-ts/node) reads it from files; in a browser, fetch it. */
+export interface CensusSource {
+  /** The text of census-income.names (the column list). */
+  names: string;
+  /** The data rows (plain text, not gzip: in a browser, pipe a .gz body through DecompressionStream). */
+  data: CsvChunks;
+  /** Names of the two inputs in error messages. */
+  dataName?: string;
+  namesName?: string;
 }
 
 const INCOME_COLUMN = 'label';
@@ -132,27 +141,8 @@ function resolveTaskGroup(group: CensusTaskGroup, columns: { name: string }[], w
 }
 // ---------------------------------------------------------------------------------------------
 
-/**
- * The directory of this package (the first one up from this file holding package.json and the
- * data folder), so the default path works from src/ under tsx, from dist/, and when installed.
- */
-export function packageRoot(): string {
-  const start = dirname(fileURLToPath(import.meta.url));
-  for (let dir = start; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'data', 'census-income'))) return dir;
-    if (dirname(dir) === dir) {
-      throw new Error(`packageRoot: no directory holding package.json and data/census-income above ${start}`);
-    }
-  }
-}
-
-export function defaultCensusPath(): string {
-  return join(packageRoot(), 'data', 'census-income', 'census-income.test.gz');
-}
-
-/** Column names and kinds from the UCI .names file, in file order, plus the trailing label. */
-export function readCensusColumns(namesPath: string): { name: string; continuous: boolean }[] {
-  const text = readFileSync(namesPath, 'utf8');
+/** Column names and kinds from the text of the UCI .names file (`namesPath` names it in errors), in file order, plus the trailing label. */
+export function parseCensusColumns(text: string, namesPath = '<census-income.names>'): { name: string; continuous: boolean }[] {
   const lines = text.split(/\r?\n/);
   // The attribute list starts after the class line '- 50000, 50000+.'; '|' lines are comments.
   const first = lines.findIndex((l) => l.startsWith('- 50000'));
@@ -205,18 +195,18 @@ class Rows<A extends Int32Array | Float64Array> {
  * - The 7 columns the .names file calls continuous (age, wage per hour, capital gains, capital
  *   losses, dividends from stocks, num persons worked for employer, weeks worked in year) are dense
  *   features, standardised with the training split's mean and population std (std 0 → 1). The
- *   other 32 — including numeric codes such as detailed industry / occupation recode, own business,
+ *   other 32 (31 for 'education-marital') — including numeric codes such as detailed industry / occupation recode, own business,
  *   veterans benefits and year — are categorical.
  * - Category ids come from the training split only, in sorted order of the raw values, starting at
  *   1; a value missing ('?') or not seen in training maps to the reserved id 0. A missing
  *   continuous value (none occur in the file) becomes the training mean, i.e. 0 after scaling.
  */
-export async function loadCensusIncome(options: CensusOptions = {}): Promise<CensusIncome> {
-  const path = options.path ?? defaultCensusPath();
-  const namesPath = options.namesPath ?? join(dirname(path), 'census-income.names');
+export async function loadCensusIncomeFrom(source: CensusSource, options: Omit<CensusOptions, 'path' | 'namesPath'> = {}): Promise<CensusIncome> {
+  const path = source.dataName ?? '<census data>';
+  const namesPath = source.namesName ?? '<census-income.names>';
   const limit = options.limit ?? Infinity;
   if (!(limit >= 0)) throw new RangeError(`loadCensusIncome: limit must be a non-negative number, got ${options.limit}`);
-  const columns = readCensusColumns(namesPath);
+  const columns = parseCensusColumns(source.names, namesPath);
 
   const taskGroup = options.taskGroup ?? 'income-marital';
   const tasks = resolveTaskGroup(taskGroup, columns, namesPath);
@@ -237,7 +227,7 @@ export async function loadCensusIncome(options: CensusOptions = {}): Promise<Cen
   const labels = new Rows((n) => new Float64Array(n), 2);
   let rowNo = 0;
   if (limit > 0) {
-    for await (const row of readCsv(path, { header: false, arrays: true, skipInitialSpace: true, missing: ['?'], columns: columns.map((c) => c.name) })) {
+    for await (const row of csvRows('loadCensusIncome', path, source.data, { header: false, arrays: true, skipInitialSpace: true, missing: ['?'], columns: columns.map((c) => c.name) }) as AsyncGenerator<CsvRow>) {
       rowNo++;
       const c = cats.row();
       for (let k = 0; k < catCols.length; k++) {

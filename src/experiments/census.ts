@@ -1,4 +1,5 @@
-import { CENSUS_TASK_GROUPS, loadCensusIncome, type CensusIncome, type CensusSplit, type CensusTaskGroup } from '../data/census.js';
+import { CENSUS_TASK_GROUPS, type CensusIncome, type CensusSplit, type CensusTaskGroup } from '../data/census.js';
+import { loadCensusIncome } from '../data/census-node.js';
 import {
   DenseFeat, MMoE, OMoE, PLE, SharedBottom, SingleTask, SparseFeat, type FeatureColumn, type MultiTaskModel,
 } from '../models/index.js';
