@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { UsageError, formatFlagHelp, parseFlags, type FlagSpec, type FlagValues } from './args.js';
 import { ConfigError } from './config.js';
 import { censusFlags, runCensus } from './commands/census.js';
+import { crossClaimsFlags, runCrossClaims } from './commands/cross-claims.js';
 import { runSynthetic, syntheticFlags } from './commands/synthetic.js';
 import { runTrain, trainFlags } from './commands/train.js';
 import { predictFlags, runPredict } from './commands/predict.js';
@@ -22,10 +23,16 @@ const COMMANDS: Record<string, Command> = {
     run: runSynthetic,
   },
   census: {
-    summary: 'MMoE, Shared-Bottom and SingleTask on UCI census-income (income, never married): per-task test AUC (npm run census)',
-    usage: 'mmoe-ts census [--epochs N] [--models …] [--out DIR] …',
+    summary: "the MMoE paper's census-income tables: MMoE, OMoE, Shared-Bottom, Single-Task, PLE on both task groups, AUC over seeds (npm run census)",
+    usage: 'mmoe-ts census [--seeds N] [--groups …] [--models …] [--out DIR] …',
     flags: censusFlags,
     run: runCensus,
+  },
+  'cross-claims': {
+    summary: "the cross network's own claims (DCN): parameters = d·L·2, and fitting polynomials of degree L+1 against a ReLU net of equal size",
+    usage: 'mmoe-ts cross-claims [--d N] [--layers 1,2,3] [--seeds N] [--out DIR] …',
+    flags: crossClaimsFlags,
+    run: runCrossClaims,
   },
   train: {
     summary: "train a model on your own CSV/TSV, described by a JSON config",

@@ -66,7 +66,7 @@ describe('mmoe-ts executable (spawned under tsx)', () => {
   it('--help lists the commands and exits 0', () => {
     const r = cli('--help');
     expect(r.status).toBe(0);
-    for (const c of ['synthetic', 'census', 'train']) expect(r.stdout).toContain(c);
+    for (const c of ['synthetic', 'census', 'cross-claims', 'train']) expect(r.stdout).toContain(c);
   });
 
   it('a bad flag exits 2 with one line naming it', () => {
@@ -124,6 +124,12 @@ describe('mmoe-ts in process', () => {
     [['synthetic', '--bottom-units', 'wide'], /--bottom-units expects a positive integer or 'matched', got 'wide'/],
     [['synthetic', '--quiet=yes'], /^mmoe-ts: synthetic: --quiet takes no value \(or true\/false\), got 'yes'$/],
     [['census', '--models', 'dcn'], /unknown model 'dcn'/],
+    [['census', '--groups', 'income-marital,nope'], /^mmoe-ts: census: --groups: unknown group 'nope', expected some of income-marital, education-marital$/],
+    [['census', '--models', 'mmoe,mmoe'], /^mmoe-ts: census: --models: 'mmoe,mmoe' names one twice$/],
+    [['census', '--seeds', '0'], /--seeds must be >= 1, got 0/],
+    [['cross-claims', '--layers', '1,1'], /^mmoe-ts: cross-claims: --layers: '1,1' names a layer count twice$/],
+    [['cross-claims', '--layers', '1.5'], /--layers expects integers, got 1.5/],
+    [['cross-claims', '--targets', 'cubic'], /unknown target 'cubic'/],
     [['train'], /--config FILE is required/],
     [['train', '--config', '/nonexistent/config.json'], /cannot read .*config\.json: ENOENT/],
   ])('%j exits 2 with one line', async (args, pattern) => {
@@ -206,19 +212,43 @@ describe('mmoe-ts in process', () => {
     for (const task of ['clicked', 'purchased', 'dwell']) expect(r.stdout).toContain(`| ${task} `);
   });
 
-  it('census on the first rows of the packaged file prints per-task AUC for each model and writes its outputs', async () => {
+  it('census on the first rows of the packaged file prints both task groups, AUC mean ± sd and best per model, and writes its outputs', async () => {
     const out = join(dir, 'out-census');
-    const r = await inProcess('census', '--limit', '3000', '--epochs', '1', '--out', out, '--quiet');
+    const r = await inProcess('census', '--limit', '3000', '--seeds', '2', '--out', out, '--quiet');
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    for (const m of ['MMoE', 'Shared-Bottom', 'SingleTask']) expect(r.stdout).toMatch(new RegExp(`\\| ${m} +\\| +\\d+ \\| +0\\.\\d{4} \\| +0\\.\\d{4} \\|`));
-    for (const f of ['metrics.json', 'model.safetensors', 'loss.svg', 'gates.svg']) expect(existsSync(join(out, f))).toBe(true);
+    expect(r.stdout).toContain('Group 1: income > 50K, never married');
+    expect(r.stdout).toContain('Group 2: college degree, never married');
+    for (const m of ['MMoE', 'OMoE', 'Shared-Bottom', 'Single-Task', 'PLE']) {
+      // Once per group: name, parameters, runs, then mean ± sd and best for each task.
+      const row = new RegExp(`\\| ${m} +\\| +\\d+ \\| +2 \\| +0\\.\\d{4} ± 0\\.\\d{4} \\| +0\\.\\d{4} \\| +0\\.\\d{4} ± 0\\.\\d{4} \\| +0\\.\\d{4} \\|`, 'g');
+      expect(r.stdout.match(row)?.length).toBe(2);
+    }
+    for (const f of ['metrics.json', 'results.md', 'model.safetensors', 'gates.svg']) expect(existsSync(join(out, f))).toBe(true);
     const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
-    expect(metrics.rows).toEqual({ train: 2100, validation: 300, test: 600 });
+    expect(metrics.groups.map((g: { rows: unknown }) => g.rows)).toEqual([
+      { train: 2100, validation: 300, test: 600 }, { train: 2100, validation: 300, test: 600 },
+    ]);
+    expect(metrics.runs.length).toBe(2 * 5 * 2);
+    expect(metrics.groups[1].taskNames).toEqual(['college', 'never_married']);
+  });
+
+  it('cross-claims prints the parameter table against d·L·2 and both polynomial fits, and writes its outputs', async () => {
+    const out = join(dir, 'out-cross');
+    const r = await inProcess('cross-claims', '--seeds', '1', '--layers', '1', '--steps', '100', '--out', out, '--quiet');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/\| 8 +\| +3 \| +48 \| +48 \| +yes \| +216 \|/);
+    expect(r.stdout).not.toMatch(/\| NO \|/);
+    for (const t of ['cross-span', 'all-monomials']) expect(r.stdout).toMatch(new RegExp(`\\| ${t} +\\| +1 \\| +45 \\| +25 \\| `));
+    for (const f of ['metrics.json', 'results.md']) expect(existsSync(join(out, f))).toBe(true);
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    expect(metrics.fits.length).toBe(2);
+    expect(metrics.fits[0].cross.testMse).toBeGreaterThanOrEqual(0);
   });
 
   it('each command has its own --help', async () => {
-    for (const c of ['synthetic', 'census', 'train']) {
+    for (const c of ['synthetic', 'census', 'cross-claims', 'train']) {
       const r = await inProcess(c, '--help');
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/^Usage: mmoe-ts /);

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { CensusSplit } from '../../src/data/census.js';
+import { COLLEGE_EDUCATION, censusTaskNames, type CensusSplit } from '../../src/data/census.js';
 import { defaultCensusPath, loadCensusIncome, readCensusColumns } from '../../src/data/census-node.js';
 import { readCsv } from '../../src/data/csv-node.js';
 
@@ -96,6 +96,34 @@ describe('loadCensusIncome', () => {
       expect(d.train.labels[2 * i]).toBe(raw[i][41] === '50000+.' ? 1 : 0);
       expect(d.train.labels[2 * i + 1]).toBe(raw[i][7] === 'Never married' ? 1 : 0);
     }
+  });
+
+  it("task group 'education-marital': college degree and never married, education and marital status out of the inputs", async () => {
+    expect(censusTaskNames('education-marital')).toEqual(['college', 'never_married']);
+    const d = await loadCensusIncome({ taskGroup: 'education-marital', seed: 0 });
+    expect(d.taskGroup).toBe('education-marital');
+    expect(d.taskNames).toEqual(['college', 'never_married']);
+    expect(d.sparseFeatures.length).toBe(31); // 40 attributes - 7 continuous - education - marital status
+    const names = d.sparseFeatures.map((f) => f.name);
+    expect(names).not.toContain('education');
+    expect(names).not.toContain('marital_stat');
+    expect(names).toContain('enroll_in_edu_inst_last_wk'); // not a task column, so it stays
+    // Whole-file count of associates degree or higher: 2,079 + 2,690 + 9,885 + 3,306 + 876 + 620.
+    const count = (t: number): number => [d.train, d.validation, d.test].reduce((s, p) => s + rate(p, t) * p.size, 0);
+    expect(Math.round(count(0))).toBe(19456);
+    expect(Math.round(count(1))).toBe(43143);
+    // Row by row against the raw file (train = 1 keeps file order).
+    const head = await loadCensusIncome({ taskGroup: 'education-marital', limit: 200, splits: { train: 1, validation: 0, test: 0 } });
+    const raw = await rawRows(200);
+    let positives = 0;
+    for (let i = 0; i < 200; i++) {
+      const college = COLLEGE_EDUCATION.includes(raw[i][4]) ? 1 : 0;
+      positives += college;
+      expect(head.train.labels[2 * i]).toBe(college);
+      expect(head.train.labels[2 * i + 1]).toBe(raw[i][7] === 'Never married' ? 1 : 0);
+    }
+    expect(positives).toBeGreaterThan(10);
+    await expect(loadCensusIncome({ taskGroup: 'nope' as never, limit: 10 })).rejects.toThrow(/loadCensusIncome: unknown taskGroup 'nope'/);
   });
 
   it('builds vocabularies and statistics from the training split only', async () => {
