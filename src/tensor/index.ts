@@ -9,3 +9,4 @@ export * from './gather.js';
 export * from './layout.js';
 export * from './random.js';
 export * from './cross.js';
+export * from './backend.js';
