@@ -17,10 +17,13 @@ import { wasmGemm } from './wasm/runtime.js';
  */
 
 /**
- * Below this many multiply-adds per product the JavaScript direct kernel wins: see the note at
- * bench/gemm-dispatch.ts for the measurement.
+ * Below this many multiply-adds (per call: a batch counts whole) the JavaScript direct kernel
+ * wins, because the WebAssembly path copies operands in and C out. bench/gemm-dispatch.ts, this
+ * 2-core EPYC under load from other jobs, medians of interleaved runs, wasm time ÷ js time:
+ * 4³ 2.2–2.6× slower, 8³ 0.9–1.8×, 16³ 1.5× faster, 24³ 3×, 48³ 5–7×, the models' 128×16×100 NT
+ * and 16×100×128 TN 7–8×, a batch of 128 [2,8]·[8,16] 1.2× faster (32768 in all).
  */
-export const WASM_MIN_WORK = 0;
+export const WASM_MIN_WORK = 2048;
 
 function onWasm(A: Storage, B: Storage, C: Storage, work: number): boolean {
   return work >= WASM_MIN_WORK && A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array && wasmEnabled();
@@ -257,7 +260,7 @@ export function matmulArray(a: NDArray, b: NDArray, opts: MatmulOptions = {}, op
   const C = allocate(a.dtype, batch * M * N);
   const sa = a.ndim === 3 ? M * Ka : 0;
   const sb = b.ndim === 3 ? Kb * N : 0;
-  if (onWasm(a.data, b.data, C, M * N * Ka)
+  if (onWasm(a.data, b.data, C, batch * M * N * Ka)
     && wasmGemm(batch, M, N, Ka, a.data as Float32Array, 0, sa, transA, b.data as Float32Array, 0, sb, transB, C as Float32Array, 0, false)) {
     return new NDArray(C, outShape);
   }

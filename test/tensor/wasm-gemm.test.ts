@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { Generator, NDArray, getBackend, matmulArray, setBackend } from '../../src/tensor/index.js';
+import { Generator, NDArray, WASM_MIN_WORK, getBackend, matmulArray, setBackend } from '../../src/tensor/index.js';
 import { wasmFeatures } from '../../src/tensor/wasm/features.js';
 import { KC } from '../../src/tensor/wasm/gemm-kernel.js';
 import { TILE, relaxedSimdActive, setRelaxedSimd, wasmAvailable, wasmGemm } from '../../src/tensor/wasm/runtime.js';
@@ -160,6 +160,18 @@ describe.skipIf(!wasmFeatures().simd)('WebAssembly GEMM against a float64 refere
 });
 
 describe('backend switch', () => {
+  it('products below WASM_MIN_WORK stay on the JavaScript kernels (same bits with either backend)', () => {
+    const a = new NDArray(rand(4 * 5), [4, 5]), b = new NDArray(rand(5 * 6), [5, 6]);
+    expect(4 * 5 * 6).toBeLessThan(WASM_MIN_WORK);
+    const viaDefault = matmulArray(a, b);
+    setBackend('js');
+    try {
+      expect(Array.from(matmulArray(a, b).data)).toEqual(Array.from(viaDefault.data));
+    } finally {
+      setBackend('wasm');
+    }
+  });
+
   it('rejects unknown backends and options by name', () => {
     expect(() => setBackend('gpu' as 'js')).toThrow(/setBackend: expected one of js, wasm, got "gpu"/);
     expect(() => setBackend('wasm', { fast: true } as never)).toThrow(/setBackend: unknown option 'fast'/);

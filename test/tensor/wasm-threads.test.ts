@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Generator, getNumThreads, setNumThreads } from '../../src/tensor/index.js';
 import { wasmFeatures } from '../../src/tensor/wasm/features.js';
-import { THREAD_MIN_WORK, setRelaxedSimd, threadsReady, wasmGemm } from '../../src/tensor/wasm/runtime.js';
+import { THREAD_MIN_WORK, poolChunkCounts, setRelaxedSimd, threadsReady, wasmGemm } from '../../src/tensor/wasm/runtime.js';
 
 /*
  * The worker pool splits a product over output rows, columns or whole products, never over K,
@@ -18,7 +18,7 @@ const cases: Case[] = [
   { batch: 1, M: 192, N: 160, K: 300, ta: false, tb: false }, // rows split (M ≥ N in tiles)
   { batch: 1, M: 37, N: 515, K: 129, ta: true, tb: false }, // columns split, edge tiles
   { batch: 1, M: 130, N: 67, K: 257, ta: false, tb: true },
-  { batch: 1, M: 99, N: 101, K: 97, ta: true, tb: true },
+  { batch: 1, M: 99, N: 101, K: 113, ta: true, tb: true },
   { batch: 5, M: 64, N: 48, K: 100, ta: false, tb: true }, // whole products per thread
   { batch: 2, M: 128, N: 96, K: 64, ta: true, tb: false, shareA: true }, // fewer products than threads
 ];
@@ -46,7 +46,15 @@ describe.skipIf(!wasmFeatures().threads)('WebAssembly GEMM on 1, 2 and 3 threads
         setNumThreads(n);
         expect(getNumThreads()).toBe(n);
         expect(await threadsReady()).toBe(n);
-        results.set(n, cases.map((c, i) => run(c, inputs[i][0], inputs[i][1])));
+        const before = poolChunkCounts();
+        // Repeated, so that even on a busy machine the workers are awake for some of the runs.
+        let out: Float32Array[] = [];
+        for (let rep = 0; rep < 4; rep++) out = cases.map((c, i) => run(c, inputs[i][0], inputs[i][1]));
+        results.set(n, out);
+        const after = poolChunkCounts();
+        for (let id = 1; id < n; id++) {
+          expect((after[id] ?? 0) - (before[id] ?? 0), `worker ${id} of ${n} ran no chunk`).toBeGreaterThan(0);
+        }
       }
       for (const n of [2, 3]) {
         cases.forEach((c, i) => {

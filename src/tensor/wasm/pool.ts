@@ -21,44 +21,87 @@ import type { WasmMemory, WasmModule } from './api.js';
  */
 
 /** Control words (Int32 indices into the arena's first bytes). */
-const GEN = 0;
-const PENDING = 1;
+const GEN = 0; // job generation: bumped to publish a job, the futex workers sleep on
+const NEXT = 1; // (generation tag << 16) | next unclaimed chunk
+const DONE = 2; // chunks finished
+const TOTAL = 3; // chunks in the job
+const KIND = 4; // how a chunk is cut: 0 whole products, 1 rows of C, 2 columns of C
+const CHUNK = 5; // products / rows / columns per chunk
+const WS = 6; // workspace bytes per participant
 const READY = 16; // READY + id: worker id has instantiated the module
-const ARGS = 128; // ARGS + id·STRIDE: [assigned, 17 gemm arguments]
-const STRIDE = 32;
+const ARGS = 96; // the gemm arguments of the whole job
 export const GEMM_ARGS = 17;
 /** Worker ids 1..MAX_WORKERS (the main thread is participant 0). */
 export const MAX_WORKERS = 63;
-const CONTROL_INTS = ARGS + (MAX_WORKERS + 1) * STRIDE;
+const STATS = ARGS + GEMM_ARGS; // STATS + id: chunks participant id has run (tests read it)
+const CONTROL_INTS = STATS + MAX_WORKERS + 1;
 /** Atomics.load polls before sleeping (≈ 50–100 µs). */
 const SPIN = 20000;
 
-const LAYOUT = { GEN, PENDING, READY, ARGS, STRIDE, SPIN, CONTROL_INTS };
+export type ChunkKind = 0 | 1 | 2;
+export interface Layout {
+  GEN: number; NEXT: number; DONE: number; TOTAL: number; KIND: number; CHUNK: number; WS: number;
+  READY: number; ARGS: number; STATS: number; SPIN: number; CONTROL_INTS: number;
+}
+const LAYOUT: Layout = { GEN, NEXT, DONE, TOTAL, KIND, CHUNK, WS, READY, ARGS, STATS, SPIN, CONTROL_INTS };
+
+const tagOf = (gen: number): number => (gen & 0x7fff) << 16;
+
+/**
+ * Claims chunks of the current job until none is left, running gemm on each — the same function
+ * on the main thread and, as source text, in every worker (so it must stay self-contained: no
+ * inner functions, nothing from the module scope). A chunk is claimed by compare-and-swap on
+ * NEXT, whose high bits tag the job: a claim can only succeed while that job still has chunks,
+ * and the job's arguments are read after the claim, when they cannot be overwritten yet (the
+ * next job is only published once every chunk is done). Which thread runs a chunk does not
+ * change its arithmetic, so late or sleeping workers never change the result: the others claim
+ * their chunks instead.
+ */
+export function runChunks(gemm: (...args: number[]) => void, c: Int32Array, L: Layout, id: number, tag: number): void {
+  for (;;) {
+    const v = Atomics.load(c, L.NEXT);
+    if ((v & ~0xffff) !== tag) return;
+    const chunk = v & 0xffff;
+    if (chunk >= c[L.TOTAL]) return;
+    if (Atomics.compareExchange(c, L.NEXT, v, v + 1) !== v) continue;
+    const o = L.ARGS, size = c[L.CHUNK], kind = c[L.KIND], first = chunk * size;
+    let batch = c[o], A = c[o + 7], B = c[o + 9], C = c[o + 11];
+    let m0 = c[o + 12], m1 = c[o + 13], n0 = c[o + 14], n1 = c[o + 15];
+    if (kind === 0) {
+      batch = Math.min(size, batch - first);
+      A += first * c[o + 1];
+      B += first * c[o + 2];
+      C += first * c[o + 3];
+    } else if (kind === 1) {
+      m0 = first;
+      m1 = Math.min(m1, first + size);
+    } else {
+      n0 = first;
+      n1 = Math.min(n1, first + size);
+    }
+    gemm(batch, c[o + 1], c[o + 2], c[o + 3], c[o + 4], c[o + 5], c[o + 6], A, c[o + 8], B, c[o + 10], C, m0, m1, n0, n1,
+      c[o + 16] + id * c[L.WS]);
+    c[L.STATS + id]++;
+    if (Atomics.add(c, L.DONE, 1) + 1 === c[L.TOTAL]) Atomics.notify(c, L.DONE);
+  }
+}
 
 /** The worker's whole program (plain JavaScript: it runs as a Node eval worker or a Blob URL worker). */
 function workerSource(prologue: string): string {
   return `"use strict";
+const runChunks = ${runChunks.toString()};
 const start = ({ module, memory, id, layout }) => {
-  const { GEN, PENDING, READY, ARGS, STRIDE, SPIN, CONTROL_INTS } = layout;
   const gemm = new WebAssembly.Instance(module, { env: { memory } }).exports.gemm;
-  const ctrl = new Int32Array(memory.buffer, 0, CONTROL_INTS);
-  const o = ARGS + id * STRIDE;
-  let seen = Atomics.load(ctrl, GEN);
-  Atomics.store(ctrl, READY + id, 1);
+  const ctrl = new Int32Array(memory.buffer, 0, layout.CONTROL_INTS);
+  let seen = Atomics.load(ctrl, layout.GEN);
+  Atomics.store(ctrl, layout.READY + id, 1);
   for (;;) {
     let spins = 0;
-    while (Atomics.load(ctrl, GEN) === seen) {
-      if (++spins >= SPIN) { Atomics.wait(ctrl, GEN, seen); spins = 0; }
+    while (Atomics.load(ctrl, layout.GEN) === seen) {
+      if (++spins >= layout.SPIN) { Atomics.wait(ctrl, layout.GEN, seen); spins = 0; }
     }
-    seen = Atomics.load(ctrl, GEN);
-    if (ctrl[o] !== 1) continue;
-    ctrl[o] = 0;
-    try {
-      gemm(ctrl[o + 1], ctrl[o + 2], ctrl[o + 3], ctrl[o + 4], ctrl[o + 5], ctrl[o + 6], ctrl[o + 7], ctrl[o + 8],
-        ctrl[o + 9], ctrl[o + 10], ctrl[o + 11], ctrl[o + 12], ctrl[o + 13], ctrl[o + 14], ctrl[o + 15], ctrl[o + 16], ctrl[o + 17]);
-    } finally {
-      if (Atomics.sub(ctrl, PENDING, 1) === 1) Atomics.notify(ctrl, PENDING);
-    }
+    seen = Atomics.load(ctrl, layout.GEN);
+    runChunks(gemm, ctrl, layout, id, (seen & 0x7fff) << 16);
   }
 };
 ${prologue}
@@ -175,10 +218,9 @@ export class Pool {
     return n;
   }
 
-  readyIds(count: number): number[] {
-    const ids: number[] = [];
-    for (let id = 1; id <= Math.min(count, MAX_WORKERS); id++) if (Atomics.load(this.ctrl, READY + id) === 1) ids.push(id);
-    return ids;
+  /** Chunks each participant (0: this thread) has run since the pool started. */
+  chunkCounts(): number[] {
+    return Array.from({ length: MAX_WORKERS + 1 }, (_, id) => this.ctrl[STATS + id]);
   }
 
   get usable(): boolean {
@@ -186,28 +228,29 @@ export class Pool {
   }
 
   /**
-   * Runs `own` (the main thread's share) while the given workers each run gemm on their argument
-   * list, and returns when all are done.
+   * Runs one job: gemm with `args`, cut into `total` chunks of `size` (products, rows or columns
+   * by `kind`), on this thread and whichever workers are awake; returns when every chunk is done.
+   * Participant p works in `args[16] + p·wsBytes`.
    */
-  run(jobs: Array<{ id: number; args: ArrayLike<number> }>, own: () => void): void {
+  run(gemm: (...args: number[]) => void, args: ArrayLike<number>, kind: ChunkKind, size: number, total: number, wsBytes: number): void {
     const c = this.ctrl;
-    for (const { id, args } of jobs) {
-      const o = ARGS + id * STRIDE;
-      for (let i = 0; i < GEMM_ARGS; i++) c[o + 1 + i] = args[i];
-      c[o] = 1;
-    }
-    Atomics.store(c, PENDING, jobs.length);
-    Atomics.add(c, GEN, 1);
+    Atomics.store(c, NEXT, -1); // no job's tag: nobody can claim while the job is written
+    for (let i = 0; i < GEMM_ARGS; i++) c[ARGS + i] = args[i];
+    c[KIND] = kind;
+    c[CHUNK] = size;
+    c[TOTAL] = total;
+    c[WS] = wsBytes;
+    Atomics.store(c, DONE, 0);
+    const gen = (c[GEN] + 1) | 0;
+    Atomics.store(c, NEXT, tagOf(gen));
+    Atomics.store(c, GEN, gen);
     Atomics.notify(c, GEN);
-    try {
-      own();
-    } finally {
-      let spins = 0;
-      for (;;) {
-        const left = Atomics.load(c, PENDING);
-        if (left === 0) break;
-        if (++spins >= SPIN && this.canWait) Atomics.wait(c, PENDING, left, 20);
-      }
+    runChunks(gemm, c, LAYOUT, 0, tagOf(gen));
+    let spins = 0;
+    for (;;) {
+      const done = Atomics.load(c, DONE);
+      if (done === total) break;
+      if (++spins >= SPIN && this.canWait) Atomics.wait(c, DONE, done, 20);
     }
   }
 

@@ -24,10 +24,14 @@ import { GEMM_ARGS, MAX_WORKERS, Pool, defaultThreadCount } from './pool.js';
 export const TILE: TileShape = { mr: 4, nr: 8 };
 
 /**
- * Work (batch·M·N·K multiply-adds) from which a product is split over the pool. Measured with
- * bench/thread-threshold.ts: see THREAD_MIN_WORK's note there.
+ * Work (batch·M·N·K multiply-adds) from which a product is split over the pool.
+ * bench/gemm-dispatch.ts on this 2-core machine while other jobs loaded it (load average ~16,
+ * so a worker is often descheduled), 2 threads ÷ 1 thread, medians: 64³ 0.6–0.07×, 96³ 0.3–0.7×,
+ * 128³ 0.4–1.6×, 192³ 0.8–2.4×, [512,256]·[256,64] 0.7–1.35×. The issue measured splitting to pay
+ * from ~48³ on a quiet machine; 2^20 (≈ 100³) is the conservative middle. The models' per-step
+ * products (≈ 2·10^5) stay on one thread either way.
  */
-export const THREAD_MIN_WORK = 64 * 64 * 64;
+export const THREAD_MIN_WORK = 1 << 20;
 
 interface Exports {
   gemm: (...args: number[]) => void;
@@ -129,6 +133,11 @@ export async function threadsReady(timeoutMs = 10_000): Promise<number> {
   return 1 + rt.pool.readyCount(want);
 }
 
+/** Chunks run per participant (index 0: this thread) — for tests that workers really took part. */
+export function poolChunkCounts(): number[] {
+  return runtime?.pool?.chunkCounts() ?? [];
+}
+
 const args = new Int32Array(GEMM_ARGS);
 
 /**
@@ -152,19 +161,16 @@ export function wasmGemm(
   const work = batch * M * N * K;
   const lenA = (aStride ? batch : 1) * M * K, lenB = (bStride ? batch : 1) * K * N, lenC = batch * M * N;
   let parts = 1;
-  let ids: number[] = [];
   const want = threadCount() - 1;
   if (want > 0 && work >= THREAD_MIN_WORK && rt.arena.shared) {
     rt.pool ??= new Pool(rt.arena.memory, rt.module);
-    if (rt.pool.usable) {
-      rt.pool.grow(want);
-      ids = rt.pool.readyIds(want);
-      parts = 1 + ids.length;
-    }
+    if (rt.pool.usable) parts = 1 + rt.pool.grow(want);
   }
   const ws = workspaceBytes(TILE);
   const base = CONTROL_BYTES;
-  const pA = base + parts * ws, pB = pA + align64(4 * lenA), pC = pB + align64(4 * lenB);
+  // Every started worker may join (by id), so each gets a workspace, ready or not.
+  const slots = parts > 1 ? want + 1 : 1;
+  const pA = base + slots * ws, pB = pA + align64(4 * lenA), pC = pB + align64(4 * lenB);
   const end = pC + align64(4 * lenC);
   if (!rt.arena.ensure(end)) {
     if (batch === 1) return false;
@@ -188,30 +194,20 @@ export function wasmGemm(
   if (parts === 1) {
     g(batch, sA, sB, sC, M, N, K, pA, +transA, pB, +transB, pC, 0, M, 0, N, base);
   } else {
-    // Split over whole products when there are enough of them, else over output rows or columns
-    // (in whole register tiles) — never over K, so the sums are the same for any split.
-    const jobs: Array<{ id: number; args: Int32Array }> = [];
-    const share = (p: number): Int32Array => {
-      const a = p === 0 ? args : new Int32Array(GEMM_ARGS);
-      a.set([batch, sA, sB, sC, M, N, K, pA, +transA, pB, +transB, pC, 0, M, 0, N, base + p * ws]);
-      if (batch >= parts) {
-        const b0 = Math.floor((batch * p) / parts), b1 = Math.floor((batch * (p + 1)) / parts);
-        a[0] = b1 - b0;
-        a[7] = pA + b0 * sA; a[9] = pB + b0 * sB; a[11] = pC + b0 * sC;
-      } else if (Math.ceil(M / TILE.mr) >= Math.ceil(N / TILE.nr)) {
-        const tiles = Math.ceil(M / TILE.mr);
-        a[12] = Math.min(M, TILE.mr * Math.floor((tiles * p) / parts));
-        a[13] = Math.min(M, TILE.mr * Math.floor((tiles * (p + 1)) / parts));
-      } else {
-        const tiles = Math.ceil(N / TILE.nr);
-        a[14] = Math.min(N, TILE.nr * Math.floor((tiles * p) / parts));
-        a[15] = Math.min(N, TILE.nr * Math.floor((tiles * (p + 1)) / parts));
-      }
-      return a;
-    };
-    for (let p = 1; p < parts; p++) jobs.push({ id: ids[p - 1], args: share(p) });
-    const own = share(0);
-    rt.pool!.run(jobs, () => g(own[0], own[1], own[2], own[3], own[4], own[5], own[6], own[7], own[8], own[9], own[10], own[11], own[12], own[13], own[14], own[15], own[16]));
+    // One chunk per thread, of whole products when there are enough of them, else of output rows
+    // or columns in whole register tiles — never of K, so the sums are the same for any split.
+    args.set([batch, sA, sB, sC, M, N, K, pA, +transA, pB, +transB, pC, 0, M, 0, N, base]);
+    const tilesM = Math.ceil(M / TILE.mr), tilesN = Math.ceil(N / TILE.nr);
+    if (batch >= parts) {
+      const size = Math.ceil(batch / parts);
+      rt.pool!.run(g, args, 0, size, Math.ceil(batch / size), ws);
+    } else if (tilesM >= tilesN) {
+      const size = TILE.mr * Math.ceil(tilesM / parts);
+      rt.pool!.run(g, args, 1, size, Math.ceil(M / size), ws);
+    } else {
+      const size = TILE.nr * Math.ceil(tilesN / parts);
+      rt.pool!.run(g, args, 2, size, Math.ceil(N / size), ws);
+    }
   }
   C.set(mem.subarray(pC / 4, (pC / 4) + lenC), cOff);
   return true;
