@@ -10,3 +10,4 @@ export * from './layout.js';
 export * from './random.js';
 export * from './cross.js';
 export * from './copy.js';
+export * from './backend.js';
