@@ -92,6 +92,28 @@ describe('reluBackward', () => {
   });
 });
 
+describe('relu: the branch-free float32 loop', () => {
+  it('equals v <= 0 ? 0 : v bit for bit, for ±0, ±Inf, NaNs of either sign, subnormals and the extremes', () => {
+    const nanNeg = new Float32Array(new Uint32Array([0xffc00000]).buffer)[0];
+    const special = [0, -0, Infinity, -Infinity, NaN, nanNeg, 1.4e-45, -1.4e-45, 1.17e-38, 3.4028234e38, -3.4028234e38, 1, -1];
+    for (const n of [0, 1, 13, 1000]) {
+      const x = rand([n], 'float32');
+      for (let i = 0; i < Math.min(n, special.length); i++) x.data[i] = special[i];
+      const got = unary('relu', x);
+      const want = Float32Array.from(x.data, (v) => (v <= 0 ? 0 : v));
+      const bits = (d: ArrayLike<number>): number[] => Array.from(new Uint32Array(Float32Array.from(d).buffer));
+      // NaN bits may differ in payload, so compare NaN-ness, then every other value's bits.
+      expect(Array.from(got.data, Number.isNaN)).toEqual(Array.from(want, Number.isNaN));
+      expect(bits(got.data).filter((_, i) => !Number.isNaN(want[i]))).toEqual(bits(want).filter((_, i) => !Number.isNaN(want[i])));
+    }
+  });
+
+  it('float64 keeps the plain form (no overflow near the largest double)', () => {
+    const x = new NDArray(new Float64Array([1.7e308, -1.7e308, -0, NaN, -Infinity]), [5]);
+    expect(Array.from(unary('relu', x).data)).toEqual([1.7e308, 0, 0, NaN, 0]);
+  });
+});
+
 describe('softmax: contiguous last-axis path', () => {
   /** The same softmax through the strided path: axis 0 of the transposed array, transposed back. */
   const strided = (x: NDArray): NDArray => permuteArray(softmaxArray(permuteArray(x, [1, 0]), 0, false), [1, 0]);
