@@ -73,6 +73,24 @@ describe('linearConcat', () => {
     }
   });
 
+  it('a constant x (weights packed into reused scratch): interleaved calls of two sizes stay right', () => {
+    const g = new Generator(4);
+    const xa = randn([6, 5], { generator: g }), xb = randn([3, 9], { generator: g });
+    const wa = [2, 3].map((o) => randn([o, 5], { generator: g }).requiresGrad_());
+    const wb = [4, 4, 1].map((o) => randn([o, 9], { generator: g }).requiresGrad_());
+    const refA = concat(wa.map((w) => matmul(xa, w, { transB: true })), 1);
+    const refB = concat(wb.map((w) => matmul(xb, w, { transB: true })), 1);
+    const ya = linearConcat(xa, wa), yb = linearConcat(xb, wb), ya2 = linearConcat(xa, wa);
+    expect(Array.from(ya.data)).toEqual(Array.from(refA.data));
+    expect(Array.from(yb.data)).toEqual(Array.from(refB.data));
+    expect(Array.from(ya2.data)).toEqual(Array.from(refA.data));
+    ya.sum().add(yb.sum()).backward();
+    const wantA = wa.map((w) => Array.from(w.grad!.data));
+    for (const w of [...wa, ...wb]) w.grad = null;
+    refA.sum().add(refB.sum()).backward();
+    wa.forEach((w, i) => expect(wantA[i]).toEqual(Array.from(w.grad!.data)));
+  });
+
   it('float64 gradcheck w.r.t. x, every weight and every bias (and with some inputs constant)', () => {
     const g = new Generator(3);
     const x = randn([4, 5], { generator: g, dtype: 'float64' }).requiresGrad_();

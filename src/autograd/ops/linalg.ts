@@ -119,9 +119,22 @@ interface LinearConcatAttrs {
   bias: boolean;
 }
 
-/** The weights [O_i, F] of one linearConcat call packed row after row into one [ΣO_i, F] array. */
-function packRows(parts: readonly NDArray[], rows: number, F: number): NDArray {
-  const w = allocate(parts[0].dtype, rows * F);
+/** Packed float32 weights that backward will not need, reused across calls (grown on demand). */
+let packScratch = new Float32Array(0);
+
+/**
+ * The weights [O_i, F] of one linearConcat call packed row after row into one [ΣO_i, F] array:
+ * a fresh one when `keep` (backward multiplies by it), else float32 scratch overwritten by the
+ * next call (the forward product is all that reads it).
+ */
+function packRows(parts: readonly NDArray[], rows: number, F: number, keep = true): NDArray {
+  let w: Storage;
+  if (!keep && parts[0].dtype === 'float32') {
+    if (packScratch.length < rows * F) packScratch = new Float32Array(rows * F);
+    w = packScratch.subarray(0, rows * F);
+  } else {
+    w = allocate(parts[0].dtype, rows * F);
+  }
   let off = 0;
   for (const p of parts) {
     w.set(p.data, off);
@@ -161,7 +174,8 @@ const linearConcatOp = defineOp<LinearConcatAttrs, NDArray | null>({
     const F = x.shape[1];
     let total = 0;
     for (const w of widths) total += w;
-    const W = packRows(inputs.slice(1, 1 + n), total, F);
+    const keep = c.recording && c.needsInputGrad[0];
+    const W = packRows(inputs.slice(1, 1 + n), total, F, keep);
     const y = matmulArray(x, W, { transA: false, transB: true }, 'linearConcat');
     if (bias) {
       const yd = y.data;
@@ -170,7 +184,7 @@ const linearConcatOp = defineOp<LinearConcatAttrs, NDArray | null>({
         for (let j = 0; j < total; j++) yd[r + j] += b[j];
       }
     }
-    c.saved = c.recording && c.needsInputGrad[0] ? W : null;
+    c.saved = keep ? W : null;
     return y;
   },
   backward: (c, g, inputs, { widths, bias }) => {
