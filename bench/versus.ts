@@ -12,17 +12,22 @@ import { interleave, summarize, type Timing } from './lib/timing.js';
  * paper-size MMoE step through fit's inner loop, an Adam step over the paper model's parameters,
  * and (N > 0) whole synthetic training runs at the demo settings, alternating trees. Ratios are
  * other ÷ this (> 1: this tree is faster). The other checkout needs its node_modules (or a link).
+ * Two trees with the WebAssembly backend each start their own worker pool in this one process,
+ * and the pools contend on products large enough to be split (the bench-shape step), so both run
+ * single-threaded here unless `--threads N` says otherwise (trees without setNumThreads ignore it).
  */
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const otherRoot = args[0] && !args[0].startsWith('--') ? resolve(args[0]) : null;
 if (!otherRoot || !existsSync(join(otherRoot, 'src', 'index.ts'))) {
-  console.error('usage: tsx bench/versus.ts <other-checkout> [--synthetic-runs N]   (a tree with src/index.ts)');
+  console.error('usage: tsx bench/versus.ts <other-checkout> [--synthetic-runs N] [--threads N]   (a tree with src/index.ts)');
   process.exit(2);
 }
 const runsFlag = args.indexOf('--synthetic-runs');
 const syntheticRuns = runsFlag >= 0 ? Number(args[runsFlag + 1]) : 2;
+const threadsFlag = args.indexOf('--threads');
+const threads = threadsFlag >= 0 ? Number(args[threadsFlag + 1]) : 1;
 const thisRoot = resolve(here, '..');
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -120,6 +125,7 @@ function syntheticRun(L: Lib): () => number {
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
 const ours = await load(thisRoot);
 const other = await load(otherRoot);
+for (const L of [ours, other]) if (typeof L.setNumThreads === 'function') L.setNumThreads(threads);
 const rows: Array<{ item: string; other: Timing; ours: Timing }> = [];
 for (const [item, make, rounds, maxTime] of [
   ['MMoE step, bench shape [512,256], 8×64 experts', benchStep, 3, 1.5],
@@ -142,7 +148,7 @@ if (syntheticRuns > 0) {
 }
 console.log([
   `Machine: ${os.cpus()[0]?.model ?? 'unknown'}, ${os.cpus().length} cores, Node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
-  `ours = ${thisRoot}, other = ${otherRoot}; ms median (min–max), interleaved; speed-up = other ÷ ours`,
+  `ours = ${thisRoot}, other = ${otherRoot}; ms median (min–max), interleaved; speed-up = other ÷ ours; threads ${threads} where settable`,
   '',
   markdownTable(['item', 'other ms', 'ours ms', 'speed-up'], rows.map((r) => [r.item, msRange(r.other), msRange(r.ours), ratio(r.other.medianMs / r.ours.medianMs)])),
 ].join('\n'));
