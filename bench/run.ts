@@ -6,11 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { fmt, markdownTable, msRange, ratio } from './lib/report.js';
 import { runCross, runMatmul, type CrossRow } from './lib/suites.js';
 import { runTriad } from './lib/triad.js';
-import { runMmoe } from './lib/mmoe-suite.js';
+import { runMmoe, runPaperMmoe } from './lib/mmoe-suite.js';
+import { runSyntheticRuns } from './lib/synthetic-run.js';
 
 /*
  * `npm run bench`: the machine's streaming roofline, the cross layer three ways, matmul in three
- * layouts and one MMoE training step, all in one process run (about 3 minutes on 2 cores).
+ * layouts, the MMoE training step at the bench and the paper's size, and whole synthetic training
+ * runs on 1 and 2 cores, all in one process run.
  * Writes bench/results/latest.json and prints Markdown tables.
  */
 
@@ -31,6 +33,8 @@ log(`triad: ${triad.gbps.toFixed(2)} GB/s`);
 const cross = await runCross(triad.gbps, log);
 const matmul = runMatmul(log);
 const mmoe = runMmoe(log);
+const paperMmoe = runPaperMmoe(log);
+const syntheticRuns = await runSyntheticRuns(log);
 const seconds = (Date.now() - started) / 1000;
 
 const meta = {
@@ -43,7 +47,7 @@ const meta = {
 };
 const outDir = join(here, 'results');
 mkdirSync(outDir, { recursive: true });
-writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify({ meta, triad, cross, matmul, mmoe }, null, 2)}\n`);
+writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify({ meta, triad, cross, matmul, mmoe, paperMmoe, syntheticRuns }, null, 2)}\n`);
 
 const find = (D: number, mode: string, v: string): CrossRow | undefined => cross.find((r) => r.D === D && r.mode === mode && r.variant === v);
 const speedup = (r: CrossRow, other: string): string => {
@@ -77,5 +81,12 @@ if (mmoe) {
   out.push('', 'MMoE training step (input [512, 256], 8 experts 256→64, 2 tasks, Adam; forward + backward + update)', '');
   out.push(markdownTable(['ms/step', 'samples/s'], [[msRange(mmoe), fmt(mmoe.samplesPerSec)]]));
 }
+out.push('', 'MMoE paper-size training step (MMoE, d = 100, 8 experts × 16, towers 8, 2 regression tasks, MSE, Adam; batch 128; fit\'s inner loop)', '');
+out.push(markdownTable(['ms/step', 'samples/s'], [[msRange(paperMmoe), fmt(paperMmoe.samplesPerSec)]]));
+out.push('', 'Synthetic training run at the demo settings (MMoE, 20,000 rows × 12 epochs, batch 128, test loss each epoch); s per run median (min–max)', '');
+out.push(markdownTable(
+  ['cores', 's/run', 'runs/s', 'runs timed'],
+  syntheticRuns.map((r) => [String(r.cores), `${fmt(r.run.medianMs / 1000)} (${fmt(r.run.minMs / 1000)}–${fmt(r.run.maxMs / 1000)})`, fmt(r.runsPerSec), String(r.runs)]),
+));
 out.push('', `Total ${seconds.toFixed(0)} s. Results: bench/results/latest.json`);
 console.log(out.join('\n'));

@@ -6,13 +6,14 @@ import { matmul, type Tensor } from '../../src/index.js';
 import { ourCross } from '../lib/cross.js';
 import { crossData } from '../lib/data.js';
 import { MMOE, mmoeData, ourMmoe } from '../lib/mmoe.js';
+import { PAPER, ourPaperMmoe, paperData } from '../lib/paper-mmoe.js';
 import { fmt, markdownTable, msRange, ratio } from '../lib/report.js';
 import { CROSS_B, CROSS_DIMS, CROSS_L, LAYOUTS, MATMUL_SIZES, layoutFlags, matmulOperands } from '../lib/suites.js';
 import { interleave, type Contender, type Timing } from '../lib/timing.js';
-import { initTf, tf, tfCross, tfMmoe, type TfBackend } from './tf.js';
+import { initTf, tf, tfCross, tfMmoe, tfPaperMmoe, type TfBackend } from './tf.js';
 
 /*
- * `npm run bench:peers`: the cross layer, matmul and the MMoE step on our engine, tfjs-cpu and
+ * `npm run bench:peers`: the cross layer, matmul and the MMoE steps (bench shape, paper size) on our engine, tfjs-cpu and
  * tfjs-wasm (SIMD), in one process, interleaved round by round. Before anything is timed, each
  * TF.js backend must reproduce our outputs, gradients and Adam update to 1e-4 relative, so the
  * times compare the same work.
@@ -84,6 +85,25 @@ for (const D of CROSS_DIMS) {
     m.vars.forEach((v, i) => check(`mmoe weights after one Adam step ${i}`, b, v.dataSync(), params[i].data));
   }
 }
+{
+  const data = paperData();
+  const ours = ourPaperMmoe(data);
+  const mirrors = [];
+  for (const b of BACKENDS) {
+    await use(b);
+    mirrors.push({ b, m: tfPaperMmoe(ours.model, data) });
+  }
+  const loss = ours.step();
+  const params = ours.model.parameters();
+  for (const { b, m } of mirrors) {
+    await use(b);
+    const lg = m.lossAndGrads(0);
+    check('paper mmoe loss', b, [lg.loss], [loss]);
+    lg.grads.forEach((g, i) => check(`paper mmoe gradient ${i}`, b, g, params[i].grad!.data));
+    m.step();
+    m.vars.forEach((v, i) => check(`paper mmoe weights after one Adam step ${i}`, b, v.dataSync(), params[i].data));
+  }
+}
 log(`checks: ${checks.length} arrays agree to ${TOL} relative (worst ${Math.max(...checks.map((c) => c.relErr)).toExponential(2)})`);
 
 // ---- Timing, interleaved: ours, tfjs-cpu, tfjs-wasm, ours, ...
@@ -146,11 +166,20 @@ for (const n of MATMUL_SIZES) {
   }, 3, 5, 1.5);
 }
 
+{
+  const ours = ourPaperMmoe(paperData());
+  await race('paper mmoe step', () => void ours.step(), () => {
+    const m = tfPaperMmoe(ours.model, paperData());
+    return () => m.step();
+  }, 4, 10, 1);
+}
+
 // ---- Report
 const speed = (ours: Timing, theirs: Timing): string => ratio(theirs.medianMs / ours.medianMs);
 const perf = (r: Row, t: Timing): string =>
   r.item in flops ? `${fmt(flops[r.item] / (t.medianMs * 1e6))} GFLOP/s`
-    : r.item === 'mmoe step' ? `${fmt(MMOE.batch / (t.medianMs / 1000))} samples/s` : '';
+    : r.item === 'mmoe step' ? `${fmt(MMOE.batch / (t.medianMs / 1000))} samples/s`
+      : r.item === 'paper mmoe step' ? `${fmt(PAPER.batch / (t.medianMs / 1000))} samples/s` : '';
 const table = markdownTable(
   ['item', 'ours ms', 'tfjs-cpu ms', 'tfjs-wasm ms', 'ours ÷ tfjs-cpu', 'ours ÷ tfjs-wasm', 'ours', 'tfjs-cpu', 'tfjs-wasm'],
   rows.map((r) => [r.item, msRange(r.ours), msRange(r.cpu), msRange(r.wasm), speed(r.ours, r.cpu), speed(r.ours, r.wasm), perf(r, r.ours), perf(r, r.cpu), perf(r, r.wasm)]),

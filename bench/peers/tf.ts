@@ -6,6 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { CrossData } from '../lib/data.js';
 import { MMOE, type BenchMMoE, type MmoeData } from '../lib/mmoe.js';
+import { PAPER, type PaperData } from '../lib/paper-mmoe.js';
+import type { MMoE } from '../../src/models/index.js';
 
 /*
  * The benchmark workloads written for TensorFlow.js the way a TF.js user would: the cross layer
@@ -115,6 +117,67 @@ export function tfMmoe(model: BenchMMoE, data: MmoeData): TfMmoe {
         loss: value.dataSync()[0],
         grads: vars.map((v) => grads[v.name].dataSync() as Float32Array),
       };
+    }),
+  };
+}
+
+export interface TfPaperMmoe {
+  vars: tf.Variable[];
+  /** One Adam step on the next batch (cycling as OurPaperMmoe does). */
+  step(): void;
+  /** Loss and gradients (same order as vars) on batch `b`, without updating. */
+  lossAndGrads(b: number): { loss: number; grads: Float32Array[] };
+}
+
+/**
+ * The paper-size MMoE (bench/lib/paper-mmoe.ts) as a TF.js user writes it: 8 dense ReLU experts,
+ * 2 softmax gates without bias, per-task tower → final layer without bias → bias, MSE summed
+ * over tasks, tf.train.adam, the same batches in the same order, from `model`'s weights.
+ */
+export function tfPaperMmoe(model: MMoE, data: PaperData): TfPaperMmoe {
+  const { batch, experts, expertUnits, tasks, lr } = PAPER;
+  const named = model.namedParameters();
+  instances++;
+  const vars = named.map(([name, p]) => tf.variable(tf.tensor(Float32Array.from(p.data), p.shape.slice()), true, `${name}#${instances}`));
+  const byName = new Map(named.map(([name], i) => [name, vars[i]]));
+  const param = (name: string): tf.Variable => {
+    const v = byName.get(name);
+    if (!v) throw new Error(`tfPaperMmoe: no parameter ${name}`);
+    return v;
+  };
+  const dense = (x: tf.Tensor, prefix: string, bias: boolean): tf.Tensor => {
+    const y = tf.matMul(x, param(`${prefix}.weight`), false, true);
+    return bias ? tf.add(y, param(`${prefix}.bias`)) : y;
+  };
+  const F = data.x.shape[1];
+  const xs = data.batchRows.map((rows) => {
+    const xb = new Float32Array(rows.length * F), yb = new Float32Array(rows.length * tasks);
+    rows.forEach((r, i) => {
+      xb.set(data.x.data.subarray(r * F, (r + 1) * F) as Float32Array, i * F);
+      yb.set(data.y.subarray(r * tasks, (r + 1) * tasks), i * tasks);
+    });
+    return { x: tf.tensor2d(xb, [rows.length, F]), y: tf.tensor2d(yb, [rows.length, tasks]) };
+  });
+  const loss = (b: number) => (): tf.Scalar => {
+    const { x, y } = xs[b];
+    const e = tf.stack(Array.from({ length: experts }, (_, i) => tf.relu(dense(x, `expert_dnn.${i}.linears.0`, true))), 1);
+    const g = tf.stack(Array.from({ length: tasks }, (_, t) => tf.softmax(dense(x, `gate_dnn_final_layer.${t}`, false), -1)), 1);
+    const mixed = tf.matMul(g, e);
+    const logits = tf.concat(Array.from({ length: tasks }, (_, t) => {
+      const z = tf.reshape(tf.slice(mixed, [0, t, 0], [batch, 1, expertUnits]), [batch, expertUnits]);
+      const tower = tf.relu(dense(z, `tower_dnn.${t}.linears.0`, true));
+      return tf.add(dense(tower, `tower_dnn_final_layer.${t}`, false), param(`out.${t}.bias`));
+    }), 1);
+    return tf.div(tf.sum(tf.square(tf.sub(logits, y))), batch) as tf.Scalar;
+  };
+  const opt = tf.train.adam(lr, 0.9, 0.999, 1e-8);
+  let k = 0;
+  return {
+    vars,
+    step: () => tf.tidy(() => void opt.minimize(loss(k++ % xs.length), false, vars)),
+    lossAndGrads: (b) => tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(loss(b), vars);
+      return { loss: value.dataSync()[0], grads: vars.map((v) => grads[v.name].dataSync() as Float32Array) };
     }),
   };
 }

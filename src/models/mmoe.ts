@@ -1,6 +1,7 @@
 import { Tensor, matmul, stack } from '../autograd/index.js';
 import { ModuleList } from '../nn/module.js';
 import type { DNN } from '../nn/dnn.js';
+import { concatLinears, forwardStacked } from '../nn/dnn-stack.js';
 import type { Linear } from '../nn/linear.js';
 import { MultiTaskBase, checkPositiveInt, checkUnits, type CommonModelOptions, type OptionKeys } from './base.js';
 import { joinTaskLogits, type PredictionLayer } from './prediction.js';
@@ -73,6 +74,11 @@ export abstract class MixtureOfExpertsBase extends MultiTaskBase {
 
   /** Softmax weights over the experts, [B, numGates, E]. */
   private gates(h: Tensor): Tensor {
+    if (!this.gate_dnn) {
+      // Linear gates all read h: one product for every gate, one softmax over [B, G, E].
+      const z = concatLinears(h, [...this.gate_dnn_final_layer]);
+      return z.reshape([h.shape[0], this.numGates, this.numExperts]).softmax(-1);
+    }
     const per = this.gate_dnn_final_layer.map((final, g) => {
       const z = this.gate_dnn ? this.gate_dnn.get(g).forward(h) : h;
       return final.forward(z).softmax(-1);
@@ -92,7 +98,7 @@ export abstract class MixtureOfExpertsBase extends MultiTaskBase {
   logits(x: ModelInput): Tensor {
     const h = this.input(x);
     const B = h.shape[0];
-    const experts = stack(this.expert_dnn.map((e) => e.forward(h)), 1); // [B, E, H]
+    const experts = forwardStacked([...this.expert_dnn], h); // [B, E, H], first layers as one product
     // One batched product mixes the experts for every gate at once: [B, G, E]·[B, E, H] → [B, G, H].
     const mixed = matmul(this.gates(h), experts);
     const H = mixed.shape[2];

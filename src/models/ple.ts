@@ -1,6 +1,7 @@
-import { Tensor, matmul, stack } from '../autograd/index.js';
+import { Tensor, concat, matmul, stack } from '../autograd/index.js';
 import { Module, ModuleList } from '../nn/module.js';
 import type { DNN } from '../nn/dnn.js';
+import { forwardStacked } from '../nn/dnn-stack.js';
 import type { Linear } from '../nn/linear.js';
 import { MultiTaskBase, checkPositiveInt, checkUnits, type CommonModelOptions, type OptionKeys } from './base.js';
 import { joinTaskLogits, type PredictionLayer } from './prediction.js';
@@ -100,10 +101,29 @@ export class PLE extends MultiTaskBase {
   }
 
   /** [B, E]·[B, E, H] → [B, H]: one batched product per gate. */
-  private mix(gate: Tensor, experts: Tensor[]): Tensor {
-    const B = gate.shape[0];
-    const stacked = stack(experts, 1);
-    return matmul(gate.reshape([B, 1, experts.length]), stacked).reshape([B, stacked.shape[2]]);
+  private mix(gate: Tensor, experts: Tensor): Tensor {
+    const [B, E, H] = experts.shape;
+    return matmul(gate.reshape([B, 1, E]), experts).reshape([B, H]);
+  }
+
+  /**
+   * Every expert of a level, [B, T·S + K, H]: task 0's S specific experts, …, task T−1's, then
+   * the K shared ones. Experts reading the same input (all of them at level 0) run as one
+   * forwardStacked group, so their first layers are one product.
+   */
+  private allExperts(inputs: Tensor[], level: number): Tensor {
+    const T = this.numTasks;
+    const groups: Array<{ input: Tensor; dnns: DNN[] }> = [];
+    const add = (input: Tensor, dnns: DNN[]): void => {
+      if (dnns.length === 0) return;
+      const last = groups[groups.length - 1];
+      if (last && last.input === input) last.dnns.push(...dnns);
+      else groups.push({ input, dnns: [...dnns] });
+    };
+    this.specific_experts.get(level).map((experts, t) => add(inputs[t], [...experts]));
+    add(inputs[T], [...this.shared_experts.get(level)]);
+    const parts = groups.map((g) => forwardStacked(g.dnns, g.input));
+    return parts.length === 1 ? parts[0] : concat(parts, 1);
   }
 
   /**
@@ -111,19 +131,21 @@ export class PLE extends MultiTaskBase {
    * the shared entry at the last level) and the task gates [B, T, S + K].
    */
   private cgc(inputs: Tensor[], level: number): { outputs: Tensor[]; taskGates: Tensor } {
-    const T = this.numTasks;
-    const specific = this.specific_experts.get(level).map((experts, t) => experts.map((e) => e.forward(inputs[t])));
-    const shared = this.shared_experts.get(level).map((e) => e.forward(inputs[T]));
+    const T = this.numTasks, S = this.specificExpertNum, K = this.sharedExpertNum;
+    const experts = this.allExperts(inputs, level);
+    const sharedIdx = Array.from({ length: K }, (_, k) => T * S + k);
     const outputs: Tensor[] = [];
     const gates: Tensor[] = [];
     for (let t = 0; t < T; t++) {
       const g = this.gate(this.specific_gate_dnn?.get(level).get(t) ?? null, this.specific_gate_dnn_final_layer.get(level).get(t), inputs[t]);
       gates.push(g);
-      outputs.push(this.mix(g, [...specific[t], ...shared]));
+      // Task t's own experts, then the shared ones.
+      const own = Array.from({ length: S }, (_, j) => t * S + j);
+      outputs.push(this.mix(g, T === 1 ? experts : experts.indexSelect(1, [...own, ...sharedIdx])));
     }
     if (level < this.numLevels - 1) {
       const g = this.gate(this.shared_gate_dnn?.get(level) ?? null, this.shared_gate_dnn_final_layer.get(level), inputs[T]);
-      outputs.push(this.mix(g, [...specific.flat(), ...shared]));
+      outputs.push(this.mix(g, experts));
     }
     return { outputs, taskGates: stack(gates, 1) };
   }

@@ -86,9 +86,18 @@ export class DNN extends Module implements Layer {
     if (x.shape[x.ndim - 1] !== this.inputsDim || x.ndim < 2) {
       throw new Error(`DNN: expected input [B, ${this.inputsDim}], got ${formatShape(x.shape)}`);
     }
-    let h = x;
-    for (let i = 0; i < this.linears.length; i++) {
-      h = this.linears.get(i).forward(h);
+    return this.forwardAfterLinear(this.linears.get(0).forward(x), 0);
+  }
+
+  /**
+   * The rest of forward once `linears[layer]` has produced z: that layer's BatchNorm, activation
+   * and dropout, then every later layer. Lets several DNNs run their first Linear as one product
+   * (see forwardStacked) and continue one by one.
+   */
+  forwardAfterLinear(z: Tensor, layer: number): Tensor {
+    let h = z;
+    for (let i = layer; i < this.linears.length; i++) {
+      if (i > layer) h = this.linears.get(i).forward(h);
       if (this.bn) h = this.normalize(this.bn.get(i), h);
       h = this.activation_layers.get(i).forward(h);
       h = this.dropout.forward(h);

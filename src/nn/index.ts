@@ -12,3 +12,4 @@ export * from './losses.js';
 export * from './regularization.js';
 export * from './safetensors.js';
 export * from './saved-dtype.js';
+export * from './dnn-stack.js';

@@ -32,7 +32,8 @@ function describeOutput(v: unknown): string {
 /**
  * Runs forward once with every submodule's forward wrapped to record what it returned, in eval
  * mode and without recording a graph, then puts everything back: a summary never changes running
- * statistics, gradients or training flags.
+ * statistics, gradients or training flags. A layer whose forward was not called — one that runs
+ * fused into a wider product, such as MMoE's expert and gate layers (dnn-stack.ts) — shows no shape.
  */
 function traceOutputs(module: Module, input: unknown): Map<Module, string> {
   const shapes = new Map<Module, string>();

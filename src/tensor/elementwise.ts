@@ -40,8 +40,8 @@ export function unaryInto(op: UnaryOp, a: Storage, o: Storage, n: number, p: num
       }
       break;
     // `v <= 0` rather than `v > 0`: NaN must come out NaN (as torch.relu), not be hidden as 0.
-    case 'relu': for (let i = 0; i < n; i++) { const v = a[i]; o[i] = v <= 0 ? 0 : v; } break;
-    case 'step': for (let i = 0; i < n; i++) o[i] = a[i] > 0 ? 1 : 0; break;
+    case 'relu': reluInto(a, o, n); break;
+    case 'step': for (let i = 0; i < n; i++) o[i] = +(a[i] > 0); break;
     case 'square': for (let i = 0; i < n; i++) { const v = a[i]; o[i] = v * v; } break;
     case 'reciprocal': for (let i = 0; i < n; i++) o[i] = 1 / a[i]; break;
     case 'leakyRelu': for (let i = 0; i < n; i++) { const v = a[i]; o[i] = v > 0 ? v : p * v; } break;
@@ -59,6 +59,24 @@ export function unaryInto(op: UnaryOp, a: Storage, o: Storage, n: number, p: num
       const never: never = op;
       throw new Error(`unary: unknown op ${String(never)}`);
     }
+  }
+}
+
+/*
+ * ReLU's inputs are positive or negative at random, so a `v > 0 ? v : 0` per element mispredicts
+ * about every other branch: measured here, 11–19 ns an element against 3–4.5 ns for the form
+ * below and 1–2 ns for an add. For float32 values (exact in doubles, far from overflow)
+ * (v + |v|)/2 is v or +0 exactly; the only branch left, for −Inf and NaN, is almost never taken.
+ * float64 keeps the plain form (v + |v| can overflow there). NaN stays NaN, −0 becomes +0.
+ */
+function reluInto(a: Storage, o: Storage, n: number): void {
+  if (a instanceof Float32Array) {
+    for (let i = 0; i < n; i++) {
+      const v = a[i];
+      o[i] = v > -Infinity ? (v + Math.abs(v)) * 0.5 : v === v ? 0 : v;
+    }
+  } else {
+    for (let i = 0; i < n; i++) { const v = a[i]; o[i] = v <= 0 ? 0 : v; }
   }
 }
 
@@ -126,15 +144,20 @@ export function binary(op: BinaryOp, a: NDArray, b: NDArray, opName: string = op
     return new NDArray(o, a.shape);
   }
   const outShape = broadcastShapes(opName, a.shape, b.shape);
-  const o = allocate(a.dtype, sizeOf(outShape));
+  const n = sizeOf(outShape);
+  const o = allocate(a.dtype, n);
   if (b.size === 1) {
-    binaryRow(op, a.data, 0, 1, b.data, 0, 0, o, 0, o.length);
+    binaryRow(op, a.data, 0, 1, b.data, 0, 0, o, 0, n);
     return new NDArray(o, outShape);
   }
   if (a.size === 1) {
-    binaryRow(op, a.data, 0, 0, b.data, 0, 1, o, 0, o.length);
+    binaryRow(op, a.data, 0, 0, b.data, 0, 1, o, 0, n);
     return new NDArray(o, outShape);
   }
+  // Row and column broadcasts ([M, N] with [N], or with [M, 1]: bias adds, per-row scales) walk
+  // the full operand contiguously and skip the general index bookkeeping.
+  if (a.size === n && rowBroadcast(op, a.data, b, outShape, o, false)) return new NDArray(o, outShape);
+  if (b.size === n && rowBroadcast(op, b.data, a, outShape, o, true)) return new NDArray(o, outShape);
   const sA = broadcastStrides(a.shape, outShape);
   const sB = broadcastStrides(b.shape, outShape);
   const ad = a.data;
@@ -143,6 +166,63 @@ export function binary(op: BinaryOp, a: NDArray, b: NDArray, opName: string = op
     binaryRow(op, ad, off[0], st[0], bd, off[1], st[1], o, oo, inner);
   });
   return new NDArray(o, outShape);
+}
+
+/**
+ * o = full (op) small when `small` is the trailing block of `outShape` (`[N]` against `[M, N]`) or
+ * one value per row (`[M, 1]` against `[M, N]`); `swapped` puts `small` on the left. Returns false,
+ * writing nothing, for any other broadcast.
+ */
+function rowBroadcast(op: BinaryOp, full: Storage, small: NDArray, outShape: Shape, o: Storage, swapped: boolean): boolean {
+  const n = o.length;
+  const sd = small.data;
+  const w = small.size;
+  if (isTrailingBlock(small.shape, outShape)) {
+    if (swapped) for (let r = 0; r < n; r += w) binaryRow(op, sd, 0, 1, full, r, 1, o, r, w);
+    else for (let r = 0; r < n; r += w) binaryRow(op, full, r, 1, sd, 0, 1, o, r, w);
+    return true;
+  }
+  if (isRowColumn(small.shape, outShape)) {
+    const inner = outShape[outShape.length - 1];
+    if (swapped) for (let r = 0, i = 0; r < w; r++, i += inner) binaryRow(op, sd, r, 0, full, i, 1, o, i, inner);
+    else for (let r = 0, i = 0; r < w; r++, i += inner) binaryRow(op, full, i, 1, sd, r, 0, o, i, inner);
+    return true;
+  }
+  return false;
+}
+
+/** Whether `s`, without its leading 1s, equals the last dimensions of `out`. */
+function isTrailingBlock(s: Shape, out: Shape): boolean {
+  let lead = 0;
+  while (lead < s.length && s[lead] === 1) lead++;
+  const k = s.length - lead;
+  if (k > out.length) return false;
+  for (let i = 0; i < k; i++) if (s[lead + i] !== out[out.length - k + i]) return false;
+  return true;
+}
+
+/** Whether `s` (right-aligned, missing leading axes read as 1) equals `out` with its last axis 1. */
+function isRowColumn(s: Shape, out: Shape): boolean {
+  const nd = out.length;
+  if (nd === 0 || s.length === 0 || s[s.length - 1] !== 1) return false;
+  const off = nd - s.length;
+  if (off < 0) return false;
+  for (let i = 0; i < nd - 1; i++) {
+    const d = i < off ? 1 : s[i - off];
+    if (d !== out[i]) return false;
+  }
+  return true;
+}
+
+/**
+ * ReLU's backward in one pass: g·[x > 0], the 0/1 mask as a number rather than a branch (see
+ * reluInto), so a NaN or ±Inf upstream gradient stays NaN where x ≤ 0. x and g have the same shape.
+ */
+export function reluBackward(x: NDArray, g: NDArray): NDArray {
+  const xd = x.data, gd = g.data, n = xd.length;
+  const o = allocate(g.dtype, n);
+  for (let i = 0; i < n; i++) o[i] = gd[i] * +(xd[i] > 0);
+  return new NDArray(o, x.shape);
 }
 
 /** out = cond != 0 ? a : b, all three broadcast together. */

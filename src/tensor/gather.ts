@@ -1,3 +1,4 @@
+import { copyRange } from './copy.js';
 import { allocate } from './dtype.js';
 import { NDArray } from './ndarray.js';
 import { axisView } from './shape.js';
@@ -26,8 +27,7 @@ export function indexSelectArray(x: NDArray, axis: number, indices: Indices): ND
     for (let r = 0; r < m; r++) {
       const src = (a * n + indices[r]) * inner;
       const dst = (a * m + r) * inner;
-      if (inner === 1) o[dst] = d[src];
-      else o.set(d.subarray(src, src + inner), dst);
+      copyRange(d, src, o, dst, inner);
     }
   }
   return new NDArray(o, outShape);

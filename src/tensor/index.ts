@@ -9,3 +9,5 @@ export * from './gather.js';
 export * from './layout.js';
 export * from './random.js';
 export * from './cross.js';
+export * from './copy.js';
+export * from './backend.js';

@@ -1,3 +1,4 @@
+import { copyRange } from './copy.js';
 import { allocate } from './dtype.js';
 import { NDArray } from './ndarray.js';
 import { axisView, formatShape, normalizeAxis, stridesOf } from './shape.js';
@@ -53,7 +54,8 @@ export function concatArrays(xs: readonly NDArray[], axis: number, opName = 'con
   let offset = 0;
   for (const x of xs) {
     const w = x.shape[ax] * inner;
-    for (let a = 0; a < outer; a++) o.set(x.data.subarray(a * w, (a + 1) * w), a * total * inner + offset);
+    const xd = x.data;
+    for (let a = 0; a < outer; a++) copyRange(xd, a * w, o, a * total * inner + offset, w);
     offset += w;
   }
   return new NDArray(o, outShape);
@@ -66,9 +68,12 @@ export function sliceArray(x: NDArray, axis: number, start: number, length: numb
   outShape[axis] = length;
   const o = allocate(x.dtype, outer * length * inner);
   const w = length * inner;
-  for (let a = 0; a < outer; a++) {
-    const src = (a * n + start) * inner;
-    o.set(x.data.subarray(src, src + w), a * w);
+  const d = x.data;
+  if (outer === 1 || w === n * inner) {
+    // One contiguous run (the leading axis, or the whole axis): a single copy.
+    copyRange(d, start * inner, o, 0, outer * w);
+  } else {
+    for (let a = 0; a < outer; a++) copyRange(d, (a * n + start) * inner, o, a * w, w);
   }
   return new NDArray(o, outShape);
 }
@@ -79,6 +84,7 @@ export function padSliceArray(g: NDArray, shape: readonly number[], axis: number
   const length = g.shape[axis];
   const o = allocate(g.dtype, outer * n * inner);
   const w = length * inner;
-  for (let a = 0; a < outer; a++) o.set(g.data.subarray(a * w, (a + 1) * w), (a * n + start) * inner);
+  const gd = g.data;
+  for (let a = 0; a < outer; a++) copyRange(gd, a * w, o, (a * n + start) * inner, w);
   return new NDArray(o, shape);
 }

@@ -1,13 +1,33 @@
 import { allocate, type Storage } from './dtype.js';
 import { NDArray } from './ndarray.js';
 import { formatShape } from './shape.js';
+import { wasmEnabled } from './backend.js';
+import { wasmGemm } from './wasm/runtime.js';
 
 /*
  * Cache-blocked GEMM in the GotoBLAS shape: the operands are packed block by block into contiguous
  * panels of 4 rows (A) and 4 columns (B), and a 4×4 register-blocked micro-kernel walks the shared
  * K dimension. Transposed layouts are handled while packing, so NN, TN and NT all run the same
  * kernel and no transpose is ever materialised.
+ *
+ * float32 products run on the WebAssembly SIMD backend (src/tensor/wasm: the same loops, an f32x4
+ * micro-kernel, float32 accumulators) when it is enabled, except those too small to pay for
+ * copying the operands into WebAssembly memory (WASM_MIN_WORK); float64 always runs here, and
+ * these JavaScript kernels, which accumulate in float64, are the reference.
  */
+
+/**
+ * Below this many multiply-adds (per call: a batch counts whole) the JavaScript direct kernel
+ * wins, because the WebAssembly path copies operands in and C out. bench/gemm-dispatch.ts, this
+ * 2-core EPYC under load from other jobs, medians of interleaved runs, wasm time ÷ js time:
+ * 4³ 2.2–2.6× slower, 8³ 0.9–1.8×, 16³ 1.5× faster, 24³ 3×, 48³ 5–7×, the models' 128×16×100 NT
+ * and 16×100×128 TN 7–8×, a batch of 128 [2,8]·[8,16] 1.2× faster (32768 in all).
+ */
+export const WASM_MIN_WORK = 2048;
+
+function onWasm(A: Storage, B: Storage, C: Storage, work: number): boolean {
+  return work >= WASM_MIN_WORK && A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array && wasmEnabled();
+}
 
 const KC = 128; // depth of a packed block
 const MC = 64; // rows of A per packed block
@@ -26,6 +46,20 @@ function ensurePacks(): void {
  * A is stored [M,K] (or [K,M] when transA), B is stored [K,N] (or [N,K] when transB).
  */
 export function gemm(
+  M: number, N: number, K: number,
+  A: Storage, aOff: number, transA: boolean,
+  B: Storage, bOff: number, transB: boolean,
+  C: Storage, cOff: number,
+): void {
+  if (onWasm(A, B, C, M * N * K)
+    && wasmGemm(1, M, N, K, A as Float32Array, aOff, 0, transA, B as Float32Array, bOff, 0, transB, C as Float32Array, cOff, true)) {
+    return;
+  }
+  gemmJs(M, N, K, A, aOff, transA, B, bOff, transB, C, cOff);
+}
+
+/** The JavaScript kernels: direct for small problems, packed otherwise. Exported for tests. */
+export function gemmJs(
   M: number, N: number, K: number,
   A: Storage, aOff: number, transA: boolean,
   B: Storage, bOff: number, transB: boolean,
@@ -226,8 +260,12 @@ export function matmulArray(a: NDArray, b: NDArray, opts: MatmulOptions = {}, op
   const C = allocate(a.dtype, batch * M * N);
   const sa = a.ndim === 3 ? M * Ka : 0;
   const sb = b.ndim === 3 ? Kb * N : 0;
+  if (onWasm(a.data, b.data, C, batch * M * N * Ka)
+    && wasmGemm(batch, M, N, Ka, a.data as Float32Array, 0, sa, transA, b.data as Float32Array, 0, sb, transB, C as Float32Array, 0, false)) {
+    return new NDArray(C, outShape);
+  }
   for (let t = 0; t < batch; t++) {
-    gemm(M, N, Ka, a.data, t * sa, transA, b.data, t * sb, transB, C, t * M * N);
+    gemmJs(M, N, Ka, a.data, t * sa, transA, b.data, t * sb, transB, C, t * M * N);
   }
   return new NDArray(C, outShape);
 }

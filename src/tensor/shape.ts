@@ -42,7 +42,8 @@ export function shapesEqual(a: Shape, b: Shape): boolean {
 }
 
 export function checkShape(op: string, shape: Shape): void {
-  for (const d of shape) {
+  for (let i = 0; i < shape.length; i++) {
+    const d = shape[i];
     if (!Number.isInteger(d) || d < 0) {
       throw new RangeError(`${op}: invalid shape ${formatShape(shape)}: dimensions must be non-negative integers`);
     }

@@ -103,6 +103,8 @@ export const cases: OpCase[] = [
   // K = 130 spans two packed depth blocks of the GEMM (KC = 128) in forward and in backward.
   { op: 'matmul', name: 'matmul K = 130 across packing blocks, TN', inputs: [s([130, 3]), s([130, 2])], fn: (a, b) => a.matmul(b, { transA: true }) },
   { op: 'matmul', name: 'matmul odd sizes [1,7]@[7,1]', inputs: [s([1, 7]), s([7, 1])], fn: (a, b) => a.matmul(b) },
+  { op: 'linearConcat', name: 'linearConcat 3 layers with biases', inputs: [s([4, 5]), s([3, 5]), s([1, 5]), s([2, 5]), s([3]), s([1]), s([2])], fn: (x, w0, w1, w2, b0, b1, b2) => ops.linearConcat(x, [w0, w1, w2], [b0, b1, b2]) },
+  { op: 'linearConcat', name: 'linearConcat without biases, B = 1', inputs: [s([1, 3]), s([2, 3]), s([2, 3])], fn: (x, w0, w1) => ops.linearConcat(x, [w0, w1]) },
   // Reductions over one axis, a negative axis, a list and everything, with and without keepdim.
   ...(['sum', 'mean', 'max'] as const).flatMap((r): OpCase[] =>
     ([0, -1, [0, 2], [-1, 1], undefined] as Array<number | number[] | undefined>).flatMap((axis) =>

@@ -232,7 +232,11 @@ describe('evaluate and predict', () => {
     const a = predict(model, data.x, { batchSize: 1 });
     const b = predict(model, data.x, { batchSize: 1000 });
     expect(model.training).toBe(true);
-    expect(Array.from(b.data)).toEqual(Array.from(a.data));
+    // Equal up to float32 rounding, not bit for bit: with the WebAssembly backend a batch's size
+    // decides whether a product runs there (float32 accumulation) or in JavaScript (float64), and
+    // the fused expert product crosses that threshold between 1 and 33 rows. Dropout left on
+    // would change the outputs by far more than this.
+    for (let i = 0; i < a.size; i++) expect(Math.abs(b.data[i] - a.data[i])).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(a.data[i])));
     for (let i = 0; i < 33; i++) expect(a.data[2 * i + 1]).toBeGreaterThan(0); // sigmoid for the binary task
   });
 });

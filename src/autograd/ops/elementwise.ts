@@ -1,4 +1,4 @@
-import { binary, unary, type NDArray } from '../../tensor/index.js';
+import { NDArray, allocate, binary, reluBackward, unary } from '../../tensor/index.js';
 import { defineOp } from '../function.js';
 import type { Tensor, TensorLike } from '../tensor.js';
 import { liftPair } from './scalar.js';
@@ -90,9 +90,9 @@ const tanhOp = defineOp<undefined, NDArray>({
   backward: (c, g) => {
     const y = c.saved.data;
     const gd = g.data;
-    const out = unary('square', c.saved);
-    for (let i = 0; i < y.length; i++) out.data[i] = gd[i] * (1 - out.data[i]);
-    return [out];
+    const o = allocate(g.dtype, y.length);
+    for (let i = 0; i < y.length; i++) { const v = y[i]; o[i] = gd[i] * (1 - v * v); }
+    return [new NDArray(o, c.saved.shape)];
   },
 });
 
@@ -102,22 +102,16 @@ const sigmoidOp = defineOp<undefined, NDArray>({
   backward: (c, g) => {
     const y = c.saved.data;
     const gd = g.data;
-    const out = unary('neg', c.saved);
-    const o = out.data;
+    const o = allocate(g.dtype, y.length);
     for (let i = 0; i < y.length; i++) o[i] = gd[i] * y[i] * (1 - y[i]);
-    return [out];
+    return [new NDArray(o, c.saved.shape)];
   },
 });
 
 const reluOp = defineOp({
   name: 'relu',
   forward: (_c, [x]) => unary('relu', x),
-  backward: (_c, g, [x]) => {
-    const out = unary('step', x);
-    const o = out.data, gd = g.data;
-    for (let i = 0; i < o.length; i++) o[i] *= gd[i];
-    return [out];
-  },
+  backward: (_c, g, [x]) => [reluBackward(x, g)],
 });
 
 const leakyReluOp = defineOp<number>({

@@ -1,5 +1,5 @@
 import {
-  NDArray, crossBackward, crossForward, crossStackBackward, crossStackForward, formatShape, matmulArray, shapesEqual,
+  NDArray, allocate, reduce, crossBackward, crossForward, crossStackBackward, crossStackForward, formatShape, matmulArray, shapesEqual,
   type Storage,
 } from '../../tensor/index.js';
 import { defineOp } from '../function.js';
@@ -110,4 +110,120 @@ export function crossNetVector(x0: Tensor, kernels: Tensor, bias: Tensor): Tenso
     throw new Error(`crossNetVector: kernels and bias must be [L, ${D}, 1] or [L, ${D}] with the same L ≥ 1 for x0 ${formatShape(x0.shape)}, got kernels ${formatShape(kernels.shape)} and bias ${formatShape(bias.shape)}`);
   }
   return crossNetVectorOp([x0, kernels, bias], undefined);
+}
+
+interface LinearConcatAttrs {
+  /** Output width of each Linear, in order. */
+  widths: readonly number[];
+  /** Whether inputs carry a bias per Linear after the weights. */
+  bias: boolean;
+}
+
+/** Packed float32 weights that backward will not need, reused across calls (grown on demand). */
+let packScratch = new Float32Array(0);
+
+/**
+ * The weights [O_i, F] of one linearConcat call packed row after row into one [ΣO_i, F] array:
+ * a fresh one when `keep` (backward multiplies by it), else float32 scratch overwritten by the
+ * next call (the forward product is all that reads it).
+ */
+function packRows(parts: readonly NDArray[], rows: number, F: number, keep = true): NDArray {
+  let w: Storage;
+  if (!keep && parts[0].dtype === 'float32') {
+    if (packScratch.length < rows * F) packScratch = new Float32Array(rows * F);
+    w = packScratch.subarray(0, rows * F);
+  } else {
+    w = allocate(parts[0].dtype, rows * F);
+  }
+  let off = 0;
+  for (const p of parts) {
+    w.set(p.data, off);
+    off += p.size;
+  }
+  return new NDArray(w, [rows, F]);
+}
+
+/**
+ * A [ΣO_i, …] gradient array split back into one view per part (O_i rows each, shaped like
+ * `parts[i]`), without copying; null where that part needs no gradient.
+ */
+function splitRows(g: NDArray, parts: readonly NDArray[], need: readonly boolean[]): Array<NDArray | null> {
+  const out: Array<NDArray | null> = [];
+  let off = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const n = parts[i].size;
+    out.push(need[i] ? new NDArray(g.data.subarray(off, off + n), parts[i].shape) : null);
+    off += n;
+  }
+  return out;
+}
+
+/*
+ * Several Linear layers over the same input as one product: y = x·[W_0; …; W_{n-1}]ᵀ (+ [b_0, …]),
+ * the outputs side by side along the last axis. The weights stay separate tensors (each layer keeps
+ * its parameters and names); forward packs them into one [ΣO, F] operand (ΣO·F copies against
+ * B·ΣO·F multiply-adds), backward computes one weight gradient gᵀ·x and hands each layer its rows
+ * of it as a view. Each output element is the same dot product, in the same order, as a separate
+ * Linear would compute, so the values match n separate calls.
+ */
+const linearConcatOp = defineOp<LinearConcatAttrs, NDArray | null>({
+  name: 'linearConcat',
+  forward: (c, inputs, { widths, bias }) => {
+    const n = widths.length;
+    const x = inputs[0];
+    const F = x.shape[1];
+    let total = 0;
+    for (const w of widths) total += w;
+    const keep = c.recording && c.needsInputGrad[0];
+    const W = packRows(inputs.slice(1, 1 + n), total, F, keep);
+    const y = matmulArray(x, W, { transA: false, transB: true }, 'linearConcat');
+    if (bias) {
+      const yd = y.data;
+      const b = packRows(inputs.slice(1 + n), total, 1).data;
+      for (let r = 0, end = yd.length; r < end; r += total) {
+        for (let j = 0; j < total; j++) yd[r + j] += b[j];
+      }
+    }
+    c.saved = keep ? W : null;
+    return y;
+  },
+  backward: (c, g, inputs, { widths, bias }) => {
+    const n = widths.length;
+    const x = inputs[0];
+    const need = c.needsInputGrad;
+    const gx = need[0] && c.saved ? matmulArray(g, c.saved, { transA: false, transB: false }) : null;
+    const needW = need.slice(1, 1 + n), needB = need.slice(1 + n);
+    const gw = needW.some(Boolean)
+      ? splitRows(matmulArray(g, x, { transA: true, transB: false }), inputs.slice(1, 1 + n), needW)
+      : [];
+    const gb = bias && needB.some(Boolean) ? splitRows(reduce('sum', g, 0), inputs.slice(1 + n), needB) : [];
+    // Missing entries (parts needing no gradient) read as null.
+    const out: Array<NDArray | null> = new Array<NDArray | null>(inputs.length).fill(null);
+    out[0] = gx;
+    gw.forEach((v, i) => (out[1 + i] = v));
+    gb.forEach((v, i) => (out[1 + n + i] = v));
+    return out;
+  },
+});
+
+/**
+ * x [B, F] through n Linear layers at once: weights[i] [O_i, F] (PyTorch's [out, in]), biases
+ * (none, or one [O_i] per weight); returns [B, ΣO_i], layer i's output in columns
+ * O_0 + … + O_{i-1} onward. Equal to concat(x·W_iᵀ + b_i, 1), as one GEMM instead of n.
+ */
+export function linearConcat(x: Tensor, weights: readonly Tensor[], biases: readonly Tensor[] | null = null): Tensor {
+  if (x.ndim !== 2) throw new Error(`linearConcat: x must be [B, F], got ${formatShape(x.shape)}`);
+  if (weights.length === 0) throw new RangeError('linearConcat: needs at least one weight');
+  const F = x.shape[1];
+  const widths = weights.map((w, i) => {
+    if (w.ndim !== 2 || w.shape[1] !== F) throw new Error(`linearConcat: weights[${i}] must be [out, ${F}] for x ${formatShape(x.shape)}, got ${formatShape(w.shape)}`);
+    return w.shape[0];
+  });
+  if (biases !== null) {
+    if (biases.length !== weights.length) throw new RangeError(`linearConcat: ${weights.length} weights need ${weights.length} biases, got ${biases.length}`);
+    biases.forEach((b, i) => {
+      if (b.ndim !== 1 || b.shape[0] !== widths[i]) throw new Error(`linearConcat: biases[${i}] must be [${widths[i]}] for weights[${i}] ${formatShape(weights[i].shape)}, got ${formatShape(b.shape)}`);
+    });
+  }
+  return linearConcatOp([x, ...weights, ...(biases ?? [])], { widths, bias: biases !== null });
 }

@@ -8,9 +8,14 @@ import type { Tensor } from '../tensor.js';
 type Axis = number | readonly number[] | undefined;
 interface ReduceAttrs { axes: number[]; keepdim: boolean }
 
-/** g of the reduced shape, broadcast back to the input's shape. */
-function expandBack(g: NDArray, x: NDArray, axes: number[]): NDArray {
-  return expandArray(new NDArray(g.data, keptShape(x.shape, axes)), x.shape);
+/** g of the reduced shape, broadcast back to the input's shape (and multiplied by `scale`, in place). */
+function expandBack(g: NDArray, x: NDArray, axes: number[], scale = 1): NDArray {
+  const out = expandArray(new NDArray(g.data, keptShape(x.shape, axes)), x.shape);
+  if (scale !== 1) {
+    const o = out.data;
+    for (let i = 0; i < o.length; i++) o[i] *= scale;
+  }
+  return out;
 }
 
 function count(x: NDArray, axes: number[]): number {
@@ -28,7 +33,7 @@ const sumOp = defineOp<ReduceAttrs>({
 const meanOp = defineOp<ReduceAttrs>({
   name: 'mean',
   forward: (_c, [x], { axes, keepdim }) => unary('scale', reduce('sum', x, axes, keepdim), 1 / count(x, axes)),
-  backward: (_c, g, [x], { axes }) => [unary('scale', expandBack(g, x, axes), 1 / count(x, axes))],
+  backward: (_c, g, [x], { axes }) => [expandBack(g, x, axes, 1 / count(x, axes))],
 });
 
 const maxOp = defineOp<ReduceAttrs, NDArray>({

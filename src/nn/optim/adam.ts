@@ -61,31 +61,75 @@ export class Adam extends Optimizer<AdamOptions> {
   protected update(p: Tensor, grad: Storage, group: ParamGroup<AdamOptions>, state: ParamState): void {
     const { lr, eps, weightDecay: wd, amsgrad } = group;
     const [b1, b2] = group.betas;
-    const theta = p.data;
-    const n = theta.length;
     const m = this.buffer(state, 'expAvg', p);
     const v = this.buffer(state, 'expAvgSq', p);
-    const vmax = amsgrad ? this.buffer(state, 'maxExpAvgSq', p) : null;
     const t = ((state.step as number | undefined) ?? 0) + 1;
     state.step = t;
     const stepSize = lr / (1 - Math.pow(b1, t));
     const bc2Sqrt = Math.sqrt(1 - Math.pow(b2, t));
-    const l2 = this.decoupled ? 0 : wd;
-    const shrink = this.decoupled ? 1 - lr * wd : 1;
-    for (let i = 0; i < n; i++) {
-      if (shrink !== 1) theta[i] *= shrink;
-      const g = grad[i] + l2 * theta[i];
-      const mi = b1 * m[i] + (1 - b1) * g;
-      const vi = b2 * v[i] + (1 - b2) * g * g;
-      m[i] = mi;
-      v[i] = vi;
-      let second = vi;
-      if (vmax !== null) {
-        if (vi > vmax[i]) vmax[i] = vi;
-        second = vmax[i];
-      }
-      theta[i] -= (stepSize * m[i]) / (Math.sqrt(second) / bc2Sqrt + eps);
+    const theta = p.data;
+    if (amsgrad) {
+      adamAmsgrad(theta, grad, m, v, this.buffer(state, 'maxExpAvgSq', p), b1, b2, this.decoupled ? 1 - lr * wd : 1, this.decoupled ? 0 : wd, stepSize, bc2Sqrt, eps);
+    } else if (wd !== 0) {
+      adamDecay(theta, grad, m, v, b1, b2, this.decoupled ? 1 - lr * wd : 1, this.decoupled ? 0 : wd, stepSize, bc2Sqrt, eps);
+    } else {
+      adamPlain(theta, grad, m, v, b1, b2, stepSize, bc2Sqrt, eps);
     }
+  }
+}
+
+/*
+ * The update loops, one per case, so the common one (no weight decay, no AMSGrad) carries no
+ * per-element branch or dead term: one read of θ, g, m, v and one write of θ, m, v per element,
+ * no temporaries. All three evaluate the rule in the same order as torch.optim.Adam's
+ * single-tensor path (m is read back after its store, so θ sees the stored, rounded m; the
+ * denominator uses v before rounding), and agree bit for bit with the generic loop they replace.
+ */
+
+function adamPlain(
+  theta: Storage, grad: Storage, m: Storage, v: Storage,
+  b1: number, b2: number, stepSize: number, bc2Sqrt: number, eps: number,
+): void {
+  const c1 = 1 - b1, c2 = 1 - b2;
+  for (let i = 0, n = theta.length; i < n; i++) {
+    const g = grad[i];
+    const vi = b2 * v[i] + c2 * g * g;
+    m[i] = b1 * m[i] + c1 * g;
+    v[i] = vi;
+    theta[i] -= (stepSize * m[i]) / (Math.sqrt(vi) / bc2Sqrt + eps);
+  }
+}
+
+/** With an L2 term (Adam) or a decoupled shrink (AdamW: shrink = 1 − γλ, l2 = 0). */
+function adamDecay(
+  theta: Storage, grad: Storage, m: Storage, v: Storage, b1: number, b2: number,
+  shrink: number, l2: number, stepSize: number, bc2Sqrt: number, eps: number,
+): void {
+  const c1 = 1 - b1, c2 = 1 - b2;
+  for (let i = 0, n = theta.length; i < n; i++) {
+    if (shrink !== 1) theta[i] *= shrink;
+    const g = grad[i] + l2 * theta[i];
+    const vi = b2 * v[i] + c2 * g * g;
+    m[i] = b1 * m[i] + c1 * g;
+    v[i] = vi;
+    theta[i] -= (stepSize * m[i]) / (Math.sqrt(vi) / bc2Sqrt + eps);
+  }
+}
+
+/** AMSGrad: the running maximum of the stored v replaces v in the denominator. */
+function adamAmsgrad(
+  theta: Storage, grad: Storage, m: Storage, v: Storage, vmax: Storage, b1: number, b2: number,
+  shrink: number, l2: number, stepSize: number, bc2Sqrt: number, eps: number,
+): void {
+  const c1 = 1 - b1, c2 = 1 - b2;
+  for (let i = 0, n = theta.length; i < n; i++) {
+    if (shrink !== 1) theta[i] *= shrink;
+    const g = grad[i] + l2 * theta[i];
+    const vi = b2 * v[i] + c2 * g * g;
+    m[i] = b1 * m[i] + c1 * g;
+    v[i] = vi;
+    if (vi > vmax[i]) vmax[i] = vi;
+    theta[i] -= (stepSize * m[i]) / (Math.sqrt(vmax[i]) / bc2Sqrt + eps);
   }
 }
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Adam, AdamW } from '../../../src/nn/optim/index.js';
+import { tensor } from '../../../src/autograd/index.js';
+import { Generator } from '../../../src/tensor/index.js';
 import { G1, G2, THETA0, expectValues, param, stepWith } from './helpers.js';
 
 const EPS = 1e-8;
@@ -86,4 +88,70 @@ describe('AdamW', () => {
     expect(new Adam([p]).defaults.weightDecay).toBe(0);
     expect(() => new AdamW([p], { lr: -1 })).toThrow(/^AdamW: invalid learning rate lr = -1/);
   });
+});
+
+describe('Adam / AdamW update loops against the generic per-element rule', () => {
+  /** The single generic loop the specialised ones replaced, kept here as the reference. */
+  function referenceStep(
+    theta: Float32Array | Float64Array, grad: ArrayLike<number>, m: Float32Array | Float64Array, v: Float32Array | Float64Array,
+    vmax: Float32Array | Float64Array | null, t: number, o: { lr: number; b1: number; b2: number; eps: number; wd: number; decoupled: boolean },
+  ): void {
+    const stepSize = o.lr / (1 - Math.pow(o.b1, t));
+    const bc2Sqrt = Math.sqrt(1 - Math.pow(o.b2, t));
+    const l2 = o.decoupled ? 0 : o.wd;
+    const shrink = o.decoupled ? 1 - o.lr * o.wd : 1;
+    for (let i = 0; i < theta.length; i++) {
+      if (shrink !== 1) theta[i] *= shrink;
+      const g = grad[i] + l2 * theta[i];
+      const mi = o.b1 * m[i] + (1 - o.b1) * g;
+      const vi = o.b2 * v[i] + (1 - o.b2) * g * g;
+      m[i] = mi;
+      v[i] = vi;
+      let second = vi;
+      if (vmax !== null) {
+        if (vi > vmax[i]) vmax[i] = vi;
+        second = vmax[i];
+      }
+      theta[i] -= (stepSize * m[i]) / (Math.sqrt(second) / bc2Sqrt + o.eps);
+    }
+  }
+
+  const cases: Array<[string, { wd: number; decoupled: boolean; amsgrad: boolean }]> = [
+    ['Adam', { wd: 0, decoupled: false, amsgrad: false }],
+    ['Adam + L2', { wd: 0.05, decoupled: false, amsgrad: false }],
+    ['AdamW', { wd: 0.05, decoupled: true, amsgrad: false }],
+    ['AdamW, weightDecay 0', { wd: 0, decoupled: true, amsgrad: false }],
+    ['Adam + AMSGrad', { wd: 0, decoupled: false, amsgrad: true }],
+    ['AdamW + AMSGrad', { wd: 0.05, decoupled: true, amsgrad: true }],
+  ];
+  for (const dtype of ['float32', 'float64'] as const) {
+    for (const [name, c] of cases) {
+      it(`${name}, ${dtype}: θ, m, v (and v_max) bit for bit over 5 steps, sizes 0, 1, 7, 300`, () => {
+        const gen = new Generator(12);
+        for (const n of [0, 1, 7, 300]) {
+          const p = tensor(Array.from({ length: n }, () => gen.normal()), { dtype }).requiresGrad_();
+          const theta = p.data.slice();
+          const m = p.data.slice().fill(0), v = p.data.slice().fill(0), vmax = c.amsgrad ? p.data.slice().fill(0) : null;
+          const o = { lr: 0.01, b1: 0.9, b2: 0.99, eps: 1e-8, wd: c.wd, decoupled: c.decoupled };
+          const opt = c.decoupled
+            ? new AdamW([p], { lr: o.lr, betas: [o.b1, o.b2], eps: o.eps, weightDecay: c.wd, amsgrad: c.amsgrad })
+            : new Adam([p], { lr: o.lr, betas: [o.b1, o.b2], eps: o.eps, weightDecay: c.wd, amsgrad: c.amsgrad });
+          for (let t = 1; t <= 5; t++) {
+            // Gradients of mixed scale, some exactly zero, so v_max both holds and moves.
+            const g = Array.from({ length: n }, (_, i) => (i % 5 === 0 ? 0 : gen.normal() * (t % 2 ? 3 : 0.1)));
+            p.grad = tensor(g, { dtype });
+            opt.step();
+            referenceStep(theta, p.grad.data, m, v, vmax, t, o);
+          }
+          const st = opt.state.get(p)!;
+          expect(Array.from(p.data), `θ n=${n}`).toEqual(Array.from(theta));
+          if (n > 0) {
+            expect(Array.from(st.expAvg as Float32Array), 'm').toEqual(Array.from(m));
+            expect(Array.from(st.expAvgSq as Float32Array), 'v').toEqual(Array.from(v));
+            if (vmax) expect(Array.from(st.maxExpAvgSq as Float32Array), 'v_max').toEqual(Array.from(vmax));
+          }
+        }
+      });
+    }
+  }
 });

@@ -1,0 +1,49 @@
+import { F32, I32, ModuleBuilder, V128, type Local } from '../../src/tensor/wasm/assembler.js';
+import { wasmApi } from '../../src/tensor/wasm/api.js';
+import { wasmFeatures } from '../../src/tensor/wasm/features.js';
+
+/*
+ * This machine's WebAssembly SIMD peak on one thread: a loop of independent f32x4 multiply-adds
+ * on registers only (no memory traffic), FMA (relaxed_madd) or mul+add. ACC accumulators hide the
+ * latency (FMA latency × issue width ≤ 12 here); the loop is unrolled so the counter is noise.
+ * GEMM rows report their GFLOP/s as a percentage of this.
+ */
+
+const ACC = 12;
+const UNROLL = 4;
+
+export type PeakMode = 'fma' | 'mul+add';
+
+export function peakLoop(mode: PeakMode): ((iterations: number) => number) | undefined {
+  const f = wasmFeatures();
+  if (!f.simd || (mode === 'fma' && !f.relaxedSimd)) return undefined;
+  const m = new ModuleBuilder({ shared: false });
+  const fn = m.func('peak', [I32], [F32], (b, [n]) => {
+    const acc: Local[] = Array.from({ length: ACC }, () => b.local(V128));
+    const x = b.local(V128), y = b.local(V128);
+    b.f32.const(1.0000001); b.f32x4.splat(); b.localSet(x);
+    b.f32.const(0.9999999); b.f32x4.splat(); b.localSet(y);
+    b.loop(() => {
+      for (let u = 0; u < UNROLL; u++) {
+        for (const a of acc) {
+          if (mode === 'fma') { b.localGet(x); b.localGet(y); b.localGet(a); b.f32x4.relaxedMadd(); }
+          else { b.localGet(a); b.localGet(x); b.localGet(y); b.f32x4.mul(); b.f32x4.add(); }
+          b.localSet(a);
+        }
+      }
+      b.localGet(n); b.i32.const(-1); b.i32.add(); b.localTee(n); b.brIf(0);
+    });
+    b.localGet(acc[0]);
+    for (let i = 1; i < ACC; i++) { b.localGet(acc[i]); b.f32x4.add(); }
+    b.f32x4.extractLane(0); // returned, so the loop cannot be optimised away
+  });
+  m.export(fn);
+  const wa = wasmApi()!;
+  const memory = new wa.Memory({ initial: 1 });
+  const inst = new wa.Instance(new wa.Module(m.finish()), { env: { memory } });
+  const peak = inst.exports.peak as (n: number) => unknown;
+  return (iterations: number) => {
+    peak(iterations);
+    return iterations * UNROLL * ACC * 8; // flops: 4 lanes × (mul + add)
+  };
+}

@@ -1,0 +1,96 @@
+import { wasmFeatures } from './wasm/features.js';
+import {
+  relaxedSimdActive, setRelaxedSimd, setThreadCount, threadCount, threadsReady, wasmAvailable, wasmReady,
+} from './wasm/runtime.js';
+
+/*
+ * Which kernels run float32 work: 'wasm' (WebAssembly SIMD, the default wherever the runtime has
+ * it) or 'js' (the reference kernels, always there; float64 always runs on them). Nothing above
+ * src/tensor asks: the kernels consult this switch themselves.
+ *
+ * MMOE_TS_BACKEND=js in the environment forces the JavaScript kernels from the start (for
+ * comparisons); it is read through globalThis.process, so a browser, which has none, is fine.
+ */
+
+export type Backend = 'js' | 'wasm';
+const BACKENDS: readonly Backend[] = ['js', 'wasm'];
+
+function fromEnvironment(): Backend {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const v = env?.MMOE_TS_BACKEND;
+  if (v === undefined || v === '') return 'wasm';
+  if (!(BACKENDS as readonly string[]).includes(v)) {
+    throw new Error(`mmoe-ts: MMOE_TS_BACKEND must be one of ${BACKENDS.join(', ')}, got '${v}'`);
+  }
+  return v as Backend;
+}
+
+let requested: Backend = fromEnvironment();
+
+export interface BackendOptions {
+  /**
+   * Use f32x4.relaxed_madd (fused multiply-add) when the runtime accepts it (default true);
+   * false forces plain mul+add. Node 20 accepts it only under --experimental-wasm-relaxed-simd.
+   */
+  relaxedSimd?: boolean;
+}
+
+/** Chooses the float32 kernels. 'wasm' throws where WebAssembly SIMD is missing. */
+export function setBackend(backend: Backend, options: BackendOptions = {}): void {
+  if (!(BACKENDS as readonly string[]).includes(backend)) {
+    throw new Error(`setBackend: expected one of ${BACKENDS.join(', ')}, got ${JSON.stringify(backend)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (key !== 'relaxedSimd') throw new Error(`setBackend: unknown option '${key}' (known: relaxedSimd)`);
+  }
+  if (backend === 'wasm' && !wasmFeatures().simd) {
+    throw new Error('setBackend: this runtime has no WebAssembly SIMD; only the js backend is available');
+  }
+  if (options.relaxedSimd !== undefined) setRelaxedSimd(options.relaxedSimd);
+  requested = backend;
+}
+
+/** The backend float32 kernels use right now ('js' when 'wasm' was asked for but cannot run). */
+export function getBackend(): Backend {
+  return requested === 'wasm' && wasmAvailable() ? 'wasm' : 'js';
+}
+
+/** Hot-path check for kernels. */
+export function wasmEnabled(): boolean {
+  return requested === 'wasm' && wasmAvailable();
+}
+
+/**
+ * Threads for large WebAssembly GEMMs, the calling thread included. Default: one per core (1
+ * inside a Node worker thread, and 1 wherever shared memory is unavailable, e.g. a page without
+ * cross-origin isolation). Results are bit-identical for any count.
+ */
+export function setNumThreads(n: number): void {
+  setThreadCount(n);
+}
+
+export function getNumThreads(): number {
+  return threadCount();
+}
+
+export interface BackendInfo {
+  backend: Backend;
+  simd: boolean;
+  relaxedSimd: boolean;
+  sharedMemory: boolean;
+  threads: number;
+}
+
+export function backendInfo(): BackendInfo {
+  const f = wasmFeatures();
+  return { backend: getBackend(), simd: f.simd, relaxedSimd: relaxedSimdActive(), sharedMemory: f.threads, threads: threadCount() };
+}
+
+/**
+ * Resolves when the WebAssembly module is compiled (in a browser's main thread that happens in
+ * the background; until then the JavaScript kernels run) and the worker pool has started.
+ */
+export async function backendReady(): Promise<BackendInfo> {
+  if (await wasmReady()) await threadsReady();
+  return backendInfo();
+}

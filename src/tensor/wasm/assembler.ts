@@ -1,0 +1,340 @@
+/*
+ * A small WebAssembly assembler: kernels are written in TypeScript as calls named after the
+ * instructions (`f.f32x4.add()`, `f.localGet(x)`), and `ModuleBuilder.finish()` encodes the binary
+ * module at load time.
+ *
+ * Why emit at runtime instead of committing a module assembled from .wat sources:
+ * - the kernels are generated: a GEMM micro-kernel is MR×NR accumulators unrolled, and the same
+ *   generator emits the relaxed-SIMD (fused multiply-add) or the plain mul+add variant, or another
+ *   register tile, from one parameter — a .wat file per variant would be copies of one another;
+ * - no build step, no binary blob in git that must be checked against its source, and nothing to
+ *   install: the TypeScript below *is* the source a reviewer reads, and tsc compiles it like the
+ *   rest of the package, for Node and browsers alike;
+ * - the cost is small: encoding the GEMM module takes well under a millisecond.
+ * (jax-js's wasmblr takes the same route; this one is written from the WebAssembly spec.)
+ *
+ * Deliberately minimal: one imported memory, functions, exports, the instructions the kernels use.
+ * The operand stack is not type-checked here — WebAssembly validation does that when the module
+ * is compiled, and reports the function and byte offset of a mistake.
+ *
+ * Usage:
+ *   const m = new ModuleBuilder({ shared: true, maximumPages: 65536 });
+ *   const add = m.func('add', [I32, I32], [I32], (f, [a, b]) => {
+ *     f.localGet(a); f.localGet(b); f.i32.add();
+ *   });
+ *   m.export(add);
+ *   const bytes = m.finish();
+ */
+
+export type ValType = 0x7f | 0x7d | 0x7b; // i32, f32, v128
+export const I32: ValType = 0x7f;
+export const F32: ValType = 0x7d;
+export const V128: ValType = 0x7b;
+
+/** A local or parameter, by index. */
+export type Local = number & { readonly __local: unique symbol };
+
+function uleb(n: number, out: number[]): void {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`assembler: unsigned LEB128 of ${n}`);
+  do {
+    let byte = n & 0x7f;
+    n = Math.floor(n / 128);
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+}
+
+function sleb(n: number, out: number[]): void {
+  if (!Number.isInteger(n) || n < -(2 ** 31) || n >= 2 ** 32) throw new RangeError(`assembler: signed LEB128 of ${n}`);
+  n |= 0; // i32 semantics: 2^31..2^32-1 wrap to negatives
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+function name(s: string, out: number[]): void {
+  const bytes = new TextEncoder().encode(s);
+  uleb(bytes.length, out);
+  for (const b of bytes) out.push(b);
+}
+
+function section(id: number, body: number[], out: number[]): void {
+  out.push(id);
+  uleb(body.length, out);
+  for (const b of body) out.push(b);
+}
+
+/** Byte offset and log2 alignment of a memory access; offset must be a constant ≥ 0. */
+export interface MemArg {
+  offset?: number;
+  align?: number;
+}
+
+/** The body of one function under construction. */
+export class FunctionBuilder {
+  readonly bytes: number[] = [];
+  private readonly locals: ValType[] = [];
+  private depth = 0;
+
+  constructor(readonly params: readonly ValType[], readonly results: readonly ValType[]) {}
+
+  /** A fresh local of the given type (zero-initialised, as WebAssembly guarantees). */
+  local(type: ValType): Local {
+    this.locals.push(type);
+    return (this.params.length + this.locals.length - 1) as Local;
+  }
+
+  emit(...b: number[]): this {
+    for (const x of b) this.bytes.push(x);
+    return this;
+  }
+
+  // ---- variables
+  localGet(l: Local): this { this.bytes.push(0x20); uleb(l, this.bytes); return this; }
+  localSet(l: Local): this { this.bytes.push(0x21); uleb(l, this.bytes); return this; }
+  localTee(l: Local): this { this.bytes.push(0x22); uleb(l, this.bytes); return this; }
+
+  // ---- control: structured blocks take their body as a callback, so nesting cannot go wrong
+  /** `block … end`; `br(0)` inside jumps to its end. */
+  block(body: () => void): this {
+    this.bytes.push(0x02, 0x40);
+    this.depth++;
+    body();
+    this.depth--;
+    this.bytes.push(0x0b);
+    return this;
+  }
+  /** `loop … end`; `br(0)` / `brIf(0)` inside jumps back to its start. */
+  loop(body: () => void): this {
+    this.bytes.push(0x03, 0x40);
+    this.depth++;
+    body();
+    this.depth--;
+    this.bytes.push(0x0b);
+    return this;
+  }
+  /** `if … else … end` on the i32 at the top of the stack. */
+  if(then: () => void, otherwise?: () => void): this {
+    this.bytes.push(0x04, 0x40);
+    this.depth++;
+    then();
+    if (otherwise) {
+      this.bytes.push(0x05);
+      otherwise();
+    }
+    this.depth--;
+    this.bytes.push(0x0b);
+    return this;
+  }
+  br(label: number): this { this.bytes.push(0x0c); uleb(label, this.bytes); return this; }
+  brIf(label: number): this { this.bytes.push(0x0d); uleb(label, this.bytes); return this; }
+  return(): this { this.bytes.push(0x0f); return this; }
+  call(fn: number): this { this.bytes.push(0x10); uleb(fn, this.bytes); return this; }
+  drop(): this { this.bytes.push(0x1a); return this; }
+  select(): this { this.bytes.push(0x1b); return this; }
+
+  /**
+   * `for (i = from; i < to; i += step) body()` over i32 locals (`to` a local or a constant,
+   * evaluated before every iteration). The loop test sits in front, so zero iterations are fine.
+   */
+  forRange(i: Local, from: Local | { const: number }, to: Local | { const: number }, step: number | Local, body: () => void): this {
+    const push = (v: Local | { const: number }): void => void (typeof v === 'number' ? this.localGet(v) : this.i32.const(v.const));
+    push(from);
+    this.localSet(i);
+    this.block(() => {
+      this.loop(() => {
+        this.localGet(i); push(to); this.i32.geS(); this.brIf(1);
+        body();
+        this.localGet(i);
+        if (typeof step === 'number') this.i32.const(step); else this.localGet(step);
+        this.i32.add(); this.localSet(i);
+        this.br(0);
+      });
+    });
+    return this;
+  }
+
+  private mem(op: number[], m: MemArg, naturalAlign: number): this {
+    for (const b of op) this.bytes.push(b);
+    uleb(m.align ?? naturalAlign, this.bytes);
+    uleb(m.offset ?? 0, this.bytes);
+    return this;
+  }
+
+  readonly i32 = {
+    const: (v: number): this => { this.bytes.push(0x41); sleb(v, this.bytes); return this; },
+    load: (m: MemArg = {}): this => this.mem([0x28], m, 2),
+    store: (m: MemArg = {}): this => this.mem([0x36], m, 2),
+    eqz: (): this => this.emit(0x45),
+    eq: (): this => this.emit(0x46),
+    ne: (): this => this.emit(0x47),
+    ltS: (): this => this.emit(0x48),
+    ltU: (): this => this.emit(0x49),
+    gtS: (): this => this.emit(0x4a),
+    leS: (): this => this.emit(0x4c),
+    geS: (): this => this.emit(0x4e),
+    add: (): this => this.emit(0x6a),
+    sub: (): this => this.emit(0x6b),
+    mul: (): this => this.emit(0x6c),
+    and: (): this => this.emit(0x71),
+    or: (): this => this.emit(0x72),
+    shl: (): this => this.emit(0x74),
+    shrS: (): this => this.emit(0x75),
+    shrU: (): this => this.emit(0x76),
+  };
+
+  readonly f32 = {
+    const: (v: number): this => {
+      const b = new Uint8Array(new Float32Array([v]).buffer);
+      return this.emit(0x43, b[0], b[1], b[2], b[3]);
+    },
+    load: (m: MemArg = {}): this => this.mem([0x2a], m, 2),
+    store: (m: MemArg = {}): this => this.mem([0x38], m, 2),
+    add: (): this => this.emit(0x92),
+    mul: (): this => this.emit(0x94),
+  };
+
+  private simd(op: number): this {
+    this.bytes.push(0xfd);
+    uleb(op, this.bytes);
+    return this;
+  }
+
+  private simdMem(op: number, m: MemArg, naturalAlign: number): this {
+    this.simd(op);
+    uleb(m.align ?? naturalAlign, this.bytes);
+    uleb(m.offset ?? 0, this.bytes);
+    return this;
+  }
+
+  readonly v128 = {
+    load: (m: MemArg = {}): this => this.simdMem(0x00, m, 4),
+    load32Splat: (m: MemArg = {}): this => this.simdMem(0x09, m, 2),
+    store: (m: MemArg = {}): this => this.simdMem(0x0b, m, 4),
+    /** A v128 constant with all four f32 lanes zero. */
+    zero: (): this => {
+      this.simd(0x0c);
+      for (let i = 0; i < 16; i++) this.bytes.push(0);
+      return this;
+    },
+  };
+
+  readonly f32x4 = {
+    splat: (): this => this.simd(0x13),
+    extractLane: (lane: number): this => this.simd(0x1f).emit(lane),
+    add: (): this => this.simd(0xe4),
+    sub: (): this => this.simd(0xe5),
+    mul: (): this => this.simd(0xe6),
+    /** Relaxed SIMD: a·b + c, fused or not as the hardware does it (stack: a, b, c). */
+    relaxedMadd: (): this => this.simd(0x105),
+  };
+
+  /** Nesting depth of blocks open right now (for `br` labels computed by callers). */
+  get openBlocks(): number {
+    return this.depth;
+  }
+
+  /** Locals declaration + body + end, as the code section wants it. */
+  encode(): number[] {
+    const out: number[] = [];
+    // Runs of equal types compress the local declarations.
+    const runs: Array<[number, ValType]> = [];
+    for (const t of this.locals) {
+      const last = runs[runs.length - 1];
+      if (last && last[1] === t) last[0]++;
+      else runs.push([1, t]);
+    }
+    uleb(runs.length, out);
+    for (const [n, t] of runs) {
+      uleb(n, out);
+      out.push(t);
+    }
+    for (const b of this.bytes) out.push(b);
+    out.push(0x0b);
+    const sized: number[] = [];
+    uleb(out.length, sized);
+    return sized.concat(out);
+  }
+}
+
+export interface MemoryImport {
+  /** Shared memories (for threads) need a maximum; see WebAssembly.Memory. */
+  shared: boolean;
+  initialPages?: number;
+  maximumPages?: number;
+}
+
+/** A module that imports one memory (`env.memory`) and defines functions. */
+export class ModuleBuilder {
+  private readonly funcs: Array<{ name: string; fb: FunctionBuilder }> = [];
+  private readonly exports: number[] = [];
+
+  constructor(private readonly memory: MemoryImport) {}
+
+  /**
+   * Declares a function and emits its body; returns its index (for `call` and `export`). The body
+   * callback receives the builder and the parameters as locals.
+   */
+  func(fnName: string, params: ValType[], results: ValType[], body: (f: FunctionBuilder, args: Local[]) => void): number {
+    const fb = new FunctionBuilder(params, results);
+    body(fb, params.map((_, i) => i as Local));
+    this.funcs.push({ name: fnName, fb });
+    return this.funcs.length - 1;
+  }
+
+  export(fn: number): void {
+    if (!this.exports.includes(fn)) this.exports.push(fn);
+  }
+
+  finish(): Uint8Array {
+    const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+    const types: number[] = [];
+    uleb(this.funcs.length, types); // one type per function: simple, and the count is small
+    for (const { fb } of this.funcs) {
+      types.push(0x60);
+      uleb(fb.params.length, types);
+      types.push(...fb.params);
+      uleb(fb.results.length, types);
+      types.push(...fb.results);
+    }
+    section(1, types, out);
+
+    const imports: number[] = [];
+    uleb(1, imports);
+    name('env', imports);
+    name('memory', imports);
+    imports.push(0x02);
+    const { shared, initialPages = 1, maximumPages } = this.memory;
+    if (shared && maximumPages === undefined) throw new Error('assembler: a shared memory needs maximumPages');
+    imports.push(maximumPages === undefined ? 0x00 : shared ? 0x03 : 0x01);
+    uleb(initialPages, imports);
+    if (maximumPages !== undefined) uleb(maximumPages, imports);
+    section(2, imports, out);
+
+    const fsec: number[] = [];
+    uleb(this.funcs.length, fsec);
+    this.funcs.forEach((_, i) => uleb(i, fsec));
+    section(3, fsec, out);
+
+    const exp: number[] = [];
+    uleb(this.exports.length, exp);
+    for (const i of this.exports) {
+      name(this.funcs[i].name, exp);
+      exp.push(0x00);
+      uleb(i, exp);
+    }
+    section(7, exp, out);
+
+    const code: number[] = [];
+    uleb(this.funcs.length, code);
+    for (const { fb } of this.funcs) for (const b of fb.encode()) code.push(b);
+    section(10, code, out);
+    return new Uint8Array(out);
+  }
+}

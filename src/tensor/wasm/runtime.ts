@@ -1,0 +1,214 @@
+import { wasmApi, type WasmModule } from './api.js';
+import { Arena, CONTROL_BYTES, align64 } from './arena.js';
+import { wasmFeatures } from './features.js';
+import { buildGemmModule, workspaceBytes, type TileShape } from './gemm-kernel.js';
+import { GEMM_ARGS, MAX_WORKERS, Pool, defaultThreadCount } from './pool.js';
+
+/*
+ * The WebAssembly float32 GEMM as the rest of src/tensor sees it: `wasmGemm` copies the operands
+ * into the arena, runs the module's `gemm` on one or more threads, and copies C back. It answers
+ * false when it cannot run (no SIMD, the module could not compile synchronously, operands beyond
+ * what the arena can hold) and the caller uses the JavaScript kernel instead.
+ */
+
+/**
+ * Register tile, chosen by measurement (bench-style, 512³ single thread, this repo's
+ * Zen-class EPYC with AVX2, Node 20, best of 6 runs; machine shared, so best-of, not medians):
+ *   relaxed FMA: 4×8 47.2–47.3, 5×8 47.2–47.7, 6×8 47.3–47.9, 8×8 30.0, 4×16 30.3, 3×16 23.2
+ *                GFLOP/s (8×8 and 4×16 need 16 accumulators: V8 has 16 xmm registers, so they spill);
+ *   mul+add:     4×8 23.5–36.0, 5×8 26.9–39.1, 6×8 17.6–24.4 (the product needs a temporary
+ *                register, so 6×8 spills).
+ * 4×8 is within a percent of the best with FMA and near the best without, and it divides the
+ * models' power-of-two shapes (128×16, 16×100) with no edge tiles, so both modes use it.
+ */
+export const TILE: TileShape = { mr: 4, nr: 8 };
+
+/**
+ * Work (batch·M·N·K multiply-adds) from which a product is split over the pool.
+ * bench/gemm-dispatch.ts on this 2-core machine while other jobs loaded it (load average ~16,
+ * so a worker is often descheduled), 2 threads ÷ 1 thread, medians: 64³ 0.6–0.07×, 96³ 0.3–0.7×,
+ * 128³ 0.4–1.6×, 192³ 0.8–2.4×, [512,256]·[256,64] 0.7–1.35×. The issue measured splitting to pay
+ * from ~48³ on a quiet machine; 2^20 (≈ 100³) is the conservative middle. The models' per-step
+ * products (≈ 2·10^5) stay on one thread either way.
+ */
+export const THREAD_MIN_WORK = 1 << 20;
+
+interface Exports {
+  gemm: (...args: number[]) => void;
+}
+
+interface Runtime {
+  arena: Arena;
+  module: WasmModule;
+  exports: Exports;
+  relaxed: boolean;
+  pool?: Pool;
+}
+
+let runtime: Runtime | null | undefined; // undefined: not tried yet; null: unavailable
+let pendingCompile: Promise<void> | undefined;
+let wantRelaxed = true;
+let threads = 0; // 0: the default, one per core
+
+function instantiate(arena: Arena, module: WasmModule, relaxed: boolean): Runtime {
+  const instance = new (wasmApi()!).Instance(module, { env: { memory: arena.memory } });
+  return { arena, module, exports: instance.exports as unknown as Exports, relaxed };
+}
+
+function moduleBytes(arena: Arena, relaxed: boolean): Uint8Array {
+  return buildGemmModule({ ...TILE, relaxed, shared: arena.shared, maximumPages: arena.maximumPages });
+}
+
+let arenaSingleton: Arena | undefined;
+
+function getRuntime(): Runtime | null {
+  if (runtime !== undefined) return runtime;
+  const f = wasmFeatures();
+  if (!f.simd) return (runtime = null);
+  const arena = (arenaSingleton ??= new Arena(f.threads));
+  const relaxed = wantRelaxed && f.relaxedSimd;
+  const bytes = moduleBytes(arena, relaxed);
+  try {
+    runtime = instantiate(arena, new (wasmApi()!).Module(bytes), relaxed);
+  } catch {
+    // A browser's main thread refuses synchronous compiles of more than a few KiB: compile in
+    // the background and use the JavaScript kernels until it is done.
+    runtime = null;
+    pendingCompile ??= wasmApi()!.compile(bytes).then((module) => {
+      runtime = instantiate(arena, module, relaxed);
+    }, () => undefined).finally(() => { pendingCompile = undefined; });
+  }
+  return runtime;
+}
+
+function reset(): void {
+  runtime?.pool?.terminate();
+  runtime = undefined;
+}
+
+/** Whether the WebAssembly kernels can run now (compiling the module on first use). */
+export function wasmAvailable(): boolean {
+  return getRuntime() !== null;
+}
+
+/** Resolves once a background compile (browsers' main thread) has finished. */
+export async function wasmReady(): Promise<boolean> {
+  getRuntime();
+  if (pendingCompile) await pendingCompile;
+  return getRuntime() !== null;
+}
+
+/** Use relaxed-SIMD FMA when the runtime has it (default), or force plain mul+add. */
+export function setRelaxedSimd(on: boolean): void {
+  if (on !== wantRelaxed) {
+    wantRelaxed = on;
+    reset();
+  }
+}
+
+export function relaxedSimdActive(): boolean {
+  return getRuntime()?.relaxed ?? false;
+}
+
+export function setThreadCount(n: number): void {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_WORKERS + 1) {
+    throw new RangeError(`setNumThreads: expected an integer from 1 to ${MAX_WORKERS + 1}, got ${n}`);
+  }
+  threads = n;
+}
+
+export function threadCount(): number {
+  if (!wasmFeatures().threads) return 1;
+  return threads || defaultThreadCount();
+}
+
+/** Resolves when the pool's workers for the current thread count have started (tests, benches). */
+export async function threadsReady(timeoutMs = 10_000): Promise<number> {
+  const rt = getRuntime();
+  const want = threadCount() - 1;
+  if (!rt || want === 0 || !rt.arena.shared) return 1;
+  rt.pool ??= new Pool(rt.arena.memory, rt.module);
+  const end = Date.now() + timeoutMs;
+  while (rt.pool.usable && rt.pool.grow(want) < want && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+  return 1 + rt.pool.readyCount(want);
+}
+
+/** Chunks run per participant (index 0: this thread) — for tests that workers really took part. */
+export function poolChunkCounts(): number[] {
+  return runtime?.pool?.chunkCounts() ?? [];
+}
+
+const args = new Int32Array(GEMM_ARGS);
+
+/**
+ * C[b] (+)= op(A[b])·op(B[b]) for b < batch, float32. Offsets and strides are in elements; a
+ * stride of 0 shares that operand across the batch. With `accumulate` false, C's old values are
+ * ignored (the result overwrites them). Returns false when it did not run.
+ */
+export function wasmGemm(
+  batch: number, M: number, N: number, K: number,
+  A: Float32Array, aOff: number, aStride: number, transA: boolean,
+  B: Float32Array, bOff: number, bStride: number, transB: boolean,
+  C: Float32Array, cOff: number, accumulate: boolean,
+): boolean {
+  const rt = getRuntime();
+  if (!rt) return false;
+  if (batch === 0 || M === 0 || N === 0) return true;
+  if (K === 0) {
+    if (!accumulate) C.fill(0, cOff, cOff + batch * M * N);
+    return true;
+  }
+  const work = batch * M * N * K;
+  const lenA = (aStride ? batch : 1) * M * K, lenB = (bStride ? batch : 1) * K * N, lenC = batch * M * N;
+  let parts = 1;
+  const want = threadCount() - 1;
+  if (want > 0 && work >= THREAD_MIN_WORK && rt.arena.shared) {
+    rt.pool ??= new Pool(rt.arena.memory, rt.module);
+    if (rt.pool.usable) parts = 1 + rt.pool.grow(want);
+  }
+  const ws = workspaceBytes(TILE);
+  const base = CONTROL_BYTES;
+  // Every started worker may join (by id), so each gets a workspace, ready or not.
+  const slots = parts > 1 ? want + 1 : 1;
+  const pA = base + slots * ws, pB = pA + align64(4 * lenA), pC = pB + align64(4 * lenB);
+  const end = pC + align64(4 * lenC);
+  if (!rt.arena.ensure(end)) {
+    if (batch === 1) return false;
+    // Too big for the arena at once: halve the batch (results are per product, so the same).
+    const h = batch >> 1;
+    return wasmGemm(h, M, N, K, A, aOff, aStride, transA, B, bOff, bStride, transB, C, cOff, accumulate)
+      && wasmGemm(batch - h, M, N, K, A, aOff + h * aStride, aStride, transA, B, bOff + h * bStride, bStride, transB, C, cOff + h * M * N, accumulate);
+  }
+  const mem = rt.arena.f32();
+  mem.set(lenA === A.length && aOff === 0 ? A : A.subarray(aOff, aOff + lenA), pA / 4);
+  if (B === A && bOff === aOff && lenB === lenA) {
+    mem.copyWithin(pB / 4, pA / 4, (pA / 4) + lenA);
+  } else {
+    mem.set(lenB === B.length && bOff === 0 ? B : B.subarray(bOff, bOff + lenB), pB / 4);
+  }
+  if (accumulate) mem.set(C.subarray(cOff, cOff + lenC), pC / 4);
+  else mem.fill(0, pC / 4, (pC / 4) + lenC);
+
+  const sA = 4 * (aStride ? M * K : 0), sB = 4 * (bStride ? K * N : 0), sC = 4 * M * N;
+  const g = rt.exports.gemm;
+  if (parts === 1) {
+    g(batch, sA, sB, sC, M, N, K, pA, +transA, pB, +transB, pC, 0, M, 0, N, base);
+  } else {
+    // One chunk per thread, of whole products when there are enough of them, else of output rows
+    // or columns in whole register tiles — never of K, so the sums are the same for any split.
+    args.set([batch, sA, sB, sC, M, N, K, pA, +transA, pB, +transB, pC, 0, M, 0, N, base]);
+    const tilesM = Math.ceil(M / TILE.mr), tilesN = Math.ceil(N / TILE.nr);
+    if (batch >= parts) {
+      const size = Math.ceil(batch / parts);
+      rt.pool!.run(g, args, 0, size, Math.ceil(batch / size), ws);
+    } else if (tilesM >= tilesN) {
+      const size = TILE.mr * Math.ceil(tilesM / parts);
+      rt.pool!.run(g, args, 1, size, Math.ceil(M / size), ws);
+    } else {
+      const size = TILE.nr * Math.ceil(tilesN / parts);
+      rt.pool!.run(g, args, 2, size, Math.ceil(N / size), ws);
+    }
+  }
+  C.set(mem.subarray(pC / 4, (pC / 4) + lenC), cOff);
+  return true;
+}

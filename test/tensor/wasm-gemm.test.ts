@@ -1,0 +1,187 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { Generator, NDArray, WASM_MIN_WORK, getBackend, matmulArray, setBackend } from '../../src/tensor/index.js';
+import { wasmFeatures } from '../../src/tensor/wasm/features.js';
+import { KC } from '../../src/tensor/wasm/gemm-kernel.js';
+import { TILE, relaxedSimdActive, setRelaxedSimd, wasmAvailable, wasmGemm } from '../../src/tensor/wasm/runtime.js';
+
+/*
+ * The WebAssembly GEMM against a float64 triple loop over the same float32 inputs, in both
+ * arithmetic modes this runtime can run (relaxed-SIMD FMA when accepted — vitest.config.ts passes
+ * --experimental-wasm-relaxed-simd — and plain mul+add, forced). The bound is float32's for a
+ * sum: |err| ≤ 1e-5 · Σ_k |a_ik·b_kj| (+ |c| when accumulating into C).
+ */
+
+const gen = new Generator(8);
+const rand = (n: number): Float32Array => gen.fillNormal(new Float32Array(n));
+
+interface Problem {
+  batch: number; M: number; N: number; K: number;
+  transA: boolean; transB: boolean;
+  /** 0: shared across the batch. */
+  aStride: number; bStride: number;
+}
+
+/** Reference: C0 + op(A)·op(B) in float64, and Σ|a·b| per element for the bound. */
+function reference(p: Problem, A: Float32Array, aOff: number, B: Float32Array, bOff: number, C0: Float32Array | null, cOff: number) {
+  const { batch, M, N, K } = p;
+  const out = new Float64Array(batch * M * N), mag = new Float64Array(batch * M * N);
+  for (let t = 0; t < batch; t++) {
+    const ao = aOff + t * p.aStride, bo = bOff + t * p.bStride;
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let s = 0, m = 0;
+        for (let k = 0; k < K; k++) {
+          const a = p.transA ? A[ao + k * M + i] : A[ao + i * K + k];
+          const b = p.transB ? B[bo + j * K + k] : B[bo + k * N + j];
+          s += a * b;
+          m += Math.abs(a * b);
+        }
+        const o = t * M * N + i * N + j;
+        const c = C0 ? C0[cOff + o] : 0;
+        out[o] = s + c;
+        mag[o] = m + Math.abs(c);
+      }
+    }
+  }
+  return { out, mag };
+}
+
+function expectWithinBound(got: Float32Array, cOff: number, ref: { out: Float64Array; mag: Float64Array }, what: string): void {
+  let worst = 0, at = -1;
+  for (let i = 0; i < ref.out.length; i++) {
+    const err = Math.abs(got[cOff + i] - ref.out[i]);
+    const bound = 1e-5 * ref.mag[i] + 1e-30;
+    if (err / bound > worst) { worst = err / bound; at = i; }
+  }
+  expect(worst, `${what}: worst err/bound ${worst} at ${at}`).toBeLessThanOrEqual(1);
+}
+
+/** Runs one problem through wasmGemm with operand offsets, accumulating or not; checks C's edges too. */
+function check(p: Problem, accumulate: boolean, what: string): void {
+  const aOff = 3, bOff = 5, cOff = 7;
+  const lenA = (p.aStride ? p.batch : 1) * p.M * p.K, lenB = (p.bStride ? p.batch : 1) * p.K * p.N;
+  const A = rand(aOff + lenA + 2), B = rand(bOff + lenB + 2);
+  const C = rand(cOff + p.batch * p.M * p.N + 2);
+  const C0 = C.slice();
+  expect(wasmGemm(p.batch, p.M, p.N, p.K, A, aOff, p.aStride, p.transA, B, bOff, p.bStride, p.transB, C, cOff, accumulate)).toBe(true);
+  expectWithinBound(C, cOff, reference(p, A, aOff, B, bOff, accumulate ? C0 : null, cOff), what);
+  for (let i = 0; i < cOff; i++) expect(C[i]).toBe(C0[i]);
+  expect(C[C.length - 1]).toBe(C0[C0.length - 1]);
+  expect(C[C.length - 2]).toBe(C0[C0.length - 2]);
+}
+
+const layouts: Array<[boolean, boolean]> = [[false, false], [true, false], [false, true], [true, true]];
+const tag = (ta: boolean, tb: boolean): string => `${ta ? 'T' : 'N'}${tb ? 'T' : 'N'}`;
+const { mr: MR, nr: NR } = TILE;
+// 0, 1, primes, one under / at / over the register tile and the KC-deep packing block.
+const dims = [0, 1, 2, 3, 7, 13];
+const edgeShapes: Array<[number, number, number]> = [
+  [MR - 1, NR - 1, 5], [MR, NR, 5], [MR + 1, NR + 1, 5], [2 * MR + 3, 3 * NR - 1, 17],
+  [31, 37, KC - 1], [29, 11, KC], [5, 19, KC + 1], [67, 130, 2 * KC + 3], [130, 67, 129], [1, 257, 3], [257, 1, 3],
+  // The models' shapes: expert forward NT 128×16×100, its weight gradient TN 16×100×128, the bench's [512,256]·[256,64].
+  [128, 16, 100], [16, 100, 128], [512, 64, 256],
+];
+
+const modes: Array<{ name: string; relaxed: boolean }> = [{ name: 'mul+add', relaxed: false }];
+if (wasmFeatures().relaxedSimd) modes.push({ name: 'relaxed FMA', relaxed: true });
+
+describe.skipIf(!wasmFeatures().simd)('WebAssembly GEMM against a float64 reference', () => {
+  afterAll(() => setRelaxedSimd(true));
+
+  it('is the default float32 backend where SIMD exists', () => {
+    expect(wasmAvailable()).toBe(true);
+    expect(getBackend()).toBe('wasm');
+  });
+
+  for (const mode of modes) {
+    describe(mode.name, () => {
+      it('runs in the mode asked for', () => {
+        setRelaxedSimd(mode.relaxed);
+        expect(relaxedSimdActive()).toBe(mode.relaxed);
+      });
+
+      for (const [ta, tb] of layouts) {
+        it(`${tag(ta, tb)}: every M, N, K in {0, 1, 2, 3, 7, 13}, accumulating and not`, () => {
+          setRelaxedSimd(mode.relaxed);
+          for (const M of dims) for (const N of dims) for (const K of dims) {
+            for (const acc of [false, true]) {
+              check({ batch: 1, M, N, K, transA: ta, transB: tb, aStride: M * K, bStride: K * N }, acc, `[${M},${N},${K}] acc=${acc}`);
+            }
+          }
+        });
+
+        it(`${tag(ta, tb)}: tile and block edges, the models' shapes`, () => {
+          setRelaxedSimd(mode.relaxed);
+          for (const [M, N, K] of edgeShapes) {
+            check({ batch: 1, M, N, K, transA: ta, transB: tb, aStride: M * K, bStride: K * N }, false, `[${M},${N},${K}]`);
+          }
+        });
+
+        it(`${tag(ta, tb)}: batched, and one operand shared across the batch`, () => {
+          setRelaxedSimd(mode.relaxed);
+          for (const [batch, M, N, K] of [[3, 5, 9, 7], [4, 13, 17, 33], [128, 2, 16, 8], [2, 67, 33, 260]]) {
+            check({ batch, M, N, K, transA: ta, transB: tb, aStride: M * K, bStride: K * N }, false, `batched ${batch}×[${M},${N},${K}]`);
+            check({ batch, M, N, K, transA: ta, transB: tb, aStride: 0, bStride: K * N }, true, `shared A ${batch}×[${M},${N},${K}]`);
+            check({ batch, M, N, K, transA: ta, transB: tb, aStride: M * K, bStride: 0 }, false, `shared B ${batch}×[${M},${N},${K}]`);
+          }
+        });
+      }
+
+      it('aliased operands (A === B, the Gram matrices xᵀx and x·xᵀ) and C holding old values', () => {
+        setRelaxedSimd(mode.relaxed);
+        for (const [rows, cols] of [[37, 19], [128, 16], [5, 300]]) {
+          const x = rand(rows * cols);
+          for (const [ta, tb, M, N] of [[true, false, cols, cols], [false, true, rows, rows]] as const) {
+            const C = rand(M * N), C0 = C.slice();
+            expect(wasmGemm(1, M, N, ta ? rows : cols, x, 0, 0, ta, x, 0, 0, tb, C, 0, true)).toBe(true);
+            const p: Problem = { batch: 1, M, N, K: ta ? rows : cols, transA: ta, transB: tb, aStride: 0, bStride: 0 };
+            expectWithinBound(C, 0, reference(p, x, 0, x, 0, C0, 0), `alias ${tag(ta, tb)} [${rows},${cols}]`);
+          }
+        }
+      });
+    });
+  }
+
+  it('matmulArray dispatches float32 to it and float64 to the JavaScript kernels', () => {
+    const a = new NDArray(rand(67 * 45), [67, 45]), b = new NDArray(rand(45 * 31), [45, 31]);
+    const wasm = matmulArray(a, b);
+    setBackend('js');
+    try {
+      const js = matmulArray(a, b);
+      const ref = reference({ batch: 1, M: 67, N: 31, K: 45, transA: false, transB: false, aStride: 0, bStride: 0 }, a.data as Float32Array, 0, b.data as Float32Array, 0, null, 0);
+      expectWithinBound(wasm.data as Float32Array, 0, ref, 'wasm');
+      expectWithinBound(js.data as Float32Array, 0, ref, 'js');
+      // float32 vs float64 accumulation: the two backends differ in the last bits.
+      expect(Array.from(wasm.data)).not.toEqual(Array.from(js.data));
+    } finally {
+      setBackend('wasm');
+    }
+  });
+});
+
+describe('backend switch', () => {
+  it('products below WASM_MIN_WORK stay on the JavaScript kernels (same bits with either backend)', () => {
+    const a = new NDArray(rand(4 * 5), [4, 5]), b = new NDArray(rand(5 * 6), [5, 6]);
+    expect(4 * 5 * 6).toBeLessThan(WASM_MIN_WORK);
+    const viaDefault = matmulArray(a, b);
+    setBackend('js');
+    try {
+      expect(Array.from(matmulArray(a, b).data)).toEqual(Array.from(viaDefault.data));
+    } finally {
+      setBackend('wasm');
+    }
+  });
+
+  it('rejects unknown backends and options by name', () => {
+    expect(() => setBackend('gpu' as 'js')).toThrow(/setBackend: expected one of js, wasm, got "gpu"/);
+    expect(() => setBackend('wasm', { fast: true } as never)).toThrow(/setBackend: unknown option 'fast'/);
+  });
+
+  it('js forces the JavaScript kernels and wasm restores the default', () => {
+    const before = getBackend();
+    setBackend('js');
+    expect(getBackend()).toBe('js');
+    setBackend(before);
+    expect(getBackend()).toBe(before);
+  });
+});

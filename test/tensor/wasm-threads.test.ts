@@ -1,0 +1,74 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { Generator, getNumThreads, setNumThreads } from '../../src/tensor/index.js';
+import { wasmFeatures } from '../../src/tensor/wasm/features.js';
+import { THREAD_MIN_WORK, poolChunkCounts, setRelaxedSimd, threadsReady, wasmGemm } from '../../src/tensor/wasm/runtime.js';
+
+/*
+ * The worker pool splits a product over output rows, columns or whole products, never over K,
+ * so every thread count must give the same bits. Each count is checked to have really started
+ * its workers before the comparison (a pool that silently ran on one thread would pass vacuously).
+ */
+
+const gen = new Generator(21);
+const rand = (n: number): Float32Array => gen.fillNormal(new Float32Array(n));
+
+interface Case { batch: number; M: number; N: number; K: number; ta: boolean; tb: boolean; shareA?: boolean }
+
+const cases: Case[] = [
+  { batch: 1, M: 192, N: 160, K: 300, ta: false, tb: false }, // rows split (M ≥ N in tiles)
+  { batch: 1, M: 37, N: 515, K: 129, ta: true, tb: false }, // columns split, edge tiles
+  { batch: 1, M: 130, N: 67, K: 257, ta: false, tb: true },
+  { batch: 1, M: 99, N: 101, K: 113, ta: true, tb: true },
+  { batch: 5, M: 64, N: 48, K: 100, ta: false, tb: true }, // whole products per thread
+  { batch: 2, M: 128, N: 96, K: 64, ta: true, tb: false, shareA: true }, // fewer products than threads
+];
+
+function run(c: Case, A: Float32Array, B: Float32Array): Float32Array {
+  const C = new Float32Array(c.batch * c.M * c.N);
+  expect(c.batch * c.M * c.N * c.K).toBeGreaterThanOrEqual(THREAD_MIN_WORK);
+  expect(wasmGemm(c.batch, c.M, c.N, c.K, A, 0, c.shareA ? 0 : c.M * c.K, c.ta, B, 0, c.K * c.N, c.tb, C, 0, false)).toBe(true);
+  return C;
+}
+
+describe.skipIf(!wasmFeatures().threads)('WebAssembly GEMM on 1, 2 and 3 threads', () => {
+  const before = getNumThreads();
+  afterAll(() => {
+    setNumThreads(before);
+    setRelaxedSimd(true);
+  });
+
+  for (const relaxed of [false, true]) {
+    it.skipIf(relaxed && !wasmFeatures().relaxedSimd)(`gives bit-identical results (${relaxed ? 'relaxed FMA' : 'mul+add'})`, async () => {
+      setRelaxedSimd(relaxed);
+      const inputs = cases.map((c) => [rand(c.batch * c.M * c.K), rand(c.batch * c.K * c.N)] as const);
+      const results = new Map<number, Float32Array[]>();
+      for (const n of [1, 2, 3]) {
+        setNumThreads(n);
+        expect(getNumThreads()).toBe(n);
+        expect(await threadsReady()).toBe(n);
+        const before = poolChunkCounts();
+        // Repeated, so that even on a busy machine the workers are awake for some of the runs.
+        let out: Float32Array[] = [];
+        for (let rep = 0; rep < 4; rep++) out = cases.map((c, i) => run(c, inputs[i][0], inputs[i][1]));
+        results.set(n, out);
+        const after = poolChunkCounts();
+        for (let id = 1; id < n; id++) {
+          expect((after[id] ?? 0) - (before[id] ?? 0), `worker ${id} of ${n} ran no chunk`).toBeGreaterThan(0);
+        }
+      }
+      for (const n of [2, 3]) {
+        cases.forEach((c, i) => {
+          const one = results.get(1)![i], many = results.get(n)![i];
+          let diff = 0;
+          for (let j = 0; j < one.length; j++) if (!Object.is(one[j], many[j])) diff++;
+          expect(diff, `${n} threads, case ${JSON.stringify(c)}: ${diff} elements differ`).toBe(0);
+        });
+      }
+    });
+  }
+
+  it('setNumThreads rejects a bad count by name', () => {
+    expect(() => setNumThreads(0)).toThrow(/setNumThreads: expected an integer from 1 to 64, got 0/);
+    expect(() => setNumThreads(1.5)).toThrow(/setNumThreads/);
+  });
+});
