@@ -9,7 +9,7 @@ import type { TaskMetrics } from '../train/metrics.js';
 import type { ProgressStream } from '../train/progress.js';
 import { evaluate, fit } from '../train/trainer.js';
 import { Tensor } from '../autograd/index.js';
-import { defaultWorkers, runOnWorkers, startModuleWorker } from './worker-pool.js';
+import { ReplyHandlerError, defaultWorkers, runOnWorkers, startModuleWorker } from './worker-pool.js';
 
 /*
  * The MMoE paper's census-income benchmark (§6.3): two groups of two binary tasks (income > 50K
@@ -346,6 +346,7 @@ export async function censusExperiment(o: CensusExperimentOptions = {}): Promise
         });
       });
     } catch (e) {
+      if (e instanceof ReplyHandlerError) throw e.cause;
       const left = runs.filter((r) => r === undefined).length;
       const why = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
       o.onNote?.(`census: worker threads failed (${why}); running the ${left} remaining runs in this thread`);

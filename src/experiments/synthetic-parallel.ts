@@ -1,13 +1,11 @@
-import { availableParallelism } from 'node:os';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { Tensor } from '../autograd/index.js';
 import {
   assembleSynthetic, resolveSyntheticSettings, runJobsHere, splitKey, syntheticJobs,
   type SyntheticExperimentOptions, type SyntheticJob, type SyntheticJobOutcome,
   type SyntheticResult, type SyntheticRun, type SyntheticSettings,
 } from './synthetic.js';
+import { ReplyHandlerError, defaultWorkers, runOnWorkers, startModuleWorker } from './worker-pool.js';
 
 /*
  * The synthetic experiment's jobs are independent and each is fixed by its seeds, so they can run
@@ -39,90 +37,16 @@ export interface ParallelOptions {
 export const MAX_DEFAULT_WORKERS = 8;
 
 export function defaultWorkerCount(): number {
-  return Math.max(1, Math.min(availableParallelism(), MAX_DEFAULT_WORKERS));
+  return defaultWorkers(MAX_DEFAULT_WORKERS);
 }
 
-/**
- * Under tsx (or vitest) this module is a .ts file and so is the worker's; Node 20 cannot start a
- * .ts worker on its own, and ESM loader hooks given by --import do not reach a worker's entry
- * there, so a small CommonJS bootstrap registers tsx's require hook and then loads the worker. The
- * built copy (.js) starts the worker file directly.
- */
-function startWorker(): Worker {
-  const here = import.meta.url;
-  if (here.endsWith('.js')) return new Worker(new URL('./synthetic-worker.js', here));
-  const file = fileURLToPath(new URL('./synthetic-worker.ts', here));
-  const tsx = createRequire(here).resolve('tsx/cjs/api');
-  return new Worker(`require(${JSON.stringify(tsx)}).register();\nrequire(${JSON.stringify(file)});`, { eval: true });
-}
+const startWorker = (): Worker => startModuleWorker(import.meta.url, 'synthetic-worker');
 
 function outcomeOf(reply: WorkerReply): SyntheticJobOutcome {
   return {
     run: reply.run, labelCorrelation: reply.labelCorrelation,
     ...(reply.state && { state: Object.fromEntries(reply.state.map((e) => [e.name, new Tensor(e.data, e.shape)])) }),
   };
-}
-
-/**
- * Runs `pending` on `count` workers; resolves when all are done, rejects on the first worker that
- * fails (every worker is stopped first). A free worker takes the next job on the data set it just
- * used if there is one, so data sets are rarely generated twice.
- */
-function runOnWorkers(s: SyntheticSettings, pendingJobs: readonly SyntheticJob[], count: number, spawn: () => Worker, record: (job: SyntheticJob, o: SyntheticJobOutcome) => void): Promise<void> {
-  const pending = pendingJobs.slice();
-  const byIndex = new Map(pendingJobs.map((j) => [j.index, j]));
-  const workers: Worker[] = [];
-  return new Promise<void>((resolve, reject) => {
-    let inFlight = 0;
-    let failed = false;
-    const stopAll = (): Promise<unknown> => Promise.all(workers.map((w) => w.terminate()));
-    const fail = (why: string | Error): void => {
-      if (failed) return;
-      failed = true;
-      void stopAll().finally(() => reject(typeof why === 'string' ? new Error(why) : why));
-    };
-    const feed = (w: Worker, lastKey: string | null): void => {
-      if (failed) return;
-      if (pending.length === 0) {
-        if (inFlight === 0) void stopAll().then(() => resolve(), reject);
-        return;
-      }
-      let at = lastKey === null ? -1 : pending.findIndex((j) => splitKey(s, j) === lastKey);
-      if (at < 0) at = 0;
-      const job = pending.splice(at, 1)[0];
-      inFlight++;
-      const request: WorkerRequest = { settings: s, job };
-      w.postMessage(request);
-    };
-    // Fixed before the loop: feed() takes a job off `pending` for each worker started.
-    const starting = Math.min(count, pending.length);
-    for (let i = 0; i < starting; i++) {
-      let w: Worker;
-      try {
-        w = spawn();
-      } catch (e) {
-        fail(e instanceof Error ? e.message : String(e));
-        return;
-      }
-      workers.push(w);
-      w.on('message', (reply: WorkerReply) => {
-        if (failed) return; // the fallback reruns whatever was in flight
-        inFlight--;
-        const job = byIndex.get(reply.index)!;
-        try {
-          record(job, outcomeOf(reply));
-        } catch (e) {
-          fail(new RecordError(e));
-          return;
-        }
-        feed(w, splitKey(s, job));
-      });
-      w.on('error', (e) => fail(e.message));
-      w.on('messageerror', (e) => fail(e.message));
-      w.on('exit', (code) => { if (!failed && (pending.length > 0 || inFlight > 0)) fail(`a worker exited with code ${code}`); });
-      feed(w, null);
-    }
-  });
 }
 
 /**
@@ -144,22 +68,20 @@ export async function runSyntheticJobs(
   const count = Math.min(parallel.workers ?? defaultWorkerCount(), left().length);
   if (count > 1) {
     try {
-      await runOnWorkers(s, left(), count, parallel.spawn ?? startWorker, keep);
+      // A free worker takes the next job on the data set it just used, if any, so data sets are
+      // rarely generated twice.
+      const requests: WorkerRequest[] = left().map((job) => ({ settings: s, job }));
+      await runOnWorkers<WorkerRequest, WorkerReply>(requests, count, parallel.spawn ?? startWorker, (reply, req) => keep(req.job, outcomeOf(reply)), {
+        pick: (pending, last) => pending.findIndex((r) => splitKey(s, r.job) === splitKey(s, last.job)),
+      });
     } catch (e) {
-      if (e instanceof RecordError) throw e.cause;
+      if (e instanceof ReplyHandlerError) throw e.cause;
       const why = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
       parallel.onNote?.(`synthetic: worker threads failed (${why}); running the ${left().length} remaining jobs in this thread`);
     }
   }
   runJobsHere(s, left(), keep);
   return outcomes as SyntheticJobOutcome[];
-}
-
-/** An error thrown by the caller's `record`: passed through, not taken for a worker failure. */
-class RecordError extends Error {
-  constructor(cause: unknown) {
-    super(cause instanceof Error ? cause.message : String(cause), { cause });
-  }
 }
 
 /** The synthetic experiment on worker threads (see syntheticExperiment for what it runs). */

@@ -26,35 +26,57 @@ export function startModuleWorker(here: string, name: string): Worker {
   return new Worker(`require(${JSON.stringify(tsx)}).register();\nrequire(${JSON.stringify(file)});`, { eval: true });
 }
 
+/** An error thrown by the caller's `onReply`: passed through as such, not taken for a worker failure. */
+export class ReplyHandlerError extends Error {
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
+export interface RunOnWorkersOptions<Req> {
+  /**
+   * Which pending request a worker that just answered `last` takes next (an index into `pending`;
+   * out of range takes the first). Lets a worker stay on the data it already built.
+   */
+  pick?(pending: readonly Req[], last: Req): number;
+}
+
 /**
  * Sends every request to one of `count` workers (each gets the next request when it replies) and
  * calls `onReply` with each reply and its request. Resolves when every request has its reply;
- * rejects on the first failure (a worker error, an early exit, or `onReply` throwing), after
- * stopping every worker. Requests answered before a failure have had their onReply.
+ * rejects on the first failure after stopping every worker: a worker error or early exit with an
+ * Error, `onReply` throwing with a ReplyHandlerError whose cause is what it threw. Requests
+ * answered before a failure have had their onReply.
  */
-export function runOnWorkers<Req, Rep>(requests: readonly Req[], count: number, spawn: () => Worker, onReply: (reply: Rep, request: Req) => void): Promise<void> {
+export function runOnWorkers<Req, Rep>(
+  requests: readonly Req[], count: number, spawn: () => Worker, onReply: (reply: Rep, request: Req) => void,
+  opts: RunOnWorkersOptions<Req> = {},
+): Promise<void> {
   const pending = requests.slice();
   const workers: Worker[] = [];
   return new Promise<void>((resolve, reject) => {
     let inFlight = 0;
     let failed = false;
     const stopAll = (): Promise<unknown> => Promise.all(workers.map((w) => w.terminate()));
-    const fail = (why: string): void => {
+    const fail = (why: string | Error): void => {
       if (failed) return;
       failed = true;
-      void stopAll().finally(() => reject(new Error(why)));
+      void stopAll().finally(() => reject(typeof why === 'string' ? new Error(why) : why));
     };
     const feed = (w: Worker, current: { req?: Req }): void => {
       if (failed) return;
-      const next = pending.shift();
-      if (next === undefined) {
+      if (pending.length === 0) {
         if (inFlight === 0) void stopAll().then(() => resolve(), reject);
         return;
       }
+      let at = current.req !== undefined && opts.pick ? opts.pick(pending, current.req) : 0;
+      if (!(at >= 0 && at < pending.length)) at = 0;
+      const next = pending.splice(at, 1)[0];
       inFlight++;
       current.req = next;
       w.postMessage(next);
     };
+    // Fixed before the loop: feed() takes a request off `pending` for each worker started.
     const starting = Math.min(count, pending.length);
     if (starting === 0) { resolve(); return; }
     for (let i = 0; i < starting; i++) {
@@ -68,12 +90,12 @@ export function runOnWorkers<Req, Rep>(requests: readonly Req[], count: number, 
       workers.push(w);
       const current: { req?: Req } = {};
       w.on('message', (reply: Rep) => {
-        if (failed) return;
+        if (failed) return; // the caller's fallback reruns whatever was in flight
         inFlight--;
         try {
           onReply(reply, current.req as Req);
         } catch (e) {
-          fail(e instanceof Error ? e.message : String(e));
+          fail(new ReplyHandlerError(e));
           return;
         }
         feed(w, current);
