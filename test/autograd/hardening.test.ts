@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { inspect } from 'node:util';
 import {
-  arange, defineOp, detectAnomaly, full, isAnomalyEnabled, ones, rand, randn, setPrintOptions, tensor, zeros, zerosLike,
+  arange, defineOp, detectAnomaly, enableGrad, full, isAnomalyEnabled, isGradEnabled, noGrad, ones, rand, randn, setPrintOptions, tensor, zeros, zerosLike,
 } from '../../src/index.js';
 import { NDArray } from '../../src/tensor/index.js';
 
@@ -90,6 +90,29 @@ describe('detectAnomaly: scoped and boolean forms', () => {
     expect(() => (detectAnomaly as (x?: unknown) => void)()).toThrow(/^detectAnomaly: expected a boolean .* got undefined/);
     expect(() => (detectAnomaly as (x: unknown) => void)('on')).toThrow(TypeError);
     expect(() => (detectAnomaly as (x: unknown) => void)(1)).toThrow(/got number/);
+  });
+
+  it('the scoped forms refuse an async fn, whose awaited part would run with the mode already restored', async () => {
+    let seen: boolean | undefined;
+    const fn = async (): Promise<void> => {
+      await Promise.resolve();
+      seen = isAnomalyEnabled();
+    };
+    expect(() => detectAnomaly(fn)).toThrow(TypeError);
+    expect(() => detectAnomaly(fn)).toThrow(
+      'detectAnomaly: fn returned a Promise, but detectAnomaly(fn) is synchronous: the mode is restored when fn returns, before anything it awaits runs; for async code call detectAnomaly(true) before it and detectAnomaly(false) after');
+    expect(isAnomalyEnabled()).toBe(false);
+    expect(() => noGrad(async () => 1)).toThrow(/^noGrad: fn returned a Promise, but noGrad\(fn\) is synchronous: .*wrap each synchronous step in noGrad instead$/);
+    expect(isGradEnabled()).toBe(true);
+    noGrad(() => {
+      expect(() => enableGrad(() => Promise.resolve(1))).toThrow(/^enableGrad: fn returned a Promise/);
+      expect(isGradEnabled()).toBe(false);
+    });
+    expect(isGradEnabled()).toBe(true);
+    // A rejected Promise from fn is not left unhandled on top of the TypeError.
+    expect(() => noGrad(() => Promise.reject(new Error('boom')))).toThrow(/^noGrad: fn returned a Promise/);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(seen).toBe(false);
   });
 });
 
