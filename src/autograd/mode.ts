@@ -19,6 +19,10 @@ function setAnomaly(on: boolean): boolean {
   return prev;
 }
 
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
+}
+
 /**
  * Runs fn with a switch set, restoring its previous state afterwards even when fn throws. The
  * scope is synchronous: a Promise returned by fn would run on past the restore, its awaited parts
@@ -33,9 +37,9 @@ function scoped<T>(name: string, set: (on: boolean) => boolean, on: boolean, fn:
   } finally {
     set(prev);
   }
-  if (out !== null && (typeof out === 'object' || typeof out === 'function') && typeof (out as { then?: unknown }).then === 'function') {
+  if (isThenable(out)) {
     // Its rejection would otherwise surface later as an unhandled one, burying this error.
-    (out as PromiseLike<unknown>).then(undefined, () => {});
+    out.then(undefined, () => {});
     throw new TypeError(`${name}: fn returned a Promise, but ${name}(fn) is synchronous: the mode is restored when fn returns, before anything it awaits runs; ${instead}`);
   }
   return out;
