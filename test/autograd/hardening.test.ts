@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { inspect } from 'node:util';
 import {
-  arange, defineOp, detectAnomaly, enableGrad, full, isAnomalyEnabled, isGradEnabled, noGrad, ones, rand, randn, setPrintOptions, tensor, zeros, zerosLike,
+  arange, cast, castStorage, defineOp, detectAnomaly, nn, enableGrad, full, isAnomalyEnabled, isGradEnabled, noGrad, ones, rand, randn, setPrintOptions, tensor, zeros, zerosLike,
 } from '../../src/index.js';
 import { NDArray } from '../../src/tensor/index.js';
 
@@ -62,6 +62,30 @@ describe('creation: unknown dtypes are rejected', () => {
     expect(zeros([2]).dtype).toBe('float32');
     expect(zerosLike(tensor([1, 2], f64)).dtype).toBe('float64');
     expect(Object.is(full([1], -0).data[0], -0)).toBe(true);
+  });
+});
+
+describe('casts: unknown dtypes are rejected, not read as float32', () => {
+  it.each([
+    ['Tensor.to', () => tensor([1, 2], f64).to('float16' as never)],
+    ['Tensor.to', () => tensor([1, 2]).to('int32' as never)],
+    ['cast', () => cast(tensor([1, 2], f64), 'bfloat16' as never)],
+    ['castStorage', () => castStorage(tensor([1, 2], f64), 'half' as never)],
+  ])('%s names itself and the bad dtype', (fn, make) => {
+    expect(make).toThrow(TypeError);
+    expect(make).toThrow(new RegExp(`^${fn}: unknown dtype .*expected 'float32' or 'float64'`));
+  });
+
+  it('Module.to refuses before casting anything, and still casts to the two dtypes', () => {
+    const lin = new nn.Linear(3, 2);
+    lin.to('float64');
+    expect(() => lin.to('float16' as never)).toThrow(/^Module\.to: unknown dtype 'float16'; expected 'float32' or 'float64'/);
+    for (const p of lin.parameters()) expect(p.dtype).toBe('float64');
+    expect(lin.to('float32').parameters()[0].dtype).toBe('float32');
+    const t = tensor([1, 2], f64);
+    castStorage(t, 'float32');
+    expect(t.dtype).toBe('float32');
+    expect(t.to('float64').dtype).toBe('float64');
   });
 });
 
