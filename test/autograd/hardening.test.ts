@@ -189,7 +189,9 @@ describe('printing tensors like PyTorch', () => {
   it('setPrintOptions changes precision and threshold, and rejects unknown keys', () => {
     setPrintOptions({ precision: 2 });
     expect(String(tensor([1.234]))).toBe('tensor([1.23])');
-    expect(() => setPrintOptions({ precison: 2 } as never)).toThrow(/^setPrintOptions: unknown option 'precison'/);
+    expect(() => setPrintOptions({ precison: 2 } as never)).toThrow(new TypeError(
+      "setPrintOptions: unknown option 'precison' (did you mean 'precision'?); allowed: precision, threshold, edgeItems, lineWidth"));
+    expect(() => setPrintOptions(null as never)).toThrow(new TypeError('setPrintOptions: options must be an object, got null'));
     expect(() => setPrintOptions({ threshold: -1 })).toThrow(/^setPrintOptions: threshold must be an integer/);
   });
 });
