@@ -1,6 +1,7 @@
 import {
   allocate, checkDType, defaultGenerator, formatShape, isStorage, sizeOf, checkShape, type DType, type Generator,
 } from '../tensor/index.js';
+import { checkOptions, type OptionKeys } from '../tensor/options.js';
 import { Tensor, type NestedArray } from './tensor.js';
 
 export interface TensorOptions {
@@ -13,6 +14,13 @@ export interface RandomOptions extends TensorOptions {
 }
 
 type ShapeArg = number | readonly number[];
+
+type TensorCallOptions = TensorOptions & { shape?: readonly number[] };
+
+// Key lists built once: creation runs per batch, so each call's check is only a few property reads.
+const TENSOR_OPTION_KEYS = Object.keys({ dtype: true, requiresGrad: true } satisfies OptionKeys<TensorOptions>);
+const TENSOR_CALL_OPTION_KEYS = Object.keys({ dtype: true, requiresGrad: true, shape: true } satisfies OptionKeys<TensorCallOptions>);
+const RANDOM_OPTION_KEYS = Object.keys({ dtype: true, requiresGrad: true, generator: true } satisfies OptionKeys<RandomOptions>);
 
 /** The dtype an options object asks for, checked (callers from plain JS get no type check). */
 function dtypeOpt(op: string, opts: TensorOptions, fallback: DType = 'float32'): DType {
@@ -54,8 +62,9 @@ function flatten(values: NestedArray, shape: number[], out: number[], depth: num
  */
 export function tensor(
   values: NestedArray | Float32Array | Float64Array | Int32Array | readonly number[],
-  opts: TensorOptions & { shape?: readonly number[] } = {},
+  opts: TensorCallOptions = {},
 ): Tensor {
+  checkOptions('tensor', opts, TENSOR_CALL_OPTION_KEYS);
   let data: Float32Array | Float64Array;
   let shape: number[];
   if (isStorage(values) || values instanceof Int32Array) {
@@ -84,20 +93,22 @@ export function full(shape: ShapeArg, value: number, opts: TensorOptions = {}): 
   return filledTensor('full', shape, value, opts);
 }
 
-function filledTensor(op: string, shape: ShapeArg, value: number, opts: TensorOptions): Tensor {
+function filledTensor(op: string, shape: ShapeArg, value: number, opts: TensorOptions, dtype: DType = 'float32'): Tensor {
+  checkOptions(op, opts, TENSOR_OPTION_KEYS);
   const s = toShape(op, shape);
-  const data = allocate(dtypeOpt(op, opts), sizeOf(s));
+  const data = allocate(dtypeOpt(op, opts, dtype), sizeOf(s));
   if (!Object.is(value, 0)) data.fill(value);
   return new Tensor(data, s, opts.requiresGrad ?? false);
 }
 
 export const zeros = (shape: ShapeArg, opts: TensorOptions = {}): Tensor => filledTensor('zeros', shape, 0, opts);
 export const ones = (shape: ShapeArg, opts: TensorOptions = {}): Tensor => filledTensor('ones', shape, 1, opts);
-export const zerosLike = (x: Tensor, opts: TensorOptions = {}): Tensor => filledTensor('zerosLike', x.shape, 0, { dtype: x.dtype, ...opts });
-export const onesLike = (x: Tensor, opts: TensorOptions = {}): Tensor => filledTensor('onesLike', x.shape, 1, { dtype: x.dtype, ...opts });
+export const zerosLike = (x: Tensor, opts: TensorOptions = {}): Tensor => filledTensor('zerosLike', x.shape, 0, opts, x.dtype);
+export const onesLike = (x: Tensor, opts: TensorOptions = {}): Tensor => filledTensor('onesLike', x.shape, 1, opts, x.dtype);
 
 /** Values start, start+step, … below end; arange(n) is 0..n-1. */
 export function arange(start: number, end?: number, step = 1, opts: TensorOptions = {}): Tensor {
+  checkOptions('arange', opts, TENSOR_OPTION_KEYS);
   if (end === undefined) { end = start; start = 0; }
   if (step === 0 || !Number.isFinite(step)) throw new RangeError(`arange: step must be a finite non-zero number, got ${step}`);
   const n = Math.max(0, Math.ceil((end - start) / step));
@@ -108,13 +119,14 @@ export function arange(start: number, end?: number, step = 1, opts: TensorOption
 
 /** Identity matrix n×m (m defaults to n). */
 export function eye(n: number, m = n, opts: TensorOptions = {}): Tensor {
-  const t = zeros([n, m], opts);
+  const t = filledTensor('eye', [n, m], 0, opts);
   for (let i = 0; i < Math.min(n, m); i++) t.data[i * m + i] = 1;
   return t;
 }
 
 /** Standard normal samples from the (seeded) generator. */
 export function randn(shape: ShapeArg, opts: RandomOptions = {}): Tensor {
+  checkOptions('randn', opts, RANDOM_OPTION_KEYS);
   const s = toShape('randn', shape);
   const data = allocate(dtypeOpt('randn', opts), sizeOf(s));
   (opts.generator ?? defaultGenerator).fillNormal(data);
@@ -123,6 +135,7 @@ export function randn(shape: ShapeArg, opts: RandomOptions = {}): Tensor {
 
 /** Uniform samples in [0, 1) from the (seeded) generator. */
 export function rand(shape: ShapeArg, opts: RandomOptions = {}): Tensor {
+  checkOptions('rand', opts, RANDOM_OPTION_KEYS);
   const s = toShape('rand', shape);
   const data = allocate(dtypeOpt('rand', opts), sizeOf(s));
   (opts.generator ?? defaultGenerator).fillUniform(data);

@@ -1,4 +1,5 @@
 import { formatShape, type NDArray } from '../tensor/index.js';
+import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
 
 /*
  * Tensor printing in PyTorch's style (torch/_tensor_str.py): one number format for the whole
@@ -22,13 +23,13 @@ export interface PrintOptions {
 const defaults: PrintOptions = { precision: 4, threshold: 1000, edgeItems: 3, lineWidth: 80 };
 const current: PrintOptions = { ...defaults };
 
-const KEYS = Object.keys(defaults) as Array<keyof PrintOptions>;
+const KEYS: OptionKeys<PrintOptions> = { precision: true, threshold: true, edgeItems: true, lineWidth: true };
 
 /** Like torch.set_printoptions; `setPrintOptions({})` keeps, `setPrintOptions('default')` restores. */
 export function setPrintOptions(opts: Partial<PrintOptions> | 'default'): void {
   if (opts === 'default') { Object.assign(current, defaults); return; }
+  checkOptionKeys('setPrintOptions', opts, KEYS);
   for (const k of Object.keys(opts)) {
-    if (!(KEYS as string[]).includes(k)) throw new Error(`setPrintOptions: unknown option '${k}'; expected one of ${KEYS.join(', ')}`);
     const v = (opts as Record<string, unknown>)[k];
     const min = k === 'edgeItems' || k === 'precision' ? 0 : 1;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {

@@ -1,4 +1,5 @@
 import { Generator, formatShape } from '../tensor/index.js';
+import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
 import { noGrad } from './mode.js';
 import { Tensor } from './tensor.js';
 import './methods.js';
@@ -19,6 +20,10 @@ export interface GradcheckOptions {
   /** Throw a descriptive error instead of returning ok = false. */
   raiseException?: boolean;
 }
+
+const GRADCHECK_KEYS: OptionKeys<GradcheckOptions> = {
+  eps: true, atol: true, rtol: true, maxJacobianEntries: true, projections: true, seed: true, raiseException: true,
+};
 
 export interface GradcheckWorst {
   input: number;
@@ -54,6 +59,7 @@ export function gradcheck(
   inputs: readonly Tensor[],
   opts: GradcheckOptions = {},
 ): GradcheckResult {
+  checkOptionKeys('gradcheck', opts, GRADCHECK_KEYS);
   const eps = opts.eps ?? 1e-6;
   const atol = opts.atol ?? 1e-5;
   const rtol = opts.rtol ?? 1e-3;

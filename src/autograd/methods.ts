@@ -1,4 +1,4 @@
-import type { DType, Indices } from '../tensor/index.js';
+import { checkDType, type DType, type Indices } from '../tensor/index.js';
 import { runBackward, type BackwardOptions } from './engine.js';
 import * as ops from './ops/index.js';
 import { Tensor, type TensorLike } from './tensor.js';
@@ -89,7 +89,7 @@ P.narrow = function (this: Tensor, a: number, s: number, l: number) { return ops
 P.indexSelect = function (this: Tensor, a: number, i: Indices) { return ops.indexSelect(this, a, i); };
 P.softmax = function (this: Tensor, a?: number) { return ops.softmax(this, a); };
 P.logSoftmax = function (this: Tensor, a?: number) { return ops.logSoftmax(this, a); };
-P.to = function (this: Tensor, d: DType) { return d === this.dtype ? this : ops.cast(this, d); };
+P.to = function (this: Tensor, d: DType) { return checkDType('Tensor.to', d) === this.dtype ? this : ops.cast(this, d); };
 P.clone = function (this: Tensor) { return ops.clone(this); };
 
 export { Tensor };

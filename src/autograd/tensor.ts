@@ -1,4 +1,4 @@
-import { NDArray, type DType, type Storage, type Shape, formatShape } from '../tensor/index.js';
+import { NDArray, checkDType, type DType, type Storage, type Shape, formatShape } from '../tensor/index.js';
 import { formatTensor } from './format.js';
 import type { GraphNode } from './graph.js';
 
@@ -107,7 +107,7 @@ export type TensorLike = Tensor | number;
  * so that references to their parameters stay valid across `module.to(dtype)`).
  */
 export function castStorage(t: Tensor, dtype: DType): void {
-  if (t.dtype === dtype) return;
+  if (checkDType('castStorage', dtype) === t.dtype) return;
   const data = dtype === 'float64' ? Float64Array.from(t.data) : Float32Array.from(t.data);
   (t as { data: Storage }).data = data;
 }

@@ -2,7 +2,12 @@
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
+import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
 import { csvRows, type CsvOptions, type CsvRecord, type CsvRow } from './csv.js';
+
+const READ_KEYS: OptionKeys<CsvOptions> = {
+  separator: true, header: true, columns: true, missing: true, skipInitialSpace: true, gzip: true, arrays: true, onHeader: true,
+};
 
 /**
  * Chunks of a file, gunzipped on the fly when `gzip`; both streams are closed when the consumer
@@ -35,6 +40,8 @@ export async function* fileChunks(fn: string, path: string, gzip: boolean): Asyn
  */
 export function readCsv(path: string, options: CsvOptions & { arrays: true }): AsyncGenerator<CsvRow>;
 export function readCsv(path: string, options?: CsvOptions): AsyncGenerator<CsvRecord>;
-export async function* readCsv(path: string, options: CsvOptions = {}): AsyncGenerator<CsvRow | CsvRecord> {
-  yield* csvRows('readCsv', path, fileChunks('readCsv', path, options.gzip ?? path.endsWith('.gz')), options);
+export function readCsv(path: string, options: CsvOptions = {}): AsyncGenerator<CsvRow | CsvRecord> {
+  // Checked here, not in a generator body, so that a bad key throws at the call, not at the first row.
+  checkOptionKeys('readCsv', options, READ_KEYS);
+  return csvRows('readCsv', path, fileChunks('readCsv', path, options.gzip ?? path.endsWith('.gz')), options);
 }

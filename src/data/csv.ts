@@ -1,4 +1,5 @@
 /* CSV / TSV parsing over text in memory or in chunks; reading files is in csv-node.ts. */
+import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
 
 /** A parsed field: the text, or null where the value is one of the `missing` markers. */
 export type CsvValue = string | null;
@@ -23,6 +24,13 @@ export interface CsvOptions {
   /** Called once with the column names (from the header or `columns`) before the first row. */
   onHeader?: (columns: string[]) => void;
 }
+
+/** The options of parseCsv and parseCsvStream: CsvOptions less readCsv's `gzip`, plus `source`, the input's name in errors. */
+export type CsvParseOptions = Omit<CsvOptions, 'gzip'> & { source?: string };
+
+const PARSE_KEYS: OptionKeys<CsvParseOptions> = {
+  separator: true, header: true, columns: true, missing: true, skipInitialSpace: true, arrays: true, onHeader: true, source: true,
+};
 
 interface ResolvedOptions {
   separator: string;
@@ -213,10 +221,12 @@ async function* chunkLines(chunks: CsvChunks): AsyncGenerator<string> {
  * in error messages. Records by default, `string[]` rows with `arrays: true`. Rows before a bad
  * line have been yielded; nothing after it is skipped silently.
  */
-export function parseCsvStream(chunks: CsvChunks, options: CsvOptions & { arrays: true; source?: string }): AsyncGenerator<CsvRow>;
-export function parseCsvStream(chunks: CsvChunks, options?: CsvOptions & { source?: string }): AsyncGenerator<CsvRecord>;
-export async function* parseCsvStream(chunks: CsvChunks, options: CsvOptions & { source?: string } = {}): AsyncGenerator<CsvRow | CsvRecord> {
-  yield* csvRows('parseCsvStream', options.source ?? '<stream>', chunks, options);
+export function parseCsvStream(chunks: CsvChunks, options: CsvParseOptions & { arrays: true }): AsyncGenerator<CsvRow>;
+export function parseCsvStream(chunks: CsvChunks, options?: CsvParseOptions): AsyncGenerator<CsvRecord>;
+export function parseCsvStream(chunks: CsvChunks, options: CsvParseOptions = {}): AsyncGenerator<CsvRow | CsvRecord> {
+  // Checked here, not in the generator, so that a bad key throws at the call, not at the first row.
+  checkOptionKeys('parseCsvStream', options, PARSE_KEYS);
+  return csvRows('parseCsvStream', options.source ?? '<stream>', chunks, options);
 }
 
 /** The row loop of parseCsvStream and readCsv (csv-node.ts), under the caller's name. */
@@ -239,9 +249,10 @@ export async function* csvRows(fn: string, source: string, chunks: CsvChunks, op
  * Parses CSV text held in memory (small inputs, tests, config snippets), with the same rules and
  * errors as `readCsv`; `source` names the input in error messages.
  */
-export function parseCsv(text: string, options: CsvOptions & { arrays: true; source?: string }): CsvRow[];
-export function parseCsv(text: string, options?: CsvOptions & { source?: string }): CsvRecord[];
-export function parseCsv(text: string, options: CsvOptions & { source?: string } = {}): (CsvRow | CsvRecord)[] {
+export function parseCsv(text: string, options: CsvParseOptions & { arrays: true }): CsvRow[];
+export function parseCsv(text: string, options?: CsvParseOptions): CsvRecord[];
+export function parseCsv(text: string, options: CsvParseOptions = {}): (CsvRow | CsvRecord)[] {
+  checkOptionKeys('parseCsv', options, PARSE_KEYS);
   const lines = text.split(/\r?\n/);
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   const asm = new RowAssembler('parseCsv', options.source ?? '<string>', options);

@@ -1,5 +1,5 @@
 import { Tensor, castStorage } from '../autograd/index.js';
-import { NDArray, formatShape, shapesEqual, type DType } from '../tensor/index.js';
+import { NDArray, checkDType, formatShape, shapesEqual, type DType } from '../tensor/index.js';
 import { summary, type SummaryOptions } from './summary.js';
 import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
 
@@ -212,6 +212,8 @@ export class Module {
    * references held elsewhere remain valid). Gradients are dropped.
    */
   to(dtype: DType): this {
+    // Checked before the loop: a bad dtype must not leave some parameters cast and others not.
+    checkDType('Module.to', dtype);
     for (const t of [...this.parameters(), ...this.buffers()]) {
       if (t.dtype !== dtype) castStorage(t, dtype);
       t.grad = null;

@@ -1,5 +1,6 @@
 import { Tensor, noGrad } from '../autograd/index.js';
 import { formatShape } from '../tensor/index.js';
+import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
 import type { Module } from './module.js';
 
 export interface SummaryOptions {
@@ -13,7 +14,7 @@ export interface SummaryOptions {
   depth?: number;
 }
 
-const KEYS = ['input', 'depth'];
+const KEYS: OptionKeys<SummaryOptions> = { input: true, depth: true };
 
 interface Row {
   name: string;
@@ -79,9 +80,7 @@ function numParams(m: Module): number {
  * (each row counts its whole subtree) — and the totals, as a string (print it with console.log).
  */
 export function summary(module: Module, opts: SummaryOptions = {}, defaultInput?: () => unknown): string {
-  for (const k of Object.keys(opts)) {
-    if (!KEYS.includes(k)) throw new Error(`summary: unknown option '${k}'; expected one of ${KEYS.join(', ')}`);
-  }
+  checkOptionKeys('summary', opts, KEYS);
   const maxDepth = opts.depth ?? Infinity;
   if (!(maxDepth >= 0) || (maxDepth !== Infinity && !Number.isInteger(maxDepth))) {
     throw new RangeError(`summary: depth must be an integer ≥ 0, got ${String(opts.depth)}`);

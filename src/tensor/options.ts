@@ -57,9 +57,9 @@ export function checkOptions(fnName: string, options: unknown, allowedKeys: read
     const got = options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options;
     throw new TypeError(`${fnName}: options must be an object, got ${got}`);
   }
-  const allowed = new Set(allowedKeys);
+  // No Set: the lists are short, and tensor creation checks its options on every call.
   for (const key of Object.keys(options)) {
-    if (allowed.has(key)) continue;
+    if (allowedKeys.includes(key)) continue;
     const near = closestMatch(key, allowedKeys);
     const hint = near === undefined ? '' : ` (did you mean '${near}'?)`;
     throw new TypeError(`${fnName}: unknown option '${key}'${hint}; allowed: ${allowedKeys.join(', ')}`);

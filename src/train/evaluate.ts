@@ -129,6 +129,7 @@ export function evaluate(model: MultiTaskModel, data: Dataset, opts: EvaluateOpt
   checkModel('evaluate', model);
   checkOptions('evaluate', opts, EVALUATE_KEYS);
   const d = checkedDataset('evaluate', data, model);
+  if (d.n === 0) throw new RangeError('evaluate: the data has no rows (every metric would be NaN)');
   const batchSize = positiveInt('evaluate', 'batchSize', opts.batchSize ?? 1024);
   return evaluateResolved(model, d, batchSize, resolveLossWeights('evaluate', model, opts.lossWeights), opts.metrics);
 }

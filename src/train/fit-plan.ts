@@ -221,8 +221,11 @@ export function planFit(fn: string, model: MultiTaskModel, data: Dataset, opts: 
   if (opts.validationData !== undefined && opts.validationSplit !== undefined) {
     throw new Error(`${fn}: give validationSplit or validationData, not both`);
   }
-  if (opts.validationData !== undefined) val = checkedDataset(`${fn} (validationData)`, opts.validationData, model);
-  else if (opts.validationSplit !== undefined) {
+  if (opts.validationData !== undefined) {
+    val = checkedDataset(`${fn} (validationData)`, opts.validationData, model);
+    // Its metrics would be NaN every epoch, which early stopping and ReduceLROnPlateau misread.
+    if (val.n === 0) throw new RangeError(`${fn}: validationData has no rows`);
+  } else if (opts.validationSplit !== undefined) {
     const s = opts.validationSplit;
     if (!(s > 0 && s < 1)) throw new RangeError(`${fn}: validationSplit must be in (0, 1), got ${s}`);
     const nTrain = Math.floor(train.n * (1 - s));

@@ -88,7 +88,9 @@ export class UncertaintyWeighting implements TaskWeighting {
   private readonly optimizer: Adam;
 
   constructor(private readonly model: MultiTaskModel, lr: number) {
-    this.logVars = tensor(new Array<number>(model.taskNames.length).fill(0), { requiresGrad: true });
+    // In the model's dtype: the task losses they multiply come out in it, and ops don't mix dtypes.
+    const dtype = model.parameters()[0]?.dtype ?? 'float32';
+    this.logVars = tensor(new Array<number>(model.taskNames.length).fill(0), { dtype, requiresGrad: true });
     this.factors = uncertaintyFactors(model.taskTypes);
     this.optimizer = new Adam([this.logVars], { lr });
   }
@@ -149,8 +151,14 @@ export class GradNormWeighting implements TaskWeighting {
   readonly weights: Tensor;
   private readonly optimizer: Adam;
   private readonly T: number;
-  private initial: Float64Array | null = null;
+  /** L_i(0), 0 until task i has had a batch with a positive finite loss. */
+  private readonly initial: Float64Array;
   private pending: { g: Float64Array; target: Float64Array } | null = null;
+  /** Each task's L_i(0), 0 while not yet recorded (a copy, for inspection and tests). */
+  get initialLosses(): Float64Array {
+    return Float64Array.from(this.initial);
+  }
+
   /** The last batch's g_i = ‖∇_W L_i‖ (for inspection and tests). */
   lastGradNorms: Float64Array | null = null;
   private lossGradSum = 0;
@@ -158,6 +166,7 @@ export class GradNormWeighting implements TaskWeighting {
 
   constructor(private readonly model: MultiTaskModel, private readonly shared: readonly Tensor[], private readonly alpha: number, lr: number) {
     this.T = model.taskNames.length;
+    this.initial = new Float64Array(this.T);
     this.weights = tensor(new Array<number>(this.T).fill(1), { requiresGrad: true });
     this.optimizer = new Adam([this.weights], { lr });
   }
@@ -169,7 +178,13 @@ export class GradNormWeighting implements TaskWeighting {
     let value = reg === null ? 0 : reg.item();
     for (let i = 0; i < T; i++) value += w[i] * L.data[i];
     check(value);
-    if (this.initial === null) this.initial = Float64Array.from(L.data);
+    // A task's L_i(0) is its first positive finite loss, not simply the first batch's: a batch
+    // whose rows all have weight 0 for a task (missing labels, sample weights) gives it L_i = 0,
+    // which would pin its loss ratio at 1 for the whole run.
+    for (let i = 0; i < T; i++) {
+      const l = L.data[i];
+      if (this.initial[i] === 0 && l > 0 && Number.isFinite(l)) this.initial[i] = l;
+    }
     // One backward per task, each seeded with w_i, so .grad sums to ∇ Σ w_i L_i as usual; the
     // shared layer's gradient grows by w_i ∇_W L_i each time, whose norm over w_i is g_i.
     const g = new Float64Array(T);

@@ -55,6 +55,25 @@ describe('factories', () => {
     expect(randn(2, { requiresGrad: true }).requiresGrad).toBe(true);
   });
 
+  it('unknown option keys are errors naming the function, the key and the allowed keys', () => {
+    expect(() => randn([2], { seed: 1 } as object)).toThrow(new TypeError("randn: unknown option 'seed'; allowed: dtype, requiresGrad, generator"));
+    expect(() => rand([2], { genrator: new Generator(1) } as object)).toThrow("rand: unknown option 'genrator' (did you mean 'generator'?); allowed: dtype, requiresGrad, generator");
+    expect(() => tensor([1, 2], { dtyp: 'float64' } as object)).toThrow("tensor: unknown option 'dtyp' (did you mean 'dtype'?); allowed: dtype, requiresGrad, shape");
+    const cases: Array<[string, (o: object) => unknown]> = [
+      ['zeros', (o) => zeros([2], o)], ['ones', (o) => ones([2], o)], ['full', (o) => full([2], 3, o)],
+      ['zerosLike', (o) => zerosLike(ones([2]), o)], ['onesLike', (o) => onesLike(ones([2]), o)],
+      ['arange', (o) => arange(0, 3, 1, o)], ['eye', (o) => eye(2, 2, o)],
+    ];
+    for (const [name, f] of cases) {
+      expect(() => f({ requires_grad: true })).toThrow(new TypeError(`${name}: unknown option 'requires_grad' (did you mean 'requiresGrad'?); allowed: dtype, requiresGrad`));
+      expect(() => f('float64' as unknown as object)).toThrow(`${name}: options must be an object, got string`);
+      expect((f({ dtype: 'float64', requiresGrad: true }) as Tensor).dtype).toBe('float64');
+    }
+    // zerosLike keeps the input's dtype unless asked otherwise.
+    expect(zerosLike(ones([2], { dtype: 'float64' })).dtype).toBe('float64');
+    expect(zerosLike(ones([2], { dtype: 'float64' }), { dtype: undefined }).dtype).toBe('float64');
+  });
+
   it('reshape and view are zero-copy; clone and detach behave like PyTorch', () => {
     const x = arange(6, undefined, 1, { requiresGrad: true });
     const r = x.reshape(2, 3);

@@ -44,6 +44,12 @@ describe('gradcheck itself', () => {
     expect(() => gradcheck((a) => wrongDouble([a], undefined), [x], { ...tol, raiseException: true })).toThrow(/gradcheck failed/);
   });
 
+  it('unknown option keys are errors (a typo would silently check at the default tolerance)', () => {
+    const x = randn([3], { dtype: 'float64', requiresGrad: true, generator: new Generator(1) });
+    expect(() => gradcheck((a) => a.mul(2), [x], { ...tol, rtl: 1e-2 } as object))
+      .toThrow(new TypeError("gradcheck: unknown option 'rtl' (did you mean 'rtol'?); allowed: eps, atol, rtol, maxJacobianEntries, projections, seed, raiseException"));
+  });
+
   it('checks large inputs by random projections vᵀJu', () => {
     const g = new Generator(2);
     const a = randn([40, 30], { dtype: 'float64', requiresGrad: true, generator: g });

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { inspect } from 'node:util';
 import {
-  arange, defineOp, detectAnomaly, full, isAnomalyEnabled, ones, rand, randn, setPrintOptions, tensor, zeros, zerosLike,
+  arange, cast, castStorage, defineOp, detectAnomaly, nn, enableGrad, full, isAnomalyEnabled, isGradEnabled, noGrad, ones, rand, randn, setPrintOptions, tensor, zeros, zerosLike,
 } from '../../src/index.js';
 import { NDArray } from '../../src/tensor/index.js';
 
@@ -65,6 +65,30 @@ describe('creation: unknown dtypes are rejected', () => {
   });
 });
 
+describe('casts: unknown dtypes are rejected, not read as float32', () => {
+  it.each([
+    ['Tensor.to', () => tensor([1, 2], f64).to('float16' as never)],
+    ['Tensor.to', () => tensor([1, 2]).to('int32' as never)],
+    ['cast', () => cast(tensor([1, 2], f64), 'bfloat16' as never)],
+    ['castStorage', () => castStorage(tensor([1, 2], f64), 'half' as never)],
+  ])('%s names itself and the bad dtype', (fn, make) => {
+    expect(make).toThrow(TypeError);
+    expect(make).toThrow(new RegExp(`^${fn}: unknown dtype .*expected 'float32' or 'float64'`));
+  });
+
+  it('Module.to refuses before casting anything, and still casts to the two dtypes', () => {
+    const lin = new nn.Linear(3, 2);
+    lin.to('float64');
+    expect(() => lin.to('float16' as never)).toThrow(/^Module\.to: unknown dtype 'float16'; expected 'float32' or 'float64'/);
+    for (const p of lin.parameters()) expect(p.dtype).toBe('float64');
+    expect(lin.to('float32').parameters()[0].dtype).toBe('float32');
+    const t = tensor([1, 2], f64);
+    castStorage(t, 'float32');
+    expect(t.dtype).toBe('float32');
+    expect(t.to('float64').dtype).toBe('float64');
+  });
+});
+
 describe('detectAnomaly: scoped and boolean forms', () => {
   afterEach(() => detectAnomaly(false));
 
@@ -90,6 +114,29 @@ describe('detectAnomaly: scoped and boolean forms', () => {
     expect(() => (detectAnomaly as (x?: unknown) => void)()).toThrow(/^detectAnomaly: expected a boolean .* got undefined/);
     expect(() => (detectAnomaly as (x: unknown) => void)('on')).toThrow(TypeError);
     expect(() => (detectAnomaly as (x: unknown) => void)(1)).toThrow(/got number/);
+  });
+
+  it('the scoped forms refuse an async fn, whose awaited part would run with the mode already restored', async () => {
+    let seen: boolean | undefined;
+    const fn = async (): Promise<void> => {
+      await Promise.resolve();
+      seen = isAnomalyEnabled();
+    };
+    expect(() => detectAnomaly(fn)).toThrow(TypeError);
+    expect(() => detectAnomaly(fn)).toThrow(
+      'detectAnomaly: fn returned a Promise, but detectAnomaly(fn) is synchronous: the mode is restored when fn returns, before anything it awaits runs; for async code call detectAnomaly(true) before it and detectAnomaly(false) after');
+    expect(isAnomalyEnabled()).toBe(false);
+    expect(() => noGrad(async () => 1)).toThrow(/^noGrad: fn returned a Promise, but noGrad\(fn\) is synchronous: .*wrap each synchronous step in noGrad instead$/);
+    expect(isGradEnabled()).toBe(true);
+    noGrad(() => {
+      expect(() => enableGrad(() => Promise.resolve(1))).toThrow(/^enableGrad: fn returned a Promise/);
+      expect(isGradEnabled()).toBe(false);
+    });
+    expect(isGradEnabled()).toBe(true);
+    // A rejected Promise from fn is not left unhandled on top of the TypeError.
+    expect(() => noGrad(() => Promise.reject(new Error('boom')))).toThrow(/^noGrad: fn returned a Promise/);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(seen).toBe(false);
   });
 });
 
@@ -142,7 +189,9 @@ describe('printing tensors like PyTorch', () => {
   it('setPrintOptions changes precision and threshold, and rejects unknown keys', () => {
     setPrintOptions({ precision: 2 });
     expect(String(tensor([1.234]))).toBe('tensor([1.23])');
-    expect(() => setPrintOptions({ precison: 2 } as never)).toThrow(/^setPrintOptions: unknown option 'precison'/);
+    expect(() => setPrintOptions({ precison: 2 } as never)).toThrow(new TypeError(
+      "setPrintOptions: unknown option 'precison' (did you mean 'precision'?); allowed: precision, threshold, edgeItems, lineWidth"));
+    expect(() => setPrintOptions(null as never)).toThrow(new TypeError('setPrintOptions: options must be an object, got null'));
     expect(() => setPrintOptions({ threshold: -1 })).toThrow(/^setPrintOptions: threshold must be an integer/);
   });
 });

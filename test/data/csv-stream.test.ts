@@ -21,6 +21,11 @@ describe('parseCsvStream', () => {
     expect(oneByOne).toEqual(want);
   });
 
+  it('rejects unknown option keys at the call, not at the first row', () => {
+    expect(() => parseCsvStream(['a\n1\n'], { header: true, colums: ['a'] } as object)).toThrow(new TypeError(
+      "parseCsvStream: unknown option 'colums' (did you mean 'columns'?); allowed: separator, header, columns, missing, skipInitialSpace, arrays, onHeader, source"));
+  });
+
   it('takes strings and async sources, and names `source` in errors with the line', async () => {
     async function* chunks(): AsyncGenerator<string> { yield 'a,b\n1,'; yield '2\n3\n'; }
     await expect(collect(parseCsvStream(chunks(), { source: 'upload.csv' }))).rejects.toThrow(/^parseCsvStream: upload\.csv:3: expected 2 fields, got 1$/);

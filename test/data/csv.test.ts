@@ -69,6 +69,13 @@ describe('parseCsv', () => {
     expect(() => parseCsv('a\n', { separator: ';;' })).toThrow(/parseCsv: separator must be one character/);
     expect(() => parseCsv('a,a\n1,2\n')).toThrow(/duplicate column names/);
   });
+
+  it('rejects unknown option keys, naming the allowed ones', () => {
+    expect(() => parseCsv('a\n1\n', { seperator: ';' } as object)).toThrow(new TypeError(
+      "parseCsv: unknown option 'seperator' (did you mean 'separator'?); allowed: separator, header, columns, missing, skipInitialSpace, arrays, onHeader, source"));
+    // gzip is readCsv's: text in memory is never compressed.
+    expect(() => parseCsv('a\n1\n', { gzip: true } as object)).toThrow("parseCsv: unknown option 'gzip'");
+  });
 });
 
 describe('readCsv', () => {
@@ -110,6 +117,12 @@ describe('readCsv', () => {
   it('throws on an unterminated quote in a gzip file instead of dropping the rest', async () => {
     const p = file('q.csv.gz', gzipSync(Buffer.from('a,b\n1,"2\n3,4\n5,6\n')));
     await expect(collect(readCsv(p))).rejects.toThrow(`${p}:2: unterminated quoted field`);
+  });
+
+  it('rejects unknown option keys at the call, before opening the file', () => {
+    expect(() => readCsv(join(dir, 'never-opened.csv'), { skipInitialSpaces: true } as object)).toThrow(new TypeError(
+      "readCsv: unknown option 'skipInitialSpaces' (did you mean 'skipInitialSpace'?); allowed: separator, header, columns, missing, skipInitialSpace, gzip, arrays, onHeader"));
+    expect(() => readCsv(join(dir, 'never-opened.csv'), { source: 'x' } as object)).toThrow("readCsv: unknown option 'source'");
   });
 
   it('reports a missing file and corrupt gzip data', async () => {

@@ -75,6 +75,17 @@ describe('uncertainty weighting (Kendall et al. 2018)', () => {
     expect(h.series('value_log_var')[3]).toBeLessThan(h.series('value_log_var')[0]);
     expect(h.series('value_loss')[3]).toBeLessThan(h.series('value_loss')[0]);
   });
+
+  it("fit with taskWeighting 'uncertainty' trains a float64 model (the log-variances take its dtype)", () => {
+    const data = teacherData(64, 6, 0);
+    const model = smallMMoE();
+    model.to('float64');
+    const h = fit(model, { x: data.x.to('float64'), y: data.y.to('float64') }, { epochs: 2, batchSize: 16, lr: 0.02, seed: 1, verbose: 0, taskWeighting: 'uncertainty' });
+    const last = h.last!.logs;
+    expect(Number.isFinite(last.loss)).toBe(true);
+    expect(last.value_log_var).not.toBe(0);
+    expect(last.click_weight).toBeCloseTo(Math.exp(-last.click_log_var), 12);
+  });
 });
 
 describe('GradNorm (Chen et al. 2018)', () => {
@@ -114,6 +125,25 @@ describe('GradNorm (Chen et al. 2018)', () => {
       for (const p of shared) for (const v of p.grad?.data ?? []) sq += v * v;
       expect(gn.lastGradNorms![j]).toBeCloseTo(Math.sqrt(sq), 4);
     }
+  });
+
+  it('takes each L_i(0) from the first batch where that task has a positive loss, not the first batch', () => {
+    const data = teacherData(16, 6, 1);
+    const model = smallMMoE(4);
+    const shared = model.namedParameters().filter(([n]) => /^expert_dnn\.\d+\.linears\.0\.weight$/.test(n)).map(([, p]) => p);
+    const gn = new GradNormWeighting(model, shared, 1.5, 0.01);
+    // First batch: every row weighs 0 for the click task, so its loss is 0 there.
+    const r = new Tensor(Float32Array.from({ length: 32 }, (_, k) => (k % 2 === 0 ? 1 : 0)), [16, 2]);
+    const L1 = perTaskLosses(model.logits(data.x), data.y, model.taskTypes, r).data;
+    expect(L1[1]).toBe(0);
+    gn.backward(model.logits(data.x), data.y, r, null, () => {});
+    gn.afterStep();
+    expect(Array.from(gn.initialLosses)).toEqual([L1[0], 0]);
+    const L2 = perTaskLosses(model.logits(data.x), data.y, model.taskTypes, null).data;
+    gn.backward(model.logits(data.x), data.y, null, null, () => {});
+    gn.afterStep();
+    // The value task keeps its first batch's L(0); the click task records its first real one.
+    expect(Array.from(gn.initialLosses)).toEqual([L1[0], L2[1]]);
   });
 
   it("fit with 'gradnorm' keeps Σ w = T and turns down the weight of the task with the larger gradients", () => {

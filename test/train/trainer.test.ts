@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Tensor, randn, tensor } from '../../src/autograd/index.js';
 import { Generator, manualSeed } from '../../src/tensor/index.js';
 import { MMoE, SharedBottom, SparseFeat, DenseFeat, type MultiTaskModel } from '../../src/models/index.js';
-import { SGD } from '../../src/nn/optim/index.js';
+import { ReduceLROnPlateau, SGD } from '../../src/nn/optim/index.js';
 import { evaluate, fit, predict } from '../../src/train/trainer.js';
 import { multiTaskLoss } from '../../src/train/loss.js';
 import { ProgressBar } from '../../src/train/progress.js';
@@ -125,6 +125,19 @@ describe('fit', () => {
     expect(() => fit(smallMMoE(), data, { validationSplit: 1.5, verbose: 0 })).toThrow(/validationSplit must be in \(0, 1\)/);
   });
 
+  it('an empty validationData is refused up front, not trained past with NaN metrics', () => {
+    const data = teacherData(20, 6, 2);
+    const empty = { x: data.x.slice(0, 0, 0), y: data.y.slice(0, 0, 0) };
+    expect(empty.x.shape).toEqual([0, 6]);
+    let epochs = 0;
+    expect(() => fit(smallMMoE(), data, {
+      epochs: 2, verbose: 0, validationData: empty, lrScheduler: (o) => new ReduceLROnPlateau(o), callbacks: { onEpochEnd: () => { epochs++; } },
+    })).toThrow(new RangeError('fit: validationData has no rows'));
+    expect(epochs).toBe(0);
+    expect(() => fit(smallMMoE(), data, { verbose: 0, validationData: empty, earlyStopping: { monitor: 'val_loss' } }))
+      .toThrow('fit: validationData has no rows');
+  });
+
   it('early stopping stops after `patience` epochs without improvement and can restore the best weights', () => {
     const data = teacherData(64, 6, 3);
     const model = smallMMoE();
@@ -223,6 +236,14 @@ describe('evaluate and predict', () => {
       expect(ev.tasks[task].accuracy).toBeCloseTo(acc, 10);
     });
     expect(ev.loss).toBeCloseTo(ev.tasks.a.logloss! + ev.tasks.b.logloss!, 5);
+  });
+
+  it('evaluate on 0 rows is an error; predict on 0 rows is an empty [0, T] tensor', () => {
+    const data = teacherData(10, 6, 7);
+    const model = smallMMoE();
+    const x0 = data.x.slice(0, 0, 0), y0 = data.y.slice(0, 0, 0);
+    expect(() => evaluate(model, { x: x0, y: y0 })).toThrow(new RangeError('evaluate: the data has no rows (every metric would be NaN)'));
+    expect(predict(model, x0).shape).toEqual([0, 2]);
   });
 
   it('predict runs in eval mode, restores the mode, and does not depend on the batch size', () => {

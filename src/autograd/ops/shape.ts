@@ -1,5 +1,5 @@
 import {
-  NDArray, castArray, checkIndices, concatArrays, expandArray, formatShape, indexSelectArray,
+  NDArray, castArray, checkDType, checkIndices, concatArrays, expandArray, formatShape, indexSelectArray,
   normalizeAxis, padSliceArray, permuteArray, resolveShape, scatterAddArray, sliceArray, where as whereKernel,
   type DType, type Indices, binary, filled,
 } from '../../tensor/index.js';
@@ -201,7 +201,7 @@ const castOp = defineOp<DType, DType>({
 
 /** A copy in another dtype (differentiable; the gradient is cast back). */
 export function cast(x: Tensor, dtype: DType): Tensor {
-  return castOp([x], dtype);
+  return castOp([x], checkDType('cast', dtype));
 }
 
 const cloneOp = defineOp({

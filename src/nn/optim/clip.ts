@@ -1,4 +1,5 @@
 import { Tensor } from '../../autograd/index.js';
+import { checkOptionKeys, type OptionKeys } from '../../tensor/options.js';
 
 export interface ClipGradNormOptions {
   /** The p of the p-norm; Infinity for the max-norm (default 2). */
@@ -7,6 +8,8 @@ export interface ClipGradNormOptions {
   errorIfNonfinite?: boolean;
 }
 
+const CLIP_KEYS: OptionKeys<ClipGradNormOptions> = { normType: true, errorIfNonfinite: true };
+
 /**
  * Scales the gradients of `params` in place so that their total norm (the norm of all gradients
  * concatenated) is at most `maxNorm`, like torch.nn.utils.clip_grad_norm_: the factor is
@@ -14,6 +17,7 @@ export interface ClipGradNormOptions {
  * norm before clipping. The third argument may be the norm type itself, as in PyTorch.
  */
 export function clipGradNorm(params: Tensor | readonly Tensor[], maxNorm: number, opts: ClipGradNormOptions | number = {}): number {
+  if (typeof opts !== 'number') checkOptionKeys('clipGradNorm', opts, CLIP_KEYS);
   const o: ClipGradNormOptions = typeof opts === 'number' ? { normType: opts } : opts;
   const p = o.normType ?? 2;
   if (typeof maxNorm !== 'number' || Number.isNaN(maxNorm) || maxNorm < 0) {

@@ -50,5 +50,8 @@ describe('clipGradNorm', () => {
   it('validates its arguments', () => {
     expect(() => clipGradNorm(withGrads([1]), -1)).toThrow('clipGradNorm: maxNorm must be a number >= 0, got -1');
     expect(() => clipGradNorm(withGrads([1]), 1, 0)).toThrow('clipGradNorm: normType must be a positive number or Infinity, got 0');
+    const ps = withGrads([30, 40]);
+    expect(() => clipGradNorm(ps, 1, { norm_type: 1 } as object)).toThrow(new TypeError("clipGradNorm: unknown option 'norm_type' (did you mean 'normType'?); allowed: normType, errorIfNonfinite"));
+    expect(grads(ps)).toEqual([[30, 40]]); // refused before anything was scaled
   });
 });
