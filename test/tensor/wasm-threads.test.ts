@@ -30,6 +30,12 @@ function run(c: Case, A: Float32Array, B: Float32Array): Float32Array {
   return C;
 }
 
+function sameBits(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let j = 0; j < a.length; j++) if (!Object.is(a[j], b[j])) return false;
+  return true;
+}
+
 describe.skipIf(!wasmFeatures().threads)('WebAssembly GEMM on 1, 2 and 3 threads', () => {
   const before = getNumThreads();
   afterAll(() => {
@@ -47,14 +53,19 @@ describe.skipIf(!wasmFeatures().threads)('WebAssembly GEMM on 1, 2 and 3 threads
         expect(getNumThreads()).toBe(n);
         expect(await threadsReady()).toBe(n);
         const before = poolChunkCounts();
-        // Repeated, so that even on a busy machine the workers are awake for some of the runs.
+        // Repeated until every worker has taken part (on a busy machine a worker can sleep
+        // through a run: the awake threads then claim its chunks, which is what makes the
+        // split timing-proof), and at least until some worker has.
+        const ran = (): number[] => poolChunkCounts().map((x, id) => x - (before[id] ?? 0)).slice(1, n);
         let out: Float32Array[] = [];
-        for (let rep = 0; rep < 4; rep++) out = cases.map((c, i) => run(c, inputs[i][0], inputs[i][1]));
-        results.set(n, out);
-        const after = poolChunkCounts();
-        for (let id = 1; id < n; id++) {
-          expect((after[id] ?? 0) - (before[id] ?? 0), `worker ${id} of ${n} ran no chunk`).toBeGreaterThan(0);
+        for (let rep = 0; rep < 25; rep++) {
+          out = cases.map((c, i) => run(c, inputs[i][0], inputs[i][1]));
+          // Every repetition (a different claim of chunks by threads) gives the same bits.
+          if (results.has(1)) out.forEach((o, i) => expect(sameBits(o, results.get(1)![i]), `${n} threads, rep ${rep}, case ${i}`).toBe(true));
+          if (rep >= 3 && ran().every((x) => x > 0)) break;
         }
+        results.set(n, out);
+        if (n > 1) expect(ran().reduce((a, b) => a + b, 0), `no worker of ${n} threads ran a chunk`).toBeGreaterThan(0);
       }
       for (const n of [2, 3]) {
         cases.forEach((c, i) => {

@@ -217,6 +217,18 @@ export class FunctionBuilder {
     load: (m: MemArg = {}): this => this.simdMem(0x00, m, 4),
     load32Splat: (m: MemArg = {}): this => this.simdMem(0x09, m, 2),
     store: (m: MemArg = {}): this => this.simdMem(0x0b, m, 4),
+    /**
+     * i8x16.shuffle by 32-bit lanes: lane i of the result is lane lanes[i] of the concatenation
+     * (first operand lanes 0–3, second 4–7).
+     */
+    shuffle32: (lanes: [number, number, number, number]): this => {
+      this.simd(0x0d);
+      for (const l of lanes) {
+        if (!Number.isInteger(l) || l < 0 || l > 7) throw new RangeError(`assembler: shuffle lane ${l}`);
+        for (let b = 0; b < 4; b++) this.bytes.push(4 * l + b);
+      }
+      return this;
+    },
     /** A v128 constant with all four f32 lanes zero. */
     zero: (): this => {
       this.simd(0x0c);
