@@ -1,5 +1,7 @@
 import { allocate, type Storage } from './dtype.js';
 import { NDArray } from './ndarray.js';
+import { wasmEnabled } from './backend.js';
+import { wasmCrossForward } from './wasm/runtime.js';
 
 /*
  * The DCN rank-one cross layer, out = x0 ⊙ (xl·w) + b + xl, for x0, xl of shape [B, D].
@@ -153,6 +155,13 @@ export function crossStackForward(x0: NDArray, w: Storage, b: Storage, L: number
   const bL = L * D;
   const o = allocate(x0.dtype, B * D);
   const p = new Float64Array(B * L);
+  // float32 on the WebAssembly backend: the same recursion, the dots and the output pass in f32x4.
+  if (X0 instanceof Float32Array && wasmEnabled()) {
+    const w32 = w instanceof Float32Array ? w : Float32Array.from(w);
+    if (wasmCrossForward(B, D, L, X0, w32, q, Float32Array.from(beta.subarray(bL, bL + D)), o as Float32Array, p)) {
+      return { out: new NDArray(o, [B, D]), p };
+    }
+  }
   for (let r = 0; r < B; r++) {
     const base = r * D;
     // The dots p_l do not depend on c, so two layers share a pass: x0 is loaded once for both,

@@ -1,4 +1,5 @@
 import { FunctionBuilder, I32, ModuleBuilder, V128, type Local } from './assembler.js';
+import { emitCrossForward } from './cross-kernel.js';
 
 /*
  * The float32 GEMM module, generated: GotoBLAS's five loops around an MR×NR f32x4 micro-kernel,
@@ -288,14 +289,15 @@ function emitGemm(m: ModuleBuilder, t: GemmModuleOptions, packA: number, packB: 
   });
 }
 
-/** The module's bytes; exports `gemm` (see the file comment). */
-export function buildGemmModule(opts: GemmModuleOptions): Uint8Array {
-  if (opts.nr % 4 !== 0 || opts.nr < 4 || opts.mr < 1) throw new RangeError(`buildGemmModule: bad tile ${opts.mr}x${opts.nr}`);
+/** The module's bytes; exports `gemm` (see the file comment) and `crossForward` (cross-kernel.ts). */
+export function buildKernelModule(opts: GemmModuleOptions): Uint8Array {
+  if (opts.nr % 4 !== 0 || opts.nr < 4 || opts.mr < 1) throw new RangeError(`buildKernelModule: bad tile ${opts.mr}x${opts.nr}`);
   const m = new ModuleBuilder({ shared: opts.shared, maximumPages: opts.maximumPages });
   const packA = emitPack(m, 'packA', opts.mr);
   const packB = emitPack(m, 'packB', opts.nr);
   const kernel = emitKernel(m, opts);
   const gemm = emitGemm(m, opts, packA, packB, kernel);
   m.export(gemm);
+  m.export(emitCrossForward(m, opts.relaxed));
   return m.finish();
 }

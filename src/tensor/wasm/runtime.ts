@@ -1,7 +1,7 @@
 import { wasmApi, type WasmModule } from './api.js';
 import { Arena, CONTROL_BYTES, align64 } from './arena.js';
 import { wasmFeatures } from './features.js';
-import { buildGemmModule, workspaceBytes, type TileShape } from './gemm-kernel.js';
+import { buildKernelModule, workspaceBytes, type TileShape } from './gemm-kernel.js';
 import { GEMM_ARGS, MAX_WORKERS, Pool, defaultThreadCount } from './pool.js';
 
 /*
@@ -35,6 +35,7 @@ export const THREAD_MIN_WORK = 1 << 20;
 
 interface Exports {
   gemm: (...args: number[]) => void;
+  crossForward: (...args: number[]) => void;
 }
 
 interface Runtime {
@@ -56,7 +57,7 @@ function instantiate(arena: Arena, module: WasmModule, relaxed: boolean): Runtim
 }
 
 function moduleBytes(arena: Arena, relaxed: boolean): Uint8Array {
-  return buildGemmModule({ ...TILE, relaxed, shared: arena.shared, maximumPages: arena.maximumPages });
+  return buildKernelModule({ ...TILE, relaxed, shared: arena.shared, maximumPages: arena.maximumPages });
 }
 
 let arenaSingleton: Arena | undefined;
@@ -210,5 +211,30 @@ export function wasmGemm(
     }
   }
   C.set(mem.subarray(pC / 4, (pC / 4) + lenC), cOff);
+  return true;
+}
+
+/**
+ * The vector cross stack's forward on one thread (see cross-kernel.ts for the arguments):
+ * x0 [B, D], w [L, D], q [L], betaL [D] in; out [B, D] and p [B, L] written. False: not run.
+ */
+export function wasmCrossForward(
+  B: number, D: number, L: number, x0: Float32Array, w: Float32Array, q: Float64Array, betaL: Float32Array,
+  out: Float32Array, p: Float64Array,
+): boolean {
+  const rt = getRuntime();
+  if (!rt) return false;
+  const px0 = CONTROL_BYTES, pw = px0 + align64(4 * B * D), pq = pw + align64(4 * L * D), pb = pq + align64(8 * L);
+  const po = pb + align64(4 * D), pp = po + align64(4 * B * D), end = pp + align64(8 * B * L);
+  if (!rt.arena.ensure(end)) return false;
+  const mem = rt.arena.f32();
+  mem.set(x0, px0 / 4);
+  mem.set(w, pw / 4);
+  mem.set(betaL, pb / 4);
+  const m64 = new Float64Array(mem.buffer, 0, end / 8);
+  m64.set(q, pq / 8);
+  rt.exports.crossForward(B, D, L, px0, pw, pq, pb, po, pp);
+  out.set(mem.subarray(po / 4, po / 4 + B * D));
+  p.set(m64.subarray(pp / 8, pp / 8 + B * L));
   return true;
 }

@@ -1,0 +1,69 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { Generator, NDArray, crossStackForward, setBackend } from '../../src/tensor/index.js';
+import { wasmFeatures } from '../../src/tensor/wasm/features.js';
+import { relaxedSimdActive, setRelaxedSimd } from '../../src/tensor/wasm/runtime.js';
+
+/*
+ * The vector cross stack's forward on the WebAssembly backend (float32, f32x4 dots and output
+ * pass) against the JavaScript kernel run in float64 on the same inputs: every D around the
+ * 4- and 8-lane loop edges, L from 0 (the identity) up, empty and single-row batches, in both
+ * arithmetic modes. Bounds: p_l within 1e-5·Σ|x0·w_l|; out within 1e-5 of its float32 scale
+ * (|x0|·|c_L| + |β_L|) times the layer count plus one.
+ */
+
+const gen = new Generator(31);
+const rand = (n: number, scale = 1): Float32Array => gen.fillNormal(new Float32Array(n)).map((v) => v * scale);
+const initial = process.env.MMOE_TS_BACKEND === 'js' ? 'js' : 'wasm';
+
+const modes: boolean[] = [false];
+if (wasmFeatures().relaxedSimd) modes.push(true);
+
+describe.skipIf(!wasmFeatures().simd)('crossStackForward on WebAssembly against float64', () => {
+  afterAll(() => { setRelaxedSimd(true); setBackend(initial); });
+
+  for (const relaxed of modes) {
+    it(`matches within float32's bound (${relaxed ? 'relaxed FMA' : 'mul+add'})`, () => {
+      setBackend('wasm');
+      setRelaxedSimd(relaxed);
+      expect(relaxedSimdActive()).toBe(relaxed);
+      for (const B of [0, 1, 5]) for (const D of [1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 64, 257]) for (const L of [0, 1, 2, 3, 5]) {
+        const x0 = rand(B * D), w = rand(L * D, 0.3 / Math.sqrt(D)), b = rand(L * D, 0.1);
+        const got = crossStackForward(new NDArray(x0, [B, D]), w, b, L);
+        const ref = crossStackForward(new NDArray(Float64Array.from(x0), [B, D]), Float64Array.from(w), Float64Array.from(b), L);
+        const tag = `B=${B} D=${D} L=${L}`;
+        expect(got.out.dtype, tag).toBe('float32');
+        for (let r = 0; r < B; r++) {
+          let c = 1;
+          for (let l = 0; l < L; l++) {
+            let mag = 0;
+            for (let j = 0; j < D; j++) mag += Math.abs(x0[r * D + j] * w[l * D + j]);
+            expect(Math.abs(got.p[r * L + l] - ref.p[r * L + l]), `${tag} p[${r},${l}]`).toBeLessThanOrEqual(1e-5 * mag + 1e-30);
+            c += c * ref.p[r * L + l];
+          }
+          for (let j = 0; j < D; j++) {
+            let beta = 0;
+            for (let l = 0; l < L; l++) beta += Math.abs(b[l * D + j]);
+            const scale = Math.abs(x0[r * D + j]) * Math.max(1, Math.abs(c)) + beta + 1;
+            expect(Math.abs(got.out.data[r * D + j] - ref.out.data[r * D + j]), `${tag} out[${r},${j}]`).toBeLessThanOrEqual(1e-5 * (L + 1) * scale);
+          }
+        }
+      }
+    });
+  }
+
+  it('differs from the JavaScript float32 kernel only in the last bits, and is deterministic', () => {
+    setBackend('wasm');
+    const B = 64, D = 100, L = 3;
+    const x0 = rand(B * D), w = rand(L * D, 0.1), b = rand(L * D, 0.1);
+    const a1 = crossStackForward(new NDArray(x0, [B, D]), w, b, L);
+    const a2 = crossStackForward(new NDArray(x0, [B, D]), w, b, L);
+    expect(Array.from(a1.out.data)).toEqual(Array.from(a2.out.data));
+    setBackend('js');
+    const js = crossStackForward(new NDArray(x0, [B, D]), w, b, L);
+    setBackend(initial);
+    let worst = 0;
+    for (let i = 0; i < B * D; i++) worst = Math.max(worst, Math.abs(js.out.data[i] - a1.out.data[i]) / Math.max(1, Math.abs(js.out.data[i])));
+    expect(worst).toBeLessThan(1e-5);
+    expect(worst, "the WebAssembly kernel ran (float32 sums differ from JavaScript's float64 ones)").toBeGreaterThan(0);
+  });
+});
