@@ -1,7 +1,7 @@
 import { allocate, type Storage } from './dtype.js';
 import { NDArray } from './ndarray.js';
 import { wasmEnabled } from './backend.js';
-import { wasmCrossForward } from './wasm/runtime.js';
+import { wasmCrossBackward, wasmCrossForward } from './wasm/runtime.js';
 
 /*
  * The DCN rank-one cross layer, out = x0 ⊙ (xl·w) + b + xl, for x0, xl of shape [B, D].
@@ -222,7 +222,11 @@ export function crossStackBackward(
   const c = new Float64Array(L + 1);
   const gp = new Float64Array(L);
   const Q = new Float64Array(L);
-  for (let r = 0; r < B; r++) {
+  // float32 on the WebAssembly backend: the per-row work in f32x4 (gw and colG summed over rows
+  // in float32 there), the O(L·D) tail below in float64 as here.
+  const onWasm = X0 instanceof Float32Array && G instanceof Float32Array && wasmEnabled()
+    && wasmCrossBackward(B, D, L, G, X0, w instanceof Float32Array ? w : Float32Array.from(w), p, q, gx0 as Float32Array | null, gw, colG, Q);
+  if (!onWasm) for (let r = 0; r < B; r++) {
     const base = r * D, pr = r * L;
     // c_0..c_L exactly as forward computed them.
     let cc = 1;
@@ -281,6 +285,7 @@ export function crossStackBackward(
         const gpl = gp[l], lo = l * D;
         for (let k = 0; k < D; k++) { gx0[base + k] = gxr[k] + gpl * W[lo + k]; gw[lo + k] += gpl * X0[base + k]; }
       }
+      if (L === 0) for (let k = 0; k < D; k++) gx0[base + k] = gxr[k]; // x_0 = x0: gx0 = g
     } else {
       for (let l = 0; l < L; l++) {
         const gpl = gp[l], lo = l * D;

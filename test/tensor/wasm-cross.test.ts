@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { Generator, NDArray, crossStackForward, setBackend } from '../../src/tensor/index.js';
+import { Generator, NDArray, crossStackBackward, crossStackForward, setBackend } from '../../src/tensor/index.js';
 import { wasmFeatures } from '../../src/tensor/wasm/features.js';
 import { relaxedSimdActive, setRelaxedSimd } from '../../src/tensor/wasm/runtime.js';
 
@@ -48,6 +48,38 @@ describe.skipIf(!wasmFeatures().simd)('crossStackForward on WebAssembly against 
           }
         }
       }
+    });
+  }
+
+  for (const relaxed of modes) {
+    it(`backward matches float64 for every subset of gradients (${relaxed ? 'relaxed FMA' : 'mul+add'})`, () => {
+      setBackend('wasm');
+      setRelaxedSimd(relaxed);
+      let worstSeen = 0;
+      for (const B of [0, 1, 6]) for (const D of [1, 3, 4, 7, 8, 9, 17, 64, 130]) for (const L of [0, 1, 2, 3, 4]) {
+        const x0 = rand(B * D), w = rand(L * D, 0.3 / Math.sqrt(D)), b = rand(L * D, 0.1), g = rand(B * D);
+        const fwd = crossStackForward(new NDArray(x0, [B, D]), w, b, L);
+        const x64 = new NDArray(Float64Array.from(x0), [B, D]);
+        const ref = crossStackBackward(new NDArray(Float64Array.from(g), [B, D]), x64, Float64Array.from(w), Float64Array.from(b), fwd.p, L, { x0: true, w: true, b: true });
+        for (const mask of [7, 1, 2, 4, 3, 6]) {
+          const need = { x0: (mask & 1) !== 0, w: (mask & 2) !== 0, b: (mask & 4) !== 0 };
+          const got = crossStackBackward(new NDArray(g, [B, D]), new NDArray(x0, [B, D]), w, b, fwd.p, L, need);
+          for (const k of ['x0', 'w', 'b'] as const) {
+            const tag = `B=${B} D=${D} L=${L} need=${JSON.stringify(need)} g${k}`;
+            if (!need[k]) { expect(got[k], tag).toBeNull(); continue; }
+            const gk = got[k]!, rk = ref[k]!;
+            expect(gk.length, tag).toBe(rk.length);
+            expect(gk instanceof Float32Array, tag).toBe(true);
+            // Relative to the gradient's own scale: float32 sums over up to B rows or D columns.
+            let scale = 1, err = 0;
+            for (let i = 0; i < rk.length; i++) scale = Math.max(scale, Math.abs(rk[i]));
+            for (let i = 0; i < rk.length; i++) err = Math.max(err, Math.abs(gk[i] - rk[i]));
+            worstSeen = Math.max(worstSeen, err / scale);
+            expect(err / scale, tag).toBeLessThanOrEqual(2e-6 * (L + 1) * Math.sqrt(B * D + 1));
+          }
+        }
+      }
+      expect(worstSeen).toBeGreaterThan(0); // float32 arithmetic really ran
     });
   }
 

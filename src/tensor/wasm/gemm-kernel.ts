@@ -1,5 +1,5 @@
 import { FunctionBuilder, I32, ModuleBuilder, V128, type Local } from './assembler.js';
-import { emitCrossForward } from './cross-kernel.js';
+import { emitCrossBackward, emitCrossForward } from './cross-kernel.js';
 
 /*
  * The float32 GEMM module, generated: GotoBLAS's five loops around an MR×NR f32x4 micro-kernel,
@@ -289,7 +289,7 @@ function emitGemm(m: ModuleBuilder, t: GemmModuleOptions, packA: number, packB: 
   });
 }
 
-/** The module's bytes; exports `gemm` (see the file comment) and `crossForward` (cross-kernel.ts). */
+/** The module's bytes; exports `gemm` (see the file comment), `crossForward` and `crossBackward` (cross-kernel.ts). */
 export function buildKernelModule(opts: GemmModuleOptions): Uint8Array {
   if (opts.nr % 4 !== 0 || opts.nr < 4 || opts.mr < 1) throw new RangeError(`buildKernelModule: bad tile ${opts.mr}x${opts.nr}`);
   const m = new ModuleBuilder({ shared: opts.shared, maximumPages: opts.maximumPages });
@@ -299,5 +299,6 @@ export function buildKernelModule(opts: GemmModuleOptions): Uint8Array {
   const gemm = emitGemm(m, opts, packA, packB, kernel);
   m.export(gemm);
   m.export(emitCrossForward(m, opts.relaxed));
+  m.export(emitCrossBackward(m, opts.relaxed));
   return m.finish();
 }

@@ -36,6 +36,7 @@ export const THREAD_MIN_WORK = 1 << 20;
 interface Exports {
   gemm: (...args: number[]) => void;
   crossForward: (...args: number[]) => void;
+  crossBackward: (...args: number[]) => void;
 }
 
 interface Runtime {
@@ -236,5 +237,39 @@ export function wasmCrossForward(
   rt.exports.crossForward(B, D, L, px0, pw, pq, pb, po, pp);
   out.set(mem.subarray(po / 4, po / 4 + B * D));
   p.set(m64.subarray(pp / 8, pp / 8 + B * L));
+  return true;
+}
+
+/**
+ * The per-row part of the vector cross stack's backward on one thread (cross-kernel.ts): fills
+ * gx0 (if given), gw and colG (if given; written, not added to — they come in zeroed) and adds
+ * into Q. False: not run, nothing written.
+ */
+export function wasmCrossBackward(
+  B: number, D: number, L: number, g: Float32Array, x0: Float32Array, w: Float32Array, p: Float64Array, q: Float64Array,
+  gx0: Float32Array | null, gw: Float64Array | null, colG: Float64Array | null, Q: Float64Array,
+): boolean {
+  const rt = getRuntime();
+  if (!rt) return false;
+  const rowBytes = align64(4 * B * D), ldBytes = align64(4 * L * D);
+  const pg = CONTROL_BYTES, px = pg + rowBytes, pw = px + rowBytes, pp = pw + ldBytes, pq = pp + align64(8 * B * L);
+  const pQ = pq + align64(8 * L), pgx = pQ + align64(8 * L), pgw = pgx + (gx0 ? rowBytes : 0);
+  const pcol = pgw + (gw ? ldBytes : 0), pscr = pcol + (colG ? align64(4 * D) : 0), end = pscr + align64(16 * (L + 1));
+  if (!rt.arena.ensure(end)) return false;
+  const mem = rt.arena.f32();
+  const m64 = new Float64Array(mem.buffer, 0, end / 8);
+  mem.set(g, pg / 4);
+  mem.set(x0, px / 4);
+  mem.set(w, pw / 4);
+  m64.set(p, pp / 8);
+  m64.set(q, pq / 8);
+  m64.fill(0, pQ / 8, pQ / 8 + L);
+  if (gw) mem.fill(0, pgw / 4, pgw / 4 + L * D);
+  if (colG) mem.fill(0, pcol / 4, pcol / 4 + D);
+  rt.exports.crossBackward(B, D, L, pg, px, pw, pp, pq, gx0 ? pgx : 0, gw ? pgw : 0, colG ? pcol : 0, pQ, pscr);
+  if (gx0) gx0.set(mem.subarray(pgx / 4, pgx / 4 + B * D));
+  if (gw) gw.set(mem.subarray(pgw / 4, pgw / 4 + L * D));
+  if (colG) colG.set(mem.subarray(pcol / 4, pcol / 4 + D));
+  for (let l = 0; l < L; l++) Q[l] += m64[pQ / 8 + l];
   return true;
 }
