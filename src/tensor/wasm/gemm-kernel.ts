@@ -1,8 +1,7 @@
 import { FunctionBuilder, I32, ModuleBuilder, V128, type Local } from './assembler.js';
-import { emitCrossBackward, emitCrossForward } from './cross-kernel.js';
 
 /*
- * The float32 GEMM module, generated: GotoBLAS's five loops around an MR×NR f32x4 micro-kernel,
+ * The float32 GEMM, generated into the kernel module (kernel-module.ts): GotoBLAS's five loops around an MR×NR f32x4 micro-kernel,
  * with the packing, all inside WebAssembly so that a worker runs a whole sub-problem with one call.
  *
  *   gemm(batch, strideA, strideB, strideC, M, N, K, A, transA, B, transB, C, m0, m1, n0, n1, ws)
@@ -64,7 +63,7 @@ function exprs(f: FunctionBuilder) {
  *   vectors and transposed 4×4 with shuffles (this is NN's A and NT's A and B);
  * - otherwise (edge panels) element by element, down each source line.
  */
-function emitPack(m: ModuleBuilder, fnName: string, W: number): number {
+export function emitPack(m: ModuleBuilder, fnName: string, W: number): number {
   return m.func(fnName, [I32, I32, I32, I32, I32, I32], [], (f, [src, sc, sk, cols, kc, dst]) => {
     const { v, k, add, mul, set } = exprs(f);
     const kk = f.local(I32), c = f.local(I32), s = f.local(I32), d = f.local(I32), k4 = f.local(I32);
@@ -158,7 +157,7 @@ function emitPack(m: ModuleBuilder, fnName: string, W: number): number {
  * (load32_splat) against them. A partial block (mr < MR or nr < NR, at the edges) is spilled to
  * `tile` and added element by element.
  */
-function emitKernel(m: ModuleBuilder, t: GemmModuleOptions): number {
+export function emitKernel(m: ModuleBuilder, t: GemmModuleOptions): number {
   const { mr: MR, nr: NR } = t;
   const NV = NR / 4;
   return m.func('kernel', [I32, I32, I32, I32, I32, I32, I32, I32], [], (f, [pa, pb, kc, c, ldc, mr, nr, tile]) => {
@@ -223,7 +222,7 @@ function emitKernel(m: ModuleBuilder, t: GemmModuleOptions): number {
   });
 }
 
-function emitGemm(m: ModuleBuilder, t: GemmModuleOptions, packA: number, packB: number, kernel: number): number {
+export function emitGemm(m: ModuleBuilder, t: GemmModuleOptions, packA: number, packB: number, kernel: number): number {
   const { mr: MR, nr: NR } = t;
   const { mc: MC, nc: NC } = blocking(t);
   const params = Array.from({ length: 17 }, () => I32);
@@ -287,18 +286,4 @@ function emitGemm(m: ModuleBuilder, t: GemmModuleOptions, packA: number, packB: 
       set(C, add(v(C), v(strideC)));
     });
   });
-}
-
-/** The module's bytes; exports `gemm` (see the file comment), `crossForward` and `crossBackward` (cross-kernel.ts). */
-export function buildKernelModule(opts: GemmModuleOptions): Uint8Array {
-  if (opts.nr % 4 !== 0 || opts.nr < 4 || opts.mr < 1) throw new RangeError(`buildKernelModule: bad tile ${opts.mr}x${opts.nr}`);
-  const m = new ModuleBuilder({ shared: opts.shared, maximumPages: opts.maximumPages });
-  const packA = emitPack(m, 'packA', opts.mr);
-  const packB = emitPack(m, 'packB', opts.nr);
-  const kernel = emitKernel(m, opts);
-  const gemm = emitGemm(m, opts, packA, packB, kernel);
-  m.export(gemm);
-  m.export(emitCrossForward(m, opts.relaxed));
-  m.export(emitCrossBackward(m, opts.relaxed));
-  return m.finish();
 }

@@ -1,7 +1,8 @@
 import { wasmApi, type WasmModule } from './api.js';
 import { Arena, CONTROL_BYTES, align64 } from './arena.js';
 import { wasmFeatures } from './features.js';
-import { buildKernelModule, workspaceBytes, type TileShape } from './gemm-kernel.js';
+import { workspaceBytes, type TileShape } from './gemm-kernel.js';
+import { buildKernelModule } from './kernel-module.js';
 import { GEMM_ARGS, MAX_WORKERS, Pool, defaultThreadCount } from './pool.js';
 
 /*
