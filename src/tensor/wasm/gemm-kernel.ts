@@ -1,8 +1,9 @@
 import { FunctionBuilder, I32, ModuleBuilder, V128, type Local } from './assembler.js';
 
 /*
- * The float32 GEMM, generated into the kernel module (kernel-module.ts): GotoBLAS's five loops around an MR×NR f32x4 micro-kernel,
- * with the packing, all inside WebAssembly so that a worker runs a whole sub-problem with one call.
+ * The float32 GEMM, generated into the kernel module (kernel-module.ts): GotoBLAS's five loops
+ * around an MR×NR f32x4 micro-kernel, with the packing, all inside WebAssembly so that a worker
+ * runs a whole sub-problem with one call.
  *
  *   gemm(batch, strideA, strideB, strideC, M, N, K, A, transA, B, transB, C, m0, m1, n0, n1, ws)
  *
