@@ -155,7 +155,9 @@ export function defaultThreadCount(): number {
 }
 
 function spawnNode(wt: NodeWorkerThreads, init: unknown, onError: () => void): WorkerHandle {
-  const src = workerSource(`require('node:worker_threads').parentPort.once('message', start);`);
+  // getBuiltinModule, not require: an eval worker runs as an ES module when the parent process
+  // was started with --input-type=module (its execArgv is inherited), and ESM has no require.
+  const src = workerSource(`process.getBuiltinModule('node:worker_threads').parentPort.once('message', start);`);
   const w = new wt.Worker(src, { eval: true });
   w.unref();
   w.on('error', onError);
