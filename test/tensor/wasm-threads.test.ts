@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Generator, getNumThreads, setNumThreads } from '../../src/tensor/index.js';
 import { wasmFeatures } from '../../src/tensor/wasm/features.js';
@@ -77,6 +79,15 @@ describe.skipIf(!wasmFeatures().threads)('WebAssembly GEMM on 1, 2 and 3 threads
       }
     });
   }
+
+  it('starts its workers in a process whose eval code is an ES module (--input-type=module)', () => {
+    // Workers inherit execArgv; a worker that used require() died there, leaving one thread.
+    const runtime = fileURLToPath(new URL('../../src/tensor/wasm/runtime.ts', import.meta.url));
+    const code = `const rt = await import(${JSON.stringify(runtime)}); const { setThreadCount, threadsReady } = rt;`
+      + ' setThreadCount(2); console.log(await threadsReady());';
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', timeout: 30_000 });
+    expect(out.trim()).toBe('2');
+  });
 
   it('setNumThreads rejects a bad count by name', () => {
     expect(() => setNumThreads(0)).toThrow(/setNumThreads: expected an integer from 1 to 64, got 0/);
