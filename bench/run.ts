@@ -76,7 +76,7 @@ out.push(markdownTable(
   ]),
 ));
 out.push('', `Backend: ${info.backend}, relaxed SIMD (FMA) ${info.relaxedSimd}, shared memory ${info.sharedMemory}, default threads ${info.threads}`);
-out.push('', 'WebAssembly SIMD peak, one thread (independent f32x4 multiply-adds on registers only)', '');
+out.push('', 'WebAssembly SIMD peak, one thread (independent f32x4 multiply-adds on registers only; GFLOP/s from the fastest sample)', '');
 out.push(markdownTable(['arithmetic', 'ms', 'GFLOP/s'], peak.map((p) => [p.mode, msRange(p), fmt(p.gflops)])));
 out.push('', `matmul, float32 (ms median (min–max)); % peak: of the ${peakRow?.mode ?? '?'} peak above; vs 1 thread: same race`, '');
 out.push(markdownTable(
