@@ -4,9 +4,10 @@ export { NDArray, Generator, manualSeed, defaultGenerator, type DType, type Stor
 export { setBackend, getBackend, setNumThreads, getNumThreads, backendInfo, backendReady, type Backend, type BackendOptions, type BackendInfo } from './tensor/backend.js';
 export * as nn from './nn/index.js';
 export * as optim from './nn/optim/index.js';
-export {
-  saveSafetensors, loadSafetensors, saveSafetensorsSync, loadSafetensorsSync, serializeSafetensors, deserializeSafetensors,
-} from './nn/safetensors.js';
+// Bytes only: the file forms (saveSafetensors, loadSafetensors, readCsv, loadCensusIncome) are in mmoe-ts/node (src/node.ts).
+export { serializeSafetensors, deserializeSafetensors, deserializeSafetensorsWithMetadata } from './nn/safetensors.js';
+export { setSavedDType, savedDType, type SavedDType } from './nn/saved-dtype.js';
 export * from './models/index.js';
 export * from './data/index.js';
 export * from './train/index.js';
+export * from './onnx/index.js';

@@ -1,5 +1,5 @@
 import {
-  allocate, defaultGenerator, formatShape, isStorage, sizeOf, checkShape, type DType, type Generator,
+  allocate, checkDType, defaultGenerator, formatShape, isStorage, sizeOf, checkShape, type DType, type Generator,
 } from '../tensor/index.js';
 import { Tensor, type NestedArray } from './tensor.js';
 
@@ -13,6 +13,11 @@ export interface RandomOptions extends TensorOptions {
 }
 
 type ShapeArg = number | readonly number[];
+
+/** The dtype an options object asks for, checked (callers from plain JS get no type check). */
+function dtypeOpt(op: string, opts: TensorOptions, fallback: DType = 'float32'): DType {
+  return opts.dtype === undefined ? fallback : checkDType(op, opts.dtype);
+}
 
 function toShape(op: string, s: ShapeArg): number[] {
   const shape = typeof s === 'number' ? [s] : s.slice();
@@ -54,7 +59,7 @@ export function tensor(
   let data: Float32Array | Float64Array;
   let shape: number[];
   if (isStorage(values) || values instanceof Int32Array) {
-    const dtype: DType = opts.dtype ?? (values instanceof Float64Array ? 'float64' : 'float32');
+    const dtype = dtypeOpt('tensor', opts, values instanceof Float64Array ? 'float64' : 'float32');
     if (dtype === 'float64' && values instanceof Float64Array) data = values;
     else if (dtype === 'float32' && values instanceof Float32Array) data = values;
     else { data = allocate(dtype, values.length); data.set(values); }
@@ -64,7 +69,7 @@ export function tensor(
     const inferred = inferShape(nested);
     const flat: number[] = [];
     flatten(nested, inferred, flat, 0, '');
-    data = allocate(opts.dtype ?? 'float32', flat.length);
+    data = allocate(dtypeOpt('tensor', opts), flat.length);
     data.set(flat);
     shape = opts.shape ? opts.shape.slice() : inferred;
   }
@@ -76,23 +81,27 @@ export function tensor(
 }
 
 export function full(shape: ShapeArg, value: number, opts: TensorOptions = {}): Tensor {
-  const s = toShape('full', shape);
-  const data = allocate(opts.dtype ?? 'float32', sizeOf(s));
-  data.fill(value);
+  return filledTensor('full', shape, value, opts);
+}
+
+function filledTensor(op: string, shape: ShapeArg, value: number, opts: TensorOptions): Tensor {
+  const s = toShape(op, shape);
+  const data = allocate(dtypeOpt(op, opts), sizeOf(s));
+  if (!Object.is(value, 0)) data.fill(value);
   return new Tensor(data, s, opts.requiresGrad ?? false);
 }
 
-export const zeros = (shape: ShapeArg, opts: TensorOptions = {}): Tensor => full(shape, 0, opts);
-export const ones = (shape: ShapeArg, opts: TensorOptions = {}): Tensor => full(shape, 1, opts);
-export const zerosLike = (x: Tensor, opts: TensorOptions = {}): Tensor => full(x.shape, 0, { dtype: x.dtype, ...opts });
-export const onesLike = (x: Tensor, opts: TensorOptions = {}): Tensor => full(x.shape, 1, { dtype: x.dtype, ...opts });
+export const zeros = (shape: ShapeArg, opts: TensorOptions = {}): Tensor => filledTensor('zeros', shape, 0, opts);
+export const ones = (shape: ShapeArg, opts: TensorOptions = {}): Tensor => filledTensor('ones', shape, 1, opts);
+export const zerosLike = (x: Tensor, opts: TensorOptions = {}): Tensor => filledTensor('zerosLike', x.shape, 0, { dtype: x.dtype, ...opts });
+export const onesLike = (x: Tensor, opts: TensorOptions = {}): Tensor => filledTensor('onesLike', x.shape, 1, { dtype: x.dtype, ...opts });
 
 /** Values start, start+step, … below end; arange(n) is 0..n-1. */
 export function arange(start: number, end?: number, step = 1, opts: TensorOptions = {}): Tensor {
   if (end === undefined) { end = start; start = 0; }
   if (step === 0 || !Number.isFinite(step)) throw new RangeError(`arange: step must be a finite non-zero number, got ${step}`);
   const n = Math.max(0, Math.ceil((end - start) / step));
-  const data = allocate(opts.dtype ?? 'float32', n);
+  const data = allocate(dtypeOpt('arange', opts), n);
   for (let i = 0; i < n; i++) data[i] = start + i * step;
   return new Tensor(data, [n], opts.requiresGrad ?? false);
 }
@@ -107,7 +116,7 @@ export function eye(n: number, m = n, opts: TensorOptions = {}): Tensor {
 /** Standard normal samples from the (seeded) generator. */
 export function randn(shape: ShapeArg, opts: RandomOptions = {}): Tensor {
   const s = toShape('randn', shape);
-  const data = allocate(opts.dtype ?? 'float32', sizeOf(s));
+  const data = allocate(dtypeOpt('randn', opts), sizeOf(s));
   (opts.generator ?? defaultGenerator).fillNormal(data);
   return new Tensor(data, s, opts.requiresGrad ?? false);
 }
@@ -115,7 +124,7 @@ export function randn(shape: ShapeArg, opts: RandomOptions = {}): Tensor {
 /** Uniform samples in [0, 1) from the (seeded) generator. */
 export function rand(shape: ShapeArg, opts: RandomOptions = {}): Tensor {
   const s = toShape('rand', shape);
-  const data = allocate(opts.dtype ?? 'float32', sizeOf(s));
+  const data = allocate(dtypeOpt('rand', opts), sizeOf(s));
   (opts.generator ?? defaultGenerator).fillUniform(data);
   return new Tensor(data, s, opts.requiresGrad ?? false);
 }

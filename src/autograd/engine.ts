@@ -79,6 +79,7 @@ export function runBackward(root: Tensor, gradOutput?: Tensor | NDArray, opts: B
       if (node === null) continue;
       const { spec, ctx, inputs, attrs } = node;
       const inGrads = spec.backward(ctx, g, inputs, attrs);
+      checkBackwardResult(spec.name, inGrads, inputs);
       for (let i = 0; i < inputs.length; i++) {
         if (!ctx.needsInputGrad[i]) continue;
         const gi = inGrads[i];
@@ -108,6 +109,36 @@ export function runBackward(root: Tensor, gradOutput?: Tensor | NDArray, opts: B
       }
     }
   });
+}
+
+/*
+ * A custom op's backward is user code: a wrong arity or dtype would otherwise surface later as a
+ * shape error in some other op, or silently as float64 gradients leaking into a float32 model.
+ */
+function checkBackwardResult(name: string, inGrads: unknown, inputs: readonly Tensor[]): void {
+  if (!Array.isArray(inGrads)) {
+    throw new TypeError(`backward: ${name}'s backward must return an array of gradients (one per input, null allowed), got ${describe(inGrads)}`);
+  }
+  if (inGrads.length !== inputs.length) {
+    throw new Error(`backward: ${name}'s backward returned ${inGrads.length} gradient(s) for ${inputs.length} input(s); return one per input (null for an input that needs none)`);
+  }
+  for (let i = 0; i < inputs.length; i++) {
+    const gi: unknown = inGrads[i];
+    if (gi === null || gi === undefined) continue;
+    if (!(gi instanceof NDArray)) {
+      throw new TypeError(`backward: ${name}'s backward returned ${describe(gi)} for input ${i}; expected an NDArray or null`);
+    }
+    if (gi.dtype !== inputs[i].dtype) {
+      throw new TypeError(`backward: ${name}'s backward returned a ${gi.dtype} gradient for input ${i}, which is ${inputs[i].dtype}`);
+    }
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an Array';
+  if (typeof v === 'object') return `an object (${(v as object).constructor?.name ?? 'Object'})`;
+  return `${typeof v} ${String(v)}`;
 }
 
 function accumulateLeaf(t: Tensor, g: NDArray, owned: boolean): void {

@@ -2,6 +2,7 @@ import { formatShape, type NDArray } from '../tensor/index.js';
 import type { GraphNode, OpContext, OpSpec } from './graph.js';
 import { isAnomalyEnabled, isGradEnabled } from './mode.js';
 import { Tensor } from './tensor.js';
+import { activeTracer } from './trace.js';
 
 export type { OpContext, OpSpec } from './graph.js';
 
@@ -47,6 +48,8 @@ export function defineOp<A = undefined, S = undefined>(spec: OpSpec<A, S>): Op<A
     const outArr = spec.forward(ctx, inputs, attrs);
     if (isAnomalyEnabled()) checkFinite(name, 'output', outArr);
     const out = new Tensor(outArr.data, outArr.shape, record);
+    const trace = activeTracer();
+    if (trace !== null) trace({ name, inputs: inputs.slice(), attrs, output: out });
     if (record) {
       const node: GraphNode = { spec, ctx: ctx as OpContext<unknown>, inputs: inputs.slice(), attrs, released: false };
       out.gradFn = node;

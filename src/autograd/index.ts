@@ -2,7 +2,9 @@ import './methods.js';
 
 export { Tensor, isTensor, castStorage, type TensorLike, type NestedArray } from './tensor.js';
 export { defineOp, type Op, type OpContext, type OpSpec } from './function.js';
-export { noGrad, enableGrad, isGradEnabled, detectAnomaly } from './mode.js';
+export { traceOps, untraced, type TracedOp } from './trace.js';
+export { noGrad, enableGrad, isGradEnabled, detectAnomaly, isAnomalyEnabled } from './mode.js';
+export { setPrintOptions, getPrintOptions, type PrintOptions } from './format.js';
 export { runBackward, type BackwardOptions } from './engine.js';
 export * from './creation.js';
 export * from './ops/index.js';

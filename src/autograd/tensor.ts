@@ -1,5 +1,9 @@
 import { NDArray, type DType, type Storage, type Shape, formatShape } from '../tensor/index.js';
+import { formatTensor } from './format.js';
 import type { GraphNode } from './graph.js';
+
+/** Node's util.inspect hook, by its registered name: no `node:util` import, so browsers bundle this. */
+const inspectCustom = Symbol.for('nodejs.util.inspect.custom');
 
 export type NestedArray = number | NestedArray[];
 
@@ -81,8 +85,14 @@ export class Tensor extends NDArray {
     this.grad = null;
   }
 
+  /** The values, PyTorch-style (summarised past 1000 elements; see setPrintOptions). */
   override toString(): string {
-    return `Tensor(shape=${formatShape(this.shape)}, dtype=${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''})`;
+    return formatTensor(this, { requiresGrad: this.requiresGrad, gradFn: this.gradFn?.spec.name ?? null });
+  }
+
+  /** console.log(t) in Node prints the same as toString(), not the object's internals. */
+  [inspectCustom](): string {
+    return this.toString();
   }
 
   get [Symbol.toStringTag](): string {

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { modelNames, type ModelName, type TaskType } from '../models/index.js';
 import type { EarlyStoppingOptions } from '../train/history.js';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../train/optimizer.js';
+import { closestMatch } from '../tensor/options.js';
 
 /** A problem with the user's config: the CLI prints it on one line and exits 2. */
 export class ConfigError extends Error {
@@ -57,7 +58,9 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 
 function checkKeys(where: string, o: Json, allowed: readonly string[]): void {
   for (const k of Object.keys(o)) {
-    if (!allowed.includes(k)) throw new ConfigError(`config: unknown key '${where}${k}' (allowed: ${allowed.join(', ')})`);
+    if (allowed.includes(k)) continue;
+    const near = closestMatch(k, allowed.filter((a) => !a.startsWith('$')));
+    throw new ConfigError(`config: unknown key '${where}${k}'${near ? ` (did you mean '${where}${near}'?)` : ''} (allowed: ${allowed.join(', ')})`);
   }
 }
 

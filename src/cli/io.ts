@@ -1,5 +1,6 @@
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomicSync } from '../nn/atomic-write-node.js';
 import type { ProgressStream } from '../train/progress.js';
 
 /** Where a command writes: results to `out`, progress and diagnostics to `err`. */
@@ -20,14 +21,7 @@ export function writeOutputs(dir: string, files: Record<string, string | Uint8Ar
   mkdirSync(dir, { recursive: true });
   return Object.entries(files).map(([name, body]) => {
     const p = join(dir, name);
-    const tmp = `${p}.${process.pid}.tmp`;
-    try {
-      writeFileSync(tmp, body);
-      renameSync(tmp, p);
-    } catch (e) {
-      rmSync(tmp, { force: true });
-      throw e;
-    }
+    writeFileAtomicSync('write', p, body);
     return p;
   });
 }

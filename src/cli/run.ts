@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { UsageError, formatFlagHelp, parseFlags, type FlagSpec, type FlagValues } from './args.js';
 import { ConfigError } from './config.js';
 import { censusFlags, runCensus } from './commands/census.js';
 import { runSynthetic, syntheticFlags } from './commands/synthetic.js';
 import { runTrain, trainFlags } from './commands/train.js';
+import { predictFlags, runPredict } from './commands/predict.js';
 import type { CliIO } from './io.js';
 
 interface Command {
@@ -15,7 +17,7 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   synthetic: {
     summary: "the MMoE paper's synthetic experiment: MMoE vs OMoE vs Shared-Bottom over task correlations (npm run demo)",
-    usage: 'mmoe-ts synthetic [--full] [--runs N] [--epochs N] [--out DIR] …',
+    usage: 'mmoe-ts synthetic [--paper | --pilot | --full] [--runs N] [--results FILE] [--out DIR] …',
     flags: syntheticFlags,
     run: runSynthetic,
   },
@@ -31,6 +33,12 @@ const COMMANDS: Record<string, Command> = {
     flags: trainFlags,
     run: runTrain,
   },
+  predict: {
+    summary: 'score new rows of a CSV/TSV with a model saved by train (its model.safetensors and preprocessing.json)',
+    usage: 'mmoe-ts predict --model DIR --data FILE [--out FILE] [--id COLUMN]',
+    flags: predictFlags,
+    run: runPredict,
+  },
 };
 
 const HELP_FLAG: FlagSpec = { type: 'boolean', description: 'show this help' };
@@ -45,7 +53,7 @@ function mainHelp(): string {
     'Commands:',
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}${c.summary}`),
     '',
-    'Run `mmoe-ts <command> --help` for the flags of a command.',
+    'Run `mmoe-ts <command> --help` for the flags of a command; `mmoe-ts --version` for the version.',
     'Bad flags or configs exit with status 2; other failures with 1.',
   ].join('\n');
 }
@@ -64,6 +72,10 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     const [first, ...rest] = argv;
     if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
       io.out.write(`${mainHelp()}\n`);
+      return 0;
+    }
+    if (first === '--version' || first === '-V' || first === 'version') {
+      io.out.write(`${packageVersion()}\n`);
       return 0;
     }
     const cmd = Object.prototype.hasOwnProperty.call(COMMANDS, first) ? COMMANDS[first] : undefined;
@@ -88,6 +100,11 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     if (process.env.MMOE_TS_DEBUG === '1' && e instanceof Error && e.stack) io.err.write(`${e.stack}\n`);
     return 1;
   }
+}
+
+/** The version in package.json: two folders up from both src/cli/run.ts and dist/cli/run.js. */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 function oneLine(s: string): string {

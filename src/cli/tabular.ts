@@ -1,13 +1,17 @@
 import { Generator } from '../tensor/index.js';
-import { readCsv } from '../data/csv.js';
+import { readCsv } from '../data/csv-node.js';
 import { splitIndices } from '../data/batches.js';
-import { DenseFeat, SparseFeat, type FeatureColumn } from '../models/index.js';
+import { SparseFeat, type FeatureColumn } from '../models/index.js';
 import type { Dataset } from '../train/dataset.js';
 import { ConfigError, type TrainConfig } from './config.js';
+import {
+  PREPROCESSING_FORMAT, PREPROCESSING_VERSION, encodeRows, featureColumns, sortVocabulary, type Preprocessing,
+} from './preprocessing.js';
 
 /**
  * Turns a user's CSV into model-ready arrays, following the census loader's conventions:
- * categorical ids from the training split only (sorted values, ids from 1; 0 = missing or unseen),
+ * categorical ids from the training split only (sorted values — numerically when all are numbers —,
+ * ids from 1; 0 = missing or unseen),
  * dense columns standardised with training-split mean / std (missing → the mean), a seeded split.
  */
 
@@ -17,10 +21,7 @@ export interface TabularData {
   validation: Dataset | null;
   test: Dataset | null;
   /** What a user needs to encode new rows the same way. */
-  preprocessing: {
-    vocabularies: Record<string, string[]>;
-    dense: Record<string, { mean: number; std: number }>;
-  };
+  preprocessing: Preprocessing;
   rows: { total: number; train: number; validation: number; test: number };
 }
 
@@ -77,42 +78,35 @@ export async function loadTabular(cfg: TrainConfig): Promise<TabularData> {
   if (parts.train.length === 0) throw new Error(`train: the training split of ${n} rows is empty (lower validationSplit / testSplit)`);
 
   const vocabularies: Record<string, string[]> = {};
-  const idMaps = cfg.sparse.map((s, k) => {
-    const values = new Set<string>();
-    for (const r of parts.train) { const v = raw[r][k]; if (v !== null) values.add(v); }
-    const vocab = [...values].sort();
-    vocabularies[s.column] = vocab;
-    return new Map(vocab.map((v, i) => [v, i + 1]));
+  cfg.sparse.forEach((s, k) => {
+    const values: string[] = [];
+    for (const r of parts.train) { const v = raw[r][k]; if (v !== null) values.push(v); }
+    vocabularies[s.column] = sortVocabulary(values);
   });
-  const stats: Record<string, { mean: number; std: number }> = {};
-  const mean = new Float64Array(nd), std = new Float64Array(nd);
-  for (let k = 0; k < nd; k++) {
+  const denseStats: Preprocessing['dense'] = cfg.dense.map((column, k) => {
     let s = 0, c = 0;
     for (const r of parts.train) { const x = dense[r * nd + k]; if (!Number.isNaN(x)) { s += x; c++; } }
-    mean[k] = c > 0 ? s / c : 0;
+    const mean = c > 0 ? s / c : 0;
     let ss = 0;
-    for (const r of parts.train) { const x = dense[r * nd + k]; if (!Number.isNaN(x)) ss += (x - mean[k]) ** 2; }
+    for (const r of parts.train) { const x = dense[r * nd + k]; if (!Number.isNaN(x)) ss += (x - mean) ** 2; }
     const sd = c > 0 ? Math.sqrt(ss / c) : 0;
-    std[k] = sd > 0 ? sd : 1;
-    stats[cfg.dense[k]] = { mean: mean[k], std: std[k] };
-  }
-  const features: FeatureColumn[] = [
-    ...cfg.sparse.map((s, k) => SparseFeat(s.column, idMaps[k].size + 1, { embeddingDim: s.embeddingDim })),
-    ...cfg.dense.map((d) => DenseFeat(d, 1)),
-  ];
+    return { column, mean, std: sd > 0 ? sd : 1 };
+  });
+  // 'auto' embedding widths resolve against the vocabulary, so SparseFeat decides them once here.
+  const sparse = cfg.sparse.map((s) => ({
+    column: s.column,
+    embeddingDim: SparseFeat(s.column, vocabularies[s.column].length + 1, { embeddingDim: s.embeddingDim }).embeddingDim,
+  }));
+  const preprocessing: Preprocessing = {
+    format: PREPROCESSING_FORMAT, version: PREPROCESSING_VERSION,
+    model: cfg.model, labels: cfg.labels,
+    csv: { separator: cfg.separator, header: cfg.header, columns: cfg.columns, missing: cfg.missing },
+    sparse, vocabularies, dense: denseStats,
+  };
+  const features = featureColumns(preprocessing);
   const build = (rows: Int32Array): Dataset | null => {
     if (rows.length === 0) return null;
-    const x: Record<string, Int32Array | Float32Array> = {};
-    cfg.sparse.forEach((s, k) => {
-      const ids = new Int32Array(rows.length);
-      for (let i = 0; i < rows.length; i++) { const v = raw[rows[i]][k]; ids[i] = v === null ? 0 : idMaps[k].get(v) ?? 0; }
-      x[s.column] = ids;
-    });
-    cfg.dense.forEach((d, k) => {
-      const col = new Float32Array(rows.length);
-      for (let i = 0; i < rows.length; i++) { const v = dense[rows[i] * nd + k]; col[i] = Number.isNaN(v) ? 0 : (v - mean[k]) / std[k]; }
-      x[d] = col;
-    });
+    const x = encodeRows(preprocessing, raw, dense, rows);
     const y = new Float32Array(rows.length * nt);
     for (let i = 0; i < rows.length; i++) for (let j = 0; j < nt; j++) y[i * nt + j] = labels[rows[i] * nt + j];
     return { x, y };
@@ -122,7 +116,7 @@ export async function loadTabular(cfg: TrainConfig): Promise<TabularData> {
     train: build(parts.train)!,
     validation: build(parts.validation),
     test: build(parts.test),
-    preprocessing: { vocabularies, dense: stats },
+    preprocessing,
     rows: { total: n, train: parts.train.length, validation: parts.validation.length, test: parts.test.length },
   };
 }

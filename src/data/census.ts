@@ -1,9 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+/* The census-income loader over text and chunks (works everywhere); the file paths are in census-node.ts. */
 import { Generator } from '../tensor/index.js';
 import { splitIndices, type SplitFractions } from './batches.js';
-import { readCsv } from './csv.js';
+import { csvRows, type CsvChunks, type CsvRow } from './csv.js';
 
 /** One split of the census data, every array row-major over the split's rows. */
 export interface CensusSplit {
@@ -38,9 +36,9 @@ export interface CensusIncome {
 }
 
 export interface CensusOptions {
-  /** The data file, gzipped or plain; default data/census-income/census-income.test.gz of this package. */
+  /** loadCensusIncome (mmoe-ts/node) only: the data file, gzipped or plain; default data/census-income/census-income.test.gz of this package. */
   path?: string;
-  /** The UCI description naming the columns; default census-income.names next to `path`. */
+  /** loadCensusIncome (mmoe-ts/node) only: the UCI description naming the columns; default census-income.names next to `path`. */
   namesPath?: string;
   /** Read only the first `limit` rows of the file (before splitting). */
   limit?: number;
@@ -50,6 +48,17 @@ export interface CensusOptions {
   splits?: SplitFractions;
 }
 
+/** The census data as text: in Node, loadCensusIncome (mmoe-ts/node) reads it from files; in a browser, fetch it. */
+export interface CensusSource {
+  /** The text of census-income.names (the column list). */
+  names: string;
+  /** The data rows (plain text, not gzip: in a browser, pipe a .gz body through DecompressionStream). */
+  data: CsvChunks;
+  /** Names of the two inputs in error messages. */
+  dataName?: string;
+  namesName?: string;
+}
+
 const INCOME_COLUMN = 'label';
 const INCOME_POSITIVE = '50000+.';
 const INCOME_NEGATIVE = '- 50000.';
@@ -57,27 +66,8 @@ const MARITAL_COLUMN = 'marital stat';
 const NEVER_MARRIED = 'Never married';
 const WEIGHT_COLUMN = 'instance weight';
 
-/**
- * The directory of this package (the first one up from this file holding package.json and the
- * data folder), so the default path works from src/ under tsx, from dist/, and when installed.
- */
-export function packageRoot(): string {
-  const start = dirname(fileURLToPath(import.meta.url));
-  for (let dir = start; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'data', 'census-income'))) return dir;
-    if (dirname(dir) === dir) {
-      throw new Error(`packageRoot: no directory holding package.json and data/census-income above ${start}`);
-    }
-  }
-}
-
-export function defaultCensusPath(): string {
-  return join(packageRoot(), 'data', 'census-income', 'census-income.test.gz');
-}
-
-/** Column names and kinds from the UCI .names file, in file order, plus the trailing label. */
-export function readCensusColumns(namesPath: string): { name: string; continuous: boolean }[] {
-  const text = readFileSync(namesPath, 'utf8');
+/** Column names and kinds from the text of the UCI .names file (`namesPath` names it in errors), in file order, plus the trailing label. */
+export function parseCensusColumns(text: string, namesPath = '<census-income.names>'): { name: string; continuous: boolean }[] {
   const lines = text.split(/\r?\n/);
   // The attribute list starts after the class line '- 50000, 50000+.'; '|' lines are comments.
   const first = lines.findIndex((l) => l.startsWith('- 50000'));
@@ -134,12 +124,12 @@ class Rows<A extends Int32Array | Float64Array> {
  *   1; a value missing ('?') or not seen in training maps to the reserved id 0. A missing
  *   continuous value (none occur in the file) becomes the training mean, i.e. 0 after scaling.
  */
-export async function loadCensusIncome(options: CensusOptions = {}): Promise<CensusIncome> {
-  const path = options.path ?? defaultCensusPath();
-  const namesPath = options.namesPath ?? join(dirname(path), 'census-income.names');
+export async function loadCensusIncomeFrom(source: CensusSource, options: Omit<CensusOptions, 'path' | 'namesPath'> = {}): Promise<CensusIncome> {
+  const path = source.dataName ?? '<census data>';
+  const namesPath = source.namesName ?? '<census-income.names>';
   const limit = options.limit ?? Infinity;
   if (!(limit >= 0)) throw new RangeError(`loadCensusIncome: limit must be a non-negative number, got ${options.limit}`);
-  const columns = readCensusColumns(namesPath);
+  const columns = parseCensusColumns(source.names, namesPath);
 
   const catCols: number[] = [];
   const denseCols: number[] = [];
@@ -160,7 +150,7 @@ export async function loadCensusIncome(options: CensusOptions = {}): Promise<Cen
   const labels = new Rows((n) => new Float64Array(n), 2);
   let rowNo = 0;
   if (limit > 0) {
-    for await (const row of readCsv(path, { header: false, arrays: true, skipInitialSpace: true, missing: ['?'], columns: columns.map((c) => c.name) })) {
+    for await (const row of csvRows('loadCensusIncome', path, source.data, { header: false, arrays: true, skipInitialSpace: true, missing: ['?'], columns: columns.map((c) => c.name) }) as AsyncGenerator<CsvRow>) {
       rowNo++;
       const c = cats.row();
       for (let k = 0; k < catCols.length; k++) {

@@ -1,6 +1,4 @@
-import { createReadStream } from 'node:fs';
-import { createGunzip } from 'node:zlib';
-import type { Readable } from 'node:stream';
+/* CSV / TSV parsing over text in memory or in chunks; reading files is in csv-node.ts. */
 
 /** A parsed field: the text, or null where the value is one of the `missing` markers. */
 export type CsvValue = string | null;
@@ -18,7 +16,7 @@ export interface CsvOptions {
   missing?: readonly string[];
   /** Drop spaces right after a separator (the census file separates fields with ', '). */
   skipInitialSpace?: boolean;
-  /** Decompress with gzip; default: when the path ends in `.gz`. */
+  /** readCsv only: decompress with gzip; default: when the path ends in `.gz`. */
   gzip?: boolean;
   /** Yield `string[]` rows instead of records (faster: no object per row). Default false. */
   arrays?: boolean;
@@ -184,59 +182,54 @@ class RowAssembler {
   }
 }
 
+/** Text or bytes arriving in pieces: a Node stream, a fetch body, a generator of strings. */
+export type CsvChunks = AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>;
+
 /**
- * Lines of a file, decompressed on the fly. Split by hand rather than with readline so that a
- * read or gzip error rejects the consumer's loop instead of being emitted where nobody listens.
+ * Lines of a chunked input, bytes decoded as UTF-8 across chunk boundaries. Split by hand rather
+ * than with readline so that an error of the source rejects the consumer's loop instead of being
+ * emitted where nobody listens.
  */
-async function* fileLines(path: string, gzip: boolean): AsyncGenerator<string> {
-  const file = createReadStream(path);
-  const stream: Readable = gzip ? file.pipe(createGunzip()) : file;
-  if (gzip) file.on('error', (e) => stream.destroy(e));
-  stream.setEncoding('utf8');
+async function* chunkLines(chunks: CsvChunks): AsyncGenerator<string> {
+  const decoder = new TextDecoder('utf-8');
   let rest = '';
-  try {
-    for await (const chunk of stream as AsyncIterable<string>) {
-      const text = rest + chunk;
-      let start = 0;
-      let nl: number;
-      while ((nl = text.indexOf('\n', start)) >= 0) {
-        yield text.charCodeAt(nl - 1) === 13 && nl > start ? text.slice(start, nl - 1) : text.slice(start, nl);
-        start = nl + 1;
-      }
-      rest = text.slice(start);
+  for await (const chunk of chunks) {
+    const text = rest + (typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
+    let start = 0;
+    let nl: number;
+    while ((nl = text.indexOf('\n', start)) >= 0) {
+      yield text.charCodeAt(nl - 1) === 13 && nl > start ? text.slice(start, nl - 1) : text.slice(start, nl);
+      start = nl + 1;
     }
-    if (rest.length > 0) yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
-  } finally {
-    file.destroy();
-    stream.destroy();
+    rest = text.slice(start);
   }
+  rest += decoder.decode();
+  if (rest.length > 0) yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
 }
 
 /**
- * Streams a CSV / TSV file row by row (gzip-compressed when the name ends in `.gz`). Records by
- * default — keyed by the header or `columns` — or `string[]` rows with `arrays: true`. Fields may be
- * quoted (`"a,b"`, doubled quotes `""` for a quote, newlines inside quotes). A row with the wrong
- * number of fields or a quote that never closes raises an Error naming the file and the 1-based
- * line; rows before it have been yielded, nothing after it is skipped silently. Blank lines are
- * skipped.
+ * Parses CSV / TSV arriving in chunks (works everywhere: in Node, pass a stream; in a browser,
+ * `response.body`), row by row, with the rules and errors of `parseCsv`; `source` names the input
+ * in error messages. Records by default, `string[]` rows with `arrays: true`. Rows before a bad
+ * line have been yielded; nothing after it is skipped silently.
  */
-export function readCsv(path: string, options: CsvOptions & { arrays: true }): AsyncGenerator<CsvRow>;
-export function readCsv(path: string, options?: CsvOptions): AsyncGenerator<CsvRecord>;
-export async function* readCsv(path: string, options: CsvOptions = {}): AsyncGenerator<CsvRow | CsvRecord> {
-  const lines = fileLines(path, options.gzip ?? path.endsWith('.gz'));
+export function parseCsvStream(chunks: CsvChunks, options: CsvOptions & { arrays: true; source?: string }): AsyncGenerator<CsvRow>;
+export function parseCsvStream(chunks: CsvChunks, options?: CsvOptions & { source?: string }): AsyncGenerator<CsvRecord>;
+export async function* parseCsvStream(chunks: CsvChunks, options: CsvOptions & { source?: string } = {}): AsyncGenerator<CsvRow | CsvRecord> {
+  yield* csvRows('parseCsvStream', options.source ?? '<stream>', chunks, options);
+}
+
+/** The row loop of parseCsvStream and readCsv (csv-node.ts), under the caller's name. */
+export async function* csvRows(fn: string, source: string, chunks: CsvChunks, options: CsvOptions): AsyncGenerator<CsvRow | CsvRecord> {
+  const lines = chunkLines(chunks);
   try {
-    const asm = new RowAssembler('readCsv', path, options);
+    const asm = new RowAssembler(fn, source, options);
     let lineNo = 0;
     for await (const line of lines) {
       const r = asm.line(line, ++lineNo);
       if (r !== undefined) yield r;
     }
     asm.finish();
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ENOENT') throw new Error(`readCsv: cannot open ${path}: no such file`);
-    if (err.code === 'Z_DATA_ERROR' || err.code === 'Z_BUF_ERROR') throw new Error(`readCsv: ${path} is not valid gzip data (${err.message})`);
-    throw e;
   } finally {
     await lines.return(undefined);
   }

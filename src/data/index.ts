@@ -1,4 +1,4 @@
 export * from './synthetic.js';
-export * from './csv.js';
+export { parseCsv, parseCsvStream, type CsvValue, type CsvRow, type CsvRecord, type CsvOptions, type CsvChunks } from './csv.js';
 export * from './census.js';
 export * from './batches.js';

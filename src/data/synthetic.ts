@@ -18,6 +18,12 @@ export interface SyntheticOptions {
   noiseStd?: number;
   /** dtype of x and y. Default 'float32'. */
   dtype?: DType;
+  /**
+   * Fixed sine parameters α, β (each of length m, which they then set): the paper's "given
+   * parameters", the same for every data set of an experiment. Default: drawn from the seed.
+   */
+  alpha?: ArrayLike<number>;
+  beta?: ArrayLike<number>;
 }
 
 export interface SyntheticData {
@@ -51,15 +57,22 @@ export interface SyntheticData {
  * formula has one α_i, β_i). Since |w_k| = c, each w_kᵀx ~ N(0, c²) and corr(w1ᵀx, w2ᵀx) = ρ
  * exactly; the sine terms make the label correlation `labelCorrelation` somewhat lower than ρ.
  *
- * Draw order from one Generator(seed): u1's and u2's Gaussian vectors, α, β, then for each row
- * x, then the noise of task 1 and 2 — so the same seed gives the same data, and the weights do
- * not depend on n.
+ * Draw order from one Generator(seed): u1's and u2's Gaussian vectors, α, β (skipped when given),
+ * then for each row x, then the noise of task 1 and 2 — so the same seed gives the same data, and
+ * the weights do not depend on n.
  */
 export function syntheticMultiTask(options: SyntheticOptions): SyntheticData {
   const { n, correlation: rho } = options;
   const dim = options.dim ?? 100;
   const c = options.c ?? 1;
-  const m = options.m ?? 10;
+  if ((options.alpha === undefined) !== (options.beta === undefined)) throw new RangeError('syntheticMultiTask: give both alpha and beta, or neither');
+  if (options.alpha !== undefined && options.beta !== undefined && options.alpha.length !== options.beta.length) {
+    throw new RangeError(`syntheticMultiTask: alpha and beta differ in length: ${options.alpha.length} vs ${options.beta.length}`);
+  }
+  if (options.alpha !== undefined && options.m !== undefined && options.alpha.length !== options.m) {
+    throw new RangeError(`syntheticMultiTask: m is ${options.m} but alpha has ${options.alpha.length} values`);
+  }
+  const m = options.alpha?.length ?? options.m ?? 10;
   const noiseStd = options.noiseStd ?? 0.1;
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`syntheticMultiTask: n must be a positive integer, got ${n}`);
   if (!Number.isInteger(dim) || dim < 2) throw new RangeError(`syntheticMultiTask: dim must be an integer >= 2 (two orthogonal directions), got ${dim}`);
@@ -79,8 +92,16 @@ export function syntheticMultiTask(options: SyntheticOptions): SyntheticData {
   }
   const alpha = new Float64Array(m);
   const beta = new Float64Array(m);
-  g.fillNormal(alpha);
-  g.fillNormal(beta);
+  if (options.alpha !== undefined && options.beta !== undefined) {
+    alpha.set(Array.from(options.alpha));
+    beta.set(Array.from(options.beta));
+    for (let i = 0; i < m; i++) {
+      if (!Number.isFinite(alpha[i]) || !Number.isFinite(beta[i])) throw new RangeError(`syntheticMultiTask: alpha[${i}] and beta[${i}] must be finite, got ${alpha[i]}, ${beta[i]}`);
+    }
+  } else {
+    g.fillNormal(alpha);
+    g.fillNormal(beta);
+  }
 
   const dtype = options.dtype ?? 'float32';
   const x = dtype === 'float64' ? new Float64Array(n * dim) : new Float32Array(n * dim);
@@ -109,6 +130,20 @@ export function syntheticMultiTask(options: SyntheticOptions): SyntheticData {
     y: new Tensor(y, [n, 2]),
     labelCorrelation, u1, u2, w1, w2, alpha, beta,
   };
+}
+
+/**
+ * One seeded draw of the sine parameters, α_i ~ N(0, 1) and β_i ~ N(0, 1), i = 1..m, to hold fixed
+ * over every data set of an experiment (Generator(seed): α first, then β).
+ */
+export function drawSineParameters(m: number, seed: number): { alpha: Float64Array; beta: Float64Array } {
+  if (!Number.isInteger(m) || m < 0) throw new RangeError(`drawSineParameters: m must be a non-negative integer, got ${m}`);
+  const g = new Generator(seed);
+  const alpha = new Float64Array(m);
+  const beta = new Float64Array(m);
+  g.fillNormal(alpha);
+  g.fillNormal(beta);
+  return { alpha, beta };
 }
 
 /** Two orthonormal vectors: Gram–Schmidt on two standard-normal draws (redrawn if degenerate). */

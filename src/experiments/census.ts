@@ -1,4 +1,5 @@
-import { loadCensusIncome, type CensusIncome, type CensusSplit } from '../data/census.js';
+import type { CensusIncome, CensusSplit } from '../data/census.js';
+import { loadCensusIncome } from '../data/census-node.js';
 import { DenseFeat, MMoE, SharedBottom, SingleTask, SparseFeat, type FeatureColumn, type MultiTaskModel } from '../models/index.js';
 import type { Dataset } from '../train/dataset.js';
 import type { History } from '../train/history.js';

@@ -2,7 +2,9 @@ import { noGrad } from '../autograd/index.js';
 import { hasGateWeights, type ModelInput, type MultiTaskModel } from '../models/index.js';
 import type { History } from '../train/history.js';
 import { gridLayout, heatmap, histogram, lineChart, type LineSeries } from '../train/svg.js';
-import { summarizeSynthetic, type SyntheticResult } from './synthetic.js';
+import { bandChart } from './band-chart.js';
+import { mean, quantile } from './stats.js';
+import type { SyntheticResult } from './synthetic.js';
 
 const MODEL_LABELS: Record<string, string> = { mmoe: 'MMoE', omoe: 'OMoE', 'shared-bottom': 'Shared-Bottom' };
 const MODEL_COLORS: Record<string, string> = { mmoe: '#d62728', omoe: '#2ca02c', 'shared-bottom': '#1f77b4' };
@@ -11,39 +13,61 @@ export function modelLabel(name: string): string {
   return MODEL_LABELS[name] ?? name;
 }
 
-/**
- * The paper's two views of the synthetic experiment, one column per correlation: the mean test-loss
- * curve of each model over its runs (top), and the histogram of final test losses over runs —
- * the trainability plot (bottom).
- */
-export function syntheticFigure(result: SyntheticResult): string {
-  const { correlations, models, runs, trainSize, epochs } = result.settings;
-  const curves = correlations.map((rho) => {
-    const series: LineSeries[] = models.map((m) => {
-      const cs = result.runs.filter((r) => r.model === m && r.correlation === rho).map((r) => r.curve);
-      const points = cs.length === 0 ? [] : cs[0].map((_, e) => [e + 1, cs.reduce((s, c) => s + c[e], 0) / cs.length] as const);
-      return { name: modelLabel(m), points, color: MODEL_COLORS[m] };
-    });
-    return lineChart({
-      title: `correlation ${rho}: mean test loss over ${runs} runs`, xLabel: 'epoch', yLabel: 'test MSE (mean of 2 tasks)',
-      series, logY: true, width: 420, height: 300,
-    });
+/** Mean and interquartile range over runs at each logged step (runs of one cell log the same steps). */
+function curveBand(curves: ReadonlyArray<{ steps: number[]; curve: number[] }>): Array<[number, number, number, number]> {
+  if (curves.length === 0) return [];
+  return curves[0].steps.map((step, i) => {
+    const v = curves.map((c) => c.curve[i]);
+    return [step, mean(v), quantile(v, 0.25), quantile(v, 0.75)];
   });
-  const hists = correlations.map((rho) => histogram({
-    title: `correlation ${rho}: final test loss, ${runs} runs`, xLabel: 'final test MSE', bins: Math.max(5, Math.min(20, runs * 2)),
-    groups: models.map((m) => ({
-      name: modelLabel(m), color: MODEL_COLORS[m],
-      values: result.runs.filter((r) => r.model === m && r.correlation === rho).map((r) => r.finalLoss),
-    })),
-    layout: 'side', width: 420, height: 300,
+}
+
+function cellRuns(result: SyntheticResult, model: string, rho: number): SyntheticResult['runs'] {
+  return result.runs.filter((r) => r.phase === 'main' && r.model === model && r.correlation === rho);
+}
+
+function sortedCorrelations(result: SyntheticResult): number[] {
+  return [...result.settings.correlations].sort((a, b) => b - a);
+}
+
+/** The paper's Fig. 4: per ρ, each model's mean test loss against training step, with its interquartile band. */
+export function syntheticCurvesFigure(result: SyntheticResult): string {
+  const { models, runs, trainSize } = result.settings;
+  const panels = sortedCorrelations(result).map((rho, i) => bandChart({
+    id: String(i), title: `correlation ${rho}: test loss, mean and IQR of ${runs} runs`, xLabel: 'training step', yLabel: 'test MSE (mean of 2 tasks)',
+    series: models.map((m) => ({ name: modelLabel(m), color: MODEL_COLORS[m], points: curveBand(cellRuns(result, m, rho)) })),
+    logY: true, width: 440, height: 320,
   }));
-  const rows = summarizeSynthetic(result);
-  const best = correlations.map((rho) => {
-    const at = rows.filter((r) => r.correlation === rho).sort((a, b) => a.mean - b.mean)[0];
-    return at ? `ρ=${rho}: ${modelLabel(at.model)}` : '';
-  }).join(', ');
-  return gridLayout([...curves, ...hists], correlations.length, {
-    title: `MMoE paper synthetic experiment (${trainSize} training rows, ${epochs} epochs; lowest mean loss ${best})`,
+  return gridLayout(panels, panels.length, { title: `MMoE paper synthetic experiment, Fig. 4 (${trainSize} training rows, batch ${result.settings.batchSize})` });
+}
+
+/** The paper's Fig. 5: histograms of final test loss over runs, one panel per (model, ρ), one x axis per ρ. */
+export function syntheticHistogramsFigure(result: SyntheticResult): string {
+  const { models, runs } = result.settings;
+  const rhos = sortedCorrelations(result);
+  const panels: string[] = [];
+  for (const m of models) {
+    for (const rho of rhos) {
+      const all = models.flatMap((k) => cellRuns(result, k, rho).map((r) => r.finalLoss)).filter(Number.isFinite);
+      const range: [number, number] = all.length ? [Math.min(...all), Math.max(...all)] : [0, 1];
+      panels.push(histogram({
+        title: `${modelLabel(m)}, correlation ${rho}`, xLabel: 'final test MSE', bins: Math.max(5, Math.min(20, Math.round(runs / 2))),
+        groups: [{ name: modelLabel(m), color: MODEL_COLORS[m], values: cellRuns(result, m, rho).map((r) => r.finalLoss) }],
+        range, width: 360, height: 240,
+      }));
+    }
+  }
+  return gridLayout(panels, rhos.length, { title: `MMoE paper synthetic experiment, Fig. 5: final test loss of ${runs} runs per cell (trainability)` });
+}
+
+/** §3.3: Shared-Bottom alone, its test loss against step for each task correlation. */
+export function sharedBottomFigure(result: SyntheticResult): string | null {
+  if (!result.settings.models.includes('shared-bottom')) return null;
+  const palette = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b'];
+  return bandChart({
+    id: 'sb', title: `Shared-Bottom (${result.settings.bottomUnits} units): test loss by task correlation, mean and IQR of ${result.settings.runs} runs`,
+    xLabel: 'training step', yLabel: 'test MSE (mean of 2 tasks)', logY: true, width: 640, height: 380,
+    series: sortedCorrelations(result).map((rho, i) => ({ name: `correlation ${rho}`, color: palette[i % palette.length], points: curveBand(cellRuns(result, 'shared-bottom', rho)) })),
   });
 }
 

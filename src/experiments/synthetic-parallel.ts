@@ -4,9 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Tensor } from '../autograd/index.js';
 import {
-  assembleSynthetic, buildSyntheticModel, keepsModel, prepareSynthetic, runSyntheticJob, syntheticDataSeed, syntheticSplit,
-  type PreparedSynthetic, type SyntheticExperimentOptions, type SyntheticJob, type SyntheticJobOutcome,
-  type SyntheticResult, type SyntheticRun, type SyntheticSettings, type SyntheticSplit,
+  assembleSynthetic, resolveSyntheticSettings, runJobsHere, splitKey, syntheticJobs,
+  type SyntheticExperimentOptions, type SyntheticJob, type SyntheticJobOutcome,
+  type SyntheticResult, type SyntheticRun, type SyntheticSettings,
 } from './synthetic.js';
 
 /*
@@ -16,7 +16,6 @@ import {
 
 export interface WorkerRequest {
   settings: SyntheticSettings;
-  bottomUnits: number;
   job: SyntheticJob;
 }
 
@@ -26,7 +25,6 @@ export interface WorkerReply {
   labelCorrelation: number;
   /** The trained model's state dict, for the jobs whose model the result keeps. */
   state?: Array<{ name: string; data: Float32Array; shape: number[] }>;
-  testX?: { data: Float32Array; shape: number[] };
 }
 
 export interface ParallelOptions {
@@ -58,41 +56,42 @@ function startWorker(): Worker {
   return new Worker(`require(${JSON.stringify(tsx)}).register();\nrequire(${JSON.stringify(file)});`, { eval: true });
 }
 
-function rebuildKept(p: PreparedSynthetic, job: SyntheticJob, reply: WorkerReply): SyntheticJobOutcome['kept'] {
-  if (!reply.state || !reply.testX) return undefined;
-  const model = buildSyntheticModel(p.settings, p.bottomUnits, job);
-  model.loadStateDict(Object.fromEntries(reply.state.map((e) => [e.name, new Tensor(e.data, e.shape)])));
-  return { model, testX: new Tensor(reply.testX.data, reply.testX.shape) };
+function outcomeOf(reply: WorkerReply): SyntheticJobOutcome {
+  return {
+    run: reply.run, labelCorrelation: reply.labelCorrelation,
+    ...(reply.state && { state: Object.fromEntries(reply.state.map((e) => [e.name, new Tensor(e.data, e.shape)])) }),
+  };
 }
 
 /**
- * Runs the jobs not yet in `outcomes` on `count` workers; resolves when all are done, rejects on
- * the first worker that fails (every worker is stopped first). A free worker takes the next job
- * on the data set it just used if there is one, so data sets are rarely generated twice.
+ * Runs `pending` on `count` workers; resolves when all are done, rejects on the first worker that
+ * fails (every worker is stopped first). A free worker takes the next job on the data set it just
+ * used if there is one, so data sets are rarely generated twice.
  */
-function runOnWorkers(p: PreparedSynthetic, count: number, spawn: () => Worker, record: (job: SyntheticJob, o: SyntheticJobOutcome) => void, outcomes: readonly (SyntheticJobOutcome | undefined)[]): Promise<void> {
-  const pending = p.jobs.filter((j) => outcomes[j.index] === undefined);
+function runOnWorkers(s: SyntheticSettings, pendingJobs: readonly SyntheticJob[], count: number, spawn: () => Worker, record: (job: SyntheticJob, o: SyntheticJobOutcome) => void): Promise<void> {
+  const pending = pendingJobs.slice();
+  const byIndex = new Map(pendingJobs.map((j) => [j.index, j]));
   const workers: Worker[] = [];
   return new Promise<void>((resolve, reject) => {
     let inFlight = 0;
     let failed = false;
     const stopAll = (): Promise<unknown> => Promise.all(workers.map((w) => w.terminate()));
-    const fail = (why: string): void => {
+    const fail = (why: string | Error): void => {
       if (failed) return;
       failed = true;
-      void stopAll().finally(() => reject(new Error(why)));
+      void stopAll().finally(() => reject(typeof why === 'string' ? new Error(why) : why));
     };
-    const feed = (w: Worker, lastSeed: number | null): void => {
+    const feed = (w: Worker, lastKey: string | null): void => {
       if (failed) return;
       if (pending.length === 0) {
         if (inFlight === 0) void stopAll().then(() => resolve(), reject);
         return;
       }
-      let at = lastSeed === null ? -1 : pending.findIndex((j) => syntheticDataSeed(p.settings, j.correlationIndex, j.run) === lastSeed);
+      let at = lastKey === null ? -1 : pending.findIndex((j) => splitKey(s, j) === lastKey);
       if (at < 0) at = 0;
       const job = pending.splice(at, 1)[0];
       inFlight++;
-      const request: WorkerRequest = { settings: p.settings, bottomUnits: p.bottomUnits, job };
+      const request: WorkerRequest = { settings: s, job };
       w.postMessage(request);
     };
     // Fixed before the loop: feed() takes a job off `pending` for each worker started.
@@ -109,14 +108,14 @@ function runOnWorkers(p: PreparedSynthetic, count: number, spawn: () => Worker, 
       w.on('message', (reply: WorkerReply) => {
         if (failed) return; // the fallback reruns whatever was in flight
         inFlight--;
-        const job = p.jobs[reply.index];
+        const job = byIndex.get(reply.index)!;
         try {
-          record(job, { run: reply.run, labelCorrelation: reply.labelCorrelation, kept: keepsModel(job) ? rebuildKept(p, job, reply) : undefined });
+          record(job, outcomeOf(reply));
         } catch (e) {
-          fail(e instanceof Error ? e.message : String(e));
+          fail(new RecordError(e));
           return;
         }
-        feed(w, syntheticDataSeed(p.settings, job.correlationIndex, job.run));
+        feed(w, splitKey(s, job));
       });
       w.on('error', (e) => fail(e.message));
       w.on('messageerror', (e) => fail(e.message));
@@ -127,38 +126,48 @@ function runOnWorkers(p: PreparedSynthetic, count: number, spawn: () => Worker, 
 }
 
 /**
- * The synthetic experiment on worker threads (see syntheticExperiment for what it runs). If the
- * workers cannot start or one fails, the jobs not yet done run in this thread after a one-line
- * note; a job that fails there too throws as it would have in one thread.
+ * Runs the jobs that `done` has no outcome for, on worker threads, and returns every outcome in job
+ * order. If the workers cannot start or one fails, the jobs not yet done run in this thread after a
+ * one-line note; a job that fails there too throws as it would have in one thread. `record` sees
+ * each new outcome as it arrives (in completion order); an error it throws stops the run.
  */
-export async function syntheticExperimentParallel(options: SyntheticExperimentOptions = {}, parallel: ParallelOptions = {}): Promise<SyntheticResult> {
-  const t0 = performance.now();
-  const p = prepareSynthetic(options);
-  const count = Math.min(parallel.workers ?? defaultWorkerCount(), p.jobs.length);
-  const outcomes: Array<SyntheticJobOutcome | undefined> = new Array(p.jobs.length).fill(undefined);
-  let done = 0;
-  const record = (job: SyntheticJob, o: SyntheticJobOutcome): void => {
+export async function runSyntheticJobs(
+  s: SyntheticSettings, jobs: readonly SyntheticJob[], parallel: ParallelOptions = {},
+  done: ReadonlyMap<number, SyntheticJobOutcome> = new Map(), record?: (job: SyntheticJob, o: SyntheticJobOutcome) => void,
+): Promise<SyntheticJobOutcome[]> {
+  const outcomes: Array<SyntheticJobOutcome | undefined> = jobs.map((j) => done.get(j.index));
+  const keep = (job: SyntheticJob, o: SyntheticJobOutcome): void => {
+    record?.(job, o);
     outcomes[job.index] = o;
-    done++;
-    options.onRun?.(o.run, done, p.jobs.length);
   };
+  const left = (): SyntheticJob[] => jobs.filter((j) => outcomes[j.index] === undefined);
+  const count = Math.min(parallel.workers ?? defaultWorkerCount(), left().length);
   if (count > 1) {
     try {
-      await runOnWorkers(p, count, parallel.spawn ?? startWorker, record, outcomes);
+      await runOnWorkers(s, left(), count, parallel.spawn ?? startWorker, keep);
     } catch (e) {
-      const left = outcomes.filter((o) => o === undefined).length;
+      if (e instanceof RecordError) throw e.cause;
       const why = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
-      parallel.onNote?.(`synthetic: worker threads failed (${why}); running the ${left} remaining jobs in this thread`);
+      parallel.onNote?.(`synthetic: worker threads failed (${why}); running the ${left().length} remaining jobs in this thread`);
     }
   }
-  let data: SyntheticSplit | null = null;
-  for (const job of p.jobs) {
-    if (outcomes[job.index] !== undefined) continue;
-    if (data === null || data.dataSeed !== syntheticDataSeed(p.settings, job.correlationIndex, job.run)) {
-      data = syntheticSplit(p.settings, job.correlationIndex, job.run);
-    }
-    const { run, model } = runSyntheticJob(p.settings, p.bottomUnits, job, data);
-    record(job, { run, labelCorrelation: data.labelCorrelation, ...(keepsModel(job) && { kept: { model, testX: data.test.x } }) });
+  runJobsHere(s, left(), keep);
+  return outcomes as SyntheticJobOutcome[];
+}
+
+/** An error thrown by the caller's `record`: passed through, not taken for a worker failure. */
+class RecordError extends Error {
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
   }
-  return assembleSynthetic(p, outcomes as SyntheticJobOutcome[], (performance.now() - t0) / 1000);
+}
+
+/** The synthetic experiment on worker threads (see syntheticExperiment for what it runs). */
+export async function syntheticExperimentParallel(options: SyntheticExperimentOptions = {}, parallel: ParallelOptions = {}): Promise<SyntheticResult> {
+  const t0 = performance.now();
+  const s = resolveSyntheticSettings(options);
+  const jobs = syntheticJobs(s);
+  let n = 0;
+  const outcomes = await runSyntheticJobs(s, jobs, parallel, new Map(), (_job, o) => { n++; options.onRun?.(o.run, n, jobs.length); });
+  return assembleSynthetic(s, jobs, outcomes, (performance.now() - t0) / 1000);
 }

@@ -1,5 +1,8 @@
-import { Tensor } from '../autograd/index.js';
+import { Tensor, zeros } from '../autograd/index.js';
 import { Generator, formatShape } from '../tensor/index.js';
+import { checkOptions, type OptionKeys } from '../tensor/options.js';
+
+export type { OptionKeys };
 import { Module, ModuleList } from '../nn/module.js';
 import { DNN } from '../nn/dnn.js';
 import { Linear } from '../nn/linear.js';
@@ -34,6 +37,11 @@ export interface CommonModelOptions {
   dnnActivation?: ActivationSpec;
   dnnUseBn?: boolean;
 }
+
+const COMMON_KEYS: OptionKeys<CommonModelOptions> = {
+  features: true, inputDim: true, taskTypes: true, taskNames: true, l2RegEmbedding: true, l2RegDnn: true,
+  initStd: true, seed: true, dnnDropout: true, dnnActivation: true, dnnUseBn: true,
+};
 
 interface Resolved {
   l2RegEmbedding: number;
@@ -89,10 +97,12 @@ export abstract class MultiTaskBase extends Module implements MultiTaskModel {
   private readonly l2Terms: Array<{ params: Tensor[]; l2: number }> = [];
   private dtypeProbe: Tensor | null = null;
 
-  constructor(modelName: string, o: CommonModelOptions) {
+  /** `ownKeys`: the subclass's option names beyond the common ones (unknown keys are errors). */
+  constructor(modelName: string, o: CommonModelOptions, ownKeys: Readonly<Record<string, true>>) {
     super();
     this.modelName = modelName;
     if (!o || typeof o !== 'object') throw new TypeError(`${modelName}: expected an options object`);
+    checkOptions(modelName, o, [...Object.keys(COMMON_KEYS), ...Object.keys(ownKeys)]);
     const types = o.taskTypes;
     if (!Array.isArray(types) || types.length === 0) {
       throw new Error(`${modelName}: taskTypes must be a non-empty array of 'binary' | 'regression', got ${JSON.stringify(types)}`);
@@ -158,6 +168,12 @@ export abstract class MultiTaskBase extends Module implements MultiTaskModel {
     this.dtypeProbe ??= this.parameters()[0] ?? null;
     const dtype = this.dtypeProbe?.dtype ?? x.dtype;
     return x.dtype === dtype ? x : x.to(dtype);
+  }
+
+  /** summary()'s sample: a batch of one row, dense zeros or the input layer's sample batch. */
+  protected override sampleInput(): ModelInput {
+    const dtype = this.parameters()[0]?.dtype ?? 'float32';
+    return this.inputLayer ? this.inputLayer.sampleBatch(1) : zeros([1, this.inputDim], { dtype });
   }
 
   /** A DNN with the model's shared options and its own init stream; its weights get l2RegDnn. */

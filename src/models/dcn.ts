@@ -2,7 +2,8 @@ import { Tensor, concat } from '../autograd/index.js';
 import { CrossNet } from '../nn/crossnet.js';
 import type { DNN } from '../nn/dnn.js';
 import type { Linear } from '../nn/linear.js';
-import { MultiTaskBase, checkPositiveInt, checkUnits, type CommonModelOptions } from './base.js';
+import { MultiTaskBase, checkPositiveInt, checkUnits, type CommonModelOptions, type OptionKeys } from './base.js';
+import { FeatureLinear } from './feature-linear.js';
 import { PredictionLayer } from './prediction.js';
 import type { ModelInput, TaskType } from './types.js';
 
@@ -15,28 +16,42 @@ export interface DCNOptions extends Omit<CommonModelOptions, 'taskTypes'> {
   dnnHiddenUnits?: readonly number[];
   /** L2 strength on the cross kernels (default 1e-5, DeepCTR's). */
   l2RegCross?: number;
-  /** L2 strength on the final `dnn_linear` weight (default 1e-5, DeepCTR's). */
+  /** L2 strength on the final `dnn_linear` weight and on the linear part (default 1e-5, DeepCTR's). */
   l2RegLinear?: number;
+  /**
+   * The linear part `linear_model` (default true): a weight per sparse id and per dense value,
+   * added to the logit, as DeepCTR-Torch's BaseModel with linear_feature_columns = the features.
+   * false leaves it out (DeepCTR-Torch's linear_feature_columns = []).
+   */
+  linear?: boolean;
   /** Default ['binary'], DeepCTR's single task; more tasks share everything but their logit row. */
   taskTypes?: readonly TaskType[];
 }
 
+const KEYS: OptionKeys<Omit<DCNOptions, keyof CommonModelOptions>> = {
+  crossNum: true, crossParameterization: true, dnnHiddenUnits: true, l2RegCross: true, l2RegLinear: true, linear: true,
+};
+
 /**
  * Deep & Cross Network (Wang et al., ADKDD 2017), as DeepCTR-Torch's DCN: the cross network
  * (`crossnet`) and the DNN (`dnn`) run side by side on the input, their outputs are concatenated
- * (cross first) and one Linear without bias (`dnn_linear`) gives the logits, plus `out.bias`.
- * With T tasks, `dnn_linear` has T output rows and `out.bias` T entries: a multi-output DCN.
+ * (cross first) and one Linear without bias (`dnn_linear`) gives the logits, to which the linear
+ * part (`linear_model`, see FeatureLinear) and `out.bias` are added. With T tasks, `dnn_linear`
+ * has T output rows, the linear part T columns and `out.bias` T entries: a multi-output DCN
+ * (DeepCTR-Torch's has one task).
  */
 export class DCN extends MultiTaskBase {
   readonly crossNum: number;
   readonly dnnHiddenUnits: readonly number[];
+  readonly crossParameterization: 'vector' | 'matrix';
   readonly dnn: DNN | null;
   readonly dnn_linear: Linear;
   readonly crossnet: CrossNet | null;
+  readonly linear_model: FeatureLinear | null; // eslint-disable-line @typescript-eslint/naming-convention
   readonly out: PredictionLayer;
 
   constructor(opts: DCNOptions = {}) {
-    super('DCN', { ...opts, taskTypes: opts.taskTypes ?? ['binary'] });
+    super('DCN', { ...opts, taskTypes: opts.taskTypes ?? ['binary'] }, KEYS);
     this.crossNum = checkPositiveInt('DCN', 'crossNum', opts.crossNum ?? 2, 0);
     this.dnnHiddenUnits = checkUnits('DCN', 'dnnHiddenUnits', opts.dnnHiddenUnits ?? [128, 128], true);
     if (this.crossNum === 0 && this.dnnHiddenUnits.length === 0) {
@@ -46,6 +61,7 @@ export class DCN extends MultiTaskBase {
     if (param !== 'vector' && param !== 'matrix') {
       throw new Error(`DCN: crossParameterization must be 'vector' or 'matrix', got ${JSON.stringify(param)}`);
     }
+    this.crossParameterization = param;
     const F = this.inputDim;
     const U = this.dnnHiddenUnits;
     this.dnn = U.length ? this.registerModule('dnn', this.makeDnn(F, U)) : null;
@@ -54,8 +70,16 @@ export class DCN extends MultiTaskBase {
     this.crossnet = this.crossNum > 0
       ? this.registerModule('crossnet', new CrossNet(F, { layerNum: this.crossNum, parameterization: param, generator: this.generator.fork() }))
       : null;
+    if (opts.linear !== undefined && typeof opts.linear !== 'boolean') throw new TypeError(`DCN: linear must be a boolean, got ${JSON.stringify(opts.linear)}`);
+    // Created after the other parts so that their initial weights do not depend on it.
+    this.linear_model = opts.linear ?? true
+      ? this.registerModule('linear_model', new FeatureLinear(this.inputLayer ? this.inputLayer.features : null, F, this.numTasks, {
+        initStd: this.opts.initStd, generator: this.generator.fork(),
+      }))
+      : null;
     this.out = this.registerModule('out', new PredictionLayer(this.taskTypes));
     if (this.crossnet) this.addL2([this.crossnet.kernels], opts.l2RegCross ?? 1e-5, 'l2RegCross');
+    if (this.linear_model) this.addL2(this.linear_model.parameters(), opts.l2RegLinear ?? 1e-5, 'l2RegLinear');
   }
 
   logits(x: ModelInput): Tensor {
@@ -64,6 +88,7 @@ export class DCN extends MultiTaskBase {
     if (this.crossnet) parts.push(this.crossnet.forward(h));
     if (this.dnn) parts.push(this.dnn.forward(h));
     const stacked = parts.length === 1 ? parts[0] : concat(parts, 1);
-    return this.out.forward(this.dnn_linear.forward(stacked));
+    const deep = this.dnn_linear.forward(stacked);
+    return this.out.forward(this.linear_model ? this.linear_model.forward(x, h).add(deep) : deep);
   }
 }

@@ -1,5 +1,6 @@
-import { Tensor, concat, tensor } from '../autograd/index.js';
+import { Tensor, concat, tensor, zeros } from '../autograd/index.js';
 import { Generator, formatShape } from '../tensor/index.js';
+import { checkOptions } from '../tensor/options.js';
 import { Module } from '../nn/module.js';
 import { Embedding } from '../nn/embedding.js';
 import type { FeatureBatch } from './types.js';
@@ -62,6 +63,7 @@ function checkName(fn: string, name: unknown): string {
 /** A categorical column of integer ids in [0, vocabularySize), looked up in an embedding table. */
 export function SparseFeat(name: string, vocabularySize: number, opts: SparseFeatOptions = {}): SparseFeatColumn {
   checkName('SparseFeat', name);
+  checkOptions('SparseFeat', opts, ['embeddingDim', 'embeddingName']);
   positiveInt('SparseFeat', `vocabularySize of '${name}'`, vocabularySize);
   const dim = opts.embeddingDim ?? 4;
   const embeddingDim = dim === 'auto'
@@ -157,6 +159,17 @@ export class InputLayer extends Module {
       }
       this.embeddingDict.add(s.embeddingName, new Embedding(s.vocabularySize, s.embeddingDim, { initStd: std, generator: opts.generator }));
     }
+  }
+
+  /** A batch of `rows` valid rows (id 0, or 1 for var-len so no row is all padding; zeros for dense). */
+  sampleBatch(rows = 1): FeatureBatch {
+    const batch: FeatureBatch = {};
+    for (const f of this.features) {
+      if (f.kind === 'dense') batch[f.name] = zeros([rows, f.dimension], { dtype: this.embeddingWeights()[0]?.dtype ?? 'float32' });
+      else if (f.kind === 'sparse') batch[f.name] = new Int32Array(rows);
+      else batch[f.name] = new Int32Array(rows * f.maxLen).fill(Math.min(1, f.sparseFeat.vocabularySize - 1));
+    }
+    return batch;
   }
 
   /** The embedding weights (the tensors `l2RegEmbedding` applies to). */

@@ -12,5 +12,8 @@ export { SharedBottom, type SharedBottomOptions } from './sharedbottom.js';
 export { SingleTask, type SingleTaskOptions } from './singletask.js';
 export { DCN, type DCNOptions } from './dcn.js';
 export { PLE, type PLEOptions } from './ple.js';
+export { ESMM, type ESMMOptions } from './esmm.js';
 export { countParameters, widthForParameterCount, type WidthSearchOptions, type WidthSearchResult } from './params.js';
 export { createModel, modelNames, type ModelName, type ModelOptionsByName } from './registry.js';
+export { toDeepCTRTorch, fromDeepCTRTorch } from './deepctr.js';
+export { FeatureLinear, type FeatureLinearOptions } from './feature-linear.js';

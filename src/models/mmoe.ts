@@ -2,7 +2,7 @@ import { Tensor, matmul, stack } from '../autograd/index.js';
 import { ModuleList } from '../nn/module.js';
 import type { DNN } from '../nn/dnn.js';
 import type { Linear } from '../nn/linear.js';
-import { MultiTaskBase, checkPositiveInt, checkUnits, type CommonModelOptions } from './base.js';
+import { MultiTaskBase, checkPositiveInt, checkUnits, type CommonModelOptions, type OptionKeys } from './base.js';
 import { joinTaskLogits, type PredictionLayer } from './prediction.js';
 import type { ModelInput } from './types.js';
 
@@ -16,6 +16,10 @@ export interface MixtureOfExpertsOptions extends CommonModelOptions {
   /** Hidden units of each task tower before its final Linear(…→1); empty (default) for none. */
   towerHiddenUnits?: readonly number[];
 }
+
+const MIXTURE_KEYS: OptionKeys<Omit<MixtureOfExpertsOptions, keyof CommonModelOptions>> = {
+  numExperts: true, expertHiddenUnits: true, gateHiddenUnits: true, towerHiddenUnits: true,
+};
 
 /**
  * Shared experts mixed by softmax gates, then a tower per task: the body of MMoE (one gate per
@@ -37,7 +41,7 @@ export abstract class MixtureOfExpertsBase extends MultiTaskBase {
   readonly out: ModuleList<PredictionLayer>;
 
   protected constructor(modelName: string, o: MixtureOfExpertsOptions, numGates: 'perTask' | 'one') {
-    super(modelName, o);
+    super(modelName, o, MIXTURE_KEYS);
     this.numExperts = checkPositiveInt(modelName, 'numExperts', o.numExperts);
     this.expertHiddenUnits = checkUnits(modelName, 'expertHiddenUnits', o.expertHiddenUnits, false);
     this.gateHiddenUnits = checkUnits(modelName, 'gateHiddenUnits', o.gateHiddenUnits ?? [], true);

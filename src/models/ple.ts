@@ -2,7 +2,7 @@ import { Tensor, matmul, stack } from '../autograd/index.js';
 import { Module, ModuleList } from '../nn/module.js';
 import type { DNN } from '../nn/dnn.js';
 import type { Linear } from '../nn/linear.js';
-import { MultiTaskBase, checkPositiveInt, checkUnits, type CommonModelOptions } from './base.js';
+import { MultiTaskBase, checkPositiveInt, checkUnits, type CommonModelOptions, type OptionKeys } from './base.js';
 import { joinTaskLogits, type PredictionLayer } from './prediction.js';
 import type { ModelInput } from './types.js';
 
@@ -21,6 +21,10 @@ export interface PLEOptions extends CommonModelOptions {
   towerHiddenUnits?: readonly number[];
 }
 
+const KEYS: OptionKeys<Omit<PLEOptions, keyof CommonModelOptions>> = {
+  sharedExpertNum: true, specificExpertNum: true, numLevels: true, expertHiddenUnits: true, gateHiddenUnits: true, towerHiddenUnits: true,
+};
+
 type Nested<M extends DNN | Linear> = ModuleList<ModuleList<M>>;
 
 /**
@@ -30,9 +34,10 @@ type Nested<M extends DNN | Linear> = ModuleList<ModuleList<M>>;
  * into the input of the next level's shared experts. Names follow DeepCTR-Torch's PLE
  * (`specific_experts.<level>.<task>.<j>`, `shared_experts.<level>.<k>`, `specific_gate_dnn`,
  * `specific_gate_dnn_final_layer`, `shared_gate_dnn`, `shared_gate_dnn_final_layer`, `tower_dnn`,
- * `tower_dnn_final_layer`, `out`). Two differences, both fixes: levels above the first take the
- * expert width as their gates' input (DeepCTR builds its shared gate DNNs for the raw input
- * width at every level), and the last level has no shared gate (DeepCTR builds one it never uses).
+ * `tower_dnn_final_layer`, `out`). Three differences, all fixes: the last level has no shared
+ * gate (DeepCTR-Torch builds and runs one whose output it never uses), shared experts and task
+ * gate DNNs are not wrapped in an extra one-element ModuleList, and sharedExpertNum experts are
+ * built (DeepCTR-Torch builds specificExpertNum). `toDeepCTRTorch` / `fromDeepCTRTorch` convert.
  */
 export class PLE extends MultiTaskBase {
   readonly sharedExpertNum: number;
@@ -52,7 +57,7 @@ export class PLE extends MultiTaskBase {
   readonly out: ModuleList<PredictionLayer>;
 
   constructor(opts: PLEOptions) {
-    super('PLE', opts);
+    super('PLE', opts, KEYS);
     const K = this.sharedExpertNum = checkPositiveInt('PLE', 'sharedExpertNum', opts.sharedExpertNum ?? 1, 0);
     const S = this.specificExpertNum = checkPositiveInt('PLE', 'specificExpertNum', opts.specificExpertNum ?? 1, 0);
     if (S + K === 0) throw new RangeError('PLE: sharedExpertNum + specificExpertNum must be ≥ 1, got 0 + 0 (each task gate needs an expert)');

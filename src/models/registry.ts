@@ -1,4 +1,5 @@
 import { DCN, type DCNOptions } from './dcn.js';
+import { ESMM, type ESMMOptions } from './esmm.js';
 import { MMoE, type MMoEOptions } from './mmoe.js';
 import { OMoE, type OMoEOptions } from './omoe.js';
 import { PLE, type PLEOptions } from './ple.js';
@@ -14,6 +15,7 @@ export interface ModelOptionsByName {
   SingleTask: SingleTaskOptions;
   DCN: DCNOptions;
   PLE: PLEOptions;
+  ESMM: ESMMOptions;
 }
 
 export type ModelName = keyof ModelOptionsByName;
@@ -25,6 +27,7 @@ const builders: { [K in ModelName]: (o: ModelOptionsByName[K]) => MultiTaskModel
   SingleTask: (o) => new SingleTask(o),
   DCN: (o) => new DCN(o),
   PLE: (o) => new PLE(o),
+  ESMM: (o) => new ESMM(o),
 };
 
 export const modelNames: readonly ModelName[] = Object.keys(builders) as ModelName[];

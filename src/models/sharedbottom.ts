@@ -2,7 +2,7 @@ import type { Tensor } from '../autograd/index.js';
 import { ModuleList } from '../nn/module.js';
 import type { DNN } from '../nn/dnn.js';
 import type { Linear } from '../nn/linear.js';
-import { MultiTaskBase, checkUnits, type CommonModelOptions } from './base.js';
+import { MultiTaskBase, checkUnits, type CommonModelOptions, type OptionKeys } from './base.js';
 import { joinTaskLogits, type PredictionLayer } from './prediction.js';
 import type { ModelInput } from './types.js';
 
@@ -12,6 +12,8 @@ export interface SharedBottomOptions extends CommonModelOptions {
   /** Hidden units of each task tower before its final Linear(…→1); empty (default) for none. */
   towerHiddenUnits?: readonly number[];
 }
+
+const KEYS: OptionKeys<Omit<SharedBottomOptions, keyof CommonModelOptions>> = { bottomHiddenUnits: true, towerHiddenUnits: true };
 
 /**
  * The Shared-Bottom baseline: one DNN shared by all tasks, then a tower per task. Names follow
@@ -28,7 +30,7 @@ export class SharedBottom extends MultiTaskBase {
   readonly out: ModuleList<PredictionLayer>;
 
   constructor(opts: SharedBottomOptions) {
-    super('SharedBottom', opts);
+    super('SharedBottom', opts, KEYS);
     this.bottomHiddenUnits = checkUnits('SharedBottom', 'bottomHiddenUnits', opts.bottomHiddenUnits, false);
     this.towerHiddenUnits = checkUnits('SharedBottom', 'towerHiddenUnits', opts.towerHiddenUnits ?? [], true);
     const Hb = this.bottomHiddenUnits[this.bottomHiddenUnits.length - 1];

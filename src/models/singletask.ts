@@ -2,7 +2,7 @@ import type { Tensor } from '../autograd/index.js';
 import { ModuleList } from '../nn/module.js';
 import type { DNN } from '../nn/dnn.js';
 import type { Linear } from '../nn/linear.js';
-import { MultiTaskBase, checkUnits, type CommonModelOptions } from './base.js';
+import { MultiTaskBase, checkUnits, type CommonModelOptions, type OptionKeys } from './base.js';
 import { joinTaskLogits, type PredictionLayer } from './prediction.js';
 import type { ModelInput } from './types.js';
 
@@ -10,6 +10,8 @@ export interface SingleTaskOptions extends CommonModelOptions {
   /** Hidden units of each task's own DNN; empty (default) makes each task a linear model. */
   hiddenUnits?: readonly number[];
 }
+
+const KEYS: OptionKeys<Omit<SingleTaskOptions, keyof CommonModelOptions>> = { hiddenUnits: true };
 
 /**
  * The single-task baseline behind the multi-task interface: an independent network per task
@@ -23,7 +25,7 @@ export class SingleTask extends MultiTaskBase {
   readonly out: ModuleList<PredictionLayer>;
 
   constructor(opts: SingleTaskOptions) {
-    super('SingleTask', opts);
+    super('SingleTask', opts, KEYS);
     this.hiddenUnits = checkUnits('SingleTask', 'hiddenUnits', opts.hiddenUnits ?? [], true);
     const U = this.hiddenUnits;
     this.tower_dnn = U.length

@@ -2,6 +2,7 @@ import { Tensor, full, leakyRelu, relu, sigmoid, tanh } from '../autograd/index.
 import { formatShape } from '../tensor/index.js';
 import { BatchNorm1d } from './batchnorm.js';
 import { Module, type Layer } from './module.js';
+import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
 
 /* Activations in functional and module form, and the by-name factory DNN uses. */
 
@@ -66,12 +67,15 @@ export interface PReLUOptions {
   init?: number;
 }
 
+const PRELU_OPTION_KEYS: OptionKeys<PReLUOptions> = { numParameters: true, init: true };
+
 /** Leaky ReLU with a learned slope; parameter `weight` as in torch.nn.PReLU. */
 export class PReLU extends Module implements Layer {
   readonly weight: Tensor;
 
   constructor(opts: PReLUOptions = {}) {
     super();
+    checkOptionKeys('PReLU', opts, PRELU_OPTION_KEYS);
     const n = opts.numParameters ?? 1;
     if (!Number.isInteger(n) || n <= 0) throw new RangeError(`PReLU: numParameters must be a positive integer, got ${n}`);
     this.weight = this.registerParameter('weight', full([n], opts.init ?? 0.25));
@@ -87,6 +91,8 @@ export interface DiceOptions {
   eps?: number;
 }
 
+const DICE_OPTION_KEYS: OptionKeys<DiceOptions> = { eps: true };
+
 /**
  * Dice from the DIN paper, as DeepCTR-Torch's: p = sigmoid(bn(x)), out = p·x + (1−p)·α·x, with
  * its own BatchNorm1d (`bn`) and a learned per-feature `alpha` (starting at 0). Input [B, C], or
@@ -99,6 +105,7 @@ export class Dice extends Module implements Layer {
 
   constructor(embSize: number, opts: DiceOptions = {}) {
     super();
+    checkOptionKeys('Dice', opts, DICE_OPTION_KEYS);
     if (!Number.isInteger(embSize) || embSize <= 0) throw new RangeError(`Dice: embSize must be a positive integer, got ${embSize}`);
     this.embSize = embSize;
     this.bn = this.registerModule('bn', new BatchNorm1d(embSize, { eps: opts.eps ?? 1e-8 }));

@@ -1,6 +1,8 @@
 import { Tensor, defineOp, full, ones, zeros } from '../autograd/index.js';
 import { NDArray, allocate, formatShape, type Storage } from '../tensor/index.js';
 import { Module, type Layer } from './module.js';
+import { setSavedDType } from './saved-dtype.js';
+import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
 
 export interface BatchNormOptions {
   /** Added to the variance before the square root (default 1e-5). */
@@ -92,12 +94,14 @@ const batchNormTrainOp = defineOp<NormAttrs, NDArray>({
   },
 });
 
+const BATCHNORM1D_OPTION_KEYS: OptionKeys<BatchNormOptions> = { eps: true, momentum: true, affine: true };
+
 /**
  * Batch normalisation over the feature axis of [B, C] (or [B, C, L]) input, as
  * torch.nn.BatchNorm1d: training normalises with the batch mean and biased variance and moves the
  * running estimates toward the batch mean and unbiased variance; eval normalises with the running
  * estimates. State-dict entries: weight, bias, running_mean, running_var, num_batches_tracked
- * (a float counter here, an int64 in PyTorch).
+ * (a float counter in memory, written to safetensors as I64, as PyTorch writes it).
  *
  * One difference from PyTorch, on purpose: where PyTorch raises "Expected more than 1 value per
  * channel when training" (a batch of one row), this module normalises with the running statistics
@@ -116,6 +120,7 @@ export class BatchNorm1d extends Module implements Layer {
 
   constructor(numFeatures: number, opts: BatchNormOptions = {}) {
     super();
+    checkOptionKeys('BatchNorm1d', opts, BATCHNORM1D_OPTION_KEYS);
     if (!Number.isInteger(numFeatures) || numFeatures <= 0) {
       throw new RangeError(`BatchNorm1d: numFeatures must be a positive integer, got ${numFeatures}`);
     }
@@ -131,7 +136,7 @@ export class BatchNorm1d extends Module implements Layer {
     this.bias = affine ? this.registerParameter('bias', zeros([numFeatures])) : null;
     this.runningMean = this.registerBuffer('running_mean', zeros([numFeatures]));
     this.runningVar = this.registerBuffer('running_var', ones([numFeatures]));
-    this.numBatchesTracked = this.registerBuffer('num_batches_tracked', zeros([]));
+    this.numBatchesTracked = this.registerBuffer('num_batches_tracked', setSavedDType(zeros([]), 'I64'));
   }
 
   forward(x: Tensor): Tensor {

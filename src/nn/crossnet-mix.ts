@@ -3,6 +3,7 @@ import { formatShape, type Generator } from '../tensor/index.js';
 import { checkInFeatures, layerSlice, xavierNormalPerSlice } from './crossnet.js';
 import { Linear } from './linear.js';
 import { Module, ModuleList, type Layer } from './module.js';
+import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
 
 export interface CrossNetMixOptions {
   /** Rank r of each expert's U·C·Vᵀ factorisation (default 32). */
@@ -11,6 +12,8 @@ export interface CrossNetMixOptions {
   layerNum?: number;
   generator?: Generator;
 }
+
+const CROSSNETMIX_OPTION_KEYS: OptionKeys<CrossNetMixOptions> = { lowRank: true, numExperts: true, layerNum: true, generator: true };
 
 /**
  * DCN-Mix: a mixture of low-rank cross experts per layer, as DeepCTR-Torch's CrossNetMix.
@@ -32,6 +35,7 @@ export class CrossNetMix extends Module implements Layer {
 
   constructor(inFeatures: number, opts: CrossNetMixOptions = {}) {
     super();
+    checkOptionKeys('CrossNetMix', opts, CROSSNETMIX_OPTION_KEYS);
     const layerNum = opts.layerNum ?? 2;
     const lowRank = opts.lowRank ?? 32;
     const numExperts = opts.numExperts ?? 4;

@@ -2,6 +2,7 @@ import { Tensor, crossNetVector, matmul, zeros } from '../autograd/index.js';
 import { NDArray, formatShape, type Generator } from '../tensor/index.js';
 import { xavierNormal } from './init.js';
 import { Module, type Layer } from './module.js';
+import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
 
 /**
  * Xavier-normal initialisation of each slice t[i] separately, as DeepCTR-Torch does
@@ -35,6 +36,8 @@ export interface CrossNetOptions {
   generator?: Generator;
 }
 
+const CROSSNET_OPTION_KEYS: OptionKeys<CrossNetOptions> = { layerNum: true, parameterization: true, generator: true };
+
 /**
  * The cross network of DCN / DCN-V2, with DeepCTR-Torch's parameters `kernels` ([L, D, 1] for
  * 'vector', [L, D, D] for 'matrix') and `bias` [L, D, 1]; Xavier-normal kernels, zero biases.
@@ -52,6 +55,7 @@ export class CrossNet extends Module implements Layer {
 
   constructor(inFeatures: number, opts: CrossNetOptions = {}) {
     super();
+    checkOptionKeys('CrossNet', opts, CROSSNET_OPTION_KEYS);
     const layerNum = opts.layerNum ?? 2;
     checkInFeatures('CrossNet', inFeatures, layerNum);
     const param = opts.parameterization ?? 'vector';

@@ -6,6 +6,7 @@ import { Dropout } from './dropout.js';
 import { normal } from './init.js';
 import { Linear } from './linear.js';
 import { Module, ModuleList, type Layer } from './module.js';
+import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
 
 export interface DNNOptions {
   /** Per-layer activation: a name, a module (shared by every layer) or a factory (default 'relu'). */
@@ -21,6 +22,8 @@ export interface DNNOptions {
   seed?: number;
   generator?: Generator;
 }
+
+const DNN_OPTION_KEYS: OptionKeys<DNNOptions> = { activation: true, l2Reg: true, dropoutRate: true, useBn: true, initStd: true, seed: true, generator: true };
 
 /**
  * DeepCTR-Torch's multi-layer perceptron: per layer Linear → optional BatchNorm1d → activation →
@@ -41,6 +44,7 @@ export class DNN extends Module implements Layer {
 
   constructor(inputsDim: number, hiddenUnits: readonly number[], opts: DNNOptions = {}) {
     super();
+    checkOptionKeys('DNN', opts, DNN_OPTION_KEYS);
     if (!Array.isArray(hiddenUnits) || hiddenUnits.length === 0) {
       throw new Error(`DNN: hiddenUnits must list at least one layer width, got [${hiddenUnits?.join?.(',') ?? String(hiddenUnits)}]`);
     }

@@ -1,6 +1,7 @@
 import { Tensor } from '../autograd/index.js';
 import { allocate, defaultGenerator, formatShape, shapesEqual, type Generator } from '../tensor/index.js';
 import { Module, type Layer } from './module.js';
+import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
 
 export interface DropoutOptions {
   /** Source of the masks (default: the global generator). */
@@ -28,6 +29,8 @@ export function dropout(x: Tensor, p: number, opts: DropoutOptions & { training?
   return x.mul(new Tensor(m, x.shape));
 }
 
+const DROPOUT_OPTION_KEYS: OptionKeys<DropoutOptions> = { generator: true };
+
 /** The module form of `dropout`; follows train()/eval(). */
 export class Dropout extends Module implements Layer {
   readonly p: number;
@@ -36,6 +39,7 @@ export class Dropout extends Module implements Layer {
 
   constructor(p = 0.5, opts: DropoutOptions = {}) {
     super();
+    checkOptionKeys('Dropout', opts, DROPOUT_OPTION_KEYS);
     checkP('Dropout', p);
     this.p = p;
     this.generator = opts.generator;

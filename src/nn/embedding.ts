@@ -3,6 +3,7 @@ import {
   NDArray, allocate, checkIndices, formatShape, indexSelectArray, scatterAddArray, sizeOf, type Generator,
   type Indices,
 } from '../tensor/index.js';
+import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
 import { normal } from './init.js';
 import { Module } from './module.js';
 
@@ -60,6 +61,8 @@ export interface EmbeddingOptions {
   generator?: Generator;
 }
 
+const EMBEDDING_OPTION_KEYS: OptionKeys<EmbeddingOptions> = { paddingIdx: true, initStd: true, generator: true };
+
 /** A lookup table [numEmbeddings, embeddingDim]; parameter `weight` as torch.nn.Embedding. */
 export class Embedding extends Module {
   readonly numEmbeddings: number;
@@ -70,6 +73,7 @@ export class Embedding extends Module {
 
   constructor(numEmbeddings: number, embeddingDim: number, opts: EmbeddingOptions = {}) {
     super();
+    checkOptionKeys('Embedding', opts, EMBEDDING_OPTION_KEYS);
     const t = makeTable('Embedding', numEmbeddings, embeddingDim, opts);
     this.numEmbeddings = numEmbeddings;
     this.embeddingDim = embeddingDim;
@@ -170,6 +174,8 @@ export interface EmbeddingBagOptions extends EmbeddingOptions {
   mode?: BagMode;
 }
 
+const EMBEDDINGBAG_OPTION_KEYS: OptionKeys<EmbeddingBagOptions> = { paddingIdx: true, initStd: true, generator: true, mode: true };
+
 /**
  * Variable-length id lists reduced to one vector each (sum, mean or max), as
  * torch.nn.EmbeddingBag: parameter `weight` [numEmbeddings, embeddingDim]. Bags come as ids plus
@@ -184,6 +190,7 @@ export class EmbeddingBag extends Module {
 
   constructor(numEmbeddings: number, embeddingDim: number, opts: EmbeddingBagOptions = {}) {
     super();
+    checkOptionKeys('EmbeddingBag', opts, EMBEDDINGBAG_OPTION_KEYS);
     const mode = opts.mode ?? 'mean';
     if (mode !== 'sum' && mode !== 'mean' && mode !== 'max') {
       throw new Error(`EmbeddingBag: mode must be 'sum', 'mean' or 'max', got '${String(mode)}'`);

@@ -11,3 +11,4 @@ export * from './crossnet-mix.js';
 export * from './losses.js';
 export * from './regularization.js';
 export * from './safetensors.js';
+export * from './saved-dtype.js';

@@ -2,6 +2,7 @@ import { Tensor, matmul, zeros } from '../autograd/index.js';
 import { formatShape, type Generator } from '../tensor/index.js';
 import { kaimingUniform, uniform } from './init.js';
 import { Module, type Layer } from './module.js';
+import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
 
 export interface LinearOptions {
   /** Add a learnable bias (default true). */
@@ -9,6 +10,8 @@ export interface LinearOptions {
   /** Source of the initial weights (default: the global generator). */
   generator?: Generator;
 }
+
+const LINEAR_OPTION_KEYS: OptionKeys<LinearOptions> = { bias: true, generator: true };
 
 /**
  * y = x·Wᵀ + b with W of shape [out, in], as torch.nn.Linear (so weights move between the two
@@ -22,6 +25,7 @@ export class Linear extends Module implements Layer {
 
   constructor(inFeatures: number, outFeatures: number, opts: LinearOptions = {}) {
     super();
+    checkOptionKeys('Linear', opts, LINEAR_OPTION_KEYS);
     for (const [what, n] of [['inFeatures', inFeatures], ['outFeatures', outFeatures]] as const) {
       if (!Number.isInteger(n) || n <= 0) throw new RangeError(`Linear: ${what} must be a positive integer, got ${n}`);
     }

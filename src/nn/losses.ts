@@ -1,6 +1,7 @@
 import { Tensor, abs, defineOp, mean, mul, sub, sum } from '../autograd/index.js';
 import { NDArray, allocate, broadcastShapes, expandArray, formatShape, shapesEqual, type Storage } from '../tensor/index.js';
 import { Module } from './module.js';
+import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
 
 /*
  * Loss functions with PyTorch's semantics. `reduction` is explicit and 'mean' by default; 'mean'
@@ -20,6 +21,9 @@ export interface BCEWithLogitsOptions extends LossOptions {
   /** Weight of the positive term, broadcastable to the input's shape (usually one per task/class). */
   posWeight?: Tensor;
 }
+
+const LOSS_KEYS: OptionKeys<LossOptions> = { reduction: true, weight: true };
+const BCE_LOGITS_KEYS: OptionKeys<BCEWithLogitsOptions> = { ...LOSS_KEYS, posWeight: true };
 
 function checkReduction(loss: string, r: unknown): Reduction {
   if (r !== 'mean' && r !== 'sum' && r !== 'none') {
@@ -153,6 +157,7 @@ const bceWithLogitsOp = defineOp<FusedAttrs>({
  */
 export function bceWithLogits(logits: Tensor, targets: Tensor, opts: BCEWithLogitsOptions = {}): Tensor {
   const name = 'bceWithLogits';
+  checkOptionKeys(name, opts, BCE_LOGITS_KEYS);
   const reduction = checkReduction(name, opts.reduction ?? 'mean');
   checkTarget(name, logits, targets);
   checkBroadcastTo(name, 'weight', opts.weight, logits);
@@ -215,6 +220,7 @@ const bceOp = defineOp<FusedAttrs>({
  */
 export function binaryCrossEntropy(probs: Tensor, targets: Tensor, opts: LossOptions = {}): Tensor {
   const name = 'binaryCrossEntropy';
+  checkOptionKeys(name, opts, LOSS_KEYS);
   const reduction = checkReduction(name, opts.reduction ?? 'mean');
   checkTarget(name, probs, targets);
   checkBroadcastTo(name, 'weight', opts.weight, probs);
@@ -234,6 +240,7 @@ function reduceComposed(per: Tensor, reduction: Reduction): Tensor {
 
 /** Mean squared error: `l = w·(x - y)²`, reduced. */
 export function mseLoss(input: Tensor, target: Tensor, opts: LossOptions = {}): Tensor {
+  checkOptionKeys('mseLoss', opts, LOSS_KEYS);
   const reduction = checkReduction('mseLoss', opts.reduction ?? 'mean');
   checkTarget('mseLoss', input, target);
   checkBroadcastTo('mseLoss', 'weight', opts.weight, input);
@@ -244,6 +251,7 @@ export function mseLoss(input: Tensor, target: Tensor, opts: LossOptions = {}): 
 
 /** Mean absolute error: `l = w·|x - y|`, reduced (gradient 0 where x = y, as in PyTorch). */
 export function l1Loss(input: Tensor, target: Tensor, opts: LossOptions = {}): Tensor {
+  checkOptionKeys('l1Loss', opts, LOSS_KEYS);
   const reduction = checkReduction('l1Loss', opts.reduction ?? 'mean');
   checkTarget('l1Loss', input, target);
   checkBroadcastTo('l1Loss', 'weight', opts.weight, input);
@@ -262,6 +270,7 @@ abstract class WeightedLoss extends Module {
 
   constructor(name: string, opts: LossOptions) {
     super();
+    checkOptionKeys(name, opts, name === 'BCEWithLogitsLoss' ? BCE_LOGITS_KEYS : LOSS_KEYS);
     this.reduction = checkReduction(name, opts.reduction ?? 'mean');
     this.weight = opts.weight === undefined ? undefined : this.registerBuffer('weight', opts.weight);
   }

@@ -1,10 +1,35 @@
 import { Tensor, castStorage } from '../autograd/index.js';
-import { formatShape, shapesEqual, type DType } from '../tensor/index.js';
+import { NDArray, formatShape, shapesEqual, type DType } from '../tensor/index.js';
+import { summary, type SummaryOptions } from './summary.js';
+import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
 
 export interface LoadStateDictOptions {
-  /** Reject unexpected keys too (missing keys, wrong shapes and dtypes are always rejected). */
+  /**
+   * As torch's `strict` (default true): every key of the module must be in the dict and every key
+   * of the dict in the module. With false, the keys both have are loaded and the rest reported.
+   */
   strict?: boolean;
 }
+
+/** What `loadStateDict` left out (both empty after a strict load), as torch's return value. */
+export interface LoadStateDictResult {
+  /** Keys of the module that the dict lacks (their tensors keep their values). */
+  missingKeys: string[];
+  /** Keys of the dict that the module lacks (ignored). */
+  unexpectedKeys: string[];
+}
+
+const LOAD_KEYS: OptionKeys<LoadStateDictOptions> = { strict: true };
+
+/** Throws unless opts is a valid LoadStateDictOptions (unknown keys, a non-boolean strict), naming fn. */
+export function checkLoadOptions(fn: string, opts: LoadStateDictOptions): void {
+  checkOptionKeys(fn, opts, LOAD_KEYS);
+  if (opts.strict !== undefined && typeof opts.strict !== 'boolean') {
+    throw new TypeError(`${fn}: strict must be a boolean, got ${JSON.stringify(opts.strict)}`);
+  }
+}
+
+const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
 
 /**
  * The base of every layer and model, after torch.nn.Module: parameters, buffers and child modules
@@ -132,30 +157,54 @@ export class Module {
   }
 
   /**
-   * Copies values from `dict` into this module's tensors. Every problem is collected and reported
-   * in one error before anything is written, so a failed load never leaves a partial model.
+   * Copies values from `dict` into this module's tensors, with torch's semantics: `strict` (the
+   * default) rejects missing and unexpected keys, `strict: false` loads the keys both sides have
+   * and returns the others; a shape mismatch is always an error; a value of another dtype is cast
+   * to the tensor's dtype (rounded to nearest, as torch's `copy_`). Every problem is collected
+   * and reported in one error before anything is written, so a failed load never leaves a partial
+   * model.
    */
-  loadStateDict(dict: Record<string, Tensor>, opts: LoadStateDictOptions = {}): void {
+  loadStateDict(dict: Record<string, NDArray>, opts: LoadStateDictOptions = {}): LoadStateDictResult {
+    checkLoadOptions('loadStateDict', opts);
     const strict = opts.strict ?? true;
-    const own = this.stateDict();
-    const problems: string[] = [];
-    const missing = Object.keys(own).filter((k) => !(k in dict));
-    if (missing.length) problems.push(`missing keys: ${missing.join(', ')}`);
-    if (strict) {
-      const unexpected = Object.keys(dict).filter((k) => !(k in own));
-      if (unexpected.length) problems.push(`unexpected keys: ${unexpected.join(', ')}`);
+    if (dict === null || typeof dict !== 'object' || Array.isArray(dict) || dict instanceof NDArray) {
+      throw new TypeError(`loadStateDict: expected a state dict (an object of name → Tensor), got ${dict === null ? 'null' : Array.isArray(dict) ? 'an array' : dict instanceof NDArray ? 'a Tensor' : typeof dict}`);
     }
+    for (const [k, v] of Object.entries(dict)) {
+      if (!(v instanceof NDArray)) {
+        throw new TypeError(`loadStateDict: the value of '${k}' is not a Tensor (got ${v === null ? 'null' : typeof v === 'object' ? (v as object).constructor?.name ?? 'object' : typeof v})`);
+      }
+    }
+    const own = this.stateDict();
+    const missingKeys = Object.keys(own).filter((k) => !hasOwn(dict, k));
+    const unexpectedKeys = Object.keys(dict).filter((k) => !hasOwn(own, k));
+    const problems: string[] = [];
+    if (strict && missingKeys.length) problems.push(`missing keys: ${missingKeys.join(', ')}`);
+    if (strict && unexpectedKeys.length) problems.push(`unexpected keys: ${unexpectedKeys.join(', ')}`);
     for (const [k, t] of Object.entries(own)) {
+      if (!hasOwn(dict, k)) continue;
       const src = dict[k];
-      if (!src) continue;
       if (!shapesEqual(src.shape, t.shape)) problems.push(`wrong shape for ${k}: expected ${formatShape(t.shape)}, got ${formatShape(src.shape)}`);
-      else if (src.dtype !== t.dtype) problems.push(`wrong dtype for ${k}: expected ${t.dtype}, got ${src.dtype}`);
     }
     if (problems.length) throw new Error(`loadStateDict: ${problems.join('; ')}`);
     for (const [k, t] of Object.entries(own)) {
-      const src = dict[k];
-      if (src) t.data.set(src.data);
+      // TypedArray.set converts element by element: float64 → float32 rounds to nearest even.
+      if (hasOwn(dict, k)) t.data.set(dict[k].data);
     }
+    return { missingKeys, unexpectedKeys };
+  }
+
+  /**
+   * A table of layers, output shapes and parameter counts (Keras's `model.summary()`), as a
+   * string. Output shapes need a sample input (`{ input }`); the models make their own.
+   */
+  summary(opts: SummaryOptions = {}): string {
+    return summary(this, opts, () => this.sampleInput());
+  }
+
+  /** A small input forward accepts, for summary(); undefined when the module cannot tell. */
+  protected sampleInput(): unknown {
+    return undefined;
   }
 
   /**

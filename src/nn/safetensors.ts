@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Tensor } from '../autograd/index.js';
 import { NDArray, formatShape, sizeOf } from '../tensor/index.js';
+import { bfloat16BitsToNumber, halfBitsToNumber, numberToBfloat16Bits, numberToHalfBits } from '../tensor/half.js';
+import { savedDType, setSavedDType } from './saved-dtype.js';
 
 /*
  * The safetensors format (what Hugging Face's `safetensors` library reads and writes):
@@ -11,7 +10,13 @@ import { NDArray, formatShape, sizeOf } from '../tensor/index.js';
  *             padded with spaces so that the data starts at an 8-byte boundary
  *   rest      raw little-endian tensor data; offsets are relative to the start of this section and
  *             the tensors tile it exactly (no gaps, no overlaps, nothing left over)
- * We write F32 and F64; reading rejects every other dtype with an error rather than converting.
+ * Read: F32 and F64 as themselves; F16 and BF16 as float32 and I32 and I64 as float64 (all exact;
+ * an I64 value beyond ±2^53, where float64 stops being exact, is an error). Such a tensor keeps
+ * its file dtype (saved-dtype.ts), and loadStateDict casts it to the parameter's dtype.
+ * Written: F32 / F64, or the tensor's saved dtype (BatchNorm's num_batches_tracked is I64, as
+ * PyTorch writes it); F16 / BF16 are rounded to nearest even, integers must be whole and in range.
+ * Every other dtype is rejected with an error rather than converted.
+ * Bytes only, so this runs in browsers too; reading and writing files is in safetensors-node.ts.
  */
 
 export type SafetensorsMetadata = Record<string, string>;
@@ -26,6 +31,14 @@ const KNOWN_DTYPES: Record<string, number> = {
   BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1, F8_E8M0: 1, I16: 2, U16: 2, F16: 2, BF16: 2,
   I32: 4, U32: 4, F32: 4, F64: 8, I64: 8, U64: 8, C64: 8,
 };
+
+type Supported = 'F32' | 'F64' | 'F16' | 'BF16' | 'I32' | 'I64';
+const SUPPORTED: readonly Supported[] = ['F32', 'F64', 'F16', 'BF16', 'I32', 'I64'];
+
+/** The dtype a tensor is written as. */
+function fileDType(t: NDArray): Supported {
+  return savedDType(t) ?? (t.dtype === 'float64' ? 'F64' : 'F32');
+}
 
 /** The reference implementation refuses headers above 100 MB; so do we. */
 const MAX_HEADER = 100_000_000;
@@ -63,17 +76,20 @@ function encode(dict: Record<string, NDArray>, metadata: SafetensorsMetadata | u
   }
   // Data laid out widest dtype first (stable otherwise), as the reference implementation does, so
   // every tensor starts at a multiple of its element size; the header keeps the dict's order.
-  const order = entries.map((e, i) => ({ e, i })).sort((a, b) => b.e[1].data.BYTES_PER_ELEMENT - a.e[1].data.BYTES_PER_ELEMENT || a.i - b.i);
+  const dtypes = new Map(entries.map(([name, t]) => [name, fileDType(t)]));
+  const width = (name: string): number => KNOWN_DTYPES[dtypes.get(name)!];
+  const order = entries.map((e, i) => ({ e, i })).sort((a, b) => width(b.e[0]) - width(a.e[0]) || a.i - b.i);
   const offsets = new Map<string, [number, number]>();
   let total = 0;
   for (const { e: [name, t] } of order) {
-    offsets.set(name, [total, total + t.data.byteLength]);
-    total += t.data.byteLength;
+    const bytes = t.size * width(name);
+    offsets.set(name, [total, total + bytes]);
+    total += bytes;
   }
   const parts: string[] = [];
   if (metadata !== undefined) parts.push(`"__metadata__":${JSON.stringify(metadata)}`);
   for (const [name, t] of entries) {
-    const dtype = t.dtype === 'float64' ? 'F64' : 'F32';
+    const dtype = dtypes.get(name)!;
     parts.push(`${JSON.stringify(name)}:{"dtype":"${dtype}","shape":${JSON.stringify(t.shape)},"data_offsets":${JSON.stringify(offsets.get(name))}}`);
   }
   const json = new TextEncoder().encode(`{${parts.join(',')}}`);
@@ -85,38 +101,77 @@ function encode(dict: Record<string, NDArray>, metadata: SafetensorsMetadata | u
   const base = 8 + n;
   for (const [name, t] of entries) {
     const [begin] = offsets.get(name)!;
-    writeLE(out, base + begin, t);
+    writeLE(out, base + begin, t, dtypes.get(name)!, name);
   }
   return out;
 }
 
-function writeLE(out: Uint8Array, at: number, t: NDArray): void {
+const INT_RANGE = { I32: [-(2 ** 31), 2 ** 31 - 1], I64: [-(2 ** 63), 2 ** 63] } as const;
+
+function writeLE(out: Uint8Array, at: number, t: NDArray, dtype: Supported, name: string): void {
   const d = t.data;
-  if (LITTLE_ENDIAN_HOST) {
+  if (LITTLE_ENDIAN_HOST && (dtype === 'F32' || dtype === 'F64')) {
     out.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), at);
     return;
   }
-  const view = new DataView(out.buffer, out.byteOffset + at, d.byteLength);
-  if (d instanceof Float64Array) for (let i = 0; i < d.length; i++) view.setFloat64(i * 8, d[i], true);
-  else for (let i = 0; i < d.length; i++) view.setFloat32(i * 4, d[i], true);
+  const view = new DataView(out.buffer, out.byteOffset + at, d.length * KNOWN_DTYPES[dtype]);
+  switch (dtype) {
+    case 'F64': for (let i = 0; i < d.length; i++) view.setFloat64(i * 8, d[i], true); break;
+    case 'F32': for (let i = 0; i < d.length; i++) view.setFloat32(i * 4, d[i], true); break;
+    case 'F16': for (let i = 0; i < d.length; i++) view.setUint16(i * 2, numberToHalfBits(d[i]), true); break;
+    case 'BF16': for (let i = 0; i < d.length; i++) view.setUint16(i * 2, numberToBfloat16Bits(d[i]), true); break;
+    case 'I32':
+    case 'I64': {
+      const [lo, hi] = INT_RANGE[dtype];
+      for (let i = 0; i < d.length; i++) {
+        const v = d[i];
+        // I64's upper bound is exclusive: 2^63 itself is a float64 but not an int64.
+        if (!Number.isInteger(v) || v < lo || v > hi || (dtype === 'I64' && v === hi)) {
+          throw new FormatError(`'${name}' is saved as ${dtype} but holds ${v} at index ${i}, which is not ${dtype === 'I32' ? 'a 32-bit' : 'a 64-bit'} integer`);
+        }
+        if (dtype === 'I32') view.setInt32(i * 4, v, true);
+        else view.setBigInt64(i * 8, BigInt(v), true);
+      }
+      break;
+    }
+  }
 }
 
-/** Copies [begin, end) into fresh storage: the result never aliases (or depends on the alignment of) `bytes`. */
-function readLE(bytes: Uint8Array, begin: number, end: number, dtype: 'F32' | 'F64'): Float32Array | Float64Array {
-  // Not bytes.slice: on a Node Buffer that is a view, not a copy.
-  const copy = new Uint8Array(end - begin);
-  copy.set(bytes.subarray(begin, end));
-  if (LITTLE_ENDIAN_HOST) return dtype === 'F64' ? new Float64Array(copy.buffer) : new Float32Array(copy.buffer);
-  const view = new DataView(copy.buffer);
-  const size = dtype === 'F64' ? 8 : 4;
-  const out = dtype === 'F64' ? new Float64Array(copy.length / 8) : new Float32Array(copy.length / 4);
-  for (let i = 0; i < out.length; i++) out[i] = size === 8 ? view.getFloat64(i * 8, true) : view.getFloat32(i * 4, true);
+const MAX_EXACT = 2n ** 53n;
+
+/** Decodes [begin, end) into fresh storage: the result never aliases (or depends on the alignment of) `bytes`. */
+function readLE(bytes: Uint8Array, begin: number, end: number, dtype: Supported, name: string): Float32Array | Float64Array {
+  if (LITTLE_ENDIAN_HOST && (dtype === 'F32' || dtype === 'F64')) {
+    // Not bytes.slice: on a Node Buffer that is a view, not a copy.
+    const copy = new Uint8Array(end - begin);
+    copy.set(bytes.subarray(begin, end));
+    return dtype === 'F64' ? new Float64Array(copy.buffer) : new Float32Array(copy.buffer);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset + begin, end - begin);
+  const n = (end - begin) / KNOWN_DTYPES[dtype];
+  const out = dtype === 'F64' || dtype === 'I32' || dtype === 'I64' ? new Float64Array(n) : new Float32Array(n);
+  switch (dtype) {
+    case 'F64': for (let i = 0; i < n; i++) out[i] = view.getFloat64(i * 8, true); break;
+    case 'F32': for (let i = 0; i < n; i++) out[i] = view.getFloat32(i * 4, true); break;
+    case 'F16': for (let i = 0; i < n; i++) out[i] = halfBitsToNumber(view.getUint16(i * 2, true)); break;
+    case 'BF16': for (let i = 0; i < n; i++) out[i] = bfloat16BitsToNumber(view.getUint16(i * 2, true)); break;
+    case 'I32': for (let i = 0; i < n; i++) out[i] = view.getInt32(i * 4, true); break;
+    case 'I64':
+      for (let i = 0; i < n; i++) {
+        const v = view.getBigInt64(i * 8, true);
+        if (v > MAX_EXACT || v < -MAX_EXACT) {
+          throw new FormatError(`tensor '${name}': I64 value ${v} at index ${i} is beyond ±2^53, where float64 (the widest dtype here) stops being exact`);
+        }
+        out[i] = Number(v);
+      }
+      break;
+  }
   return out;
 }
 
 interface Entry {
   name: string;
-  dtype: 'F32' | 'F64';
+  dtype: Supported;
   shape: number[];
   begin: number;
   end: number;
@@ -161,7 +216,7 @@ function decode(bytes: Uint8Array): SafetensorsContents {
     }
     const { dtype, shape, data_offsets: offs } = info as Record<string, unknown>;
     if (typeof dtype !== 'string' || !(dtype in KNOWN_DTYPES)) throw new FormatError(`tensor '${name}': unknown dtype ${describe(dtype)}`);
-    if (dtype !== 'F32' && dtype !== 'F64') throw new FormatError(`tensor '${name}': dtype ${dtype} is not supported (only F32 and F64)`);
+    if (!(SUPPORTED as readonly string[]).includes(dtype)) throw new FormatError(`tensor '${name}': dtype ${dtype} is not supported (only ${SUPPORTED.join(', ')})`);
     if (!Array.isArray(shape) || !shape.every(isNonNegInt)) {
       throw new FormatError(`tensor '${name}': shape must be an array of non-negative integers, got ${describe(shape)}`);
     }
@@ -174,7 +229,7 @@ function decode(bytes: Uint8Array): SafetensorsContents {
       throw new FormatError(`tensor '${name}': shape ${formatShape(shape)} of ${dtype} needs ${need} bytes, but data_offsets [${begin}, ${end}] span ${end - begin}`);
     }
     if (end > dataLen) throw new FormatError(`tensor '${name}': data_offsets [${begin}, ${end}] run past the end of the data (${dataLen} bytes)`);
-    entries.push({ name, dtype, shape, begin, end });
+    entries.push({ name, dtype: dtype as Supported, shape, begin, end });
   }
   // The tensors must tile the data section exactly: sorted by offset, each starts where the last ended.
   const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
@@ -189,7 +244,11 @@ function decode(bytes: Uint8Array): SafetensorsContents {
   if (pos !== dataLen) throw new FormatError(`the data section has ${dataLen} bytes but the tensors cover only ${pos}`);
   const base = 8 + n;
   const tensors: Record<string, Tensor> = {};
-  for (const e of entries) define(tensors, e.name, new Tensor(readLE(bytes, base + e.begin, base + e.end, e.dtype), e.shape));
+  for (const e of entries) {
+    const t = new Tensor(readLE(bytes, base + e.begin, base + e.end, e.dtype, e.name), e.shape);
+    if (e.dtype !== 'F32' && e.dtype !== 'F64') setSavedDType(t, e.dtype);
+    define(tensors, e.name, t);
+  }
   return { tensors, metadata };
 }
 
@@ -221,96 +280,19 @@ export function deserializeSafetensors(bytes: Uint8Array): Record<string, Tensor
   return deserializeSafetensorsWithMetadata(bytes).tensors;
 }
 
-/** A sibling temp name: same directory, so the final rename stays on one filesystem and is atomic. */
-function tempPath(file: string): string {
-  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-}
-
-/**
- * Writes the state dict atomically: the bytes go to a temp file in the same directory, which is
- * flushed and then renamed over `file`. On any failure the temp file is removed and `file` is
- * left as it was.
- */
-export async function saveSafetensors(file: string, dict: Record<string, NDArray>, metadata?: SafetensorsMetadata): Promise<void> {
-  let bytes: Uint8Array;
+/** encode / decode with errors prefixed by `prefix` (the file functions of safetensors-node.ts name themselves). */
+export function encodeSafetensorsAs(prefix: string, dict: Record<string, NDArray>, metadata?: SafetensorsMetadata): Uint8Array {
   try {
-    bytes = encode(dict, metadata);
+    return encode(dict, metadata);
   } catch (e) {
-    rethrow('saveSafetensors:', e);
-  }
-  const tmp = tempPath(file);
-  try {
-    const h = await fs.promises.open(tmp, 'wx');
-    try {
-      await h.writeFile(bytes);
-      await h.sync();
-    } finally {
-      await h.close();
-    }
-    await fs.promises.rename(tmp, file);
-  } catch (e) {
-    await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
-    throw new Error(`saveSafetensors: cannot write ${file}: ${(e as Error).message}`);
+    rethrow(prefix, e);
   }
 }
 
-/** Synchronous saveSafetensors, for scripts and exit handlers. */
-export function saveSafetensorsSync(file: string, dict: Record<string, NDArray>, metadata?: SafetensorsMetadata): void {
-  let bytes: Uint8Array;
-  try {
-    bytes = encode(dict, metadata);
-  } catch (e) {
-    rethrow('saveSafetensors:', e);
-  }
-  const tmp = tempPath(file);
-  try {
-    const fd = fs.openSync(tmp, 'wx');
-    try {
-      fs.writeFileSync(fd, bytes);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw new Error(`saveSafetensors: cannot write ${file}: ${(e as Error).message}`);
-  }
-}
-
-async function readFile(file: string): Promise<Uint8Array> {
-  try {
-    return await fs.promises.readFile(file);
-  } catch (e) {
-    throw new Error(`loadSafetensors: cannot read ${file}: ${(e as Error).message}`);
-  }
-}
-
-function parseFile(file: string, bytes: Uint8Array): SafetensorsContents {
+export function decodeSafetensorsAs(prefix: string, bytes: Uint8Array): SafetensorsContents {
   try {
     return decode(bytes);
   } catch (e) {
-    rethrow(`loadSafetensors: ${file}:`, e);
+    rethrow(prefix, e);
   }
-}
-
-/** Tensors and metadata from a safetensors file. */
-export async function loadSafetensorsWithMetadata(file: string): Promise<SafetensorsContents> {
-  return parseFile(file, await readFile(file));
-}
-
-/** Tensors from a safetensors file, ready for `module.loadStateDict`. */
-export async function loadSafetensors(file: string): Promise<Record<string, Tensor>> {
-  return (await loadSafetensorsWithMetadata(file)).tensors;
-}
-
-/** Synchronous loadSafetensors. */
-export function loadSafetensorsSync(file: string): Record<string, Tensor> {
-  let bytes: Uint8Array;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch (e) {
-    throw new Error(`loadSafetensors: cannot read ${file}: ${(e as Error).message}`);
-  }
-  return parseFile(file, bytes).tensors;
 }

@@ -13,3 +13,16 @@ export function dtypeOf(data: Storage): DType {
 export function isStorage(x: unknown): x is Storage {
   return x instanceof Float32Array || x instanceof Float64Array;
 }
+
+const DTYPES: readonly DType[] = ['float32', 'float64'];
+
+/**
+ * Validates a dtype option that came from user code (plain JS callers get no type check): an
+ * unknown name would otherwise fall through `allocate` as float32 without a word.
+ */
+export function checkDType(fn: string, dtype: unknown): DType {
+  if (typeof dtype === 'string' && (DTYPES as readonly string[]).includes(dtype)) return dtype as DType;
+  const hint = typeof dtype === 'string' && /^(float|f)?16|bfloat16|int|uint|bool/.test(dtype)
+    ? ' (this engine stores float32, and float64 for gradient checks)' : '';
+  throw new TypeError(`${fn}: unknown dtype ${typeof dtype === 'string' ? `'${dtype}'` : String(dtype)}; expected 'float32' or 'float64'${hint}`);
+}

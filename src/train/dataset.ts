@@ -24,6 +24,8 @@ export interface ResolvedDataset {
   y: Float32Array;
   n: number;
   numTasks: number;
+  /** Per row and task weights [N, T] (fit's sampleWeight × classWeight), or absent for weight 1. */
+  w?: Float32Array | null;
 }
 
 function columnWidth(fn: string, name: string, col: Tensor | Int32Array | Float32Array, n: number): number {
@@ -139,7 +141,8 @@ export function subsetFeatures(x: Features, rows: Int32Array, n: number): Featur
 
 /** The subset `rows` of a resolved data set. */
 export function subsetDataset(d: ResolvedDataset, rows: Int32Array): ResolvedDataset {
-  return { x: subsetFeatures(d.x, rows, d.n), y: takeTypedRows(d.y, rows, d.numTasks), n: rows.length, numTasks: d.numTasks };
+  const w = d.w ? takeTypedRows(d.w, rows, d.numTasks) : null;
+  return { x: subsetFeatures(d.x, rows, d.n), y: takeTypedRows(d.y, rows, d.numTasks), n: rows.length, numTasks: d.numTasks, w };
 }
 
 /** 0..n-1 from `start`, as row indices. */

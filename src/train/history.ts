@@ -1,4 +1,5 @@
 import type { Tensor } from '../autograd/index.js';
+import { checkOptions } from '../tensor/options.js';
 
 /** What one epoch produced; `logs` uses Keras-style keys (`loss`, `ctr_loss`, `val_loss`, `val_ctr_auc`). */
 export interface EpochLog {
@@ -44,6 +45,8 @@ export class History {
   }
 }
 
+const EARLY_STOPPING_KEYS = ['monitor', 'patience', 'mode', 'minDelta', 'restoreBestWeights'] as const;
+
 export interface EarlyStoppingOptions {
   /** The log key to watch; default 'val_loss' (or 'loss' when there is no validation data). */
   monitor?: string;
@@ -69,17 +72,18 @@ export class EarlyStopping {
   private wait = 0;
   private snapshot: Array<Float32Array | Float64Array> | null = null;
 
-  constructor(opts: EarlyStoppingOptions, hasValidation: boolean) {
+  constructor(opts: EarlyStoppingOptions, hasValidation: boolean, private readonly fn = 'fit') {
+    checkOptions(`${fn}: earlyStopping`, opts, EARLY_STOPPING_KEYS);
     this.monitor = opts.monitor ?? (hasValidation ? 'val_loss' : 'loss');
     this.patience = opts.patience ?? 0;
-    if (!Number.isInteger(this.patience) || this.patience < 0) throw new RangeError(`fit: earlyStopping.patience must be an integer >= 0, got ${opts.patience}`);
+    if (!Number.isInteger(this.patience) || this.patience < 0) throw new RangeError(`${fn}: earlyStopping.patience must be an integer >= 0, got ${opts.patience}`);
     const mode = opts.mode ?? 'auto';
-    if (mode !== 'min' && mode !== 'max' && mode !== 'auto') throw new RangeError(`fit: earlyStopping.mode must be 'min', 'max' or 'auto', got ${String(mode)}`);
+    if (mode !== 'min' && mode !== 'max' && mode !== 'auto') throw new RangeError(`${fn}: earlyStopping.mode must be 'min', 'max' or 'auto', got ${String(mode)}`);
     this.mode = mode === 'auto' ? (/(auc|acc|accuracy)$/.test(this.monitor) ? 'max' : 'min') : mode;
     this.minDelta = Math.abs(opts.minDelta ?? 0);
     this.restoreBestWeights = opts.restoreBestWeights ?? false;
     if (this.monitor.startsWith('val_') && !hasValidation) {
-      throw new Error(`fit: earlyStopping monitors '${this.monitor}' but there is no validation data (give validationSplit or validationData)`);
+      throw new Error(`${fn}: earlyStopping monitors '${this.monitor}' but there is no validation data (give validationSplit or validationData)`);
     }
   }
 
@@ -87,7 +91,7 @@ export class EarlyStopping {
   update(epoch: number, logs: Record<string, number>, params: readonly Tensor[]): boolean {
     const v = logs[this.monitor];
     if (v === undefined) {
-      throw new Error(`fit: earlyStopping monitors '${this.monitor}', which is not logged; logged keys: ${Object.keys(logs).join(', ')}`);
+      throw new Error(`${this.fn}: earlyStopping monitors '${this.monitor}', which is not logged; logged keys: ${Object.keys(logs).join(', ')}`);
     }
     const improved = Number.isNaN(this.best) ||
       (this.mode === 'min' ? v < this.best - this.minDelta : v > this.best + this.minDelta);

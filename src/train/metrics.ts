@@ -37,7 +37,7 @@ export function rocAuc(labels: Values, scores: Values): number {
   let pos = 0;
   for (let i = 0; i < n; i++) {
     const y = labels[i];
-    if (y !== 0 && y !== 1) throw new RangeError(`rocAuc: labels must be 0 or 1, got ${y} at index ${i}`);
+    if (y !== 0 && y !== 1) throw new RangeError(`rocAuc: labels must be 0 or 1 (AUC ranks positives against negatives, so soft labels have no AUC; round them first), got ${y} at index ${i}`);
     if (Number.isNaN(scores[i])) throw new RangeError(`rocAuc: score at index ${i} is NaN`);
     pos += y;
   }
@@ -121,8 +121,17 @@ export interface PerTaskOptions {
   /**
    * Metrics to compute. Default: auc, logloss and accuracy for binary tasks; mse for regression.
    * A requested metric that does not fit a task (auc on a regression task) is left out for it.
+   * AUC needs hard (0/1) labels: with soft labels the default leaves it out, and asking for it
+   * is an error naming the task and the row. Logloss takes soft labels; accuracy counts a label
+   * above 0.5 as 1.
    */
   metrics?: readonly MetricName[];
+}
+
+/** The first row whose label is neither 0 nor 1, or -1. */
+function firstSoftLabel(y: Float64Array): number {
+  for (let i = 0; i < y.length; i++) if (y[i] !== 0 && y[i] !== 1) return i;
+  return -1;
 }
 
 /** Column `t` of a row-major [N, T] array. */
@@ -163,8 +172,13 @@ export function perTaskMetrics(
     const y = column(labels, t, j);
     const p = column(preds, t, j);
     const m: TaskMetrics = {};
+    const soft = type === 'binary' ? firstSoftLabel(y) : -1;
     for (const name of options.metrics ?? DEFAULTS[type]) {
       if (!FITS[name].includes(type)) continue;
+      if (name === 'auc' && soft >= 0) {
+        if (options.metrics === undefined) continue;
+        throw new RangeError(`perTaskMetrics: AUC needs hard labels (0 or 1), but task '${taskNames[j]}' has the soft label ${y[soft]} at row ${soft}; leave 'auc' out of metrics, or round the labels`);
+      }
       if (name === 'auc') m.auc = rocAuc(y, p);
       else if (name === 'logloss') m.logloss = logloss(y, p);
       else if (name === 'accuracy') m.accuracy = accuracy(y, p);

@@ -39,6 +39,28 @@ export function formatLogs(logs: Record<string, number>): string {
   return Object.entries(logs).map(([k, v]) => `${k} ${formatNumber(v)}`).join(' - ');
 }
 
+/**
+ * Node's stderr where there is one; elsewhere (a browser page, a Web Worker) whole lines to
+ * console.log, which is not a terminal, so the bar falls back to one line per epoch. Read through
+ * globalThis so that nothing here refers to `process` where it does not exist.
+ */
+function defaultStream(): ProgressStream {
+  const stderr = (globalThis as { process?: { stderr?: ProgressStream } }).process?.stderr;
+  if (stderr !== undefined && typeof stderr.write === 'function') return stderr;
+  let pending = '';
+  return {
+    isTTY: false,
+    write(s: string) {
+      pending += s;
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        console.log(pending.slice(0, nl));
+        pending = pending.slice(nl + 1);
+      }
+    },
+  };
+}
+
 export class ProgressBar {
   private readonly stream: ProgressStream;
   private readonly tty: boolean;
@@ -49,9 +71,11 @@ export class ProgressBar {
   private epoch = 0;
   private epochs = 0;
   private steps = 0;
+  /** A bar is drawn and no newline ended it yet. */
+  private midLine = false;
 
   constructor(opts: ProgressOptions = {}) {
-    this.stream = opts.stream ?? process.stderr;
+    this.stream = opts.stream ?? defaultStream();
     this.tty = opts.tty ?? this.stream.isTTY === true;
     this.refreshMs = opts.refreshMs ?? 100;
     this.now = opts.now ?? (() => performance.now());
@@ -81,15 +105,24 @@ export class ProgressBar {
     const cols = this.stream.columns ?? 0;
     const fitted = cols > 10 && line.length >= cols ? line.slice(0, cols - 1) : line;
     this.stream.write(`\r\x1b[2K${fitted}`);
+    this.midLine = true;
   }
 
   /** At the end of an epoch: the bar is replaced by (or, off a terminal, becomes) one summary line. */
   epochEnd(logs: Record<string, number>, seconds: number, samplesPerSecond: number): void {
     const line = `epoch ${this.epoch}/${this.epochs} - ${formatDuration(seconds)} - ${Math.round(samplesPerSecond)} samples/s - ${formatLogs(logs)}`;
     this.stream.write(this.tty ? `\r\x1b[2K${line}\n` : `${line}\n`);
+    this.midLine = false;
   }
 
   message(text: string): void {
     this.stream.write(this.tty ? `\r\x1b[2K${text}\n` : `${text}\n`);
+    this.midLine = false;
+  }
+
+  /** When training ends, also by an error or an abort: a bar left mid-line gets its newline. */
+  end(): void {
+    if (this.midLine) this.stream.write('\n');
+    this.midLine = false;
   }
 }

@@ -194,6 +194,8 @@ export interface HistogramOptions {
   groups: ReadonlyArray<{ name: string; values: ArrayLike<number>; color?: string }>;
   /** Number of equal-width bins over the range of all groups' finite values. Default 20. */
   bins?: number;
+  /** The binned range, e.g. to share one x axis across panels (values outside are left out). Default: the values' range. */
+  range?: readonly [number, number];
   /** 'overlay' draws translucent bars on top of each other; 'side' puts them side by side. */
   layout?: 'overlay' | 'side';
   width?: number;
@@ -205,12 +207,12 @@ export function histogram(o: HistogramOptions): string {
   const f = frame(o.width ?? 480, o.height ?? 320);
   const bins = o.bins ?? 20;
   if (!Number.isInteger(bins) || bins < 1) throw new RangeError(`histogram: bins must be a positive integer, got ${bins}`);
-  let [lo, hi] = extent(o.groups.flatMap((g) => Array.from(g.values).filter(Number.isFinite))) ?? [0, 1];
+  let [lo, hi] = o.range ?? extent(o.groups.flatMap((g) => Array.from(g.values).filter(Number.isFinite))) ?? [0, 1];
   if (!(hi > lo)) { const pad = lo === 0 ? 0.5 : Math.abs(lo) * 0.05; lo -= pad; hi += pad; }
   const width = (hi - lo) / bins;
   const counts = o.groups.map((g) => {
     const c = new Array<number>(bins).fill(0);
-    for (const v of Array.from(g.values)) if (Number.isFinite(v)) c[Math.min(bins - 1, Math.floor((v - lo) / width))]++;
+    for (const v of Array.from(g.values)) if (Number.isFinite(v) && v >= lo && v <= hi) c[Math.min(bins - 1, Math.floor((v - lo) / width))]++;
     return c;
   });
   const xs = linearScale(lo, hi, f.x0, f.x1, 6);

@@ -71,6 +71,6 @@ describe('factories', () => {
     expect(x.to('float64').dtype).toBe('float64');
     expect(x.to('float32')).toBe(x);
     expect(x).toBeInstanceOf(Tensor);
-    expect(String(x)).toBe('Tensor(shape=[6], dtype=float32, requiresGrad)');
+    expect(String(x)).toBe('tensor([0., 1., 2., 3., 4., 5.], requiresGrad=true)');
   });
 });

@@ -118,6 +118,10 @@ describe('mmoe-ts in process', () => {
     [['synthetic', '--quiet', '--quiet'], /--quiet given twice/],
     [['synthetic', '--out='], /^mmoe-ts: synthetic: --out needs a non-empty value$/],
     [['train', '--config', ''], /^mmoe-ts: train: --config needs a non-empty value$/],
+    [['synthetic', '--paper', '--pilot'], /^mmoe-ts: synthetic: --paper and --pilot cannot be combined$/],
+    [['synthetic', '--results', 'r.jsonl'], /^mmoe-ts: synthetic: --results goes with --paper or --pilot$/],
+    [['synthetic', '--paper', '--lr', '0.01'], /--lr cannot be combined with --paper: its pilot chooses the rates/],
+    [['synthetic', '--bottom-units', 'wide'], /--bottom-units expects a positive integer or 'matched', got 'wide'/],
     [['synthetic', '--quiet=yes'], /^mmoe-ts: synthetic: --quiet takes no value \(or true\/false\), got 'yes'$/],
     [['census', '--models', 'dcn'], /unknown model 'dcn'/],
     [['train'], /--config FILE is required/],
@@ -161,21 +165,36 @@ describe('mmoe-ts in process', () => {
     expect(r.stderr).toMatch(/broken\.csv:3: expected 4 fields, got 3/);
   });
 
-  it('synthetic writes the table, figure.svg and metrics.json', async () => {
+  it('synthetic writes the cell table, the findings and the figures', async () => {
     const out = join(dir, 'out-synthetic');
-    const r = await inProcess('synthetic', '--runs', '2', '--epochs', '1', '--train-size', '300', '--test-size', '100', '--correlations', '0.5,1', '--out', out, '--quiet');
+    const r = await inProcess('synthetic', '--runs', '3', '--epochs', '1', '--train-size', '128', '--validation-size', '32', '--test-size', '64',
+      '--batch-size', '64', '--log-every', '1', '--correlations', '0.5,1', '--out', out, '--quiet');
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('');
-    for (const m of ['MMoE', 'OMoE', 'Shared-Bottom']) expect(r.stdout).toMatch(new RegExp(`\\| ${m} +\\| +0\\.5 \\|`));
-    expect(r.stdout).toContain(`figure: ${join(out, 'figure.svg')}`);
-    for (const f of ['figure.svg', 'gates.svg', 'model.safetensors']) expect(existsSync(join(out, f))).toBe(true);
+    for (const m of ['MMoE', 'OMoE', 'Shared-Bottom']) expect(r.stdout).toMatch(new RegExp(`\\| ${m} +\\| +0\\.5 \\| +3 \\|`));
+    expect(r.stdout).toMatch(/\| F3  MMoE beats Shared-Bottom at ρ=0\.5 +\| +median Δ [-+]\d\.\d{4} \([-+][\d.]+%\) \| +\d\.\d{4} \| +(holds|does not hold) \|/);
+    expect(r.stdout).toContain('Shared-Bottom with a bottom of 113 units (the paper\'s)');
+    expect(r.stdout).toContain(`Fig. 4, test loss against step (mean, IQR band): ${join(out, 'curves.svg')}`);
+    for (const f of ['curves.svg', 'histograms.svg', 'shared-bottom.svg', 'gates.svg', 'model.safetensors']) expect(existsSync(join(out, f))).toBe(true);
     const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
-    expect(metrics.runs).toHaveLength(2 * 2 * 3);
+    expect(metrics.runs).toHaveLength(3 * 2 * 3);
+    expect(metrics.runs[0].steps).toEqual([1, 2]);
+    expect(metrics.findings.length).toBeGreaterThan(0);
     // Mean gate weights of the first MMoE per correlation: 2 tasks × 8 experts, each row a distribution.
     expect(metrics.meanGateWeights).toHaveLength(2);
     for (const row of metrics.meanGateWeights[0].values) expect(row.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 5);
-    expect(metrics.settings.bottomUnits).toBeGreaterThan(100);
-    // Shared-Bottom is sized to MMoE's parameter count (within one bottom unit's worth).
+    expect(metrics.settings.bottomUnits).toBe(113);
+    // The rates are the recorded pilot's.
+    expect(metrics.settings.lr).toEqual(metrics.pilot.choice.lr);
+  });
+
+  it('synthetic --bottom-units matched sizes Shared-Bottom to MMoE\'s parameter count', async () => {
+    const out = join(dir, 'out-matched');
+    const r = await inProcess('synthetic', '--runs', '1', '--epochs', '1', '--train-size', '64', '--validation-size', '8', '--test-size', '16',
+      '--batch-size', '64', '--correlations', '1', '--models', 'mmoe,shared-bottom', '--bottom-units', 'matched', '--out', out, '--quiet');
+    expect(r.status).toBe(0);
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    expect(metrics.settings.bottomUnits).toBe(126);
     expect(Math.abs(metrics.parameters['shared-bottom'] - metrics.parameters.mmoe)).toBeLessThan(120);
   });
 

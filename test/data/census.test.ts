@@ -2,8 +2,9 @@ import { mkdtempSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultCensusPath, loadCensusIncome, readCensusColumns, type CensusSplit } from '../../src/data/census.js';
-import { readCsv } from '../../src/data/csv.js';
+import type { CensusSplit } from '../../src/data/census.js';
+import { defaultCensusPath, loadCensusIncome, readCensusColumns } from '../../src/data/census-node.js';
+import { readCsv } from '../../src/data/csv-node.js';
 
 const namesPath = join(defaultCensusPath(), '..', 'census-income.names');
 

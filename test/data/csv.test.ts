@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { parseCsv, readCsv, type CsvRecord, type CsvRow } from '../../src/data/csv.js';
+import { parseCsv, type CsvRecord, type CsvRow } from '../../src/data/csv.js';
+import { readCsv } from '../../src/data/csv-node.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmoe-csv-'));
 function file(name: string, text: string | Buffer): string {

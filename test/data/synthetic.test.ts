@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pearson, syntheticMultiTask } from '../../src/data/synthetic.js';
+import { drawSineParameters, pearson, syntheticMultiTask } from '../../src/data/synthetic.js';
 
 function dot(a: ArrayLike<number>, b: ArrayLike<number>, off = 0): number {
   let s = 0;
@@ -77,7 +77,28 @@ describe('syntheticMultiTask', () => {
     expect(corr[1]).toBeLessThan(corr[2]);
   });
 
+  it('takes fixed α, β: two data sets then differ only in u1, u2, x and ε', () => {
+    const fixed = drawSineParameters(10, 4);
+    const a = syntheticMultiTask({ n: 50, correlation: 0.9, seed: 1, ...fixed });
+    const b = syntheticMultiTask({ n: 50, correlation: 0.9, seed: 2, ...fixed });
+    expect(a.alpha).toEqual(fixed.alpha);
+    expect(b.beta).toEqual(fixed.beta);
+    expect(b.u1).not.toEqual(a.u1);
+    // drawSineParameters is Generator(seed): α then β, each N(0, 1).
+    expect(drawSineParameters(10, 4)).toEqual(fixed);
+    expect(drawSineParameters(10, 5).alpha).not.toEqual(fixed.alpha);
+    const many = drawSineParameters(4000, 0);
+    const m = many.alpha.reduce((x, y) => x + y, 0) / 4000;
+    const v = many.alpha.reduce((x, y) => x + (y - m) ** 2, 0) / 3999;
+    expect(Math.abs(m)).toBeLessThan(0.06);
+    expect(Math.abs(v - 1)).toBeLessThan(0.08);
+  });
+
   it('rejects bad options by name', () => {
+    expect(() => syntheticMultiTask({ n: 5, correlation: 0.5, alpha: [1] })).toThrow('syntheticMultiTask: give both alpha and beta, or neither');
+    expect(() => syntheticMultiTask({ n: 5, correlation: 0.5, alpha: [1], beta: [1, 2] })).toThrow('syntheticMultiTask: alpha and beta differ in length: 1 vs 2');
+    expect(() => syntheticMultiTask({ n: 5, correlation: 0.5, m: 3, alpha: [1], beta: [2] })).toThrow('syntheticMultiTask: m is 3 but alpha has 1 values');
+    expect(() => syntheticMultiTask({ n: 5, correlation: 0.5, alpha: [NaN], beta: [2] })).toThrow(/alpha\[0\] and beta\[0\] must be finite/);
     expect(() => syntheticMultiTask({ n: 10, correlation: 1.5 })).toThrow('syntheticMultiTask: correlation must be in [-1, 1], got 1.5');
     expect(() => syntheticMultiTask({ n: 0, correlation: 0.5 })).toThrow(/n must be a positive integer, got 0/);
     expect(() => syntheticMultiTask({ n: 5, dim: 1, correlation: 0.5 })).toThrow(/dim must be an integer >= 2/);

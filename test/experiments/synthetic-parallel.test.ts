@@ -4,7 +4,7 @@ import { syntheticExperiment, type SyntheticResult, type SyntheticExperimentOpti
 import { syntheticExperimentParallel } from '../../src/experiments/synthetic-parallel.js';
 
 // Small enough to train 12 runs in well under a second, big enough that runs differ.
-const tiny: SyntheticExperimentOptions = { runs: 2, epochs: 2, trainSize: 256, testSize: 64, correlations: [0.5, 1], seed: 3 };
+const tiny: SyntheticExperimentOptions = { runs: 2, epochs: 2, trainSize: 256, validationSize: 32, testSize: 64, batchSize: 64, correlations: [0.5, 1], seed: 3 };
 
 /** Everything but wall times, with kept models reduced to their weights. */
 function comparable(r: SyntheticResult) {

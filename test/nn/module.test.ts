@@ -74,23 +74,72 @@ describe('Module', () => {
     expect(b.head.weight).not.toBe(a.head.weight);
   });
 
-  it('loadStateDict reports every problem at once and writes nothing on failure', () => {
+  it('loadStateDict (strict) reports every problem at once and writes nothing on failure', () => {
     const m = new Block();
     const before = Array.from(m.scale.data);
     const dict = { ...m.stateDict() } as Record<string, Tensor>;
     delete dict['fc.bias'];
     dict.scale = tensor([5, 5, 5]);
-    dict.steps = tensor(1, { dtype: 'float64' });
     dict.extra = ones([1]);
     dict['fc.weight'] = tensor([[9, 9], [9, 9]]);
     expect(() => m.loadStateDict(dict)).toThrow(
-      'loadStateDict: missing keys: fc.bias; unexpected keys: extra; wrong shape for scale: expected [2], got [3]; wrong dtype for steps: expected float32, got float64',
+      'loadStateDict: missing keys: fc.bias; unexpected keys: extra; wrong shape for scale: expected [2], got [3]',
     );
     expect(Array.from(m.scale.data)).toEqual(before);
     expect(m.fc.weight.data[0]).not.toBe(9);
     const ok = { ...m.stateDict(), extra: ones([1]) };
     expect(() => m.loadStateDict(ok)).toThrow('loadStateDict: unexpected keys: extra');
-    expect(() => m.loadStateDict(ok, { strict: false })).not.toThrow();
+    const missing = { ...m.stateDict() } as Record<string, Tensor>;
+    delete missing.steps;
+    delete missing['fc.weight'];
+    expect(() => m.loadStateDict(missing)).toThrow(/^loadStateDict: missing keys: steps, fc.weight$/);
+    expect(m.loadStateDict(m.stateDict())).toEqual({ missingKeys: [], unexpectedKeys: [] });
+  });
+
+  it('loadStateDict with strict: false loads the shared keys and returns the others', () => {
+    const m = new Block();
+    const dict: Record<string, Tensor> = { scale: tensor([3, 4]), 'fc.bias': tensor([7, 8]), extra: ones([1]), 'fc.other': ones([2]) };
+    const weightBefore = Array.from(m.fc.weight.data);
+    expect(m.loadStateDict(dict, { strict: false })).toEqual({ missingKeys: ['steps', 'fc.weight'], unexpectedKeys: ['extra', 'fc.other'] });
+    expect(Array.from(m.scale.data)).toEqual([3, 4]);
+    expect(Array.from(m.fc.bias!.data)).toEqual([7, 8]);
+    expect(Array.from(m.fc.weight.data)).toEqual(weightBefore);
+    // A shape mismatch is an error even when not strict, and nothing is written.
+    expect(() => m.loadStateDict({ scale: tensor([1, 1]), 'fc.bias': tensor([1, 2, 3]) }, { strict: false }))
+      .toThrow(/^loadStateDict: wrong shape for fc.bias: expected \[2\], got \[3\]$/);
+    expect(Array.from(m.scale.data)).toEqual([3, 4]);
+  });
+
+  it('loadStateDict casts values to the tensor dtype, rounding like torch copy_', () => {
+    const m = new Block();
+    const dict = { ...m.stateDict() } as Record<string, Tensor>;
+    // 1 + 2^-24 is a tie between two float32 neighbours: round half to even gives 1; 1 + 3·2^-24 rounds up.
+    dict.scale = tensor([1 + 2 ** -24, 1 + 3 * 2 ** -24], { dtype: 'float64' });
+    dict.steps = tensor(12, { dtype: 'float64' });
+    m.loadStateDict(dict);
+    expect(m.scale.dtype).toBe('float32');
+    expect(Array.from(m.scale.data)).toEqual([1, 1 + 2 ** -22]);
+    expect(m.stateDict().steps.item()).toBe(12);
+    const m64 = new Block().to('float64');
+    m64.loadStateDict(new Block().stateDict());
+    expect(m64.scale.dtype).toBe('float64');
+    expect(Array.from(m64.scale.data)).toEqual([1, 1]);
+  });
+
+  it('loadStateDict rejects a value that is not a Tensor, a bad dict and unknown options, naming them', () => {
+    const m = new Block();
+    const bad = { ...m.stateDict(), 'fc.bias': [1, 2] } as unknown as Record<string, Tensor>;
+    expect(() => m.loadStateDict(bad)).toThrow(TypeError);
+    expect(() => m.loadStateDict(bad)).toThrow("loadStateDict: the value of 'fc.bias' is not a Tensor (got Array)");
+    expect(() => m.loadStateDict({ ...m.stateDict(), x: 3 } as never, { strict: false })).toThrow("loadStateDict: the value of 'x' is not a Tensor (got number)");
+    expect(() => m.loadStateDict(null as never)).toThrow('loadStateDict: expected a state dict (an object of name → Tensor), got null');
+    expect(() => m.loadStateDict(ones([1]) as never)).toThrow('loadStateDict: expected a state dict (an object of name → Tensor), got a Tensor');
+    expect(() => m.loadStateDict(m.stateDict(), { strickt: false } as never)).toThrow("loadStateDict: unknown option 'strickt' (did you mean 'strict'?); allowed: strict");
+    expect(() => m.loadStateDict(m.stateDict(), { strict: 'no' } as never)).toThrow('loadStateDict: strict must be a boolean, got "no"');
+    // Keys are own properties only: a plain object's inherited 'constructor' is not a tensor named so.
+    const odd = new Module();
+    odd.registerParameter('constructor', ones([1]));
+    expect(() => odd.loadStateDict({})).toThrow('loadStateDict: missing keys: constructor');
   });
 
   it('to(dtype) converts parameters and buffers in place, keeping the tensor objects', () => {

@@ -40,7 +40,7 @@ describe('rocAuc', () => {
     expect(rocAuc([1, 1, 1], [0.2, 0.5, 0.9])).toBeNaN();
     expect(rocAuc([0, 0], [0.2, 0.5])).toBeNaN();
     expect(rocAuc([], [])).toBeNaN();
-    expect(() => rocAuc([0, 0.5], [0.1, 0.2])).toThrow('rocAuc: labels must be 0 or 1, got 0.5 at index 1');
+    expect(() => rocAuc([0, 0.5], [0.1, 0.2])).toThrow('rocAuc: labels must be 0 or 1 (AUC ranks positives against negatives, so soft labels have no AUC; round them first), got 0.5 at index 1');
     expect(() => rocAuc([0, 1], [0.1])).toThrow('rocAuc: labels and predictions differ in length: 2 vs 1');
   });
 });

@@ -35,8 +35,9 @@ const copyWeights = (m: MultiTaskModel): Float32Array[] => m.parameters().map((p
 describe('fit', () => {
   it('a non-finite loss stops fit before the optimizer steps, leaving the weights as they were', () => {
     const data = teacherData(32, 6, 0);
-    data.y.data[0] = NaN;
     const model = smallMMoE();
+    // A diverged weight (labels and inputs are checked up front, so NaN must come from the model).
+    model.parameters()[0].data[0] = NaN;
     const before = copyWeights(model);
     expect(() => fit(model, data, { epochs: 1, batchSize: 32, shuffle: false, verbose: 0 }))
       .toThrow('fit: the loss became NaN at epoch 1, step 1');

@@ -29,7 +29,7 @@ export class Adagrad extends Optimizer<AdagradOptions> {
       weightDecay: opts.weightDecay ?? 0,
       initialAccumulatorValue: opts.initialAccumulatorValue ?? 0,
       eps: opts.eps ?? 1e-10,
-    });
+    }, opts);
   }
 
   protected validate(g: AdagradOptions): void {

@@ -41,7 +41,7 @@ export class Adam extends Optimizer<AdamOptions> {
 
   constructor(params: ParamsInput<AdamOptions>, opts: Partial<AdamOptions> = {}) {
     const w = opts as Partial<AdamOptions> & { [ADAMW]?: true };
-    super(w[ADAMW] ? 'AdamW' : 'Adam', params, defaults(opts, w[ADAMW] ? 1e-2 : 0));
+    super(w[ADAMW] ? 'AdamW' : 'Adam', params, defaults(opts, w[ADAMW] ? 1e-2 : 0), opts);
     this.decoupled = w[ADAMW] === true;
   }
 

@@ -4,3 +4,4 @@ export * from './adam.js';
 export * from './adagrad.js';
 export * from './rmsprop.js';
 export * from './clip.js';
+export * from './lr-scheduler.js';

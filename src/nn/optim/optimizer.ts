@@ -1,4 +1,5 @@
 import { Tensor, enableGrad, noGrad } from '../../autograd/index.js';
+import { checkOptions } from '../../tensor/options.js';
 import { allocate, type Storage } from '../../tensor/index.js';
 
 /*
@@ -35,7 +36,10 @@ export abstract class Optimizer<O extends object = object> {
     readonly name: string,
     params: ParamsInput<O>,
     readonly defaults: Readonly<O>,
+    /** The options the user passed, checked against the defaults' keys (a typo is an error). */
+    given: object = {},
   ) {
+    checkOptions(name, given, Object.keys(defaults));
     if (params === null || typeof params !== 'object' || typeof (params as Iterable<unknown>)[Symbol.iterator] !== 'function') {
       throw new TypeError(`${name}: params must be an array of Tensors or of parameter groups, got ${params === null ? 'null' : typeof params}`);
     }
@@ -66,6 +70,7 @@ export abstract class Optimizer<O extends object = object> {
       if (seen.has(p)) throw new Error(`${name}: group ${gi} params[${i}] appears more than once across parameter groups`);
       seen.add(p);
     });
+    checkOptions(`${name}: parameter group ${gi}`, group, ['params', ...Object.keys(this.defaults)]);
     const full = { ...this.defaults, ...group, params: [...group.params] } as ParamGroup<O>;
     this.validate(full);
     this.paramGroups.push(full);

@@ -32,7 +32,7 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
       weightDecay: opts.weightDecay ?? 0,
       momentum: opts.momentum ?? 0,
       centered: opts.centered ?? false,
-    });
+    }, opts);
   }
 
   protected validate(g: RMSpropOptions): void {

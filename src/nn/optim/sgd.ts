@@ -29,7 +29,7 @@ export class SGD extends Optimizer<SGDOptions> {
       dampening: opts.dampening ?? 0,
       weightDecay: opts.weightDecay ?? 0,
       nesterov: opts.nesterov ?? false,
-    });
+    }, opts);
   }
 
   protected validate(g: SGDOptions): void {

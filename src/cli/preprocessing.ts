@@ -1,0 +1,113 @@
+import { DenseFeat, SparseFeat, modelNames, type FeatureColumn, type ModelName, type TaskType } from '../models/index.js';
+import { ConfigError, type LabelSpec } from './config.js';
+
+/*
+ * What `train --config` learned from the training split and `predict` needs to encode new rows the
+ * same way — category vocabularies, dense statistics — plus the model's name and options, the
+ * tasks and how the CSV is read, so that `preprocessing.json` next to `model.safetensors` is all
+ * `mmoe-ts predict` needs. One encoder (encodeRows) serves both commands, so training and serving
+ * cannot drift apart.
+ */
+
+export const PREPROCESSING_FORMAT = 'mmoe-ts-preprocessing';
+export const PREPROCESSING_VERSION = 1;
+
+export interface Preprocessing {
+  format: typeof PREPROCESSING_FORMAT;
+  version: typeof PREPROCESSING_VERSION;
+  model: { name: ModelName; options: Record<string, unknown> };
+  labels: LabelSpec[];
+  csv: { separator: string; header: boolean; columns?: string[]; missing?: string[] };
+  /** Sparse columns with their resolved embedding width, in feature order. */
+  sparse: Array<{ column: string; embeddingDim: number }>;
+  /** Categories seen in the training split, in id order: id i + 1 is vocabularies[col][i]; 0 = missing or unseen. */
+  vocabularies: Record<string, string[]>;
+  /** Dense columns in feature order, standardised as (x − mean) / std; missing → the mean. */
+  dense: Array<{ column: string; mean: number; std: number }>;
+}
+
+/**
+ * Sorted category values: numerically when every value is a number ('2' before '10', as a user
+ * reading the vocabulary expects), as strings otherwise.
+ */
+export function sortVocabulary(values: Iterable<string>): string[] {
+  const vocab = [...new Set(values)];
+  const numeric = vocab.length > 0 && vocab.every((v) => v.trim() !== '' && Number.isFinite(Number(v)));
+  return numeric
+    ? vocab.sort((a, b) => Number(a) - Number(b) || (a < b ? -1 : a > b ? 1 : 0))
+    : vocab.sort();
+}
+
+/** The feature columns the model is built from. */
+export function featureColumns(p: Preprocessing): FeatureColumn[] {
+  return [
+    ...p.sparse.map((s) => SparseFeat(s.column, p.vocabularies[s.column].length + 1, { embeddingDim: s.embeddingDim })),
+    ...p.dense.map((d) => DenseFeat(d.column, 1)),
+  ];
+}
+
+/**
+ * Model input for `rows` of raw values: `sparse[r][k]` is row r's text for sparse column k (null
+ * when missing), `dense[r · nd + k]` its number for dense column k (NaN when missing).
+ */
+export function encodeRows(
+  p: Preprocessing, sparse: ReadonlyArray<ReadonlyArray<string | null>>, dense: ArrayLike<number>, rows: ArrayLike<number>,
+): Record<string, Int32Array | Float32Array> {
+  const nd = p.dense.length;
+  const x: Record<string, Int32Array | Float32Array> = {};
+  p.sparse.forEach((s, k) => {
+    const ids = new Map(p.vocabularies[s.column].map((v, i) => [v, i + 1]));
+    const col = new Int32Array(rows.length);
+    for (let i = 0; i < rows.length; i++) { const v = sparse[rows[i]][k]; col[i] = v === null ? 0 : ids.get(v) ?? 0; }
+    x[s.column] = col;
+  });
+  p.dense.forEach((d, k) => {
+    const col = new Float32Array(rows.length);
+    for (let i = 0; i < rows.length; i++) { const v = dense[rows[i] * nd + k]; col[i] = Number.isNaN(v) ? 0 : (v - d.mean) / d.std; }
+    x[d.column] = col;
+  });
+  return x;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Checks a parsed preprocessing.json; every problem is a ConfigError naming `file`. */
+export function parsePreprocessing(raw: unknown, file: string): Preprocessing {
+  const bad = (what: string): never => {
+    throw new ConfigError(`predict: ${file}: ${what}`);
+  };
+  if (!isObject(raw)) return bad('expected a JSON object');
+  if (raw.format !== PREPROCESSING_FORMAT) {
+    return bad(`not a preprocessing file of mmoe-ts train (format ${JSON.stringify(raw.format)}; files written before predict existed lack it: train again)`);
+  }
+  if (raw.version !== PREPROCESSING_VERSION) return bad(`version ${JSON.stringify(raw.version)} is not supported (this mmoe-ts reads version ${PREPROCESSING_VERSION})`);
+  const model = raw.model;
+  if (!isObject(model) || typeof model.name !== 'string' || !(modelNames as readonly string[]).includes(model.name) || !isObject(model.options)) {
+    return bad(`'model' must be { name: one of ${modelNames.join(', ')}, options: {…} }`);
+  }
+  if (!Array.isArray(raw.labels) || raw.labels.length === 0 || !raw.labels.every((l) => isObject(l) && typeof l.name === 'string' && (l.type === 'binary' || l.type === 'regression'))) {
+    return bad("'labels' must be a non-empty array of { column, name, type }");
+  }
+  const csv = raw.csv;
+  if (!isObject(csv) || typeof csv.separator !== 'string' || typeof csv.header !== 'boolean') return bad("'csv' must be { separator, header, columns?, missing? }");
+  const vocabularies = raw.vocabularies;
+  if (!isObject(vocabularies)) return bad("'vocabularies' must be an object of column → values");
+  if (!Array.isArray(raw.sparse)) return bad("'sparse' must be an array");
+  for (const s of raw.sparse) {
+    if (!isObject(s) || typeof s.column !== 'string' || !Number.isInteger(s.embeddingDim)) return bad(`'sparse' entries must be { column, embeddingDim }, got ${JSON.stringify(s)}`);
+    const v = vocabularies[s.column];
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) return bad(`no vocabulary (array of strings) for sparse column '${s.column}'`);
+  }
+  if (!Array.isArray(raw.dense)) return bad("'dense' must be an array");
+  for (const d of raw.dense) {
+    if (!isObject(d) || typeof d.column !== 'string' || !Number.isFinite(d.mean) || !(typeof d.std === 'number' && d.std > 0)) {
+      return bad(`'dense' entries must be { column, mean, std > 0 }, got ${JSON.stringify(d)}`);
+    }
+  }
+  return raw as unknown as Preprocessing;
+}
+
+/** The task types, in order, for the model constructor. */
+export function taskTypesOf(p: Preprocessing): TaskType[] {
+  return p.labels.map((l) => l.type);
+}

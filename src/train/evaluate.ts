@@ -1,0 +1,134 @@
+import { Tensor, noGrad } from '../autograd/index.js';
+import { checkOptions } from '../tensor/options.js';
+import type { MultiTaskModel } from '../models/types.js';
+import { type Dataset, type Features, type ResolvedDataset, sliceFeatures } from './dataset.js';
+import { checkedDataset } from './checks.js';
+import { column, logloss, mse, perTaskMetrics, type TaskMetrics } from './metrics.js';
+
+export interface EvaluateOptions {
+  batchSize?: number;
+  /** Which metrics to compute; default every one that fits each task's type. */
+  metrics?: ReadonlyArray<keyof TaskMetrics>;
+  /** Weights for the combined `loss`, as in fit. */
+  lossWeights?: readonly number[] | Record<string, number>;
+}
+
+export interface PredictOptions {
+  batchSize?: number;
+}
+
+const EVALUATE_KEYS = ['batchSize', 'metrics', 'lossWeights'] as const satisfies ReadonlyArray<keyof EvaluateOptions>;
+const PREDICT_KEYS = ['batchSize'] as const satisfies ReadonlyArray<keyof PredictOptions>;
+
+/** evaluate's answer: the per-task metrics by task name, and the weighted total loss. */
+export interface Evaluation {
+  loss: number;
+  tasks: Record<string, TaskMetrics>;
+}
+
+export function checkModel(fn: string, model: MultiTaskModel): void {
+  if (model === null || typeof model !== 'object' || typeof model.logits !== 'function' || !Array.isArray(model.taskNames)) {
+    throw new TypeError(`${fn}: model must be a multi-task model (logits, forward, taskNames, taskTypes)`);
+  }
+}
+
+export function positiveInt(fn: string, name: string, v: number): number {
+  if (!Number.isInteger(v) || v < 1) throw new RangeError(`${fn}: ${name} must be a positive integer, got ${v}`);
+  return v;
+}
+
+export function resolveLossWeights(fn: string, model: MultiTaskModel, w: EvaluateOptions['lossWeights']): number[] {
+  const names = model.taskNames;
+  if (w === undefined) return names.map(() => 1);
+  let out: number[];
+  if (Array.isArray(w)) {
+    if (w.length !== names.length) throw new RangeError(`${fn}: lossWeights needs one weight per task (${names.length}: ${names.join(', ')}), got ${w.length}`);
+    out = w.slice();
+  } else {
+    const rec = w as Record<string, number>;
+    for (const k of Object.keys(rec)) if (!names.includes(k)) throw new RangeError(`${fn}: lossWeights names unknown task '${k}'; tasks: ${names.join(', ')}`);
+    out = names.map((n) => rec[n] ?? 1);
+  }
+  for (const v of out) if (!(Number.isFinite(v) && v >= 0)) throw new RangeError(`${fn}: loss weights must be finite and >= 0, got ${v}`);
+  return out;
+}
+
+/** Forward in eval mode under noGrad, restoring the model's mode afterwards. */
+function inEvalMode<T>(model: MultiTaskModel, fn: () => T): T {
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    return noGrad(fn);
+  } finally {
+    model.train(wasTraining);
+  }
+}
+
+export function predictResolved(model: MultiTaskModel, x: Features, n: number, batchSize: number): Float32Array {
+  const t = model.taskNames.length;
+  const out = new Float32Array(n * t);
+  inEvalMode(model, () => {
+    for (let start = 0; start < n; start += batchSize) {
+      const end = Math.min(n, start + batchSize);
+      const p = model.forward(sliceFeatures(x, start, end, n));
+      if (p.ndim !== 2 || p.shape[0] !== end - start || p.shape[1] !== t) {
+        throw new RangeError(`predict: the model returned [${p.shape.join(', ')}] for a batch of ${end - start}, expected [${end - start}, ${t}]`);
+      }
+      out.set(p.data, start * t);
+    }
+  });
+  return out;
+}
+
+/** Model outputs [N, T] (probabilities for binary tasks, values for regression), in eval mode. */
+export function predict(model: MultiTaskModel, x: Features, opts: PredictOptions = {}): Tensor {
+  checkModel('predict', model);
+  checkOptions('predict', opts, PREDICT_KEYS);
+  const batchSize = positiveInt('predict', 'batchSize', opts.batchSize ?? 1024);
+  const n = x instanceof Tensor ? x.shape[0] : rowsOf(x, model);
+  const out = predictResolved(model, x, n, batchSize);
+  return new Tensor(out, [n, model.taskNames.length]);
+}
+
+/**
+ * Rows of a feature record: a Tensor column's first axis, else the length of the shortest typed
+ * array (a column with one value per row), which every other column's length must be a multiple of.
+ */
+function rowsOf(x: Features, model: MultiTaskModel): number {
+  const cols = Object.values(x as Record<string, Tensor | Int32Array | Float32Array>);
+  const arrays: Array<Int32Array | Float32Array> = [];
+  for (const col of cols) {
+    if (col instanceof Tensor) return col.shape[0];
+    arrays.push(col);
+  }
+  const n = Math.min(...arrays.map((c) => c.length));
+  if (!(n > 0) || arrays.some((c) => c.length % n !== 0)) {
+    throw new Error(`predict: cannot tell the row count of this feature record (column lengths ${arrays.map((c) => c.length).join(', ')}); give one dense column as a Tensor [N, dim] (tasks: ${model.taskNames.join(', ')})`);
+  }
+  return n;
+}
+
+export function evaluateResolved(
+  model: MultiTaskModel, d: ResolvedDataset, batchSize: number, weights: readonly number[],
+  metrics?: ReadonlyArray<keyof TaskMetrics>,
+): Evaluation {
+  const pred = predictResolved(model, d.x, d.n, batchSize);
+  const tasks = perTaskMetrics(d.y, pred, model.taskTypes, model.taskNames, metrics ? { metrics } : {});
+  const t = model.taskNames.length;
+  let loss = 0;
+  model.taskTypes.forEach((type, j) => {
+    if (weights[j] === 0) return;
+    const y = column(d.y, t, j), p = column(pred, t, j);
+    loss += weights[j] * (type === 'binary' ? logloss(y, p) : mse(y, p));
+  });
+  return { loss, tasks };
+}
+
+/** Per-task metrics on a data set (AUC, logloss and accuracy for binary tasks; MSE for regression). */
+export function evaluate(model: MultiTaskModel, data: Dataset, opts: EvaluateOptions = {}): Evaluation {
+  checkModel('evaluate', model);
+  checkOptions('evaluate', opts, EVALUATE_KEYS);
+  const d = checkedDataset('evaluate', data, model);
+  const batchSize = positiveInt('evaluate', 'batchSize', opts.batchSize ?? 1024);
+  return evaluateResolved(model, d, batchSize, resolveLossWeights('evaluate', model, opts.lossWeights), opts.metrics);
+}

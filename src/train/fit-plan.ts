@@ -1,0 +1,251 @@
+import type { Tensor } from '../autograd/index.js';
+import { Generator, defaultGenerator } from '../tensor/index.js';
+import { checkOptions } from '../tensor/options.js';
+import { numBatches } from '../data/batches.js';
+import type { MultiTaskModel } from '../models/types.js';
+import { type Dataset, type ResolvedDataset, rangeRows, subsetDataset } from './dataset.js';
+import { checkModel, positiveInt, resolveLossWeights } from './evaluate.js';
+import { EarlyStopping, type EarlyStoppingOptions, type EpochLog, type History } from './history.js';
+import { ProgressBar, type ProgressStream } from './progress.js';
+import { checkedDataset } from './checks.js';
+import { resolveRowWeights, type ClassWeight, type SampleWeight } from './sample-weights.js';
+import { resolveTaskWeighting, type TaskWeighting, type TaskWeightingOption } from './task-weighting.js';
+import { makeOptimizer, type OptimizerLike, type OptimizerName } from './optimizer.js';
+import { LRScheduler, ReduceLROnPlateau, type AnyLRScheduler, type SchedulableOptimizer } from '../nn/optim/lr-scheduler.js';
+
+/** Hooks into the training loop; `control.stop()` ends training after the current epoch. */
+export interface Callbacks {
+  onTrainBegin?(info: { epochs: number; stepsPerEpoch: number; samples: number }): void;
+  onBatchEnd?(step: number, logs: { loss: number; batchSize: number }): void;
+  onEpochEnd?(log: EpochLog, control: { stop(): void }): void;
+  onTrainEnd?(history: History): void;
+}
+
+const CALLBACK_KEYS = ['onTrainBegin', 'onBatchEnd', 'onEpochEnd', 'onTrainEnd'] as const satisfies ReadonlyArray<keyof Callbacks>;
+
+export interface FitOptions {
+  epochs?: number;
+  batchSize?: number;
+  /** An optimizer over the model's parameters, or a name (with `lr`). Default 'adam'. */
+  optimizer?: OptimizerLike | OptimizerName;
+  /** Learning rate when `optimizer` is a name. Default 1e-3. */
+  lr?: number;
+  /** Weight of each task's loss (by task order, or by task name). Default 1 for every task. */
+  lossWeights?: readonly number[] | Record<string, number>;
+  /**
+   * Per-row weights, Keras's sample_weight: [N] for all tasks, or [N, T] per row and task. A task's
+   * loss is (1/B) Σ_b r_b · loss_b over each batch of B rows (Keras: the mean of the weighted
+   * losses, not divided by Σ r). Rows held out by validationSplit take their weights with them;
+   * validation metrics are unweighted.
+   */
+  sampleWeight?: SampleWeight;
+  /**
+   * Per binary task, Keras's class_weight `{ 0: w0, 1: w1 }` (by task name, or in task order with
+   * null for none), multiplied into sampleWeight. A soft label y weighs (1 − y)·w0 + y·w1.
+   */
+  classWeight?: ClassWeight;
+  /**
+   * Learned task weights instead of lossWeights: 'uncertainty' (Kendall et al., CVPR 2018) or
+   * 'gradnorm' (Chen et al., ICML 2018), or their options (see task-weighting.ts). The learned
+   * weights are logged per epoch as `<task>_weight` (and `<task>_log_var`, `gradnorm_loss`).
+   * `loss` is then the minimised objective (for 'uncertainty' it includes the ½ s_t terms and can
+   * be negative); `val_loss` stays the plain sum of the task losses.
+   */
+  taskWeighting?: TaskWeightingOption;
+  /** Fraction of the rows, taken from the end (before shuffling, as Keras does), held out for validation. */
+  validationSplit?: number;
+  validationData?: Dataset;
+  /** Reshuffle the training rows every epoch. Default true. */
+  shuffle?: boolean;
+  earlyStopping?: EarlyStoppingOptions;
+  /** Seeds the shuffling order; with `manualSeed` (for init and dropout) a fit is bit-for-bit reproducible. */
+  seed?: number;
+  /** Clip the global gradient norm to this value before each step. */
+  clipGradNorm?: number;
+  callbacks?: Callbacks | readonly Callbacks[];
+  /** 0 silent, 1 progress bar on a TTY (one line per epoch otherwise), 2 one line per epoch. Default 1. */
+  verbose?: 0 | 1 | 2;
+  /** Where progress goes. Default process.stderr in Node, console.log elsewhere. */
+  progressStream?: ProgressStream;
+  /**
+   * A learning-rate scheduler (optim.StepLR, ExponentialLR, CosineAnnealingLR, LinearLR,
+   * ReduceLROnPlateau), stepped once per epoch after validation as in PyTorch's loop; or a function
+   * optimizer => scheduler (needed when `optimizer` is a name); or Lightning's form
+   * `{ scheduler, interval: 'epoch' | 'step', monitor }`: 'step' steps it after every batch, and
+   * `monitor` is the logged value ReduceLROnPlateau watches (default 'val_loss', or 'loss' without
+   * validation data). With a scheduler, each epoch logs `lr`: the lr of the first parameter group
+   * at the epoch's last step.
+   */
+  lrScheduler?: SchedulerInput | LRSchedulerConfig;
+  /**
+   * Aborts training: checked before every batch, so it ends at the next batch boundary and the
+   * weights are those of the last finished step. `fit` (which never yields) can only see an abort
+   * made by a callback; `fitAsync` also sees one from a timer, a button or a message.
+   */
+  signal?: AbortSignal;
+}
+
+/** The function form gets fit's optimizer (an optim optimizer when fit built it from a name). */
+export type SchedulerInput = AnyLRScheduler | ((optimizer: OptimizerLike & SchedulableOptimizer) => AnyLRScheduler);
+
+/** PyTorch Lightning's lr_scheduler config. */
+export interface LRSchedulerConfig {
+  scheduler: SchedulerInput;
+  /** 'epoch' (default): step after each epoch; 'step': after each batch. */
+  interval?: 'epoch' | 'step';
+  /** ReduceLROnPlateau only: the log key it watches. */
+  monitor?: string;
+}
+
+/** A scheduler resolved for the loop. */
+export interface PlannedScheduler {
+  scheduler: AnyLRScheduler;
+  interval: 'epoch' | 'step';
+  /** The log key given to ReduceLROnPlateau.step; null for the others. */
+  monitor: string | null;
+  /** The group whose lr is logged. */
+  group: { lr: number };
+}
+
+/** When fitAsync hands the event loop a turn. */
+export type YieldEvery = 'auto' | 'batch' | 'epoch' | 'never' | number;
+
+export interface FitAsyncOptions extends FitOptions {
+  /**
+   * TF.js's option and meanings: 'batch' after every batch, 'epoch' after every epoch, 'never',
+   * a number: at the first batch end at least that many milliseconds after the last turn. 'auto'
+   * (the default) is 16 ms, one frame at 60 Hz (TF.js waits 125 ms, because its yield waits for
+   * the next animation frame; ours is a posted message and costs microseconds).
+   */
+  yieldEvery?: YieldEvery;
+}
+
+export const FIT_KEYS = [
+  'epochs', 'batchSize', 'optimizer', 'lr', 'lossWeights', 'sampleWeight', 'classWeight', 'taskWeighting', 'validationSplit', 'validationData', 'shuffle',
+  'earlyStopping', 'seed', 'clipGradNorm', 'callbacks', 'verbose', 'progressStream', 'lrScheduler', 'signal',
+] as const satisfies ReadonlyArray<keyof FitOptions>;
+export const FIT_ASYNC_KEYS = [...FIT_KEYS, 'yieldEvery'] as const satisfies ReadonlyArray<keyof FitAsyncOptions>;
+
+/** Everything the training loop needs, resolved and checked before the first step. */
+export interface FitPlan {
+  fn: string;
+  model: MultiTaskModel;
+  train: ResolvedDataset;
+  val: ResolvedDataset | null;
+  epochs: number;
+  batchSize: number;
+  steps: number;
+  weights: number[];
+  params: Tensor[];
+  optimizer: OptimizerLike;
+  shuffle: boolean;
+  generator: Generator;
+  stopper: EarlyStopping | null;
+  callbacks: Callbacks[];
+  bar: ProgressBar | null;
+  clipGradNorm: number | undefined;
+  signal: AbortSignal | undefined;
+  scheduler: PlannedScheduler | null;
+  weighting: TaskWeighting;
+}
+
+const isScheduler = (s: unknown): s is AnyLRScheduler => s instanceof LRScheduler || s instanceof ReduceLROnPlateau;
+
+function resolveScheduler(fn: string, input: FitOptions['lrScheduler'], optimizer: OptimizerLike, hasValidation: boolean): PlannedScheduler | null {
+  if (input === undefined) return null;
+  const config: LRSchedulerConfig = isScheduler(input) || typeof input === 'function' ? { scheduler: input } : input;
+  if (config === null || typeof config !== 'object') {
+    throw new TypeError(`${fn}: lrScheduler must be a scheduler, a function optimizer => scheduler, or { scheduler, interval, monitor }`);
+  }
+  checkOptions(`${fn}: lrScheduler`, config, ['scheduler', 'interval', 'monitor']);
+  const given = config.scheduler;
+  const scheduler = typeof given === 'function' ? given(optimizer as OptimizerLike & SchedulableOptimizer) : given;
+  if (!isScheduler(scheduler)) {
+    throw new TypeError(`${fn}: lrScheduler${typeof given === 'function' ? ' function returned' : ' is'} ${scheduler === null ? 'null' : typeof scheduler}, not a scheduler (optim.StepLR, ExponentialLR, CosineAnnealingLR, LinearLR, ReduceLROnPlateau)`);
+  }
+  if ((scheduler.optimizer as unknown) !== optimizer) {
+    throw new Error(`${fn}: lrScheduler (${scheduler.name}) schedules another optimizer than the one fit steps; build it over the optimizer you pass as \`optimizer\`, or give a function optimizer => scheduler`);
+  }
+  const interval = config.interval ?? 'epoch';
+  if (interval !== 'epoch' && interval !== 'step') throw new RangeError(`${fn}: lrScheduler.interval must be 'epoch' or 'step', got ${String(interval)}`);
+  let monitor: string | null = null;
+  if (scheduler instanceof ReduceLROnPlateau) {
+    if (interval === 'step') throw new Error(`${fn}: ReduceLROnPlateau watches a per-epoch value; it cannot step every batch (interval 'step')`);
+    monitor = config.monitor ?? (hasValidation ? 'val_loss' : 'loss');
+    if (typeof monitor !== 'string') throw new TypeError(`${fn}: lrScheduler.monitor must be a log key (a string), got ${typeof monitor}`);
+    if (monitor.startsWith('val_') && !hasValidation) {
+      throw new Error(`${fn}: ReduceLROnPlateau monitors '${monitor}' but there is no validation data (give validationSplit or validationData)`);
+    }
+  } else if (config.monitor !== undefined) {
+    throw new Error(`${fn}: lrScheduler.monitor is for ReduceLROnPlateau; ${scheduler.name} does not watch a value`);
+  }
+  return { scheduler, interval, monitor, group: scheduler.optimizer.paramGroups[0] };
+}
+
+function resolveCallbacks(fn: string, c: FitOptions['callbacks']): Callbacks[] {
+  if (c === undefined) return [];
+  const list = (Array.isArray(c) ? c : [c]) as Callbacks[];
+  list.forEach((cb, i) => {
+    const where = Array.isArray(c) ? `${fn}: callbacks[${i}]` : `${fn}: callbacks`;
+    if (cb === null || typeof cb !== 'object') throw new TypeError(`${where} must be an object of hooks (${CALLBACK_KEYS.join(', ')})`);
+    // A class instance may carry its own state; only a literal's keys can only be hooks.
+    if (Object.getPrototypeOf(cb) === Object.prototype) checkOptions(where, cb, CALLBACK_KEYS);
+    for (const k of CALLBACK_KEYS) {
+      if (cb[k] !== undefined && typeof cb[k] !== 'function') throw new TypeError(`${where}.${k} must be a function, got ${typeof cb[k]}`);
+    }
+  });
+  return list;
+}
+
+function checkSignal(fn: string, s: unknown): AbortSignal | undefined {
+  if (s === undefined) return undefined;
+  if (s === null || typeof s !== 'object' || typeof (s as AbortSignal).aborted !== 'boolean') {
+    throw new TypeError(`${fn}: signal must be an AbortSignal (from new AbortController().signal)`);
+  }
+  return s as AbortSignal;
+}
+
+export function planFit(fn: string, model: MultiTaskModel, data: Dataset, opts: FitOptions, allowed: readonly string[]): FitPlan {
+  checkModel(fn, model);
+  if (fn === 'fit' && opts !== null && typeof opts === 'object' && 'yieldEvery' in opts) {
+    throw new TypeError('fit: yieldEvery is an option of fitAsync (fit runs to the end without yielding)');
+  }
+  checkOptions(fn, opts, allowed);
+  const epochs = positiveInt(fn, 'epochs', opts.epochs ?? 1);
+  const batchSize = positiveInt(fn, 'batchSize', opts.batchSize ?? 256);
+  const weights = resolveLossWeights(fn, model, opts.lossWeights);
+  const numTasks = model.taskNames.length;
+  let train = checkedDataset(fn, data, model);
+  train.w = resolveRowWeights(fn, opts.sampleWeight, opts.classWeight, train.y, train.n, model.taskTypes, model.taskNames);
+  let val: ResolvedDataset | null = null;
+  if (opts.validationData !== undefined && opts.validationSplit !== undefined) {
+    throw new Error(`${fn}: give validationSplit or validationData, not both`);
+  }
+  if (opts.validationData !== undefined) val = checkedDataset(`${fn} (validationData)`, opts.validationData, model);
+  else if (opts.validationSplit !== undefined) {
+    const s = opts.validationSplit;
+    if (!(s > 0 && s < 1)) throw new RangeError(`${fn}: validationSplit must be in (0, 1), got ${s}`);
+    const nTrain = Math.floor(train.n * (1 - s));
+    if (nTrain < 1 || nTrain >= train.n) throw new RangeError(`${fn}: validationSplit ${s} of ${train.n} rows leaves an empty split`);
+    val = { ...subsetDataset(train, rangeRows(nTrain, train.n)), w: null };
+    train = subsetDataset(train, rangeRows(0, nTrain));
+  }
+  if (train.n === 0) throw new RangeError(`${fn}: no training rows`);
+  const params = model.parameters();
+  const verbose = opts.verbose ?? 1;
+  if (verbose !== 0 && verbose !== 1 && verbose !== 2) throw new RangeError(`${fn}: verbose must be 0, 1 or 2, got ${String(verbose)}`);
+  const optimizer = makeOptimizer(fn, opts.optimizer ?? 'adam', params, opts.lr ?? 1e-3);
+  return {
+    fn, model, train, val, epochs, batchSize, weights, params, optimizer,
+    steps: numBatches(train.n, batchSize),
+    scheduler: resolveScheduler(fn, opts.lrScheduler, optimizer, val !== null),
+    weighting: resolveTaskWeighting(fn, opts.taskWeighting, model, weights, opts.lossWeights !== undefined, opts.lr),
+    shuffle: opts.shuffle ?? true,
+    generator: opts.seed !== undefined ? new Generator(opts.seed) : defaultGenerator,
+    stopper: opts.earlyStopping ? new EarlyStopping(opts.earlyStopping, val !== null, fn) : null,
+    callbacks: resolveCallbacks(fn, opts.callbacks),
+    bar: verbose === 0 ? null : new ProgressBar({ stream: opts.progressStream, tty: verbose === 2 ? false : undefined }),
+    clipGradNorm: opts.clipGradNorm,
+    signal: checkSignal(fn, opts.signal),
+  };
+}
