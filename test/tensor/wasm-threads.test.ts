@@ -18,11 +18,11 @@ interface Case { batch: number; M: number; N: number; K: number; ta: boolean; tb
 
 const cases: Case[] = [
   { batch: 1, M: 192, N: 160, K: 300, ta: false, tb: false }, // rows split (M ≥ N in tiles)
-  { batch: 1, M: 37, N: 515, K: 129, ta: true, tb: false }, // columns split, edge tiles
-  { batch: 1, M: 130, N: 67, K: 257, ta: false, tb: true },
-  { batch: 1, M: 99, N: 101, K: 113, ta: true, tb: true },
-  { batch: 5, M: 64, N: 48, K: 100, ta: false, tb: true }, // whole products per thread
-  { batch: 2, M: 128, N: 96, K: 64, ta: true, tb: false, shareA: true }, // fewer products than threads
+  { batch: 1, M: 37, N: 515, K: 257, ta: true, tb: false }, // columns split, edge tiles
+  { batch: 1, M: 130, N: 67, K: 513, ta: false, tb: true },
+  { batch: 1, M: 99, N: 101, K: 431, ta: true, tb: true },
+  { batch: 5, M: 64, N: 48, K: 300, ta: false, tb: true }, // whole products per thread
+  { batch: 2, M: 128, N: 96, K: 200, ta: true, tb: false, shareA: true }, // fewer products than threads
 ];
 
 function run(c: Case, A: Float32Array, B: Float32Array): Float32Array {

@@ -26,13 +26,13 @@ export const TILE: TileShape = { mr: 4, nr: 8 };
 
 /**
  * Work (batch·M·N·K multiply-adds) from which a product is split over the pool.
- * bench/gemm-dispatch.ts on this 2-core machine while other jobs loaded it (load average ~16,
- * so a worker is often descheduled), 2 threads ÷ 1 thread, medians: 64³ 0.6–0.07×, 96³ 0.3–0.7×,
- * 128³ 0.4–1.6×, 192³ 0.8–2.4×, [512,256]·[256,64] 0.7–1.35×. The issue measured splitting to pay
- * from ~48³ on a quiet machine; 2^20 (≈ 100³) is the conservative middle. The models' per-step
- * products (≈ 2·10^5) stay on one thread either way.
+ * bench/gemm-dispatch.ts on this 2-core EPYC, 2 threads ÷ 1 thread, medians. Load ~2 (other jobs
+ * still running): 128³ 0.89×, 192³ 1.01×, [512,256]·[256,64] (8.4·10^6) 1.30×; 512³ and 1024³
+ * 1.65–1.75× (best runs 1.76–1.87×). Under load ~16 every split below 512³ was a loss. 2^22
+ * (≈ 160³) is between the last loss and the first gain. The models' per-step products
+ * (≈ 2·10^5) stay on one thread.
  */
-export const THREAD_MIN_WORK = 1 << 20;
+export const THREAD_MIN_WORK = 1 << 22;
 
 interface Exports {
   gemm: (...args: number[]) => void;
