@@ -8,6 +8,8 @@ import { runCross, runMatmul, type CrossRow } from './lib/suites.js';
 import { runTriad } from './lib/triad.js';
 import { runMmoe, runPaperMmoe } from './lib/mmoe-suite.js';
 import { runSyntheticRuns } from './lib/synthetic-run.js';
+import { runPeak } from './lib/simd-peak.js';
+import { backendInfo } from '../src/index.js';
 
 /*
  * `npm run bench`: the machine's streaming roofline, the cross layer three ways, matmul in three
@@ -31,7 +33,12 @@ const started = Date.now();
 const triad = runTriad();
 log(`triad: ${triad.gbps.toFixed(2)} GB/s`);
 const cross = await runCross(triad.gbps, log);
-const matmul = runMatmul(log);
+const info = backendInfo();
+log(`backend: ${JSON.stringify(info)}`);
+const peak = runPeak(log);
+// % of peak against the arithmetic the GEMM really uses: FMA with relaxed SIMD, else mul+add.
+const peakRow = peak.find((p) => p.mode === (info.relaxedSimd ? 'fma' : 'mul+add'));
+const matmul = await runMatmul(peakRow?.gflops ?? NaN, log);
 const mmoe = runMmoe(log);
 const paperMmoe = runPaperMmoe(log);
 const syntheticRuns = await runSyntheticRuns(log);
@@ -47,7 +54,7 @@ const meta = {
 };
 const outDir = join(here, 'results');
 mkdirSync(outDir, { recursive: true });
-writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify({ meta, triad, cross, matmul, mmoe, paperMmoe, syntheticRuns }, null, 2)}\n`);
+writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify({ meta, backend: info, triad, peak, cross, matmul, mmoe, paperMmoe, syntheticRuns }, null, 2)}\n`);
 
 const find = (D: number, mode: string, v: string): CrossRow | undefined => cross.find((r) => r.D === D && r.mode === mode && r.variant === v);
 const speedup = (r: CrossRow, other: string): string => {
@@ -72,10 +79,13 @@ out.push(markdownTable(
     speedup(r, 'fused-layer'), speedup(r, 'composed'), speedup(r, 'naive'),
   ]),
 ));
-out.push('', 'matmul, float32 (ms median (min–max))', '');
+out.push('', `Backend: ${info.backend}, relaxed SIMD (FMA) ${info.relaxedSimd}, shared memory ${info.sharedMemory}, default threads ${info.threads}`);
+out.push('', 'WebAssembly SIMD peak, one thread (independent f32x4 multiply-adds on registers only; GFLOP/s from the fastest sample)', '');
+out.push(markdownTable(['arithmetic', 'ms', 'GFLOP/s'], peak.map((p) => [p.mode, msRange(p), fmt(p.gflops)])));
+out.push('', `matmul, float32 (ms median (min–max)); % peak: of the ${peakRow?.mode ?? '?'} peak above; vs 1 thread: same race`, '');
 out.push(markdownTable(
-  ['n', 'layout', 'ms', 'GFLOP/s'],
-  matmul.map((r) => [`${r.n}³`, r.layout, msRange(r), fmt(r.gflops)]),
+  ['n', 'layout', 'backend', 'threads', 'ms', 'GFLOP/s', '% peak', 'vs 1 thread'],
+  matmul.map((r) => [`${r.n}³`, r.layout, r.backend, String(r.threads), msRange(r), fmt(r.gflops), `${fmt(r.pctPeak)}%`, Number.isNaN(r.vsOneThread) ? '' : ratio(r.vsOneThread)]),
 ));
 if (mmoe) {
   out.push('', 'MMoE training step (input [512, 256], 8 experts 256→64, 2 tasks, Adam; forward + backward + update)', '');

@@ -1,6 +1,7 @@
 import { F32, I32, ModuleBuilder, V128, type Local } from '../../src/tensor/wasm/assembler.js';
 import { wasmApi } from '../../src/tensor/wasm/api.js';
 import { wasmFeatures } from '../../src/tensor/wasm/features.js';
+import { measure, type Timing } from './timing.js';
 
 /*
  * This machine's WebAssembly SIMD peak on one thread: a loop of independent f32x4 multiply-adds
@@ -46,4 +47,29 @@ export function peakLoop(mode: PeakMode): ((iterations: number) => number) | und
     peak(iterations);
     return iterations * UNROLL * ACC * 8; // flops: 4 lanes × (mul + add)
   };
+}
+
+export interface PeakRow extends Timing {
+  mode: PeakMode;
+  /**
+   * From the fastest sample, not the median: the peak is what the hardware can do, and on a
+   * shared machine other jobs only ever lower a sample. (matmul rows use medians, so their % of
+   * this peak errs low.)
+   */
+  gflops: number;
+}
+
+/** Both peak loops where the runtime has them (FMA needs relaxed SIMD). */
+export function runPeak(log: (s: string) => void): PeakRow[] {
+  const rows: PeakRow[] = [];
+  for (const mode of ['fma', 'mul+add'] as const) {
+    const loop = peakLoop(mode);
+    if (!loop) continue;
+    const ITER = 1 << 20;
+    const t = measure(`simd peak ${mode}`, () => void loop(ITER), { minSamples: 10, maxTime: 1 });
+    const gflops = (ITER * UNROLL * ACC * 8) / (t.minMs * 1e6);
+    rows.push({ mode, ...t, gflops });
+    log(`simd peak ${mode}: ${gflops.toFixed(1)} GFLOP/s`);
+  }
+  return rows;
 }

@@ -1,4 +1,7 @@
-import { matmul, randn, Generator, type Tensor } from '../../src/index.js';
+import {
+  matmul, randn, Generator, getNumThreads, setBackend, setNumThreads, type Backend, type Tensor,
+} from '../../src/index.js';
+import { threadsReady } from '../../src/tensor/wasm/runtime.js';
 import { crossBytes, crossData } from './data.js';
 import { CROSS_VARIANTS, ourCross, type CrossVariant } from './cross.js';
 import { interleave, measure, type Timing } from './timing.js';
@@ -60,18 +63,27 @@ export async function runCross(triadGbps: number, log: (s: string) => void): Pro
   return rows;
 }
 
-export type Layout = 'NN' | 'TN' | 'NT';
+export type Layout = 'NN' | 'TN' | 'NT' | 'TT';
+/** The layouts bench:peers races against TF.js (those a forward and a backward pass use). */
 export const LAYOUTS: readonly Layout[] = ['NN', 'TN', 'NT'];
+export const ALL_LAYOUTS: readonly Layout[] = ['NN', 'TN', 'NT', 'TT'];
 export const MATMUL_SIZES = [512, 1024] as const;
 
 export interface MatmulRow extends Timing {
   n: number;
   layout: Layout;
+  /** 'wasm' (the default float32 backend) or 'js' (the reference kernels, forced). */
+  backend: Backend;
+  threads: number;
   gflops: number;
+  /** gflops ÷ the single-thread SIMD peak of the arithmetic in use (FMA or mul+add), in %. */
+  pctPeak: number;
+  /** This row's speed over the same layout on one thread (same interleaved race). */
+  vsOneThread: number;
 }
 
 export function layoutFlags(layout: Layout): { transA: boolean; transB: boolean } {
-  return { transA: layout === 'TN', transB: layout === 'NT' };
+  return { transA: layout === 'TN' || layout === 'TT', transB: layout === 'NT' || layout === 'TT' };
 }
 
 export function matmulOperands(n: number, seed = 7): [Tensor, Tensor] {
@@ -79,17 +91,38 @@ export function matmulOperands(n: number, seed = 7): [Tensor, Tensor] {
   return [randn([n, n], { generator: gen }), randn([n, n], { generator: gen })];
 }
 
-export function runMatmul(log: (s: string) => void): MatmulRow[] {
+/**
+ * matmul at n³ in every layout on the default backend with 1 and 2 threads (interleaved, so the
+ * ratio is side by side), plus the JavaScript kernels at 512³ NN for reference.
+ */
+export async function runMatmul(peakGflops: number, log: (s: string) => void): Promise<MatmulRow[]> {
   const rows: MatmulRow[] = [];
+  const before = getNumThreads();
+  setNumThreads(Math.min(2, Math.max(1, before)));
+  const maxThreads = await threadsReady();
+  const threadCounts = maxThreads >= 2 ? [1, 2] : [1];
   for (const n of MATMUL_SIZES) {
     const [a, b] = matmulOperands(n);
-    for (const layout of LAYOUTS) {
+    for (const layout of ALL_LAYOUTS) {
       const flags = layoutFlags(layout);
-      const t = measure(`matmul ${n} ${layout}`, () => void matmul(a, b, flags), { minSamples: 5, maxTime: n > 512 ? 3 : 1.5 });
-      const gflops = (2 * n ** 3) / (t.medianMs * 1e6);
-      rows.push({ n, layout, ...t, gflops });
-      log(`matmul ${n}³ ${layout}: ${gflops.toFixed(2)} GFLOP/s`);
+      const fn = (): void => void matmul(a, b, flags);
+      const contenders = threadCounts.map((t) => ({ name: `wasm-${t}`, before: () => { setBackend('wasm'); setNumThreads(t); }, fn }));
+      if (n === 512 && layout === 'NN') contenders.push({ name: 'js-1', before: () => { setBackend('js'); setNumThreads(1); }, fn });
+      const timings = await interleave(`matmul ${n} ${layout}`, contenders, 2, { minSamples: 5, maxTime: n > 512 ? 1.5 : 0.75 });
+      const one = timings.get('wasm-1')!;
+      for (const c of contenders) {
+        const t = timings.get(c.name)!;
+        const [backend, threads] = c.name.split('-') as [Backend, string];
+        const gflops = (2 * n ** 3) / (t.medianMs * 1e6);
+        rows.push({
+          n, layout, backend, threads: Number(threads), ...t, gflops, pctPeak: (100 * gflops) / peakGflops,
+          vsOneThread: backend === 'wasm' ? one.medianMs / t.medianMs : NaN,
+        });
+        log(`matmul ${n}³ ${layout} ${c.name}: ${gflops.toFixed(2)} GFLOP/s`);
+      }
     }
   }
+  setBackend('wasm');
+  setNumThreads(before);
   return rows;
 }

@@ -1,5 +1,7 @@
 import { allocate, type Storage } from './dtype.js';
 import { NDArray } from './ndarray.js';
+import { wasmEnabled } from './backend.js';
+import { wasmCrossBackward, wasmCrossForward } from './wasm/runtime.js';
 
 /*
  * The DCN rank-one cross layer, out = x0 ⊙ (xl·w) + b + xl, for x0, xl of shape [B, D].
@@ -110,6 +112,14 @@ export function crossBackward(
  * w and b are [L, D] row-major (as kernels and bias [L, D, 1] store them).
  */
 
+/**
+ * From this many elements of x0 (B·D) the stack runs on the WebAssembly backend (float32). Below,
+ * copying into WebAssembly memory costs more than it saves: fwd+bwd at L = 2, min of 30 side by
+ * side on this (loaded) 2-core EPYC, JavaScript ÷ WebAssembly time: B·D = 8 0.71, 64 0.80,
+ * 256 1.02, 1024 1.64, 2048 2.06, 8192 2.97.
+ */
+export const CROSS_WASM_MIN = 512;
+
 /** w and b in float64 once per call, so the per-row loops read one parameter array type. */
 function toF64(a: Storage): Float64Array {
   return a instanceof Float64Array ? a : Float64Array.from(a);
@@ -153,6 +163,13 @@ export function crossStackForward(x0: NDArray, w: Storage, b: Storage, L: number
   const bL = L * D;
   const o = allocate(x0.dtype, B * D);
   const p = new Float64Array(B * L);
+  // float32 on the WebAssembly backend: the same recursion, the dots and the output pass in f32x4.
+  if (X0 instanceof Float32Array && B * D >= CROSS_WASM_MIN && wasmEnabled()) {
+    const w32 = w instanceof Float32Array ? w : Float32Array.from(w);
+    if (wasmCrossForward(B, D, L, X0, w32, q, Float32Array.from(beta.subarray(bL, bL + D)), o as Float32Array, p)) {
+      return { out: new NDArray(o, [B, D]), p };
+    }
+  }
   for (let r = 0; r < B; r++) {
     const base = r * D;
     // The dots p_l do not depend on c, so two layers share a pass: x0 is loaded once for both,
@@ -213,7 +230,11 @@ export function crossStackBackward(
   const c = new Float64Array(L + 1);
   const gp = new Float64Array(L);
   const Q = new Float64Array(L);
-  for (let r = 0; r < B; r++) {
+  // float32 on the WebAssembly backend: the per-row work in f32x4 (gw and colG summed over rows
+  // in float32 there), the O(L·D) tail below in float64 as here.
+  const onWasm = X0 instanceof Float32Array && G instanceof Float32Array && B * D >= CROSS_WASM_MIN && wasmEnabled()
+    && wasmCrossBackward(B, D, L, G, X0, w instanceof Float32Array ? w : Float32Array.from(w), p, q, gx0 as Float32Array | null, gw, colG, Q);
+  if (!onWasm) for (let r = 0; r < B; r++) {
     const base = r * D, pr = r * L;
     // c_0..c_L exactly as forward computed them.
     let cc = 1;
@@ -272,6 +293,7 @@ export function crossStackBackward(
         const gpl = gp[l], lo = l * D;
         for (let k = 0; k < D; k++) { gx0[base + k] = gxr[k] + gpl * W[lo + k]; gw[lo + k] += gpl * X0[base + k]; }
       }
+      if (L === 0) for (let k = 0; k < D; k++) gx0[base + k] = gxr[k]; // x_0 = x0: gx0 = g
     } else {
       for (let l = 0; l < L; l++) {
         const gpl = gp[l], lo = l * D;

@@ -82,15 +82,20 @@ const edgeShapes: Array<[number, number, number]> = [
   [128, 16, 100], [16, 100, 128], [512, 64, 256],
 ];
 
+// MMOE_TS_BACKEND=js (the suite's second run) forces the JavaScript kernels from the start.
+const initial = process.env.MMOE_TS_BACKEND === 'js' ? 'js' : 'wasm';
+
 const modes: Array<{ name: string; relaxed: boolean }> = [{ name: 'mul+add', relaxed: false }];
 if (wasmFeatures().relaxedSimd) modes.push({ name: 'relaxed FMA', relaxed: true });
 
 describe.skipIf(!wasmFeatures().simd)('WebAssembly GEMM against a float64 reference', () => {
   afterAll(() => setRelaxedSimd(true));
 
-  it('is the default float32 backend where SIMD exists', () => {
+  afterAll(() => setBackend(initial));
+
+  it('is the default float32 backend where SIMD exists, unless MMOE_TS_BACKEND=js', () => {
     expect(wasmAvailable()).toBe(true);
-    expect(getBackend()).toBe('wasm');
+    expect(getBackend()).toBe(initial);
   });
 
   for (const mode of modes) {
@@ -144,6 +149,7 @@ describe.skipIf(!wasmFeatures().simd)('WebAssembly GEMM against a float64 refere
 
   it('matmulArray dispatches float32 to it and float64 to the JavaScript kernels', () => {
     const a = new NDArray(rand(67 * 45), [67, 45]), b = new NDArray(rand(45 * 31), [45, 31]);
+    setBackend('wasm');
     const wasm = matmulArray(a, b);
     setBackend('js');
     try {
@@ -154,7 +160,7 @@ describe.skipIf(!wasmFeatures().simd)('WebAssembly GEMM against a float64 refere
       // float32 vs float64 accumulation: the two backends differ in the last bits.
       expect(Array.from(wasm.data)).not.toEqual(Array.from(js.data));
     } finally {
-      setBackend('wasm');
+      setBackend(initial);
     }
   });
 });
@@ -163,12 +169,13 @@ describe('backend switch', () => {
   it('products below WASM_MIN_WORK stay on the JavaScript kernels (same bits with either backend)', () => {
     const a = new NDArray(rand(4 * 5), [4, 5]), b = new NDArray(rand(5 * 6), [5, 6]);
     expect(4 * 5 * 6).toBeLessThan(WASM_MIN_WORK);
+    setBackend('wasm');
     const viaDefault = matmulArray(a, b);
     setBackend('js');
     try {
       expect(Array.from(matmulArray(a, b).data)).toEqual(Array.from(viaDefault.data));
     } finally {
-      setBackend('wasm');
+      setBackend(initial);
     }
   });
 

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Generator, getNumThreads, setNumThreads } from '../../src/tensor/index.js';
 import { wasmFeatures } from '../../src/tensor/wasm/features.js';
@@ -16,11 +18,11 @@ interface Case { batch: number; M: number; N: number; K: number; ta: boolean; tb
 
 const cases: Case[] = [
   { batch: 1, M: 192, N: 160, K: 300, ta: false, tb: false }, // rows split (M ≥ N in tiles)
-  { batch: 1, M: 37, N: 515, K: 129, ta: true, tb: false }, // columns split, edge tiles
-  { batch: 1, M: 130, N: 67, K: 257, ta: false, tb: true },
-  { batch: 1, M: 99, N: 101, K: 113, ta: true, tb: true },
-  { batch: 5, M: 64, N: 48, K: 100, ta: false, tb: true }, // whole products per thread
-  { batch: 2, M: 128, N: 96, K: 64, ta: true, tb: false, shareA: true }, // fewer products than threads
+  { batch: 1, M: 37, N: 515, K: 257, ta: true, tb: false }, // columns split, edge tiles
+  { batch: 1, M: 130, N: 67, K: 513, ta: false, tb: true },
+  { batch: 1, M: 99, N: 101, K: 431, ta: true, tb: true },
+  { batch: 5, M: 64, N: 48, K: 300, ta: false, tb: true }, // whole products per thread
+  { batch: 2, M: 128, N: 96, K: 200, ta: true, tb: false, shareA: true }, // fewer products than threads
 ];
 
 function run(c: Case, A: Float32Array, B: Float32Array): Float32Array {
@@ -28,6 +30,12 @@ function run(c: Case, A: Float32Array, B: Float32Array): Float32Array {
   expect(c.batch * c.M * c.N * c.K).toBeGreaterThanOrEqual(THREAD_MIN_WORK);
   expect(wasmGemm(c.batch, c.M, c.N, c.K, A, 0, c.shareA ? 0 : c.M * c.K, c.ta, B, 0, c.K * c.N, c.tb, C, 0, false)).toBe(true);
   return C;
+}
+
+function sameBits(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let j = 0; j < a.length; j++) if (!Object.is(a[j], b[j])) return false;
+  return true;
 }
 
 describe.skipIf(!wasmFeatures().threads)('WebAssembly GEMM on 1, 2 and 3 threads', () => {
@@ -47,14 +55,19 @@ describe.skipIf(!wasmFeatures().threads)('WebAssembly GEMM on 1, 2 and 3 threads
         expect(getNumThreads()).toBe(n);
         expect(await threadsReady()).toBe(n);
         const before = poolChunkCounts();
-        // Repeated, so that even on a busy machine the workers are awake for some of the runs.
+        // Repeated until every worker has taken part (on a busy machine a worker can sleep
+        // through a run: the awake threads then claim its chunks, which is what makes the
+        // split timing-proof), and at least until some worker has.
+        const ran = (): number[] => poolChunkCounts().map((x, id) => x - (before[id] ?? 0)).slice(1, n);
         let out: Float32Array[] = [];
-        for (let rep = 0; rep < 4; rep++) out = cases.map((c, i) => run(c, inputs[i][0], inputs[i][1]));
-        results.set(n, out);
-        const after = poolChunkCounts();
-        for (let id = 1; id < n; id++) {
-          expect((after[id] ?? 0) - (before[id] ?? 0), `worker ${id} of ${n} ran no chunk`).toBeGreaterThan(0);
+        for (let rep = 0; rep < 25; rep++) {
+          out = cases.map((c, i) => run(c, inputs[i][0], inputs[i][1]));
+          // Every repetition (a different claim of chunks by threads) gives the same bits.
+          if (results.has(1)) out.forEach((o, i) => expect(sameBits(o, results.get(1)![i]), `${n} threads, rep ${rep}, case ${i}`).toBe(true));
+          if (rep >= 3 && ran().every((x) => x > 0)) break;
         }
+        results.set(n, out);
+        if (n > 1) expect(ran().reduce((a, b) => a + b, 0), `no worker of ${n} threads ran a chunk`).toBeGreaterThan(0);
       }
       for (const n of [2, 3]) {
         cases.forEach((c, i) => {
@@ -66,6 +79,15 @@ describe.skipIf(!wasmFeatures().threads)('WebAssembly GEMM on 1, 2 and 3 threads
       }
     });
   }
+
+  it('starts its workers in a process whose eval code is an ES module (--input-type=module)', () => {
+    // Workers inherit execArgv; a worker that used require() died there, leaving one thread.
+    const runtime = fileURLToPath(new URL('../../src/tensor/wasm/runtime.ts', import.meta.url));
+    const code = `const rt = await import(${JSON.stringify(runtime)}); const { setThreadCount, threadsReady } = rt;`
+      + ' setThreadCount(2); console.log(await threadsReady());';
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', timeout: 30_000 });
+    expect(out.trim()).toBe('2');
+  });
 
   it('setNumThreads rejects a bad count by name', () => {
     expect(() => setNumThreads(0)).toThrow(/setNumThreads: expected an integer from 1 to 64, got 0/);

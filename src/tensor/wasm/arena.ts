@@ -12,8 +12,10 @@ import { wasmApi, type WasmMemory } from './api.js';
  */
 
 export const PAGE = 65536;
-/** Bytes at the start reserved for the worker pool's control words. */
+/** Bytes at the start reserved for the worker pool's control blocks (see pool.ts). */
 export const CONTROL_BYTES = 16384;
+/** One control block per pool generation, in a ring inside CONTROL_BYTES. */
+export const CONTROL_SLOT_BYTES = 1024;
 
 export class Arena {
   readonly memory: WasmMemory;
@@ -73,10 +75,6 @@ export class Arena {
     return this.f32View;
   }
 
-  /** The pool's control words (always inside the first page). */
-  control(): Int32Array {
-    return new Int32Array(this.memory.buffer, 0, CONTROL_BYTES / 4);
-  }
 }
 
 /** Rounds a byte count up to a cache line. */

@@ -26,9 +26,10 @@
  *   const bytes = m.finish();
  */
 
-export type ValType = 0x7f | 0x7d | 0x7b; // i32, f32, v128
+export type ValType = 0x7f | 0x7d | 0x7c | 0x7b; // i32, f32, f64, v128
 export const I32: ValType = 0x7f;
 export const F32: ValType = 0x7d;
+export const F64: ValType = 0x7c;
 export const V128: ValType = 0x7b;
 
 /** A local or parameter, by index. */
@@ -198,6 +199,21 @@ export class FunctionBuilder {
     store: (m: MemArg = {}): this => this.mem([0x38], m, 2),
     add: (): this => this.emit(0x92),
     mul: (): this => this.emit(0x94),
+    /** f32.demote_f64 */
+    fromF64: (): this => this.emit(0xb6),
+  };
+
+  readonly f64 = {
+    const: (v: number): this => {
+      const b = new Uint8Array(new Float64Array([v]).buffer);
+      return this.emit(0x44, ...b);
+    },
+    load: (m: MemArg = {}): this => this.mem([0x2b], m, 3),
+    store: (m: MemArg = {}): this => this.mem([0x39], m, 3),
+    add: (): this => this.emit(0xa0),
+    mul: (): this => this.emit(0xa2),
+    /** f64.promote_f32 */
+    fromF32: (): this => this.emit(0xbb),
   };
 
   private simd(op: number): this {
@@ -217,6 +233,18 @@ export class FunctionBuilder {
     load: (m: MemArg = {}): this => this.simdMem(0x00, m, 4),
     load32Splat: (m: MemArg = {}): this => this.simdMem(0x09, m, 2),
     store: (m: MemArg = {}): this => this.simdMem(0x0b, m, 4),
+    /**
+     * i8x16.shuffle by 32-bit lanes: lane i of the result is lane lanes[i] of the concatenation
+     * (first operand lanes 0–3, second 4–7).
+     */
+    shuffle32: (lanes: [number, number, number, number]): this => {
+      this.simd(0x0d);
+      for (const l of lanes) {
+        if (!Number.isInteger(l) || l < 0 || l > 7) throw new RangeError(`assembler: shuffle lane ${l}`);
+        for (let b = 0; b < 4; b++) this.bytes.push(4 * l + b);
+      }
+      return this;
+    },
     /** A v128 constant with all four f32 lanes zero. */
     zero: (): this => {
       this.simd(0x0c);

@@ -1,8 +1,9 @@
 import { FunctionBuilder, I32, ModuleBuilder, V128, type Local } from './assembler.js';
 
 /*
- * The float32 GEMM module, generated: GotoBLAS's five loops around an MR×NR f32x4 micro-kernel,
- * with the packing, all inside WebAssembly so that a worker runs a whole sub-problem with one call.
+ * The float32 GEMM, generated into the kernel module (kernel-module.ts): GotoBLAS's five loops
+ * around an MR×NR f32x4 micro-kernel, with the packing, all inside WebAssembly so that a worker
+ * runs a whole sub-problem with one call.
  *
  *   gemm(batch, strideA, strideB, strideC, M, N, K, A, transA, B, transB, C, m0, m1, n0, n1, ws)
  *
@@ -57,28 +58,21 @@ function exprs(f: FunctionBuilder) {
 
 /**
  * pack(src, sc, sk, cols, kc, dst): dst[k·W + c] = src[c·sc + k·sk] for c < cols, zero for the
- * padding columns cols ≤ c < W (strides in bytes). Contiguous full panels (sc = 4) copy whole
- * vectors per k; the rest go element by element, down each source line.
+ * padding columns cols ≤ c < W (strides in bytes). Three ways, by layout:
+ * - contiguous across the panel (sc = 4, full panel): whole vectors copied per k;
+ * - contiguous along k (sk = 4, full panel, W a multiple of 4): 4 source lines × 4 k loaded as
+ *   vectors and transposed 4×4 with shuffles (this is NN's A and NT's A and B);
+ * - otherwise (edge panels) element by element, down each source line.
  */
-function emitPack(m: ModuleBuilder, fnName: string, W: number): number {
+export function emitPack(m: ModuleBuilder, fnName: string, W: number): number {
   return m.func(fnName, [I32, I32, I32, I32, I32, I32], [], (f, [src, sc, sk, cols, kc, dst]) => {
     const { v, k, add, mul, set } = exprs(f);
-    const kk = f.local(I32), c = f.local(I32), s = f.local(I32), d = f.local(I32);
-    f.localGet(sc); f.i32.const(4); f.i32.eq(); f.localGet(cols); f.i32.const(W); f.i32.eq(); f.i32.and();
-    f.if(() => {
-      set(s, v(src)); set(d, v(dst));
-      f.forRange(kk, { const: 0 }, kc, 1, () => {
-        let lane = 0;
-        for (; lane + 4 <= W; lane += 4) {
-          f.localGet(d); f.localGet(s); f.v128.load({ offset: 4 * lane, align: 0 }); f.v128.store({ offset: 4 * lane, align: 0 });
-        }
-        for (; lane < W; lane++) {
-          f.localGet(d); f.localGet(s); f.f32.load({ offset: 4 * lane }); f.f32.store({ offset: 4 * lane });
-        }
-        set(s, add(v(s), v(sk)));
-        set(d, add(v(d), k(4 * W)));
-      });
-    }, () => {
+    const kk = f.local(I32), c = f.local(I32), s = f.local(I32), d = f.local(I32), k4 = f.local(I32);
+    const line = [f.local(I32), f.local(I32), f.local(I32), f.local(I32)];
+    const x = [f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
+    const u = [f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
+    const full = (): void => { f.localGet(cols); f.i32.const(W); f.i32.eq(); };
+    const elementwise = (): void => {
       f.forRange(c, { const: 0 }, { const: W }, 1, () => {
         set(d, add(v(dst), mul(v(c), k(4))));
         f.localGet(c); f.localGet(cols); f.i32.ltS();
@@ -96,6 +90,63 @@ function emitPack(m: ModuleBuilder, fnName: string, W: number): number {
           });
         });
       });
+    };
+    const transposing = (): void => {
+      set(k4, () => { f.localGet(kc); f.i32.const(~3); f.i32.and(); });
+      for (let c0 = 0; c0 < W; c0 += 4) {
+        for (let i = 0; i < 4; i++) set(line[i], add(v(src), mul(k(c0 + i), v(sc))));
+        set(d, add(v(dst), k(4 * c0)));
+        f.forRange(kk, { const: 0 }, k4, 4, () => {
+          for (let i = 0; i < 4; i++) {
+            f.localGet(line[i]); f.v128.load({ align: 0 }); f.localSet(x[i]);
+            set(line[i], add(v(line[i]), k(16)));
+          }
+          // x_i = line i at k..k+3  →  t_q = (x_0q, x_1q, x_2q, x_3q), the panel row of k+q.
+          const shuf = (to: Local, a: Local, b: Local, lanes: [number, number, number, number]): void => {
+            f.localGet(a); f.localGet(b); f.v128.shuffle32(lanes); f.localSet(to);
+          };
+          shuf(u[0], x[0], x[1], [0, 4, 1, 5]);
+          shuf(u[1], x[0], x[1], [2, 6, 3, 7]);
+          shuf(u[2], x[2], x[3], [0, 4, 1, 5]);
+          shuf(u[3], x[2], x[3], [2, 6, 3, 7]);
+          const out = (q: number, a: Local, b: Local, lanes: [number, number, number, number]): void => {
+            f.localGet(d); f.localGet(a); f.localGet(b); f.v128.shuffle32(lanes);
+            f.v128.store({ offset: 4 * W * q, align: 0 });
+          };
+          out(0, u[0], u[2], [0, 1, 4, 5]);
+          out(1, u[0], u[2], [2, 3, 6, 7]);
+          out(2, u[1], u[3], [0, 1, 4, 5]);
+          out(3, u[1], u[3], [2, 3, 6, 7]);
+          set(d, add(v(d), k(16 * W)));
+        });
+        // k left over after the groups of 4 (line pointers already stand at k4)
+        f.forRange(kk, k4, kc, 1, () => {
+          for (let i = 0; i < 4; i++) {
+            f.localGet(d); f.localGet(line[i]); f.f32.load(); f.f32.store({ offset: 4 * i });
+            set(line[i], add(v(line[i]), k(4)));
+          }
+          set(d, add(v(d), k(4 * W)));
+        });
+      }
+    };
+    f.localGet(sc); f.i32.const(4); f.i32.eq(); full(); f.i32.and();
+    f.if(() => {
+      set(s, v(src)); set(d, v(dst));
+      f.forRange(kk, { const: 0 }, kc, 1, () => {
+        let lane = 0;
+        for (; lane + 4 <= W; lane += 4) {
+          f.localGet(d); f.localGet(s); f.v128.load({ offset: 4 * lane, align: 0 }); f.v128.store({ offset: 4 * lane, align: 0 });
+        }
+        for (; lane < W; lane++) {
+          f.localGet(d); f.localGet(s); f.f32.load({ offset: 4 * lane }); f.f32.store({ offset: 4 * lane });
+        }
+        set(s, add(v(s), v(sk)));
+        set(d, add(v(d), k(4 * W)));
+      });
+    }, () => {
+      if (W % 4 !== 0) { elementwise(); return; }
+      f.localGet(sk); f.i32.const(4); f.i32.eq(); full(); f.i32.and();
+      f.if(transposing, elementwise);
     });
   });
 }
@@ -107,7 +158,7 @@ function emitPack(m: ModuleBuilder, fnName: string, W: number): number {
  * (load32_splat) against them. A partial block (mr < MR or nr < NR, at the edges) is spilled to
  * `tile` and added element by element.
  */
-function emitKernel(m: ModuleBuilder, t: GemmModuleOptions): number {
+export function emitKernel(m: ModuleBuilder, t: GemmModuleOptions): number {
   const { mr: MR, nr: NR } = t;
   const NV = NR / 4;
   return m.func('kernel', [I32, I32, I32, I32, I32, I32, I32, I32], [], (f, [pa, pb, kc, c, ldc, mr, nr, tile]) => {
@@ -172,7 +223,7 @@ function emitKernel(m: ModuleBuilder, t: GemmModuleOptions): number {
   });
 }
 
-function emitGemm(m: ModuleBuilder, t: GemmModuleOptions, packA: number, packB: number, kernel: number): number {
+export function emitGemm(m: ModuleBuilder, t: GemmModuleOptions, packA: number, packB: number, kernel: number): number {
   const { mr: MR, nr: NR } = t;
   const { mc: MC, nc: NC } = blocking(t);
   const params = Array.from({ length: 17 }, () => I32);
@@ -236,16 +287,4 @@ function emitGemm(m: ModuleBuilder, t: GemmModuleOptions, packA: number, packB: 
       set(C, add(v(C), v(strideC)));
     });
   });
-}
-
-/** The module's bytes; exports `gemm` (see the file comment). */
-export function buildGemmModule(opts: GemmModuleOptions): Uint8Array {
-  if (opts.nr % 4 !== 0 || opts.nr < 4 || opts.mr < 1) throw new RangeError(`buildGemmModule: bad tile ${opts.mr}x${opts.nr}`);
-  const m = new ModuleBuilder({ shared: opts.shared, maximumPages: opts.maximumPages });
-  const packA = emitPack(m, 'packA', opts.mr);
-  const packB = emitPack(m, 'packB', opts.nr);
-  const kernel = emitKernel(m, opts);
-  const gemm = emitGemm(m, opts, packA, packB, kernel);
-  m.export(gemm);
-  return m.finish();
 }

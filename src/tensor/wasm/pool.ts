@@ -1,4 +1,5 @@
 import type { WasmMemory, WasmModule } from './api.js';
+import { CONTROL_BYTES, CONTROL_SLOT_BYTES } from './arena.js';
 
 /*
  * Worker threads over the shared arena, for GEMMs large enough to pay for splitting.
@@ -35,6 +36,7 @@ export const GEMM_ARGS = 17;
 export const MAX_WORKERS = 63;
 const STATS = ARGS + GEMM_ARGS; // STATS + id: chunks participant id has run (tests read it)
 const CONTROL_INTS = STATS + MAX_WORKERS + 1;
+if (CONTROL_INTS * 4 > CONTROL_SLOT_BYTES) throw new Error('pool: control block larger than its slot');
 /** Atomics.load polls before sleeping (≈ 50–100 µs). */
 const SPIN = 20000;
 
@@ -90,9 +92,9 @@ export function runChunks(gemm: (...args: number[]) => void, c: Int32Array, L: L
 function workerSource(prologue: string): string {
   return `"use strict";
 const runChunks = ${runChunks.toString()};
-const start = ({ module, memory, id, layout }) => {
+const start = ({ module, memory, control, id, layout }) => {
   const gemm = new WebAssembly.Instance(module, { env: { memory } }).exports.gemm;
-  const ctrl = new Int32Array(memory.buffer, 0, layout.CONTROL_INTS);
+  const ctrl = new Int32Array(memory.buffer, control, layout.CONTROL_INTS);
   let seen = Atomics.load(ctrl, layout.GEN);
   Atomics.store(ctrl, layout.READY + id, 1);
   for (;;) {
@@ -153,7 +155,9 @@ export function defaultThreadCount(): number {
 }
 
 function spawnNode(wt: NodeWorkerThreads, init: unknown, onError: () => void): WorkerHandle {
-  const src = workerSource(`require('node:worker_threads').parentPort.once('message', start);`);
+  // getBuiltinModule, not require: an eval worker runs as an ES module when the parent process
+  // was started with --input-type=module (its execArgv is inherited), and ESM has no require.
+  const src = workerSource(`process.getBuiltinModule('node:worker_threads').parentPort.once('message', start);`);
   const w = new wt.Worker(src, { eval: true });
   w.unref();
   w.on('error', onError);
@@ -180,14 +184,23 @@ function spawnBrowser(init: unknown, onError: () => void): WorkerHandle | undefi
   return w;
 }
 
+/*
+ * Each pool (a new one after the module changes, e.g. relaxed SIMD switched off) gets its own
+ * control block: terminating a worker is asynchronous, and one that is still alive must never
+ * see, let alone claim, the new pool's jobs (its module and workspace would be the old ones).
+ */
+let poolsMade = 0;
+
 export class Pool {
+  private readonly control: number;
   private workers: Array<WorkerHandle | undefined> = [];
   private readonly ctrl: Int32Array;
   private readonly canWait: boolean;
   private broken = false;
 
   constructor(private readonly memory: WasmMemory, private readonly module: WasmModule) {
-    this.ctrl = new Int32Array(memory.buffer, 0, CONTROL_INTS);
+    this.control = ((poolsMade++) % (CONTROL_BYTES / CONTROL_SLOT_BYTES)) * CONTROL_SLOT_BYTES;
+    this.ctrl = new Int32Array(memory.buffer, this.control, CONTROL_INTS);
     for (let i = 0; i < CONTROL_INTS; i++) this.ctrl[i] = 0;
     this.canWait = mainThreadCanWait();
   }
@@ -199,7 +212,7 @@ export class Pool {
     const wt = nodeWorkerThreads();
     for (let id = 1; id <= count; id++) {
       if (this.workers[id]) continue;
-      const init = { module: this.module, memory: this.memory, id, layout: LAYOUT };
+      const init = { module: this.module, memory: this.memory, control: this.control, id, layout: LAYOUT };
       const onError = (): void => { this.broken = true; };
       try {
         this.workers[id] = wt ? spawnNode(wt, init, onError) : spawnBrowser(init, onError);

@@ -1,7 +1,8 @@
 import { wasmApi, type WasmModule } from './api.js';
 import { Arena, CONTROL_BYTES, align64 } from './arena.js';
 import { wasmFeatures } from './features.js';
-import { buildGemmModule, workspaceBytes, type TileShape } from './gemm-kernel.js';
+import { workspaceBytes, type TileShape } from './gemm-kernel.js';
+import { buildKernelModule } from './kernel-module.js';
 import { GEMM_ARGS, MAX_WORKERS, Pool, defaultThreadCount } from './pool.js';
 
 /*
@@ -25,16 +26,18 @@ export const TILE: TileShape = { mr: 4, nr: 8 };
 
 /**
  * Work (batch·M·N·K multiply-adds) from which a product is split over the pool.
- * bench/gemm-dispatch.ts on this 2-core machine while other jobs loaded it (load average ~16,
- * so a worker is often descheduled), 2 threads ÷ 1 thread, medians: 64³ 0.6–0.07×, 96³ 0.3–0.7×,
- * 128³ 0.4–1.6×, 192³ 0.8–2.4×, [512,256]·[256,64] 0.7–1.35×. The issue measured splitting to pay
- * from ~48³ on a quiet machine; 2^20 (≈ 100³) is the conservative middle. The models' per-step
- * products (≈ 2·10^5) stay on one thread either way.
+ * bench/gemm-dispatch.ts on this 2-core EPYC, 2 threads ÷ 1 thread, medians. Load ~2 (other jobs
+ * still running): 128³ 0.89×, 192³ 1.01×, [512,256]·[256,64] (8.4·10^6) 1.30×; 512³ and 1024³
+ * 1.65–1.75× (best runs 1.76–1.87×). Under load ~16 every split below 512³ was a loss. 2^22
+ * (≈ 160³) is between the last loss and the first gain. The models' per-step products
+ * (≈ 2·10^5) stay on one thread.
  */
-export const THREAD_MIN_WORK = 1 << 20;
+export const THREAD_MIN_WORK = 1 << 22;
 
 interface Exports {
   gemm: (...args: number[]) => void;
+  crossForward: (...args: number[]) => void;
+  crossBackward: (...args: number[]) => void;
 }
 
 interface Runtime {
@@ -56,7 +59,7 @@ function instantiate(arena: Arena, module: WasmModule, relaxed: boolean): Runtim
 }
 
 function moduleBytes(arena: Arena, relaxed: boolean): Uint8Array {
-  return buildGemmModule({ ...TILE, relaxed, shared: arena.shared, maximumPages: arena.maximumPages });
+  return buildKernelModule({ ...TILE, relaxed, shared: arena.shared, maximumPages: arena.maximumPages });
 }
 
 let arenaSingleton: Arena | undefined;
@@ -210,5 +213,64 @@ export function wasmGemm(
     }
   }
   C.set(mem.subarray(pC / 4, (pC / 4) + lenC), cOff);
+  return true;
+}
+
+/**
+ * The vector cross stack's forward on one thread (see cross-kernel.ts for the arguments):
+ * x0 [B, D], w [L, D], q [L], betaL [D] in; out [B, D] and p [B, L] written. False: not run.
+ */
+export function wasmCrossForward(
+  B: number, D: number, L: number, x0: Float32Array, w: Float32Array, q: Float64Array, betaL: Float32Array,
+  out: Float32Array, p: Float64Array,
+): boolean {
+  const rt = getRuntime();
+  if (!rt) return false;
+  const px0 = CONTROL_BYTES, pw = px0 + align64(4 * B * D), pq = pw + align64(4 * L * D), pb = pq + align64(8 * L);
+  const po = pb + align64(4 * D), pp = po + align64(4 * B * D), end = pp + align64(8 * B * L);
+  if (!rt.arena.ensure(end)) return false;
+  const mem = rt.arena.f32();
+  mem.set(x0, px0 / 4);
+  mem.set(w, pw / 4);
+  mem.set(betaL, pb / 4);
+  const m64 = new Float64Array(mem.buffer, 0, end / 8);
+  m64.set(q, pq / 8);
+  rt.exports.crossForward(B, D, L, px0, pw, pq, pb, po, pp);
+  out.set(mem.subarray(po / 4, po / 4 + B * D));
+  p.set(m64.subarray(pp / 8, pp / 8 + B * L));
+  return true;
+}
+
+/**
+ * The per-row part of the vector cross stack's backward on one thread (cross-kernel.ts): fills
+ * gx0 (if given), gw and colG (if given; written, not added to — they come in zeroed) and adds
+ * into Q. False: not run, nothing written.
+ */
+export function wasmCrossBackward(
+  B: number, D: number, L: number, g: Float32Array, x0: Float32Array, w: Float32Array, p: Float64Array, q: Float64Array,
+  gx0: Float32Array | null, gw: Float64Array | null, colG: Float64Array | null, Q: Float64Array,
+): boolean {
+  const rt = getRuntime();
+  if (!rt) return false;
+  const rowBytes = align64(4 * B * D), ldBytes = align64(4 * L * D);
+  const pg = CONTROL_BYTES, px = pg + rowBytes, pw = px + rowBytes, pp = pw + ldBytes, pq = pp + align64(8 * B * L);
+  const pQ = pq + align64(8 * L), pgx = pQ + align64(8 * L), pgw = pgx + (gx0 ? rowBytes : 0);
+  const pcol = pgw + (gw ? ldBytes : 0), pscr = pcol + (colG ? align64(4 * D) : 0), end = pscr + align64(16 * (L + 1));
+  if (!rt.arena.ensure(end)) return false;
+  const mem = rt.arena.f32();
+  const m64 = new Float64Array(mem.buffer, 0, end / 8);
+  mem.set(g, pg / 4);
+  mem.set(x0, px / 4);
+  mem.set(w, pw / 4);
+  m64.set(p, pp / 8);
+  m64.set(q, pq / 8);
+  m64.fill(0, pQ / 8, pQ / 8 + L);
+  if (gw) mem.fill(0, pgw / 4, pgw / 4 + L * D);
+  if (colG) mem.fill(0, pcol / 4, pcol / 4 + D);
+  rt.exports.crossBackward(B, D, L, pg, px, pw, pp, pq, gx0 ? pgx : 0, gw ? pgw : 0, colG ? pcol : 0, pQ, pscr);
+  if (gx0) gx0.set(mem.subarray(pgx / 4, pgx / 4 + B * D));
+  if (gw) gw.set(mem.subarray(pgw / 4, pgw / 4 + L * D));
+  if (colG) colG.set(mem.subarray(pcol / 4, pcol / 4 + D));
+  for (let l = 0; l < L; l++) Q[l] += m64[pQ / 8 + l];
   return true;
 }
