@@ -6,29 +6,7 @@ import { ReduceLROnPlateau, SGD } from '../../src/nn/optim/index.js';
 import { evaluate, fit, predict } from '../../src/train/trainer.js';
 import { multiTaskLoss } from '../../src/train/loss.js';
 import { ProgressBar } from '../../src/train/progress.js';
-
-/** Two tasks from a fixed random linear teacher: task 0 regression, task 1 binary. */
-function teacherData(n: number, f: number, seed: number): { x: Tensor; y: Tensor } {
-  const g = new Generator(seed);
-  const x = randn([n, f], { generator: g });
-  const w1 = Array.from({ length: f }, () => g.normal());
-  const w2 = Array.from({ length: f }, () => g.normal());
-  const y = new Float32Array(n * 2);
-  for (let i = 0; i < n; i++) {
-    let a = 0, b = 0;
-    for (let j = 0; j < f; j++) { a += w1[j] * x.data[i * f + j]; b += w2[j] * x.data[i * f + j]; }
-    y[2 * i] = a / Math.sqrt(f);
-    y[2 * i + 1] = b > 0 ? 1 : 0;
-  }
-  return { x, y: new Tensor(y, [n, 2]) };
-}
-
-function smallMMoE(seed = 1, extra: Partial<ConstructorParameters<typeof MMoE>[0]> = {}): MMoE {
-  return new MMoE({
-    inputDim: 6, numExperts: 3, expertHiddenUnits: [8], towerHiddenUnits: [4],
-    taskTypes: ['regression', 'binary'], taskNames: ['value', 'click'], initStd: 0.3, seed, ...extra,
-  });
-}
+import { smallMMoE, teacherData } from './helpers.js';
 
 const copyWeights = (m: MultiTaskModel): Float32Array[] => m.parameters().map((p) => Float32Array.from(p.data));
 
