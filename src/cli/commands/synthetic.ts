@@ -19,7 +19,7 @@ import { RunProgress } from '../run-progress.js';
 import { fixed, markdownTable } from '../table.js';
 
 export const syntheticFlags: Record<string, FlagSpec> = {
-  paper: { type: 'boolean', description: `the paper's protocol at full size: the learning-rate pilot, then ${PAPER_SYNTHETIC.runs} runs per (model, correlation) on ${PAPER_SYNTHETIC.trainSize} training rows; about an hour on two idle cores; resumable (see --results)` },
+  paper: { type: 'boolean', description: `the paper's protocol at full size: the learning-rate pilot, then ${PAPER_SYNTHETIC.runs} runs per (model, correlation) on ${PAPER_SYNTHETIC.trainSize} training rows; about an hour and a half on two idle cores; resumable (see --results)` },
   pilot: { type: 'boolean', description: `only the learning-rate pilot of --paper (grid ${LEARNING_RATE_GRID.join(', ')} on validation loss); writes pilot.json, the record the demo's rates come from` },
   full: { type: 'boolean', description: `more than the demo, less than --paper: ${FULL_SYNTHETIC.runs} runs per cell at --paper's data size and the pilot's length and rates (no pilot)` },
   results: { type: 'string', placeholder: 'FILE', description: 'with --paper / --pilot: the JSON-lines file each finished run is appended to; rerunning continues from it (default OUT/results.jsonl)' },
