@@ -98,10 +98,13 @@ function summarize(files: string[]): void {
   for (const name of names) {
     for (const correlation of CORRELATIONS) {
       const cell = (model: SyntheticModelName) => all.filter((r) => r.condition === name && r.model === model && r.correlation === correlation).sort((a, b) => a.run - b.run);
-      const mm = cell('mmoe'), om = cell('omoe'), sb = cell('shared-bottom');
-      const n = Math.min(mm.length, sb.length);
+      // Only the runs every model finished, so that each column averages the same data sets.
+      const all3 = [cell('mmoe'), cell('omoe'), cell('shared-bottom')];
+      const paired = new Set(all3[0].map((r) => r.run).filter((run) => all3.every((c) => c.some((r) => r.run === run))));
+      const [mm, om, sb] = all3.map((c) => c.filter((r) => paired.has(r.run)));
+      const n = paired.size;
       if (n === 0) continue;
-      const a = mm.slice(0, n).map((r) => r.test), b = sb.slice(0, n).map((r) => r.test);
+      const a = mm.map((r) => r.test), b = sb.map((r) => r.test);
       const wins = a.filter((v, i) => v < b[i]).length;
       const p = n > 1 ? wilcoxonSignedRank(a, b, 'less').pValue : NaN;
       const f = (v: Row[], k: 'test' | 'train') => (v.length ? `${mean(v.map((r) => r[k])).toFixed(4)} (med ${median(v.map((r) => r[k])).toFixed(4)})` : '—');
