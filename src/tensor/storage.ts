@@ -22,6 +22,8 @@ interface Block {
   readonly heap: ArenaHeap;
   readonly ptr: number;
   readonly bytes: number;
+  /** Whether the FinalizationRegistry watches its view (blocks made in a scope join it only when kept). */
+  registered: boolean;
 }
 
 const registry = new FinalizationRegistry<Block>((b) => b.heap.release(b.ptr, b.bytes));
@@ -45,12 +47,16 @@ export function allocateFloat32(size: number, zero = true): Float32Array {
       if (ptr >= 0) {
         const view = heap.view(ptr, size);
         if (zero) view.fill(0);
-        const block: Block = { heap, ptr, bytes };
-        registry.register(view, block, view);
-        if (scopes.length > 0) {
+        // A block made in a scope is the scope's to return; the collector only needs to know of
+        // it if the scope keeps it (registering costs more than the rest of an allocation).
+        const inScope = scopes.length > 0;
+        const block: Block = { heap, ptr, bytes, registered: !inScope };
+        if (inScope) {
           const s = scopes[scopes.length - 1];
           s.views.push(view);
           s.blocks.push(block);
+        } else {
+          registry.register(view, block, view);
         }
         return view;
       }
@@ -113,9 +119,14 @@ export function closeStorageScope(
     }
     if (lo > 0 && ends[lo - 1] > b.ptr) {
       if (outer !== null) { outer.views.push(s.views[i]); outer.blocks.push(b); }
+      if (!b.registered && scopes.length === 0) {
+        // Kept past the outermost scope: from here on the collector may return it too.
+        registry.register(s.views[i], b, s.views[i]);
+        b.registered = true;
+      }
       continue;
     }
-    registry.unregister(s.views[i]);
+    if (b.registered) registry.unregister(s.views[i]);
     heap.release(b.ptr, b.bytes);
     released++;
   }
