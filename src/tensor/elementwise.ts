@@ -1,4 +1,4 @@
-import { allocate, type Storage } from './dtype.js';
+import { allocateUninit, type Storage } from './dtype.js';
 import { NDArray } from './ndarray.js';
 import { broadcastShapes, broadcastStrides, formatShape, sizeOf, shapesEqual, type Shape } from './shape.js';
 
@@ -16,7 +16,7 @@ export type UnaryOp =
 export function unary(op: UnaryOp, x: NDArray, p = 0, q = 0): NDArray {
   const n = x.size;
   const a = x.data;
-  const o = allocate(x.dtype, n);
+  const o = allocateUninit(x.dtype, n);
   unaryInto(op, a, o, n, p, q);
   return new NDArray(o, x.shape);
 }
@@ -139,13 +139,13 @@ export function binary(op: BinaryOp, a: NDArray, b: NDArray, opName: string = op
     throw new TypeError(`${opName}: dtype mismatch ${a.dtype} vs ${b.dtype}; cast one operand first`);
   }
   if (shapesEqual(a.shape, b.shape)) {
-    const o = allocate(a.dtype, a.size);
+    const o = allocateUninit(a.dtype, a.size);
     binaryRow(op, a.data, 0, 1, b.data, 0, 1, o, 0, a.size);
     return new NDArray(o, a.shape);
   }
   const outShape = broadcastShapes(opName, a.shape, b.shape);
   const n = sizeOf(outShape);
-  const o = allocate(a.dtype, n);
+  const o = allocateUninit(a.dtype, n);
   if (b.size === 1) {
     binaryRow(op, a.data, 0, 1, b.data, 0, 0, o, 0, n);
     return new NDArray(o, outShape);
@@ -220,7 +220,7 @@ function isRowColumn(s: Shape, out: Shape): boolean {
  */
 export function reluBackward(x: NDArray, g: NDArray): NDArray {
   const xd = x.data, gd = g.data, n = xd.length;
-  const o = allocate(g.dtype, n);
+  const o = allocateUninit(g.dtype, n);
   for (let i = 0; i < n; i++) o[i] = gd[i] * +(xd[i] > 0);
   return new NDArray(o, x.shape);
 }
@@ -229,7 +229,7 @@ export function reluBackward(x: NDArray, g: NDArray): NDArray {
 export function where(cond: NDArray, a: NDArray, b: NDArray): NDArray {
   if (a.dtype !== b.dtype) throw new TypeError(`where: dtype mismatch ${a.dtype} vs ${b.dtype}; cast one operand first`);
   const outShape = broadcastShapes('where', broadcastShapes('where', cond.shape, a.shape), b.shape);
-  const o = allocate(a.dtype, sizeOf(outShape));
+  const o = allocateUninit(a.dtype, sizeOf(outShape));
   const sC = broadcastStrides(cond.shape, outShape);
   const sA = broadcastStrides(a.shape, outShape);
   const sB = broadcastStrides(b.shape, outShape);
@@ -247,7 +247,7 @@ export function expandArray(a: NDArray, shape: Shape, opName = 'expand'): NDArra
   if (!shapesEqual(outShape, shape)) {
     throw new Error(`${opName}: cannot expand ${formatShape(a.shape)} to ${formatShape(shape)}`);
   }
-  const o = allocate(a.dtype, sizeOf(outShape));
+  const o = allocateUninit(a.dtype, sizeOf(outShape));
   const sA = broadcastStrides(a.shape, outShape);
   const ad = a.data;
   forEachBroadcastRow(outShape, [sA], (off, inner, st, oo) => {

@@ -1,5 +1,5 @@
 import { copyRange } from './copy.js';
-import { allocate } from './dtype.js';
+import { allocate, allocateUninit } from './dtype.js';
 import { NDArray } from './ndarray.js';
 import { axisView, formatShape, normalizeAxis, stridesOf } from './shape.js';
 
@@ -12,7 +12,7 @@ export function permuteArray(x: NDArray, perm: readonly number[], opName = 'perm
   const outShape = p.map((a) => x.shape[a]);
   const inStrides = stridesOf(x.shape);
   const st = p.map((a) => inStrides[a]);
-  const o = allocate(x.dtype, x.size);
+  const o = allocateUninit(x.dtype, x.size);
   const d = x.data;
   if (nd === 0 || x.size === 0) { o.set(d); return new NDArray(o, outShape); }
   const inner = outShape[nd - 1];
@@ -50,7 +50,7 @@ export function concatArrays(xs: readonly NDArray[], axis: number, opName = 'con
   const outShape = first.shape.slice();
   outShape[ax] = total;
   const [outer, , inner] = axisView(outShape, ax);
-  const o = allocate(first.dtype, outer * total * inner);
+  const o = allocateUninit(first.dtype, outer * total * inner);
   let offset = 0;
   for (const x of xs) {
     const w = x.shape[ax] * inner;
@@ -66,7 +66,7 @@ export function sliceArray(x: NDArray, axis: number, start: number, length: numb
   const [outer, n, inner] = axisView(x.shape, axis);
   const outShape = x.shape.slice();
   outShape[axis] = length;
-  const o = allocate(x.dtype, outer * length * inner);
+  const o = allocateUninit(x.dtype, outer * length * inner);
   const w = length * inner;
   const d = x.data;
   if (outer === 1 || w === n * inner) {

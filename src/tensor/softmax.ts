@@ -1,4 +1,4 @@
-import { allocate, type Storage } from './dtype.js';
+import { allocateUninit, type Storage } from './dtype.js';
 import { NDArray } from './ndarray.js';
 import { axisView } from './shape.js';
 
@@ -9,7 +9,7 @@ let rowExp = new Float64Array(64);
 export function softmaxArray(x: NDArray, axis: number, log: boolean): NDArray {
   const [outer, n, inner] = axisView(x.shape, axis);
   const d = x.data;
-  const o = allocate(x.dtype, x.size);
+  const o = allocateUninit(x.dtype, x.size);
   if (inner === 1 && !log) {
     softmaxRows(d, o, outer, n);
     return new NDArray(o, x.shape);
@@ -60,7 +60,7 @@ export function logSoftmaxArray(x: NDArray, axis: number): NDArray {
 export function softmaxBackward(y: NDArray, g: NDArray, axis: number): NDArray {
   const [outer, n, inner] = axisView(y.shape, axis);
   const yd = y.data, gd = g.data;
-  const o = allocate(y.dtype, y.size);
+  const o = allocateUninit(y.dtype, y.size);
   if (inner === 1) {
     for (let base = 0, end = outer * n; base < end; base += n) {
       let dot = 0;
@@ -84,7 +84,7 @@ export function softmaxBackward(y: NDArray, g: NDArray, axis: number): NDArray {
 export function logSoftmaxBackward(y: NDArray, g: NDArray, axis: number): NDArray {
   const [outer, n, inner] = axisView(y.shape, axis);
   const yd = y.data, gd = g.data;
-  const o = allocate(y.dtype, y.size);
+  const o = allocateUninit(y.dtype, y.size);
   for (let a = 0; a < outer; a++) {
     for (let i = 0; i < inner; i++) {
       const base = a * n * inner + i;
