@@ -12,3 +12,4 @@ export * from './random.js';
 export * from './cross.js';
 export * from './copy.js';
 export * from './backend.js';
+export { KERNELS, onWasm, type KernelName, type KernelPolicy } from './dispatch.js';
