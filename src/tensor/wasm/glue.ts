@@ -38,7 +38,9 @@ import { wasmKernelInstance } from './runtime.js';
  *   tanhGrad(n, g, y, out)          out = g·(1 − y²), y = tanh(x)
  *   softmax(M, N, x, out)           over the last axis of [M, N]
  *   softmaxGrad(M, N, y, g, out)    out = y ⊙ (g − rowsum(g ⊙ y))
- *   rowSum(M, N, x, out)            [M, N] → [M]       colSum(M, N, x, out)  [M, N] → [N]
+ *   rowSum(M, N, x, out)            [M, N] → [M] (float64 accumulator: reduce.ts's last-axis sum,
+ *                                   and its whole-array sum as rowSum(1, size))
+ *   colSum(M, N, x, out)            [M, N] → [N] (float32, rows in order: reduce.ts's axis-0 sum)
  *   gatherRows(m, n, src, idx, out) out[i, :] = src[idx[i], :] for i < m, rows of n floats
  *   copyBlocks(M, n, src, srcStride, dst, dstStride)   M blocks of n floats (concat, narrow)
  *   fill(n, out, value)
@@ -112,6 +114,7 @@ function build(exports: Record<string, unknown>, memory: WasmMemory): GlueKernel
   const adam = k('adam'), adamDecay = k('adamDecay'), adamAmsgrad = k('adamAmsgrad');
   const sgd = k('sgd'), sgdM = k('sgdMomentum'), sgdMF = k('sgdMomentumFirst');
   const sgdN = k('sgdMomentumNesterov'), sgdNF = k('sgdMomentumFirstNesterov');
+  const rowSum = k('rowSum'), colSum = k('colSum');
   const rms = k('rmsprop'), rmsC = k('rmspropCentered'), rmsM = k('rmspropMomentum'), rmsCM = k('rmspropCenteredMomentum');
   return {
     memory,
@@ -124,7 +127,9 @@ function build(exports: Record<string, unknown>, memory: WasmMemory): GlueKernel
     leakyReluGrad: (n, g, x, out, slope) => leakyGrad(1, n, g, n, 1, x, n, 1, out, slope),
     sigmoidGrad: pair('sigmoidGrad'),
     tanhGrad: pair('tanhGrad'),
-    softmax: k('softmax'), softmaxGrad: k('softmaxGrad'), rowSum: k('rowSum'), colSum: k('colSum'),
+    softmax: k('softmax'), softmaxGrad: k('softmaxGrad'), rowSum,
+    // [M, 1] → [1]: reduce.ts sums a one-column axis in float64 (its inner = 1 path), as rowSum does.
+    colSum: (M, N, x, out) => (N === 1 ? rowSum(1, M, x, out) : colSum(M, N, x, out)),
     gatherRows: k('gatherRows'), copyBlocks: k('copyBlocks'), fill: k('fill'),
     adam: (n, theta, grad, m, v, vmax, b1, b2, decayed, shrink, l2, stepSize, bc2Sqrt, eps) => {
       if (vmax !== 0) adamAmsgrad(n, theta, grad, m, v, vmax, b1, b2, shrink, l2, stepSize, bc2Sqrt, eps);
