@@ -29,7 +29,7 @@ import { wasmKernelInstance } from './runtime.js';
  *       scalar a: (1, n, a, 0, 0, b, n, 1, out); row b [N] over a [M,N]: (M, N, a, N, 1, b, 0, 1, out);
  *       column b [M,1] over a [M,N]: (M, N, a, N, 1, b, 1, 0, out); mirror them for a small a.
  *       Other broadcasts: loop over the contiguous [M, N] blocks, offsetting the pointers.
- *   neg(n, x, out)  relu(n, x, out)  exp(n, x, out)  sigmoid(n, x, out)  tanh(n, x, out)
+ *   neg(n, x, out)  relu(n, x, out)  exp(n, x, out)  log(n, x, out)  sigmoid(n, x, out)  tanh(n, x, out)
  *   scale(n, x, out, c)             out = x·c (c any double, as unary 'scale')
  *   leakyRelu(n, x, out, slope)     out = x > 0 ? x : slope·x
  *   reluGrad(n, g, x, out)          out = g·[x > 0]                (reluBackward)
@@ -72,6 +72,7 @@ export interface GlueKernels {
   readonly neg: UnaryKernel;
   readonly relu: UnaryKernel;
   readonly exp: UnaryKernel;
+  readonly log: UnaryKernel;
   readonly sigmoid: UnaryKernel;
   readonly tanh: UnaryKernel;
   scale(n: number, x: number, out: number, c: number): void;
@@ -119,7 +120,7 @@ function build(exports: Record<string, unknown>, memory: WasmMemory): GlueKernel
   return {
     memory,
     binary,
-    neg: k('map_neg'), relu: k('map_relu'), exp: k('map_exp'), sigmoid: k('map_sigmoid'), tanh: k('map_tanh'),
+    neg: k('map_neg'), relu: k('map_relu'), exp: k('map_exp'), log: k('map_log'), sigmoid: k('map_sigmoid'), tanh: k('map_tanh'),
     // A float32 c multiplies in float32 (the same bits, half the work); any other in float64.
     scale: (n, x, out, c) => (Math.fround(c) === c ? scale32 : scale64)(n, x, out, c),
     leakyRelu: (n, x, out, slope) => leaky(n, x, out, slope),

@@ -16,8 +16,8 @@ import { VecMath } from './math-kernel.js';
  * tail computes exactly what the vector loop would. Each output is written after its inputs are
  * read, so out may be a, b or x itself (not a partial overlap, nor an operand smaller than out).
  *
- * Every op here is the same as the JavaScript kernel bit for bit, except exp, sigmoid and tanh
- * (ulp bounds in math-kernel.ts). JavaScript computes in doubles and rounds once on store; for a
+ * Every op here is the same as the JavaScript kernel bit for bit, except exp, sigmoid, tanh and
+ * log (ulp bounds in math-kernel.ts). JavaScript computes in doubles and rounds once on store; for a
  * single IEEE operation on two float32 values that is the float32 operation. Where the JavaScript
  * formula has more than one operation or a double-precision constant (scale by 0.1, leaky slope,
  * the sigmoid and tanh backward), the op widens to f64x2 (`viaF64`) and rounds once, as JS does.
@@ -89,6 +89,7 @@ export const MAP_OPS: readonly MapOp[] = [
   { name: 'exp', arity: 1, body: (_f, [x], _p, m) => m.exp(x) },
   { name: 'sigmoid', arity: 1, body: (_f, [x], _p, m) => m.sigmoid(x) },
   { name: 'tanh', arity: 1, body: (_f, [x], _p, m) => m.tanh(x) },
+  { name: 'log', arity: 1, body: (_f, [x], _p, m) => m.log(x) },
   // Backward: (g, x or y) → gradient. g·[x > 0] with the mask as 1.0/0.0, as reluBackward.
   { name: 'reluGrad', arity: 2, body: (f, [g, x]) => { f.localGet(g); f.localGet(x); zero(f); f.f32x4.gt(); one(f); f.v128.and(); f.f32x4.mul(); } },
   // g·(x > 0 ? 1 : slope), slope rounded to float32 as the JavaScript mask array stores it.

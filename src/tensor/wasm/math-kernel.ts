@@ -111,4 +111,42 @@ export class VecMath {
     f.localGet(m); f.localGet(m); this.k(2); f.f32x4.add(); f.f32x4.div(); f.f32x4.abs();
     f.localGet(x); f.v128.splatConst('i32', -0x80000000); f.v128.and(); f.v128.or();
   }
+
+  /**
+   * Pushes log(x) for the f32x4 in local `x` (uses scratch 0–5): fdlibm's logf on four lanes.
+   * x = 2^k·m with m ∈ [√2/2, √2) (subnormal x scaled by 2^23 first), f = m − 1, s = f/(2 + f),
+   * log(1 + f) = f − f²/2 + s·(f²/2 + R(s²)) with fdlibm's Lg1–Lg4, k·ln2 split in head and tail.
+   * Then log(±0) = −Inf, log(x < 0) = NaN, log(+Inf) = +Inf, NaN stays NaN.
+   */
+  log(x: Local): void {
+    const f = this.f, xs = this.vec(0), k = this.vec(1), fm = this.vec(2), sv = this.vec(3), z = this.vec(4), t = this.vec(5);
+    const small = (): void => { f.localGet(x); this.k(2 ** -126); f.f32x4.lt(); };
+    f.localGet(x); this.k(2 ** 23); f.f32x4.mul(); f.localGet(x); small(); f.v128.bitselect(); f.localSet(xs);
+    // ix = bits + (0x3f800000 − 0x3f3504f3): the exponent of m ∈ [√2/2, √2) lands in k
+    f.localGet(xs); f.v128.splatConst('i32', 0x3f800000 - 0x3f3504f3); f.i32x4.add(); f.localSet(t);
+    f.localGet(t); f.i32.const(23); f.i32x4.shrS(); f.v128.splatConst('i32', 127); f.i32x4.sub();
+    f.v128.splatConst('i32', -23); f.v128.zero(); small(); f.v128.bitselect(); f.i32x4.add(); f.f32x4.fromI32x4(); f.localSet(k);
+    f.localGet(t); f.v128.splatConst('i32', 0x007fffff); f.v128.and(); f.v128.splatConst('i32', 0x3f3504f3); f.i32x4.add();
+    this.k(1); f.f32x4.sub(); f.localSet(fm);
+    f.localGet(fm); this.k(2); f.localGet(fm); f.f32x4.add(); f.f32x4.div(); f.localSet(sv);
+    f.localGet(sv); f.localGet(sv); f.f32x4.mul(); f.localSet(z);
+    // R = z·(Lg1 + w·Lg3) + w·(Lg2 + w·Lg4), w = z²
+    f.localGet(z); f.localGet(z); f.f32x4.mul(); f.localSet(t);
+    f.localGet(z); this.k(0.66666662693); f.localGet(t); this.k(0.28498786688); f.f32x4.mul(); f.f32x4.add(); f.f32x4.mul();
+    f.localGet(t); this.k(0.40000972152); f.localGet(t); this.k(0.24279078841); f.f32x4.mul(); f.f32x4.add(); f.f32x4.mul();
+    f.f32x4.add(); f.localSet(z); // z ← R
+    this.k(0.5); f.localGet(fm); f.f32x4.mul(); f.localGet(fm); f.f32x4.mul(); f.localSet(t); // t ← hfsq
+    // k·ln2_hi − ((hfsq − (s·(hfsq + R) + k·ln2_lo)) − f)
+    f.localGet(k); this.k(6.9313812256e-01); f.f32x4.mul();
+    f.localGet(t);
+    f.localGet(sv); f.localGet(t); f.localGet(z); f.f32x4.add(); f.f32x4.mul(); f.localGet(k); this.k(9.0580006145e-06); f.f32x4.mul(); f.f32x4.add();
+    f.f32x4.sub(); f.localGet(fm); f.f32x4.sub(); f.f32x4.sub();
+    // specials
+    this.k(NaN); f.localSet(t); f.localSet(z); // t ← NaN, z ← r
+    f.localGet(t); f.localGet(z); f.localGet(x); this.k(0); f.f32x4.lt(); f.localGet(x); f.localGet(x); f.f32x4.ne(); f.v128.or(); f.v128.bitselect();
+    f.localSet(z);
+    this.k(-Infinity); f.localGet(z); f.localGet(x); this.k(0); f.f32x4.eq(); f.v128.bitselect();
+    f.localSet(z);
+    this.k(Infinity); f.localGet(z); f.localGet(x); this.k(Infinity); f.f32x4.eq(); f.v128.bitselect();
+  }
 }
