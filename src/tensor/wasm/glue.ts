@@ -20,7 +20,7 @@ import { wasmKernelInstance } from './runtime.js';
  * Bit-identical to the JavaScript kernels: every binary op, neg, scale, relu, leakyRelu, all four
  * backward ops, softmaxGrad, rowSum, colSum, the copies, and every optimizer step. Not
  * bit-identical (float32 SIMD approximations, bounds measured in test/tensor/wasm/glue-math.test.ts):
- * exp ≤ 2 ulp, sigmoid and tanh ≤ 3 ulp, softmax (see row-kernel.ts).
+ * exp, log, sigmoid and tanh ≤ 2 ulp, softmax (its bound: row-kernel.ts).
  *
  * Signatures (n: element count; M×N: rows×columns):
  *   binary[op](M, N, a, aRow, aCol, b, bRow, bCol, out)   op: add sub mul div maximum minimum

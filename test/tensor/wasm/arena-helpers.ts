@@ -1,13 +1,24 @@
 import { expect } from 'vitest';
 import type { Generator } from '../../../src/tensor/index.js';
 import { CONTROL_BYTES } from '../../../src/tensor/wasm/arena.js';
-import { wasmKernelInstance } from '../../../src/tensor/wasm/runtime.js';
+import * as runtime from '../../../src/tensor/wasm/runtime.js';
 
 /*
- * Test plumbing for the glue kernels: operands laid out in the arena from CONTROL_BYTES on (the
- * kernels take byte pointers), guard words around every block to catch a write past either end,
- * and float32 comparisons by bits (NaN equal to NaN) or by ulps.
+ * Test plumbing for the glue kernels: operands placed in the arena (the kernels take byte
+ * pointers), guard words around every block to catch a write past either end, and float32
+ * comparisons by bits (NaN equal to NaN) or by ulps.
+ *
+ * Blocks come from the arena's storage heap where runtime.ts has one (`storageHeap()`, the arena
+ * allocator, which also holds tensor storage: writing anywhere else would corrupt it); without it
+ * they are laid out from CONTROL_BYTES on, where nothing else lives.
  */
+
+interface Heap { alloc(bytes: number): number; release(ptr: number, bytes: number): void }
+
+function storageHeap(): Heap | null {
+  const f = (runtime as unknown as Record<string, unknown>).storageHeap;
+  return typeof f === 'function' ? (f as () => Heap | null)() : null;
+}
 
 const GUARD = 4; // floats of guard pattern before and after each block
 const GUARD_BITS = 0x7fa5a5a5; // a signalling-NaN pattern no kernel produces
@@ -19,17 +30,29 @@ export class ArenaLayout {
   /** misalign: bytes (0, 4, 8, 12) added to every block, to run the unaligned paths. */
   constructor(private readonly misalign = 0) {}
 
+  private readonly held: Array<{ ptr: number; bytes: number }> = [];
+
   private get inst() {
-    const i = wasmKernelInstance();
+    const i = runtime.wasmKernelInstance();
     if (!i) throw new Error('ArenaLayout: WebAssembly unavailable');
     return i;
   }
 
   /** Room for n 4-byte elements; returns its byte pointer. */
   alloc(n: number): number {
-    const start = Math.ceil(this.next / 16) * 16 + 4 * GUARD + this.misalign;
-    this.next = start + 4 * (n + GUARD);
-    if (!this.inst.arena.ensure(this.next + 64)) throw new Error('ArenaLayout: arena too small');
+    const bytes = 4 * (n + 2 * GUARD) + 16;
+    const heap = storageHeap();
+    let start: number;
+    if (heap) {
+      const p = heap.alloc(bytes);
+      if (p < 0) throw new Error('ArenaLayout: the storage heap refused a block');
+      this.held.push({ ptr: p, bytes });
+      start = Math.ceil(p / 16) * 16 + 4 * GUARD + this.misalign;
+    } else {
+      start = Math.ceil(this.next / 16) * 16 + 4 * GUARD + this.misalign;
+      this.next = start + 4 * (n + GUARD);
+      if (!this.inst.arena.ensure(this.next + 64)) throw new Error('ArenaLayout: arena too small');
+    }
     const u = this.u32();
     u.fill(GUARD_BITS, start / 4 - GUARD, start / 4);
     u.fill(GUARD_BITS, start / 4 + n, start / 4 + n + GUARD);
@@ -49,7 +72,7 @@ export class ArenaLayout {
     return this.f32().slice(ptr / 4, ptr / 4 + n);
   }
 
-  /** Every guard word is intact: no kernel wrote outside its block. */
+  /** Every guard word is intact (no kernel wrote outside its block); then the blocks are returned. */
   checkGuards(tag: string): void {
     const u = this.u32();
     for (const { ptr, n } of this.blocks) {
@@ -58,6 +81,8 @@ export class ArenaLayout {
         if (u[ptr / 4 + n + k - 1] !== GUARD_BITS) expect(u[ptr / 4 + n + k - 1], `${tag}: guard after block @${ptr} (n ${n})`).toBe(GUARD_BITS);
       }
     }
+    const heap = storageHeap();
+    for (const { ptr, bytes } of this.held.splice(0)) heap?.release(ptr, bytes);
   }
 
   f32(): Float32Array { return new Float32Array(this.inst.arena.memory.buffer); }

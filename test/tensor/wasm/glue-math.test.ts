@@ -51,8 +51,9 @@ function run(fn: UnaryKernel, x: Float32Array, mis = 0): Float32Array {
   const L = new ArenaLayout(mis);
   const px = L.put(x), po = L.alloc(x.length);
   fn(x.length, px, po);
+  const out = L.get(po, x.length);
   L.checkGuards('math');
-  return L.get(po, x.length);
+  return out;
 }
 
 describe.skipIf(!wasmFeatures().simd)('SIMD exp, sigmoid, tanh and log against float64', () => {
