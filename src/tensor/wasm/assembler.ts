@@ -306,6 +306,7 @@ export class FunctionBuilder {
     nearest: (): this => this.simd(0x6a),
     abs: (): this => this.simd(0xe0),
     neg: (): this => this.simd(0xe1),
+    sqrt: (): this => this.simd(0xe3),
     add: (): this => this.simd(0xe4),
     sub: (): this => this.simd(0xe5),
     mul: (): this => this.simd(0xe6),

@@ -28,6 +28,8 @@ export interface MapOp {
   arity: 1 | 2;
   /** Scalar parameters appended to the signature. */
   params?: Array<typeof F32 | typeof F64>;
+  /** Uses math-kernel.ts's functions: their constants are loaded into locals before the loops. */
+  math?: boolean;
   /** Pushes the f32x4 result; x: the operands (v128 locals), p: the parameter locals. */
   body: (f: FunctionBuilder, x: Local[], p: Local[], math: VecMath) => void;
 }
@@ -86,10 +88,10 @@ export const MAP_OPS: readonly MapOp[] = [
       f.localGet(x); zero(f); f.f32x4.gt(); f.v128.bitselect();
     },
   },
-  { name: 'exp', arity: 1, body: (_f, [x], _p, m) => m.exp(x) },
-  { name: 'sigmoid', arity: 1, body: (_f, [x], _p, m) => m.sigmoid(x) },
-  { name: 'tanh', arity: 1, body: (_f, [x], _p, m) => m.tanh(x) },
-  { name: 'log', arity: 1, body: (_f, [x], _p, m) => m.log(x) },
+  { name: 'exp', arity: 1, math: true, body: (_f, [x], _p, m) => m.exp(x) },
+  { name: 'sigmoid', arity: 1, math: true, body: (_f, [x], _p, m) => m.sigmoid(x) },
+  { name: 'tanh', arity: 1, math: true, body: (_f, [x], _p, m) => m.tanh(x) },
+  { name: 'log', arity: 1, math: true, body: (_f, [x], _p, m) => m.log(x) },
   // Backward: (g, x or y) → gradient. g·[x > 0] with the mask as 1.0/0.0, as reluBackward.
   { name: 'reluGrad', arity: 2, body: (f, [g, x]) => { f.localGet(g); f.localGet(x); zero(f); f.f32x4.gt(); one(f); f.v128.and(); f.f32x4.mul(); } },
   // g·(x > 0 ? 1 : slope), slope rounded to float32 as the JavaScript mask array stores it.
@@ -130,6 +132,7 @@ export function emitMap(m: ModuleBuilder, op: MapOp): number {
     const xs = op.arity === 2 ? [xa, xb] : [xa];
     const addr = (base: Local): void => { f.localGet(base); f.localGet(j); f.i32.const(4); f.i32.mul(); f.i32.add(); };
     f.localGet(N!); f.i32.const(~3); f.i32.and(); f.localSet(N4);
+    if (op.math) math.preload();
     /** The row loops, with operand k streamed (vector loads) when vecK[k], else splatted once. */
     const row = (vec: boolean[]): void => {
       xs.forEach((x, k) => { if (!vec[k]) { f.localGet(k ? pb : pa); f.f32.load(); f.f32x4.splat(); f.localSet(x); } });

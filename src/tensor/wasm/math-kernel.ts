@@ -46,8 +46,28 @@ export class VecMath {
     return this.d[i];
   }
 
+  private readonly consts = new Map<number, Local>();
+
+  /**
+   * Materialises the constants of exp, sigmoid, tanh and log in locals, once, where this is
+   * called (before the loops): the functions below then read locals instead of rebuilding
+   * each v128 constant per vector.
+   */
+  preload(): void {
+    const all = [LOG2E, LN2_HI, LN2_LO, ...C, 1, 2, -2, -20, -104, 89, 0, 2 ** 23, 2 ** -126, 0.5,
+      0.66666662693, 0.28498786688, 0.40000972152, 0.24279078841, 6.9313812256e-01, 9.0580006145e-06];
+    for (const v of all) {
+      const key = Math.fround(v);
+      if (this.consts.has(key)) continue;
+      const l = this.f.local(V128);
+      this.f.v128.splatConst('f32', v); this.f.localSet(l);
+      this.consts.set(key, l);
+    }
+  }
+
   private k(v: number): void {
-    this.f.v128.splatConst('f32', v);
+    const l = this.consts.get(Math.fround(v));
+    if (l !== undefined) this.f.localGet(l); else this.f.v128.splatConst('f32', v);
   }
 
   /**

@@ -21,6 +21,13 @@ import { F64, I32, V128, type FunctionBuilder, type Local, type ModuleBuilder } 
  *   rmsprop{,Centered}{,Momentum}(n, θ, g, v, [gAvg], [buf], lr, alpha, eps, wd, [mu])
  * Scalars are float64 arguments, computed by the caller as the JavaScript optimizer does
  * (stepSize = lr/(1 − β1^t), bc2Sqrt = √(1 − β2^t), clr = lr/(1 + (t − 1)·lrDecay), …).
+ *
+ * Each also comes as `<name>F32`: the same expression tree in f32x4 lanes (scalars, and the
+ * derived 1 − β etc., computed in float64 and rounded once to float32), as PyTorch evaluates its
+ * float32 optimizers. Not bit-identical to the JavaScript optimizers (a few float32 roundings per
+ * step, see glue-optim.test.ts), but four lanes instead of two: Adam's two divisions and square
+ * root per element dominate, so it runs ~2–3× more elements per cycle (x86 divps/sqrtps against
+ * divpd/sqrtpd throughput, not measured here).
  */
 
 type E = () => void;
@@ -49,9 +56,9 @@ interface OptimSpec {
   body: (c: Ctx) => void;
 }
 
-function emitOptim(m: ModuleBuilder, spec: OptimSpec): number {
+function emitOptim(m: ModuleBuilder, spec: OptimSpec, wide: boolean): number {
   const params = [I32, ...spec.streams.map(() => I32), ...spec.scalars.map(() => F64)];
-  return m.func(spec.name, params, [], (f: FunctionBuilder, args) => {
+  return m.func(wide ? spec.name : `${spec.name}F32`, params, [], (f: FunctionBuilder, args) => {
     const n = args[0];
     const ptr = Object.fromEntries(spec.streams.map((s, i) => [s, args[1 + i]]));
     const j = f.local(I32), n4 = f.local(I32), off = f.local(I32);
@@ -60,8 +67,10 @@ function emitOptim(m: ModuleBuilder, spec: OptimSpec): number {
     const scal: Record<string, Local> = {};
     const temps: Local[] = [];
     let used = 0;
+    // f64x2 lanes (wide) or f32x4; the scalars are always derived in float64 first
+    let w = true;
     const written = new Set<string>();
-    const op = (code: () => void) => (a: E, b: E): E => () => { a(); b(); code(); };
+    const op = (d: () => void, s: () => void) => (a: E, b: E): E => () => { a(); b(); if (w) d(); else s(); };
     const c: Ctx = {
       s: {},
       set: (s, e) => { e(); f.localSet(cur[s]); written.add(s); },
@@ -71,10 +80,11 @@ function emitOptim(m: ModuleBuilder, spec: OptimSpec): number {
         e(); f.localSet(t);
         return () => void f.localGet(t);
       },
-      add: op(() => f.f64x2.add()), sub: op(() => f.f64x2.sub()), mul: op(() => f.f64x2.mul()), div: op(() => f.f64x2.div()),
-      sqrt: (a) => () => { a(); f.f64x2.sqrt(); },
-      r32: (a) => () => { a(); f.f32x4.demote(); f.f64x2.promoteLow(); },
-      maxOf: (x, y) => () => { x(); y(); x(); y(); f.f64x2.gt(); f.v128.bitselect(); },
+      add: op(() => f.f64x2.add(), () => f.f32x4.add()), sub: op(() => f.f64x2.sub(), () => f.f32x4.sub()),
+      mul: op(() => f.f64x2.mul(), () => f.f32x4.mul()), div: op(() => f.f64x2.div(), () => f.f32x4.div()),
+      sqrt: (a) => () => { a(); if (w) f.f64x2.sqrt(); else f.f32x4.sqrt(); },
+      r32: (a) => () => { a(); if (w) { f.f32x4.demote(); f.f64x2.promoteLow(); } },
+      maxOf: (x, y) => () => { x(); y(); x(); y(); if (w) f.f64x2.gt(); else f.f32x4.gt(); f.v128.bitselect(); },
     };
     for (const s of spec.streams) c.s[s] = () => void f.localGet(cur[s]);
     spec.scalars.forEach((name, i) => {
@@ -88,12 +98,26 @@ function emitOptim(m: ModuleBuilder, spec: OptimSpec): number {
       e(c)(); f.localSet(scal[name]);
       c.s[name] = () => void f.localGet(scal[name]);
     }
-    /** One group of four elements (or one, splatted): load, two widened halves, store. */
+    if (!wide) {
+      for (const l of Object.values(scal)) { f.localGet(l); f.f32x4.demote(); f.f32x4.extractLane(0); f.f32x4.splat(); f.localSet(l); }
+      w = false;
+    }
+    const store = (s: string, vector: boolean, value: () => void): void => {
+      f.localGet(ptr[s]); f.localGet(off); f.i32.add(); value();
+      if (vector) f.v128.store({ align: 0 }); else { f.f32x4.extractLane(0); f.f32.store(); }
+    };
+    /** One group of four elements (or one, splatted): load, compute (two widened halves), store. */
     const element = (vector: boolean): void => {
       for (const s of spec.streams) {
         f.localGet(ptr[s]); f.localGet(off); f.i32.add();
         if (vector) f.v128.load({ align: 0 }); else { f.f32.load(); f.f32x4.splat(); }
-        f.localSet(raw[s]);
+        f.localSet(wide ? raw[s] : cur[s]);
+      }
+      if (!wide) {
+        used = 0;
+        spec.body(c);
+        for (const s of written) store(s, vector, () => void f.localGet(cur[s]));
+        return;
       }
       for (let h = 0; h < 2; h++) {
         for (const s of spec.streams) {
@@ -103,14 +127,9 @@ function emitOptim(m: ModuleBuilder, spec: OptimSpec): number {
         used = 0;
         spec.body(c);
         for (const s of written) {
-          if (!vector) {
-            f.localGet(ptr[s]); f.localGet(off); f.i32.add();
-            f.localGet(cur[s]); f.f32x4.demote(); f.f32x4.extractLane(0); f.f32.store();
-          } else if (h === 0) {
-            f.localGet(cur[s]); f.f32x4.demote(); f.localSet(half[s]);
-          } else {
-            f.localGet(ptr[s]); f.localGet(off); f.i32.add();
-            f.localGet(half[s]); f.localGet(cur[s]); f.f32x4.demote(); f.v128.shuffle32([0, 1, 4, 5]); f.v128.store({ align: 0 });
+          if (!vector) store(s, false, () => { f.localGet(cur[s]); f.f32x4.demote(); });
+          else if (h === 0) { f.localGet(cur[s]); f.f32x4.demote(); f.localSet(half[s]); } else {
+            store(s, true, () => { f.localGet(half[s]); f.localGet(cur[s]); f.f32x4.demote(); f.v128.shuffle32([0, 1, 4, 5]); });
           }
         }
         if (!vector) break; // one element: lane 0 of the low half is all there is
@@ -205,6 +224,10 @@ export const OPTIM_SPECS: readonly OptimSpec[] = [
   rmspropSpec('rmspropMomentum', false, true), rmspropSpec('rmspropCenteredMomentum', true, true),
 ];
 
+/** Emits and exports every spec twice: exact (f64x2, by its name) and float32 (f32x4, name + 'F32'). */
 export function emitOptimKernels(m: ModuleBuilder): void {
-  for (const spec of OPTIM_SPECS) m.export(emitOptim(m, spec));
+  for (const spec of OPTIM_SPECS) {
+    m.export(emitOptim(m, spec, true));
+    m.export(emitOptim(m, spec, false));
+  }
 }
