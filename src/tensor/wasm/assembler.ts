@@ -314,6 +314,10 @@ export class FunctionBuilder {
     /** NaN if either lane is NaN (unlike pmin/pmax). */
     min: (): this => this.simd(0xe8),
     max: (): this => this.simd(0xe9),
+    /** b < a ? b : a (one x86 minps; NaN in a passes through, NaN in b is ignored) */
+    pmin: (): this => this.simd(0xea),
+    /** a < b ? b : a */
+    pmax: (): this => this.simd(0xeb),
     /** f32x4.demote_f64x2_zero: two f64 lanes narrowed into lanes 0 and 1, lanes 2 and 3 zero. */
     demote: (): this => this.simd(0x5e),
     fromI32x4: (): this => this.simd(0xfa),

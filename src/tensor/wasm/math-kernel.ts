@@ -7,7 +7,7 @@ import { F64, V128, type FunctionBuilder, type Local } from './assembler.js';
  * polynomial for e^r, and 2^n built in the exponent bits. No relaxed-SIMD FMA: the results are
  * the same bits whether relaxed SIMD is on or off, and on every host.
  *
- * exp: x is clamped to [−104, 89] first (NaN passes through min/max), so n ∈ [−150, 128]; 2^n is
+ * exp: x is clamped to [−104, 89] first (NaN passes through), so n ∈ [−150, 128]; 2^n is
  * applied as 2^(n>>1)·2^(n−(n>>1)), both factors normal, the first product exact, so a result that
  * overflows becomes +Inf and one in the subnormal range is rounded once, correctly for the
  * polynomial's value. e^r − 1 = r + r²·q(r) (Taylor to r^7: truncation < 0.05 ulp) keeps the small
@@ -99,7 +99,8 @@ export class VecMath {
   /** Pushes exp(x) for the f32x4 in local `x` (uses scratch 0–4). */
   exp(x: Local): void {
     const f = this.f, xc = this.vec(0), n = this.vec(2), h = this.vec(4);
-    f.localGet(x); this.k(-104); f.f32x4.max(); this.k(89); f.f32x4.min(); f.localSet(xc);
+    // pmax/pmin with x first: a NaN x passes through (one instruction each, unlike max/min)
+    f.localGet(x); this.k(-104); f.f32x4.pmax(); this.k(89); f.f32x4.pmin(); f.localSet(xc);
     this.reduce(xc);
     // h = n >> 1 (as f32, exact), the rest n − h: two normal factors.
     f.localGet(n); f.i32x4.fromF32x4(); f.i32.const(1); f.i32x4.shrS(); f.f32x4.fromI32x4(); f.localSet(h);
@@ -122,7 +123,7 @@ export class VecMath {
   tanh(x: Local): void {
     const f = this.f, z = this.vec(0), n = this.vec(2), s = this.vec(4), m = this.vec(5);
     // z = −2|x| ∈ [−20, 0]: below −20, m rounds to −1 and tanh to 1 anyway.
-    f.localGet(x); f.f32x4.abs(); this.k(-2); f.f32x4.mul(); this.k(-20); f.f32x4.max(); f.localSet(z);
+    f.localGet(x); f.f32x4.abs(); this.k(-2); f.f32x4.mul(); this.k(-20); f.f32x4.pmax(); f.localSet(z);
     this.reduce(z);
     f.localGet(n); this.pow2(); f.localSet(s);
     // m = (2^n − 1) + 2^n·(e^r − 1)

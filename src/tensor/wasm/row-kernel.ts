@@ -21,7 +21,7 @@ import { VecMath } from './math-kernel.js';
  *   rounded once — reduce.ts's and softmax.ts's loops exactly, so bit-identical too (rowSum runs
  *   four rows' chains side by side to hide the add latency; each chain is still sequential).
  *   softmaxGrad's output y·(g − dot) is evaluated in float64 and rounded once, as JavaScript does.
- * - softmax: the max in f32x4 lanes (order-free), e_k = exp(x_k − max) in float32
+ * - softmax: the max as softmax.ts takes it (pmax lane by lane, order-free), e_k = exp(x_k − max) in float32
  *   (math-kernel.ts), Σ e_k in float64 as four lane sums over j < N & ~3 combined as
  *   (l0 + l2) + (l1 + l3), then the remaining j in order; out = e_k · (1/Σ) in float64, rounded
  *   once. A row of −Inf only gives NaN, as in JavaScript (max −Inf is taken as 0).
@@ -55,7 +55,8 @@ export function emitRowKernels(m: ModuleBuilder): void {
     f.localGet(x); f.localSet(xr); f.localGet(out); f.localSet(orow);
     f.forRange(i, { const: 0 }, M, 1, () => {
       f.v128.splatConst('f32', -Infinity); f.localSet(mx);
-      f.forRange(j, { const: 0 }, N4, 4, () => { f.localGet(mx); at(f, xr, j); f.v128.load({ align: 0 }); f.f32x4.max(); f.localSet(mx); });
+      // pmax(m, v) = m < v ? v : m, softmax.ts's `if (v > m) m = v` lane by lane
+      f.forRange(j, { const: 0 }, N4, 4, () => { f.localGet(mx); at(f, xr, j); f.v128.load({ align: 0 }); f.f32x4.pmax(); f.localSet(mx); });
       f.localGet(mx); f.f32x4.extractLane(0); f.localGet(mx); f.f32x4.extractLane(1); f.f32.max();
       f.localGet(mx); f.f32x4.extractLane(2); f.localGet(mx); f.f32x4.extractLane(3); f.f32.max(); f.f32.max(); f.localSet(mxs);
       f.forRange(j, N4, N, 1, () => { f.localGet(mxs); at(f, xr, j); f.f32.load(); f.f32.max(); f.localSet(mxs); });
