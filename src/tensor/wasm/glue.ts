@@ -56,7 +56,7 @@ import { wasmKernelInstance } from './runtime.js';
  *       gAvg: pointer when centered, else 0; buf: pointer when momentum > 0, else 0
  * θ, the gradient and every state buffer: n float32 each, updated in place (the gradient is read).
  *   float32.adam / .sgd / .adagrad / .rmsprop: the same signatures, computed in float32 lanes (as
- *       PyTorch does; not bit-identical to src/nn/optim, ~3× the elements per cycle for Adam).
+ *       PyTorch does; not bit-identical to src/nn/optim; four lanes per instruction instead of two).
  */
 
 type K = (...args: number[]) => void;

@@ -26,8 +26,8 @@ import { F64, I32, V128, type FunctionBuilder, type Local, type ModuleBuilder } 
  * derived 1 − β etc., computed in float64 and rounded once to float32), as PyTorch evaluates its
  * float32 optimizers. Not bit-identical to the JavaScript optimizers (a few float32 roundings per
  * step, see glue-optim.test.ts), but four lanes instead of two: Adam's two divisions and square
- * root per element dominate, so it runs ~2–3× more elements per cycle (x86 divps/sqrtps against
- * divpd/sqrtpd throughput, not measured here).
+ * root per element dominate its cost, and x86's divps/sqrtps handle four floats in about the time
+ * divpd/sqrtpd take for two (a reason, not a measurement: bench it on an idle machine).
  */
 
 type E = () => void;
