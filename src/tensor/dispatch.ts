@@ -25,6 +25,19 @@ export const KERNELS = {
   gemm: { minWork: 2048, minWorkInPlace: 2048 },
   /** B·D elements of x0 (fwd+bwd at L = 2: 1.02× at 256, 1.64× at 1024, copies included). */
   crossStack: { minWork: 512, minWorkInPlace: 512 },
+  /*
+   * The glue kernels (wasm/glue.ts) run only on operands already in the arena (glue-calls.ts), so
+   * minWork is never reached: they never copy. Below ~32 elements a call into WebAssembly costs
+   * more than the JavaScript loop it replaces.
+   */
+  /** Elementwise ops (binary in the broadcast forms, relu, neg, scale, activation gradients): elements. */
+  map: { minWork: Infinity, minWorkInPlace: 32 },
+  /** Row kernels (row/column sums, softmax's backward, block copies): elements. */
+  rows: { minWork: Infinity, minWorkInPlace: 32 },
+  /** Softmax: not bit-identical to JavaScript's, so chosen by backend alone (work passed as 1). */
+  softmax: { minWork: Infinity, minWorkInPlace: 1 },
+  /** Fused optimizer steps (bit-identical): elements of one parameter. */
+  optim: { minWork: Infinity, minWorkInPlace: 1 },
 } as const satisfies Record<string, KernelPolicy>;
 
 export type KernelName = keyof typeof KERNELS;

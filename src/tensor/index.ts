@@ -12,4 +12,5 @@ export * from './random.js';
 export * from './cross.js';
 export * from './copy.js';
 export * from './backend.js';
+export { tryAdam, trySgd, tryAdagrad, tryRmsprop } from './glue-calls.js';
 export { KERNELS, onWasm, type KernelName, type KernelPolicy } from './dispatch.js';

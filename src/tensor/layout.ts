@@ -1,5 +1,6 @@
 import { copyRange } from './copy.js';
 import { allocate, allocateUninit } from './dtype.js';
+import { tryCopyBlocks } from './glue-calls.js';
 import { NDArray } from './ndarray.js';
 import { axisView, formatShape, normalizeAxis, stridesOf } from './shape.js';
 
@@ -55,7 +56,9 @@ export function concatArrays(xs: readonly NDArray[], axis: number, opName = 'con
   for (const x of xs) {
     const w = x.shape[ax] * inner;
     const xd = x.data;
-    for (let a = 0; a < outer; a++) copyRange(xd, a * w, o, a * total * inner + offset, w);
+    if (!tryCopyBlocks(outer, w, xd, 0, w, o, offset, total * inner)) {
+      for (let a = 0; a < outer; a++) copyRange(xd, a * w, o, a * total * inner + offset, w);
+    }
     offset += w;
   }
   return new NDArray(o, outShape);
@@ -72,7 +75,7 @@ export function sliceArray(x: NDArray, axis: number, start: number, length: numb
   if (outer === 1 || w === n * inner) {
     // One contiguous run (the leading axis, or the whole axis): a single copy.
     copyRange(d, start * inner, o, 0, outer * w);
-  } else {
+  } else if (!tryCopyBlocks(outer, w, d, start * inner, n * inner, o, 0, w)) {
     for (let a = 0; a < outer; a++) copyRange(d, (a * n + start) * inner, o, a * w, w);
   }
   return new NDArray(o, outShape);

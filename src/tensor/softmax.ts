@@ -1,4 +1,5 @@
 import { allocateUninit, type Storage } from './dtype.js';
+import { trySoftmaxGradRows, trySoftmaxRows } from './glue-calls.js';
 import { NDArray } from './ndarray.js';
 import { axisView } from './shape.js';
 
@@ -11,7 +12,7 @@ export function softmaxArray(x: NDArray, axis: number, log: boolean): NDArray {
   const d = x.data;
   const o = allocateUninit(x.dtype, x.size);
   if (inner === 1 && !log) {
-    softmaxRows(d, o, outer, n);
+    if (!trySoftmaxRows(d, o, outer, n)) softmaxRows(d, o, outer, n);
     return new NDArray(o, x.shape);
   }
   for (let a = 0; a < outer; a++) {
@@ -62,6 +63,7 @@ export function softmaxBackward(y: NDArray, g: NDArray, axis: number): NDArray {
   const yd = y.data, gd = g.data;
   const o = allocateUninit(y.dtype, y.size);
   if (inner === 1) {
+    if (trySoftmaxGradRows(yd, gd, o, outer, n)) return new NDArray(o, y.shape);
     for (let base = 0, end = outer * n; base < end; base += n) {
       let dot = 0;
       for (let k = 0; k < n; k++) dot += gd[base + k] * yd[base + k];
