@@ -1,4 +1,4 @@
-import { NDArray, addInto, binary, formatShape, shapesEqual, sumToShape } from '../tensor/index.js';
+import { NDArray, addInto, binary, copyStorage, formatShape, shapesEqual, sumToShape } from '../tensor/index.js';
 import { checkFinite } from './function.js';
 import { isAnomalyEnabled, noGrad } from './mode.js';
 import { Tensor } from './tensor.js';
@@ -144,7 +144,7 @@ function describe(v: unknown): string {
 function accumulateLeaf(t: Tensor, g: NDArray, owned: boolean): void {
   if (t.grad === null) {
     // Own copy unless the engine owns g: otherwise g may alias a buffer another gradient uses.
-    t.grad = new Tensor(owned ? g.data : g.data.slice(), t.shape);
+    t.grad = new Tensor(owned ? g.data : copyStorage(g.data), t.shape);
   } else {
     addInto(t.grad, g);
   }

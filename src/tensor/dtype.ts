@@ -34,3 +34,10 @@ export function checkDType(fn: string, dtype: unknown): DType {
     ? ' (this engine stores float32, and float64 for gradient checks)' : '';
   throw new TypeError(`${fn}: unknown dtype ${typeof dtype === 'string' ? `'${dtype}'` : String(dtype)}; expected 'float32' or 'float64'${hint}`);
 }
+
+/** A copy of `data` in storage of its own (for float32, in the arena where storage lives there). */
+export function copyStorage(data: Storage): Storage {
+  const out = allocateUninit(dtypeOf(data), data.length);
+  out.set(data);
+  return out;
+}

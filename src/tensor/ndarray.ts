@@ -1,4 +1,4 @@
-import { allocate, dtypeOf, type DType, type Storage } from './dtype.js';
+import { allocate, copyStorage, dtypeOf, type DType, type Storage } from './dtype.js';
 import { checkShape, formatShape, sizeOf, type Shape } from './shape.js';
 
 /**
@@ -44,7 +44,7 @@ export function filled(shape: Shape, value: number, dtype: DType = 'float32'): N
 }
 
 export function copyArray(a: NDArray): NDArray {
-  return new NDArray(a.data.slice(), a.shape);
+  return new NDArray(copyStorage(a.data), a.shape);
 }
 
 export function castArray(a: NDArray, dtype: DType): NDArray {

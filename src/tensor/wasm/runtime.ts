@@ -125,6 +125,15 @@ export function wasmAvailable(): boolean {
   return getRuntime() !== null;
 }
 
+/**
+ * The kernel module's exports and the arena memory they address, or null where WebAssembly cannot
+ * run now: glue.ts builds its typed entry points from these.
+ */
+export function wasmKernelInstance(): { exports: Record<string, unknown>; arena: Arena } | null {
+  const rt = getRuntime();
+  return rt ? { exports: rt.exports as unknown as Record<string, unknown>, arena: rt.arena } : null;
+}
+
 /** Resolves once a background compile (browsers' main thread) has finished. */
 export async function wasmReady(): Promise<boolean> {
   getRuntime();
