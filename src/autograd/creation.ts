@@ -1,7 +1,7 @@
 import {
   allocate, checkDType, defaultGenerator, formatShape, isStorage, sizeOf, checkShape, type DType, type Generator,
 } from '../tensor/index.js';
-import { checkOptions, type OptionKeys } from '../tensor/options.js';
+import { checkOptions, type OptionKeys } from '../validation/options.js';
 import { Tensor, type NestedArray } from './tensor.js';
 
 export interface TensorOptions {

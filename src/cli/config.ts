@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { modelNames, type ModelName, type TaskType } from '../models/index.js';
 import type { EarlyStoppingOptions } from '../train/history.js';
-import { OPTIMIZER_NAMES, type OptimizerName } from '../train/optimizer.js';
-import { closestMatch } from '../tensor/options.js';
+import { OPTIMIZER_NAMES, type OptimizerName } from '../train/optimizer-registry.js';
+import { closestMatch } from '../validation/options.js';
 
 /** A problem with the user's config: the CLI prints it on one line and exits 2. */
 export class ConfigError extends Error {

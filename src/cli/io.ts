@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomicSync } from '../nn/atomic-write-node.js';
+import { writeFileAtomicSync } from '../io/atomic-write-node.js';
 import type { ProgressStream } from '../train/progress.js';
 
 /** Where a command writes: results to `out`, progress and diagnostics to `err`. */

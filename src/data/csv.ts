@@ -1,5 +1,5 @@
 /* CSV / TSV parsing over text in memory or in chunks; reading files is in csv-node.ts. */
-import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
+import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
 
 /** A parsed field: the text, or null where the value is one of the `missing` markers. */
 export type CsvValue = string | null;

@@ -1,6 +1,6 @@
 import { Tensor, zeros } from '../autograd/index.js';
 import { Generator, formatShape } from '../tensor/index.js';
-import { checkOptions, type OptionKeys } from '../tensor/options.js';
+import { checkOptions, type OptionKeys } from '../validation/options.js';
 
 export type { OptionKeys };
 import { Module, ModuleList } from '../nn/module.js';

@@ -1,6 +1,6 @@
 import { Tensor, concat, tensor, zeros } from '../autograd/index.js';
 import { Generator, formatShape } from '../tensor/index.js';
-import { checkOptions } from '../tensor/options.js';
+import { checkOptions } from '../validation/options.js';
 import { Module } from '../nn/module.js';
 import { Embedding } from '../nn/embedding.js';
 import type { FeatureBatch } from './types.js';

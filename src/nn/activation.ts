@@ -2,7 +2,7 @@ import { Tensor, full, leakyRelu, relu, sigmoid, tanh } from '../autograd/index.
 import { formatShape } from '../tensor/index.js';
 import { BatchNorm1d } from './batchnorm.js';
 import { Module, type Layer } from './module.js';
-import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
+import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
 
 /* Activations in functional and module form, and the by-name factory DNN uses. */
 

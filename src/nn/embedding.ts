@@ -3,7 +3,7 @@ import {
   NDArray, allocate, checkIndices, formatShape, indexSelectArray, scatterAddArray, sizeOf, type Generator,
   type Indices,
 } from '../tensor/index.js';
-import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
+import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
 import { normal } from './init.js';
 import { Module } from './module.js';
 

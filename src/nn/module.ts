@@ -1,7 +1,7 @@
 import { Tensor, castStorage } from '../autograd/index.js';
 import { NDArray, checkDType, formatShape, shapesEqual, type DType } from '../tensor/index.js';
 import { summary, type SummaryOptions } from './summary.js';
-import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
+import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
 
 export interface LoadStateDictOptions {
   /**

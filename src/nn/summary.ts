@@ -1,6 +1,6 @@
 import { Tensor, noGrad } from '../autograd/index.js';
 import { formatShape } from '../tensor/index.js';
-import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
+import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
 import type { Module } from './module.js';
 
 export interface SummaryOptions {

@@ -1,8 +1,8 @@
-import { escapeXml, formatNumber, niceTicks } from '../train/svg.js';
+import { escapeXml, formatNumber, niceTicks } from './svg.js';
 
 /*
  * A line chart with a shaded band per series — the mean over runs and the interquartile range at
- * each step, as in the MMoE paper's Fig. 4. The other chart kinds live in train/svg.ts; this one
+ * each step, as in the MMoE paper's Fig. 4. The other chart kinds live in svg.ts; this one
  * reuses its tick and text helpers.
  */
 

@@ -1,5 +1,5 @@
 import { Tensor, noGrad } from '../autograd/index.js';
-import { checkOptions } from '../tensor/options.js';
+import { checkOptions } from '../validation/options.js';
 import type { MultiTaskModel } from '../models/types.js';
 import { type Dataset, type Features, type ResolvedDataset, sliceFeatures } from './dataset.js';
 import { checkedDataset } from './checks.js';

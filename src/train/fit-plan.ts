@@ -1,6 +1,6 @@
 import type { Tensor } from '../autograd/index.js';
 import { Generator, defaultGenerator } from '../tensor/index.js';
-import { checkOptions } from '../tensor/options.js';
+import { checkOptions } from '../validation/options.js';
 import { numBatches } from '../data/batches.js';
 import type { MultiTaskModel } from '../models/types.js';
 import { type Dataset, type ResolvedDataset, rangeRows, subsetDataset } from './dataset.js';
@@ -10,7 +10,7 @@ import { ProgressBar, type ProgressStream } from './progress.js';
 import { checkedDataset } from './checks.js';
 import { resolveRowWeights, type ClassWeight, type SampleWeight } from './sample-weights.js';
 import { resolveTaskWeighting, type TaskWeighting, type TaskWeightingOption } from './task-weighting.js';
-import { makeOptimizer, type OptimizerLike, type OptimizerName } from './optimizer.js';
+import { makeOptimizer, type OptimizerLike, type OptimizerName } from './optimizer-registry.js';
 import { LRScheduler, ReduceLROnPlateau, type AnyLRScheduler, type SchedulableOptimizer } from '../nn/optim/lr-scheduler.js';
 
 /** Hooks into the training loop; `control.stop()` ends training after the current epoch. */

@@ -1,5 +1,5 @@
 import type { Tensor } from '../autograd/index.js';
-import { checkOptions } from '../tensor/options.js';
+import { checkOptions } from '../validation/options.js';
 
 /** What one epoch produced; `logs` uses Keras-style keys (`loss`, `ctr_loss`, `val_loss`, `val_ctr_auc`). */
 export interface EpochLog {

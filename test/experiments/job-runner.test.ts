@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { ReplyHandlerError, runOnWorkers } from '../../src/experiments/worker-pool.js';
+import { ReplyHandlerError, runOnWorkers } from '../../src/experiments/job-runner.js';
 
 /** A worker that answers each number n with { n, worker: its thread id }. */
 const echo = (): Worker => new Worker(

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { writeFileAtomic, writeFileAtomicSync } from '../../src/nn/atomic-write-node.js';
+import { writeFileAtomic, writeFileAtomicSync } from '../../src/io/atomic-write-node.js';
 
 /*
  * node:fs with its calls traced: which fsyncs hit a directory, in what order relative to the

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { atomicTempPath, sweepStaleTemps, tempHostTag, writeFileAtomic, writeFileAtomicSync } from '../../src/nn/atomic-write-node.js';
+import { atomicTempPath, sweepStaleTemps, tempHostTag, writeFileAtomic, writeFileAtomicSync } from '../../src/io/atomic-write-node.js';
 import { saveSafetensorsSync } from '../../src/nn/safetensors-node.js';
 import { tensor } from '../../src/index.js';
 

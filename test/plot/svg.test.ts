@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeXml, formatNumber, gridLayout, heatmap, histogram, lineChart, niceTicks } from '../../src/train/svg.js';
+import { escapeXml, formatNumber, gridLayout, heatmap, histogram, lineChart, niceTicks } from '../../src/plot/svg.js';
 
 const ENTITY = /&(amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);/g;
 

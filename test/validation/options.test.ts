@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkOptions, closestMatch, editDistance } from '../../src/tensor/options.js';
+import { checkOptions, closestMatch, editDistance } from '../../src/validation/options.js';
 
 describe('editDistance', () => {
   it('counts insertions, deletions, substitutions and adjacent swaps, ignoring case', () => {

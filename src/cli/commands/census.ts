@@ -5,7 +5,7 @@ import { serializeSafetensors } from '../../nn/safetensors.js';
 import {
   CENSUS_MODELS, CENSUS_MODEL_LABELS, censusDataset, censusExperiment,
   type CensusExperimentOptions, type CensusResult,
-} from '../../experiments/census.js';
+} from '../../experiments/census/experiment.js';
 import { gateHeatmap } from '../../experiments/figures.js';
 import { sliceFeatures } from '../../train/dataset.js';
 import { formatDuration } from '../../train/progress.js';

@@ -2,16 +2,16 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gateHeatmap, modelLabel, sharedBottomFigure, syntheticCurvesFigure, syntheticHistogramsFigure } from '../../experiments/figures.js';
 import { serializeSafetensors } from '../../nn/safetensors.js';
-import { gridLayout } from '../../train/svg.js';
+import { gridLayout } from '../../plot/svg.js';
 import {
   DEMO_SYNTHETIC, FULL_SYNTHETIC, LEARNING_RATE_GRID, PAPER_SYNTHETIC, SYNTHETIC_MODELS, stepsPerEpoch, totalSteps,
   type SyntheticExperimentOptions, type SyntheticModelName, type SyntheticResult,
-} from '../../experiments/synthetic.js';
-import { FLAT_TOLERANCE, type PilotChoice } from '../../experiments/synthetic-pilot.js';
-import { SYNTHETIC_PILOT } from '../../experiments/synthetic-lr.js';
-import { SIGNIFICANCE, summarizeCells, syntheticFindings } from '../../experiments/synthetic-findings.js';
-import { MAX_DEFAULT_WORKERS, syntheticExperimentParallel } from '../../experiments/synthetic-parallel.js';
-import { syntheticPaper } from '../../experiments/synthetic-paper.js';
+} from '../../experiments/synthetic/experiment.js';
+import { FLAT_TOLERANCE, type PilotChoice } from '../../experiments/synthetic/pilot.js';
+import { SYNTHETIC_PILOT } from '../../experiments/synthetic/pilot-record.js';
+import { SIGNIFICANCE, summarizeCells, syntheticFindings } from '../../experiments/synthetic/findings.js';
+import { MAX_DEFAULT_WORKERS, syntheticExperimentParallel } from '../../experiments/synthetic/parallel.js';
+import { syntheticPaper } from '../../experiments/synthetic/paper.js';
 import { formatDuration } from '../../train/progress.js';
 import { UsageError, getString, type FlagSpec, type FlagValues } from '../args.js';
 import { println, toJson, writeOutputs, type CliIO } from '../io.js';
@@ -194,7 +194,7 @@ export async function runSynthetic(flags: FlagValues, io: CliIO): Promise<number
     const s = result.settings;
     const sameRates = s.models.every((m) => s.lr[m] === recorded.lr[m]);
     printResult(io, result, mode === 'demo' ? 'MMoE paper synthetic experiment (demo)' : 'MMoE paper synthetic experiment (--full)', [
-      sameRates ? `Learning rates from the recorded pilot of \`mmoe-ts synthetic --pilot\` (src/experiments/synthetic-lr.ts; ${recorded.runsPerCell} runs per model, ρ and lr at the --paper size).`
+      sameRates ? `Learning rates from the recorded pilot of \`mmoe-ts synthetic --pilot\` (src/experiments/synthetic/pilot-record.json; ${recorded.runsPerCell} runs per model, ρ and lr at the --paper size).`
         : 'Learning rates given by --lr (not the recorded pilot\'s).',
       `The pilot's training-length rule gave ${recorded.epochs} epochs = ${recorded.epochs * stepsPerEpoch(SYNTHETIC_PILOT.settings)} steps at the pilot's size (${SYNTHETIC_PILOT.settings.trainSize} rows)${recorded.flat ? ', where validation loss had flattened' : ', its full length: validation loss had not flattened by then'}; ` +
         (mode === 'demo' ? `the demo trains ${totalSteps(s)} steps on ${s.trainSize} rows to fit its time budget, so its losses are higher than --paper's and not all curves have flattened (see the Fig. 4 curves).` : `this run trains ${totalSteps(s)} steps.`),
@@ -221,7 +221,7 @@ export async function runSynthetic(flags: FlagValues, io: CliIO): Promise<number
   if (mode === 'pilot') {
     const files = writeOutputs(outDir, { 'pilot.json': toJson({ command: 'mmoe-ts synthetic --pilot', seconds: out.seconds, settings: ps, choice: out.pilot }) });
     println(io);
-    println(io, `pilot record: ${files[0]} (the demo's rates come from its copy in src/experiments/synthetic-lr.ts)`);
+    println(io, `pilot record: ${files[0]} (the demo's rates come from its copy in src/experiments/synthetic/pilot-record.json)`);
     println(io, `took ${formatDuration(out.seconds)}`);
     return 0;
   }

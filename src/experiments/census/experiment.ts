@@ -1,15 +1,15 @@
-import { CENSUS_TASK_GROUPS, type CensusIncome, type CensusSplit, type CensusTaskGroup } from '../data/census.js';
-import { loadCensusIncome } from '../data/census-node.js';
+import { CENSUS_TASK_GROUPS, type CensusIncome, type CensusSplit, type CensusTaskGroup } from '../../data/census.js';
+import { loadCensusIncome } from '../../data/census-node.js';
 import {
   DenseFeat, MMoE, OMoE, PLE, SharedBottom, SingleTask, SparseFeat, type FeatureColumn, type MultiTaskModel,
-} from '../models/index.js';
-import type { Dataset } from '../train/dataset.js';
-import type { EpochLog } from '../train/history.js';
-import type { TaskMetrics } from '../train/metrics.js';
-import type { ProgressStream } from '../train/progress.js';
-import { evaluate, fit } from '../train/trainer.js';
-import { Tensor } from '../autograd/index.js';
-import { ReplyHandlerError, defaultWorkers, runOnWorkers, startModuleWorker } from './worker-pool.js';
+} from '../../models/index.js';
+import type { Dataset } from '../../train/dataset.js';
+import type { EpochLog } from '../../train/history.js';
+import type { TaskMetrics } from '../../train/metrics.js';
+import type { ProgressStream } from '../../train/progress.js';
+import { evaluate, fit } from '../../train/trainer.js';
+import { Tensor } from '../../autograd/index.js';
+import { ReplyHandlerError, defaultWorkers, runOnWorkers, startModuleWorker } from '../job-runner.js';
 
 /*
  * The MMoE paper's census-income benchmark (§6.3): two groups of two binary tasks (income > 50K
@@ -337,7 +337,7 @@ export async function censusExperiment(o: CensusExperimentOptions = {}): Promise
   if (workers > 1) {
     const requests: CensusWorkerRequest[] = jobs.map((job) => ({ ctx, job, keep: job.index === keepIndex }));
     try {
-      await runOnWorkers<CensusWorkerRequest, CensusWorkerReply>(requests, workers, () => startModuleWorker(import.meta.url, 'census-worker'), (reply, req) => {
+      await runOnWorkers<CensusWorkerRequest, CensusWorkerReply>(requests, workers, () => startModuleWorker(import.meta.url, 'worker'), (reply, req) => {
         record(req.job, reply.run, () => {
           if (!reply.state) return undefined;
           const m = buildCensusJobModel(prepared.get(req.job.group)!, req.job);

@@ -1,6 +1,6 @@
 import { parentPort } from 'node:worker_threads';
-import type { CensusTaskGroup } from '../data/census.js';
-import { prepareCensusGroup, runCensusJob, type CensusWorkerReply, type CensusWorkerRequest, type PreparedCensusGroup } from './census.js';
+import type { CensusTaskGroup } from '../../data/census.js';
+import { prepareCensusGroup, runCensusJob, type CensusWorkerReply, type CensusWorkerRequest, type PreparedCensusGroup } from './experiment.js';
 
 /*
  * A worker thread of the census experiment: it trains the runs the main thread sends, one at a
@@ -8,7 +8,7 @@ import { prepareCensusGroup, runCensusJob, type CensusWorkerReply, type CensusWo
  */
 
 const port = parentPort;
-if (port === null) throw new Error('census-worker: must run as a worker thread');
+if (port === null) throw new Error('census worker: must run as a worker thread');
 const groups = new Map<CensusTaskGroup, Promise<PreparedCensusGroup>>();
 port.on('message', (msg: CensusWorkerRequest) => {
   void (async () => {

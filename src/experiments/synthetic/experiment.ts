@@ -1,7 +1,7 @@
-import { Tensor } from '../autograd/index.js';
-import { drawSineParameters, syntheticMultiTask } from '../data/synthetic.js';
-import { MMoE, OMoE, SharedBottom, widthForParameterCount, type MultiTaskModel } from '../models/index.js';
-import { evaluate, fit } from '../train/trainer.js';
+import { Tensor } from '../../autograd/index.js';
+import { drawSineParameters, syntheticMultiTask } from '../../data/synthetic.js';
+import { MMoE, OMoE, SharedBottom, widthForParameterCount, type MultiTaskModel } from '../../models/index.js';
+import { evaluate, fit } from '../../train/trainer.js';
 
 /*
  * The MMoE paper's synthetic experiment (Ma et al., KDD 2018, §3.2 and §5): two regression tasks
@@ -11,7 +11,7 @@ import { evaluate, fit } from '../train/trainer.js';
  *   per run only u1, u2, x, ε and the model's initialisation vary;
  * - disjoint train / validation / test rows; the test rows are never used to choose anything;
  * - Adam, learning rate per model from the grid {1e-4, 1e-3, 1e-2} on validation loss (the pilot,
- *   synthetic-pilot.ts), Shared-Bottom with the paper's 113 units.
+ *   pilot.ts), Shared-Bottom with the paper's 113 units.
  * A run's data set depends on the run index alone, not on ρ: the runs at different ρ share x, ε,
  * u1, u2 and the initialisation, so every comparison — across models and across ρ — is paired.
  */

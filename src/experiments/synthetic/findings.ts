@@ -1,5 +1,5 @@
-import { bootstrapMeanInterval, mean, median, quantile, wilcoxonSignedRank, type Alternative } from './stats.js';
-import { cellLosses, type SyntheticModelName, type SyntheticResult } from './synthetic.js';
+import { bootstrapMeanInterval, mean, median, quantile, wilcoxonSignedRank, type Alternative } from '../stats.js';
+import { cellLosses, type SyntheticModelName, type SyntheticResult } from './experiment.js';
 
 /*
  * The paper's claims about the synthetic experiment, each as a paired test over the runs: a run

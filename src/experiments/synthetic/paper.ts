@@ -1,9 +1,9 @@
 import { LEARNING_RATE_GRID, assembleSynthetic, resolveSyntheticSettings, syntheticJobs,
   type SyntheticExperimentOptions, type SyntheticJob, type SyntheticJobOutcome, type SyntheticResult, type SyntheticRun, type SyntheticSettings,
-} from './synthetic.js';
-import { PILOT_RUNS, choosePilot, pilotJobs, type PilotChoice } from './synthetic-pilot.js';
-import { runSyntheticJobs, type ParallelOptions } from './synthetic-parallel.js';
-import { SyntheticResultsFile } from './synthetic-results.js';
+} from './experiment.js';
+import { PILOT_RUNS, choosePilot, pilotJobs, type PilotChoice } from './pilot.js';
+import { runSyntheticJobs, type ParallelOptions } from './parallel.js';
+import { SyntheticResultsFile } from './results-file.js';
 
 /*
  * The paper's protocol end to end: the learning-rate pilot, then the main runs at the chosen rates

@@ -1,11 +1,11 @@
 import type { Worker } from 'node:worker_threads';
-import { Tensor } from '../autograd/index.js';
+import { Tensor } from '../../autograd/index.js';
 import {
   assembleSynthetic, resolveSyntheticSettings, runJobsHere, splitKey, syntheticJobs,
   type SyntheticExperimentOptions, type SyntheticJob, type SyntheticJobOutcome,
   type SyntheticResult, type SyntheticRun, type SyntheticSettings,
-} from './synthetic.js';
-import { ReplyHandlerError, defaultWorkers, runOnWorkers, startModuleWorker } from './worker-pool.js';
+} from './experiment.js';
+import { ReplyHandlerError, defaultWorkers, runOnWorkers, startModuleWorker } from '../job-runner.js';
 
 /*
  * The synthetic experiment's jobs are independent and each is fixed by its seeds, so they can run
@@ -40,7 +40,7 @@ export function defaultWorkerCount(): number {
   return defaultWorkers(MAX_DEFAULT_WORKERS);
 }
 
-const startWorker = (): Worker => startModuleWorker(import.meta.url, 'synthetic-worker');
+const startWorker = (): Worker => startModuleWorker(import.meta.url, 'worker');
 
 function outcomeOf(reply: WorkerReply): SyntheticJobOutcome {
   return {

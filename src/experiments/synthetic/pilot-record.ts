@@ -1,5 +1,5 @@
-import type { SyntheticSettings } from './synthetic.js';
-import type { PilotChoice } from './synthetic-pilot.js';
+import type { SyntheticSettings } from './experiment.js';
+import type { PilotChoice } from './pilot.js';
 
 /*
  * The recorded learning-rate pilot: the pilot phase of `mmoe-ts synthetic --paper` (PAPER_SYNTHETIC: 65536 training / 1024 validation rows, batch 128, 6 epochs = 3072 steps, validation loss every 128 steps; 2 runs per model, ρ and lr = 54 runs), run on this 2-core machine with 2 workers while a test run shared it: 299 s of run time, so about 150 s of wall time (`seconds`).

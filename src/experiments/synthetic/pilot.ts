@@ -1,7 +1,7 @@
 import {
   LEARNING_RATE_GRID, SYNTHETIC_MODELS, stepsPerEpoch, syntheticJobs,
   type SyntheticJob, type SyntheticModelName, type SyntheticRun, type SyntheticSettings,
-} from './synthetic.js';
+} from './experiment.js';
 
 /*
  * The pilot that fixes what the paper leaves to tuning: Adam's learning rate per model from the

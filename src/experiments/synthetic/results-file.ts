@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
-import { Tensor } from '../autograd/index.js';
-import { jobKey, type SyntheticJob, type SyntheticJobOutcome, type SyntheticSettings } from './synthetic.js';
+import { Tensor } from '../../autograd/index.js';
+import { jobKey, type SyntheticJob, type SyntheticJobOutcome, type SyntheticSettings } from './experiment.js';
 
 /*
  * A results file for long synthetic runs: JSON lines, one header naming the settings, then one line

@@ -1,6 +1,6 @@
 import { parentPort } from 'node:worker_threads';
-import { runSyntheticJob, splitKey, syntheticSplit, keepsModel, type SyntheticSplit } from './synthetic.js';
-import type { WorkerReply, WorkerRequest } from './synthetic-parallel.js';
+import { runSyntheticJob, splitKey, syntheticSplit, keepsModel, type SyntheticSplit } from './experiment.js';
+import type { WorkerReply, WorkerRequest } from './parallel.js';
 
 /*
  * A worker thread of the parallel synthetic experiment: it trains the jobs the main thread sends,
@@ -11,7 +11,7 @@ import type { WorkerReply, WorkerRequest } from './synthetic-parallel.js';
 let cached: SyntheticSplit | null = null;
 
 const port = parentPort;
-if (port === null) throw new Error('synthetic-worker: must run as a worker thread');
+if (port === null) throw new Error('synthetic worker: must run as a worker thread');
 port.on('message', (msg: WorkerRequest) => {
   if (cached === null || cached.key !== splitKey(msg.settings, msg.job)) cached = syntheticSplit(msg.settings, msg.job);
   const { run, model } = runSyntheticJob(msg.settings, msg.job, cached);

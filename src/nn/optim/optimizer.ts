@@ -1,5 +1,5 @@
 import { Tensor, enableGrad, noGrad } from '../../autograd/index.js';
-import { checkOptions } from '../../tensor/options.js';
+import { checkOptions } from '../../validation/options.js';
 import { allocate, type Storage } from '../../tensor/index.js';
 
 /*

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   censusExperiment, censusJobs, resolveCensusSettings, spread, summarizeCensusRuns, type CensusRun,
-} from '../../src/experiments/census.js';
+} from '../../../src/experiments/census/experiment.js';
 
 const run = (model: CensusRun['model'], seed: number, a: number, b: number): CensusRun => ({
   group: 'income-marital', model, seed, parameters: 10, history: [], seconds: 1, validation: {},

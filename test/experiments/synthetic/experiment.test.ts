@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   PAPER_BOTTOM_UNITS, buildSyntheticModel, matchedBottomUnits, resolveSyntheticSettings, runSyntheticJob, syntheticExperiment,
   syntheticJobs, syntheticSplit, totalSteps,
-} from '../../src/experiments/synthetic.js';
+} from '../../../src/experiments/synthetic/experiment.js';
 
 const tiny = { runs: 2, epochs: 2, trainSize: 256, validationSize: 32, testSize: 64, batchSize: 64, logEvery: 3, correlations: [0.5, 1], seed: 3 };
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { resolveSyntheticSettings, type SyntheticModelName, type SyntheticResult, type SyntheticRun } from '../../src/experiments/synthetic.js';
-import { summarizeCells, syntheticFindings } from '../../src/experiments/synthetic-findings.js';
-import { wilcoxonSignedRank } from '../../src/experiments/stats.js';
+import { resolveSyntheticSettings, type SyntheticModelName, type SyntheticResult, type SyntheticRun } from '../../../src/experiments/synthetic/experiment.js';
+import { summarizeCells, syntheticFindings } from '../../../src/experiments/synthetic/findings.js';
+import { wilcoxonSignedRank } from '../../../src/experiments/stats.js';
 
 const settings = resolveSyntheticSettings({ runs: 12, correlations: [0.5, 0.9, 1] });
 

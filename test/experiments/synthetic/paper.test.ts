@@ -2,8 +2,8 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { syntheticPaper, type PaperOutcome } from '../../src/experiments/synthetic-paper.js';
-import { summarizeCells, syntheticFindings } from '../../src/experiments/synthetic-findings.js';
+import { syntheticPaper, type PaperOutcome } from '../../../src/experiments/synthetic/paper.js';
+import { summarizeCells, syntheticFindings } from '../../../src/experiments/synthetic/findings.js';
 
 // 2 steps per epoch, curves at every step: the pilot reads them at epoch ends.
 const tiny = { runs: 2, epochs: 2, trainSize: 128, validationSize: 32, testSize: 32, batchSize: 64, logEvery: 1, correlations: [0.5, 1], models: ['mmoe', 'omoe'] as const, seed: 5 };

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { syntheticExperiment, type SyntheticResult, type SyntheticExperimentOptions } from '../../src/experiments/synthetic.js';
-import { syntheticExperimentParallel } from '../../src/experiments/synthetic-parallel.js';
+import { syntheticExperiment, type SyntheticResult, type SyntheticExperimentOptions } from '../../../src/experiments/synthetic/experiment.js';
+import { syntheticExperimentParallel } from '../../../src/experiments/synthetic/parallel.js';
 
 // Small enough to train 12 runs in well under a second, big enough that runs differ.
 const tiny: SyntheticExperimentOptions = { runs: 2, epochs: 2, trainSize: 256, validationSize: 32, testSize: 64, batchSize: 64, correlations: [0.5, 1], seed: 3 };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { resolveSyntheticSettings, type SyntheticRun } from '../../src/experiments/synthetic.js';
-import { FLAT_TOLERANCE, choosePilot } from '../../src/experiments/synthetic-pilot.js';
-import { SYNTHETIC_PILOT } from '../../src/experiments/synthetic-lr.js';
+import { resolveSyntheticSettings, type SyntheticRun } from '../../../src/experiments/synthetic/experiment.js';
+import { FLAT_TOLERANCE, choosePilot } from '../../../src/experiments/synthetic/pilot.js';
+import { SYNTHETIC_PILOT } from '../../../src/experiments/synthetic/pilot-record.js';
 
 // 4 epochs of 2 steps; the curves are logged at every step.
 const s = resolveSyntheticSettings({ epochs: 4, trainSize: 128, batchSize: 64, logEvery: 1, correlations: [0.5, 1], models: ['mmoe', 'omoe'] });
@@ -63,7 +63,7 @@ describe('choosePilot', () => {
   });
 });
 
-describe('the recorded pilot (src/experiments/synthetic-lr.ts)', () => {
+describe('the recorded pilot (src/experiments/synthetic/pilot-record.json)', () => {
   const p = SYNTHETIC_PILOT.choice;
   it('chose each model\'s rate as the lowest of its recorded scores, from the paper\'s grid', () => {
     expect(p.grid).toEqual([1e-4, 1e-3, 1e-2]);
