@@ -219,7 +219,7 @@ export async function runSynthetic(flags: FlagValues, io: CliIO): Promise<number
   println(io, markdownTable(['model', ...out.pilot.grid.map((g) => `lr ${rate(g)}`), 'chosen'],
     ps.models.map((m) => [modelLabel(m), ...out.pilot.grid.map((g) => fixed(out.pilot.scores[m][String(g)])), rate(out.pilot.lr[m])])));
   if (mode === 'pilot') {
-    const files = writeOutputs(outDir, { 'pilot.json': toJson({ command: 'mmoe-ts synthetic --pilot', seconds: out.seconds, settings: ps, choice: out.pilot }) });
+    const files = writeOutputs(outDir, { 'pilot.json': toJson({ command: 'mmoe-ts synthetic --pilot', seconds: out.seconds, settings: { ...ps, lr: out.pilot.lr }, choice: out.pilot }) });
     println(io);
     println(io, `pilot record: ${files[0]} (the demo's rates come from its copy in src/experiments/synthetic/pilot-record.json)`);
     println(io, `took ${formatDuration(out.seconds)}`);

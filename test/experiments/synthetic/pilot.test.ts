@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { resolveSyntheticSettings, type SyntheticRun } from '../../../src/experiments/synthetic/experiment.js';
 import { FLAT_TOLERANCE, choosePilot } from '../../../src/experiments/synthetic/pilot.js';
-import { SYNTHETIC_PILOT } from '../../../src/experiments/synthetic/pilot-record.js';
+import { readFileSync } from 'node:fs';
+import { PILOT_RECORD_FILE, SYNTHETIC_PILOT, parsePilotRecord } from '../../../src/experiments/synthetic/pilot-record.js';
 
 // 4 epochs of 2 steps; the curves are logged at every step.
 const s = resolveSyntheticSettings({ epochs: 4, trainSize: 128, batchSize: 64, logEvery: 1, correlations: [0.5, 1], models: ['mmoe', 'omoe'] });
@@ -80,5 +81,17 @@ describe('the recorded pilot (src/experiments/synthetic/pilot-record.json)', () 
       expect(p.gaps.some((g) => g.lastQuarter > FLAT_TOLERANCE)).toBe(true);
     }
     expect(p.epochs).toBeLessThanOrEqual(p.pilotEpochs);
+  });
+  it('is data whose settings agree with its choice (settings.lr is the chosen rate per model)', () => {
+    expect(SYNTHETIC_PILOT.settings.lr).toEqual(p.lr);
+    expect(SYNTHETIC_PILOT.settings.epochs).toBe(p.pilotEpochs);
+  });
+  it('names the file and the field when a record disagrees with itself or lacks one', () => {
+    const rec = JSON.parse(readFileSync(PILOT_RECORD_FILE, 'utf8'));
+    rec.settings.lr.omoe = 0.001;
+    expect(() => parsePilotRecord(JSON.stringify(rec), 'p.json')).toThrow("pilot record p.json: settings.lr['omoe'] = 0.001 disagrees with choice.lr['omoe'] = 0.01");
+    delete rec.choice;
+    expect(() => parsePilotRecord(JSON.stringify(rec), 'p.json')).toThrow("pilot record p.json: missing field 'choice'");
+    expect(() => parsePilotRecord('{', 'p.json')).toThrow(/^pilot record p\.json: not valid JSON/);
   });
 });
