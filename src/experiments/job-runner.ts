@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { Tensor } from '../autograd/index.js';
 
 /*
  * A pool of worker threads for experiments made of independent jobs, each fixed by its seeds: the
@@ -106,4 +107,60 @@ export function runOnWorkers<Req, Rep>(
       feed(w, current);
     }
   });
+}
+
+/** A state dict as a worker posts it: plain copies whose buffers move to the main thread. */
+export type EncodedStateDict = Array<{ name: string; data: Float32Array; shape: number[] }>;
+
+/** Copies, not views: the buffers are transferred, and a view's buffer may be shared with others. */
+export function encodeStateDict(state: Record<string, Tensor>): EncodedStateDict {
+  return Object.entries(state).map(([name, t]) => ({ name, data: Float32Array.from(t.data), shape: t.shape.slice() }));
+}
+
+/** The buffers to transfer with postMessage, so the weights are moved rather than cloned. */
+export function stateTransferList(state: EncodedStateDict | undefined): ArrayBuffer[] {
+  return (state ?? []).map((e) => e.data.buffer as ArrayBuffer);
+}
+
+export function decodeStateDict(state: EncodedStateDict): Record<string, Tensor> {
+  return Object.fromEntries(state.map((e) => [e.name, new Tensor(e.data, e.shape)]));
+}
+
+export interface RunJobsOptions<Job, Req, Rep> {
+  /** Worker threads; 1 or fewer runs every job in this thread. */
+  workers: number;
+  /** Whether a job already has its result (it is neither sent nor run here). */
+  isDone(job: Job): boolean;
+  request(job: Job): Req;
+  spawn(): Worker;
+  /** Records a worker's reply; what it throws stops the run and is rethrown as is. */
+  onReply(reply: Rep, request: Req): void;
+  /** Runs, in this thread and in order, the jobs still without a result. */
+  runHere(jobs: Job[]): void;
+  pick?: RunOnWorkersOptions<Req>['pick'];
+  /** Names the experiment and its jobs in the fallback note: `census: … the 3 remaining runs …`. */
+  name: string;
+  noun: string;
+  onNote?(line: string): void;
+}
+
+/**
+ * The experiments' one job runner: the jobs not yet done go to `workers` worker threads; if the
+ * workers cannot start or one fails, the jobs still without a result run in this thread after a
+ * one-line note. A job fixed by its seeds gives the same result in any thread, so the fallback
+ * changes the time, never the result.
+ */
+export async function runJobs<Job, Req, Rep>(jobs: readonly Job[], o: RunJobsOptions<Job, Req, Rep>): Promise<void> {
+  const left = (): Job[] => jobs.filter((j) => !o.isDone(j));
+  const count = Math.min(o.workers, left().length);
+  if (count > 1) {
+    try {
+      await runOnWorkers<Req, Rep>(left().map((j) => o.request(j)), count, o.spawn, o.onReply, { pick: o.pick });
+    } catch (e) {
+      if (e instanceof ReplyHandlerError) throw e.cause;
+      const why = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
+      o.onNote?.(`${o.name}: worker threads failed (${why}); running the ${left().length} remaining ${o.noun} in this thread`);
+    }
+  }
+  o.runHere(left());
 }

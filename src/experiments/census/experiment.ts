@@ -8,8 +8,7 @@ import type { EpochLog } from '../../train/history.js';
 import type { TaskMetrics } from '../../train/metrics.js';
 import type { ProgressStream } from '../../train/progress.js';
 import { evaluate, fit } from '../../train/trainer.js';
-import { Tensor } from '../../autograd/index.js';
-import { ReplyHandlerError, defaultWorkers, runOnWorkers, startModuleWorker } from '../job-runner.js';
+import { decodeStateDict, defaultWorkers, runJobs, startModuleWorker, type EncodedStateDict } from '../job-runner.js';
 
 /*
  * The MMoE paper's census-income benchmark (§6.3): two groups of two binary tasks (income > 50K
@@ -303,7 +302,7 @@ export interface CensusWorkerRequest { ctx: CensusJobContext; job: CensusJob; ke
 export interface CensusWorkerReply {
   run: CensusRun;
   /** The trained model's state dict, when the request asked to keep it. */
-  state?: Array<{ name: string; data: Float32Array; shape: number[] }>;
+  state?: EncodedStateDict;
 }
 
 /**
@@ -334,29 +333,24 @@ export async function censusExperiment(o: CensusExperimentOptions = {}): Promise
     o.onRun?.(run, done, jobs.length);
   };
   const workers = Math.min(o.workers ?? defaultWorkers(), jobs.length);
-  if (workers > 1) {
-    const requests: CensusWorkerRequest[] = jobs.map((job) => ({ ctx, job, keep: job.index === keepIndex }));
-    try {
-      await runOnWorkers<CensusWorkerRequest, CensusWorkerReply>(requests, workers, () => startModuleWorker(import.meta.url, 'worker'), (reply, req) => {
-        record(req.job, reply.run, () => {
-          if (!reply.state) return undefined;
-          const m = buildCensusJobModel(prepared.get(req.job.group)!, req.job);
-          m.loadStateDict(Object.fromEntries(reply.state.map((e) => [e.name, new Tensor(e.data, e.shape)])));
-          return m;
-        });
-      });
-    } catch (e) {
-      if (e instanceof ReplyHandlerError) throw e.cause;
-      const left = runs.filter((r) => r === undefined).length;
-      const why = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
-      o.onNote?.(`census: worker threads failed (${why}); running the ${left} remaining runs in this thread`);
-    }
-  }
-  for (const job of jobs) {
-    if (runs[job.index] !== undefined) continue;
-    const { run, model } = runCensusJob(ctx, prepared.get(job.group)!, job);
-    record(job, run, () => model);
-  }
+  await runJobs<CensusJob, CensusWorkerRequest, CensusWorkerReply>(jobs, {
+    workers, name: 'census', noun: 'runs', onNote: o.onNote,
+    isDone: (job) => runs[job.index] !== undefined,
+    request: (job) => ({ ctx, job, keep: job.index === keepIndex }),
+    spawn: () => startModuleWorker(import.meta.url, 'worker'),
+    onReply: (reply, req) => record(req.job, reply.run, () => {
+      if (!reply.state) return undefined;
+      const m = buildCensusJobModel(prepared.get(req.job.group)!, req.job);
+      m.loadStateDict(decodeStateDict(reply.state));
+      return m;
+    }),
+    runHere: (left) => {
+      for (const job of left) {
+        const { run, model } = runCensusJob(ctx, prepared.get(job.group)!, job);
+        record(job, run, () => model);
+      }
+    },
+  });
   const all = runs as CensusRun[];
   return {
     settings, groups: settings.groups.map((g) => groupInfo(g, prepared.get(g)!.data)), runs: all, summary: summarizeCensusRuns(all),

@@ -1,6 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import type { CensusTaskGroup } from '../../data/census.js';
 import { prepareCensusGroup, runCensusJob, type CensusWorkerReply, type CensusWorkerRequest, type PreparedCensusGroup } from './experiment.js';
+import { encodeStateDict, stateTransferList } from '../job-runner.js';
 
 /*
  * A worker thread of the census experiment: it trains the runs the main thread sends, one at a
@@ -16,9 +17,8 @@ port.on('message', (msg: CensusWorkerRequest) => {
     if (!p) { p = prepareCensusGroup(msg.ctx, msg.job.group); groups.set(msg.job.group, p); }
     const { run, model } = runCensusJob(msg.ctx, await p, msg.job);
     const reply: CensusWorkerReply = { run };
-    // Copies, not views: the buffers move to the main thread, which rebuilds the model from them.
-    if (msg.keep) reply.state = Object.entries(model.stateDict()).map(([name, t]) => ({ name, data: Float32Array.from(t.data), shape: t.shape.slice() }));
-    port.postMessage(reply, (reply.state ?? []).map((e) => e.data.buffer as ArrayBuffer));
+    if (msg.keep) reply.state = encodeStateDict(model.stateDict());
+    port.postMessage(reply, stateTransferList(reply.state));
   })().catch((e: unknown) => {
     // An unhandled rejection would not reach the main thread as an 'error' event; throwing from a
     // timer does, so the pool stops and the remaining runs fall back to the main thread.

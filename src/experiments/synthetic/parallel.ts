@@ -1,11 +1,10 @@
 import type { Worker } from 'node:worker_threads';
-import { Tensor } from '../../autograd/index.js';
 import {
   assembleSynthetic, resolveSyntheticSettings, runJobsHere, splitKey, syntheticJobs,
   type SyntheticExperimentOptions, type SyntheticJob, type SyntheticJobOutcome,
   type SyntheticResult, type SyntheticRun, type SyntheticSettings,
 } from './experiment.js';
-import { ReplyHandlerError, defaultWorkers, runOnWorkers, startModuleWorker } from '../job-runner.js';
+import { decodeStateDict, defaultWorkers, runJobs, startModuleWorker, type EncodedStateDict } from '../job-runner.js';
 
 /*
  * The synthetic experiment's jobs are independent and each is fixed by its seeds, so they can run
@@ -22,7 +21,7 @@ export interface WorkerReply {
   run: SyntheticRun;
   labelCorrelation: number;
   /** The trained model's state dict, for the jobs whose model the result keeps. */
-  state?: Array<{ name: string; data: Float32Array; shape: number[] }>;
+  state?: EncodedStateDict;
 }
 
 export interface ParallelOptions {
@@ -45,7 +44,7 @@ const startWorker = (): Worker => startModuleWorker(import.meta.url, 'worker');
 function outcomeOf(reply: WorkerReply): SyntheticJobOutcome {
   return {
     run: reply.run, labelCorrelation: reply.labelCorrelation,
-    ...(reply.state && { state: Object.fromEntries(reply.state.map((e) => [e.name, new Tensor(e.data, e.shape)])) }),
+    ...(reply.state && { state: decodeStateDict(reply.state) }),
   };
 }
 
@@ -64,23 +63,17 @@ export async function runSyntheticJobs(
     record?.(job, o);
     outcomes[job.index] = o;
   };
-  const left = (): SyntheticJob[] => jobs.filter((j) => outcomes[j.index] === undefined);
-  const count = Math.min(parallel.workers ?? defaultWorkerCount(), left().length);
-  if (count > 1) {
-    try {
-      // A free worker takes the next job on the data set it just used, if any, so data sets are
-      // rarely generated twice.
-      const requests: WorkerRequest[] = left().map((job) => ({ settings: s, job }));
-      await runOnWorkers<WorkerRequest, WorkerReply>(requests, count, parallel.spawn ?? startWorker, (reply, req) => keep(req.job, outcomeOf(reply)), {
-        pick: (pending, last) => pending.findIndex((r) => splitKey(s, r.job) === splitKey(s, last.job)),
-      });
-    } catch (e) {
-      if (e instanceof ReplyHandlerError) throw e.cause;
-      const why = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
-      parallel.onNote?.(`synthetic: worker threads failed (${why}); running the ${left().length} remaining jobs in this thread`);
-    }
-  }
-  runJobsHere(s, left(), keep);
+  // A free worker takes the next job on the data set it just used, if any, so data sets are
+  // rarely generated twice.
+  await runJobs<SyntheticJob, WorkerRequest, WorkerReply>(jobs, {
+    workers: parallel.workers ?? defaultWorkerCount(), name: 'synthetic', noun: 'jobs', onNote: parallel.onNote,
+    isDone: (j) => outcomes[j.index] !== undefined,
+    request: (job) => ({ settings: s, job }),
+    spawn: parallel.spawn ?? startWorker,
+    onReply: (reply, req) => keep(req.job, outcomeOf(reply)),
+    runHere: (left) => runJobsHere(s, left, keep),
+    pick: (pending, last) => pending.findIndex((r) => splitKey(s, r.job) === splitKey(s, last.job)),
+  });
   return outcomes as SyntheticJobOutcome[];
 }
 

@@ -1,6 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import { runSyntheticJob, splitKey, syntheticSplit, keepsModel, type SyntheticSplit } from './experiment.js';
 import type { WorkerReply, WorkerRequest } from './parallel.js';
+import { encodeStateDict, stateTransferList } from '../job-runner.js';
 
 /*
  * A worker thread of the parallel synthetic experiment: it trains the jobs the main thread sends,
@@ -16,9 +17,6 @@ port.on('message', (msg: WorkerRequest) => {
   if (cached === null || cached.key !== splitKey(msg.settings, msg.job)) cached = syntheticSplit(msg.settings, msg.job);
   const { run, model } = runSyntheticJob(msg.settings, msg.job, cached);
   const reply: WorkerReply = { index: msg.job.index, run, labelCorrelation: cached.labelCorrelation };
-  if (keepsModel(msg.job)) {
-    // Copies, not views: the buffers move to the main thread, which rebuilds the model from them.
-    reply.state = Object.entries(model.stateDict()).map(([name, t]) => ({ name, data: Float32Array.from(t.data), shape: t.shape.slice() }));
-  }
-  port.postMessage(reply, (reply.state ?? []).map((e) => e.data.buffer as ArrayBuffer));
+  if (keepsModel(msg.job)) reply.state = encodeStateDict(model.stateDict());
+  port.postMessage(reply, stateTransferList(reply.state));
 });
