@@ -3,9 +3,10 @@ import { ModuleList } from '../nn/module.js';
 import type { DNN } from '../nn/dnn.js';
 import { concatLinears, forwardStacked } from '../nn/dnn-stack.js';
 import type { Linear } from '../nn/linear.js';
-import { MultiTaskBase, checkPositiveInt, checkUnits, type CommonModelOptions, type OptionKeys } from './base.js';
+import { MultiTaskBase, checkUnits, type CommonModelOptions, type OptionKeys } from './base.js';
 import { joinTaskLogits, type PredictionLayer } from './prediction.js';
 import type { ModelInput } from './types.js';
+import { checkIntAtLeast } from '../validation/values.js';
 
 export interface MixtureOfExpertsOptions extends CommonModelOptions {
   /** Number of shared experts E (≥ 1). */
@@ -43,7 +44,7 @@ export abstract class MixtureOfExpertsBase extends MultiTaskBase {
 
   protected constructor(modelName: string, o: MixtureOfExpertsOptions, numGates: 'perTask' | 'one') {
     super(modelName, o, MIXTURE_KEYS);
-    this.numExperts = checkPositiveInt(modelName, 'numExperts', o.numExperts);
+    this.numExperts = checkIntAtLeast(modelName, 'numExperts', o.numExperts, 1);
     this.expertHiddenUnits = checkUnits(modelName, 'expertHiddenUnits', o.expertHiddenUnits, false);
     this.gateHiddenUnits = checkUnits(modelName, 'gateHiddenUnits', o.gateHiddenUnits ?? [], true);
     this.towerHiddenUnits = checkUnits(modelName, 'towerHiddenUnits', o.towerHiddenUnits ?? [], true);

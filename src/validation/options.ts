@@ -57,13 +57,25 @@ export function checkOptions(fnName: string, options: unknown, allowedKeys: read
     const got = options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options;
     throw new TypeError(`${fnName}: options must be an object, got ${got}`);
   }
+  const bad = unknownKey(options, allowedKeys);
+  if (bad === undefined) return;
+  const hint = bad.near === undefined ? '' : ` (did you mean '${bad.near}'?)`;
+  throw new TypeError(`${fnName}: unknown option '${bad.key}'${hint}; allowed: ${allowedKeys.join(', ')}`);
+}
+
+/**
+ * The first own key of `o` not in `allowedKeys`, with the closest allowed key when one is near
+ * (never a key starting with '$', which marks a comment): the one test behind every unknown-key
+ * error, whatever its wording (checkOptions here, the CLI's config file and flags).
+ */
+export function unknownKey(o: object, allowedKeys: readonly string[]): { key: string; near?: string } | undefined {
   // No Set: the lists are short, and tensor creation checks its options on every call.
-  for (const key of Object.keys(options)) {
+  for (const key of Object.keys(o)) {
     if (allowedKeys.includes(key)) continue;
-    const near = closestMatch(key, allowedKeys);
-    const hint = near === undefined ? '' : ` (did you mean '${near}'?)`;
-    throw new TypeError(`${fnName}: unknown option '${key}'${hint}; allowed: ${allowedKeys.join(', ')}`);
+    const near = closestMatch(key, allowedKeys.filter((a) => !a.startsWith('$')));
+    return near === undefined ? { key } : { key, near };
   }
+  return undefined;
 }
 
 /**

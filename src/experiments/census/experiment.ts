@@ -9,6 +9,7 @@ import type { TaskMetrics } from '../../train/metrics.js';
 import type { ProgressStream } from '../../train/progress.js';
 import { evaluate, fit } from '../../train/trainer.js';
 import { decodeStateDict, defaultWorkers, runJobs, startModuleWorker, type EncodedStateDict } from '../job-runner.js';
+import { checkIntAtLeast } from '../../validation/values.js';
 
 /*
  * The MMoE paper's census-income benchmark (§6.3): two groups of two binary tasks (income > 50K
@@ -205,10 +206,8 @@ export function summarizeCensusRuns(runs: readonly CensusRun[]): CensusSummaryRo
   });
 }
 
-function checkCount(name: string, v: number | undefined, min: number): void {
-  if (v !== undefined && !(Number.isInteger(v) && v >= min)) {
-    throw new RangeError(`censusExperiment: ${name} must be an integer ≥ ${min}, got ${v}`);
-  }
+function checkCount(name: string, v: number, min: number): void {
+  checkIntAtLeast('censusExperiment', name, v, min);
 }
 
 export function resolveCensusSettings(o: CensusExperimentOptions): CensusSettings {

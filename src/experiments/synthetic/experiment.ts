@@ -2,6 +2,8 @@ import { Tensor } from '../../autograd/index.js';
 import { drawSineParameters, syntheticMultiTask } from '../../data/synthetic.js';
 import { MMoE, OMoE, SharedBottom, widthForParameterCount, type MultiTaskModel } from '../../models/index.js';
 import { evaluate, fit } from '../../train/trainer.js';
+import { checkOptionKeys, type OptionKeys } from '../../validation/options.js';
+import { checkPositiveInt } from '../../validation/values.js';
 
 /*
  * The MMoE paper's synthetic experiment (Ma et al., KDD 2018, §3.2 and §5): two regression tasks
@@ -156,11 +158,6 @@ export interface SyntheticResult {
 
 const TASK_NAMES = ['task1', 'task2'] as const;
 
-function positiveInt(name: string, v: number): number {
-  if (!Number.isInteger(v) || v < 1) throw new RangeError(`syntheticExperiment: ${name} must be a positive integer, got ${v}`);
-  return v;
-}
-
 function lrRecord(lr: SyntheticExperimentOptions['lr']): Record<SyntheticModelName, number> {
   const out = {} as Record<SyntheticModelName, number>;
   for (const m of SYNTHETIC_MODELS) {
@@ -174,29 +171,31 @@ function lrRecord(lr: SyntheticExperimentOptions['lr']): Record<SyntheticModelNa
   return out;
 }
 
-const OPTION_KEYS = new Set(['correlations', 'runs', 'trainSize', 'validationSize', 'testSize', 'dim', 'epochs', 'batchSize', 'logEvery', 'lr',
-  'models', 'numExperts', 'expertUnits', 'towerUnits', 'bottomUnits', 'initStd', 'seed', 'sineSeed', 'onRun']);
+const OPTION_KEYS: OptionKeys<SyntheticExperimentOptions> = {
+  correlations: true, runs: true, trainSize: true, validationSize: true, testSize: true, dim: true, epochs: true, batchSize: true, logEvery: true,
+  lr: true, models: true, numExperts: true, expertUnits: true, towerUnits: true, bottomUnits: true, initStd: true, seed: true, sineSeed: true, onRun: true,
+};
 
 export function resolveSyntheticSettings(o: SyntheticExperimentOptions): SyntheticSettings {
-  for (const k of Object.keys(o)) if (!OPTION_KEYS.has(k)) throw new RangeError(`syntheticExperiment: unknown option '${k}'`);
-  const trainSize = positiveInt('trainSize', o.trainSize ?? 2048);
-  const batchSize = positiveInt('batchSize', o.batchSize ?? 32);
+  checkOptionKeys('syntheticExperiment', o, OPTION_KEYS);
+  const trainSize = checkPositiveInt('syntheticExperiment', 'trainSize', o.trainSize ?? 2048);
+  const batchSize = checkPositiveInt('syntheticExperiment', 'batchSize', o.batchSize ?? 32);
   const stepsPerEpoch = Math.ceil(trainSize / batchSize);
   const s: SyntheticSettings = {
     correlations: [...(o.correlations ?? [0.5, 0.9, 1])],
-    runs: positiveInt('runs', o.runs ?? 20),
+    runs: checkPositiveInt('syntheticExperiment', 'runs', o.runs ?? 20),
     trainSize,
-    validationSize: positiveInt('validationSize', o.validationSize ?? 512),
-    testSize: positiveInt('testSize', o.testSize ?? 1024),
-    dim: positiveInt('dim', o.dim ?? 100),
-    epochs: positiveInt('epochs', o.epochs ?? 6),
+    validationSize: checkPositiveInt('syntheticExperiment', 'validationSize', o.validationSize ?? 512),
+    testSize: checkPositiveInt('syntheticExperiment', 'testSize', o.testSize ?? 1024),
+    dim: checkPositiveInt('syntheticExperiment', 'dim', o.dim ?? 100),
+    epochs: checkPositiveInt('syntheticExperiment', 'epochs', o.epochs ?? 6),
     batchSize,
-    logEvery: positiveInt('logEvery', o.logEvery ?? Math.max(1, Math.round(stepsPerEpoch / 4))),
+    logEvery: checkPositiveInt('syntheticExperiment', 'logEvery', o.logEvery ?? Math.max(1, Math.round(stepsPerEpoch / 4))),
     lr: lrRecord(o.lr),
     models: [...(o.models ?? SYNTHETIC_MODELS)],
-    numExperts: positiveInt('numExperts', o.numExperts ?? 8),
-    expertUnits: positiveInt('expertUnits', o.expertUnits ?? 16),
-    towerUnits: positiveInt('towerUnits', o.towerUnits ?? 8),
+    numExperts: checkPositiveInt('syntheticExperiment', 'numExperts', o.numExperts ?? 8),
+    expertUnits: checkPositiveInt('syntheticExperiment', 'expertUnits', o.expertUnits ?? 16),
+    towerUnits: checkPositiveInt('syntheticExperiment', 'towerUnits', o.towerUnits ?? 8),
     bottomUnits: 0,
     bottomRule: o.bottomUnits === 'matched' ? 'matched' : o.bottomUnits === undefined ? 'paper' : 'given',
     initStd: o.initStd ?? 0.1,
@@ -209,7 +208,7 @@ export function resolveSyntheticSettings(o: SyntheticExperimentOptions): Synthet
   if (new Set(s.models).size !== s.models.length) throw new RangeError(`syntheticExperiment: models name a model twice: ${s.models.join(', ')}`);
   if (s.trainSize < 2) throw new RangeError(`syntheticExperiment: trainSize must be >= 2, got ${s.trainSize}`);
   s.bottomUnits = s.bottomRule === 'paper' ? PAPER_BOTTOM_UNITS
-    : s.bottomRule === 'given' ? positiveInt('bottomUnits', o.bottomUnits as number)
+    : s.bottomRule === 'given' ? checkPositiveInt('syntheticExperiment', 'bottomUnits', o.bottomUnits)
       : matchedBottomUnits(s).width;
   return s;
 }
