@@ -18,7 +18,7 @@ export class Tensor extends NDArray {
   /** Accumulated gradient (leaves, and non-leaves that called retainGrad()). */
   grad: Tensor | null = null;
   /** The recorded operation that produced this tensor; null for leaves. */
-  gradFn: GraphNode | null = null;
+  gradFn: GraphNode<Tensor> | null = null;
   /** Keep the gradient of a non-leaf after backward, like torch's retain_grad(). */
   retainsGrad = false;
 

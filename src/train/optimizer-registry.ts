@@ -7,8 +7,17 @@ export interface OptimizerLike {
   zeroGrad(): void;
 }
 
-export const OPTIMIZER_NAMES = ['adam', 'adamw', 'sgd', 'adagrad', 'rmsprop'] as const;
-export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
+/** Optimizer constructors by the name `fit({ optimizer })` takes (name → constructor, as models/registry.ts). */
+const OPTIMIZERS = {
+  adam: (params: Tensor[], lr: number) => new Adam(params, { lr }),
+  adamw: (params: Tensor[], lr: number) => new AdamW(params, { lr }),
+  sgd: (params: Tensor[], lr: number) => new SGD(params, { lr }),
+  adagrad: (params: Tensor[], lr: number) => new Adagrad(params, { lr }),
+  rmsprop: (params: Tensor[], lr: number) => new RMSprop(params, { lr }),
+} as const satisfies Record<string, (params: Tensor[], lr: number) => OptimizerLike>;
+
+export type OptimizerName = keyof typeof OPTIMIZERS;
+export const OPTIMIZER_NAMES = Object.keys(OPTIMIZERS) as readonly OptimizerName[];
 
 /** An optimizer instance as given, or a new one by name over `params` (DeepCTR's compile('adam')). */
 export function makeOptimizer(fn: string, opt: OptimizerLike | OptimizerName, params: Tensor[], lr: number): OptimizerLike {
@@ -19,12 +28,8 @@ export function makeOptimizer(fn: string, opt: OptimizerLike | OptimizerName, pa
     return opt;
   }
   if (!(lr > 0 && Number.isFinite(lr))) throw new RangeError(`${fn}: lr must be a positive number, got ${lr}`);
-  switch (opt) {
-    case 'adam': return new Adam(params, { lr });
-    case 'adamw': return new AdamW(params, { lr });
-    case 'sgd': return new SGD(params, { lr });
-    case 'adagrad': return new Adagrad(params, { lr });
-    case 'rmsprop': return new RMSprop(params, { lr });
-    default: throw new RangeError(`${fn}: unknown optimizer '${String(opt)}'; expected one of ${OPTIMIZER_NAMES.join(', ')}`);
+  if (!Object.prototype.hasOwnProperty.call(OPTIMIZERS, opt)) {
+    throw new RangeError(`${fn}: unknown optimizer '${String(opt)}'; expected one of ${OPTIMIZER_NAMES.join(', ')}`);
   }
+  return OPTIMIZERS[opt](params, lr);
 }
