@@ -75,15 +75,13 @@ export abstract class MixtureOfExpertsBase extends MultiTaskBase {
 
   /** Softmax weights over the experts, [B, numGates, E]. */
   private gates(h: Tensor): Tensor {
-    if (!this.gate_dnn) {
+    const gateDnn = this.gate_dnn;
+    if (!gateDnn) {
       // Linear gates all read h: one product for every gate, one softmax over [B, G, E].
       const z = concatLinears(h, [...this.gate_dnn_final_layer]);
       return z.reshape([h.shape[0], this.numGates, this.numExperts]).softmax(-1);
     }
-    const per = this.gate_dnn_final_layer.map((final, g) => {
-      const z = this.gate_dnn ? this.gate_dnn.get(g).forward(h) : h;
-      return final.forward(z).softmax(-1);
-    });
+    const per = this.gate_dnn_final_layer.map((final, g) => final.forward(gateDnn.get(g).forward(h)).softmax(-1));
     return stack(per, 1);
   }
 

@@ -43,10 +43,6 @@ export function filled(shape: Shape, value: number, dtype: DType = 'float32'): N
   return a;
 }
 
-export function copyArray(a: NDArray): NDArray {
-  return new NDArray(a.data.slice(), a.shape);
-}
-
 export function castArray(a: NDArray, dtype: DType): NDArray {
   if (a.dtype === dtype) return a;
   const out = allocate(dtype, a.size);
