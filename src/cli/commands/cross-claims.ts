@@ -4,7 +4,7 @@ import {
   POLYNOMIAL_TARGETS, crossClaimsExperiment, type CrossClaimsResult, type PolynomialFitRow, type PolynomialTarget,
 } from '../../experiments/cross-claims.js';
 import { formatDuration } from '../../train/progress.js';
-import { UsageError, getString, type FlagSpec, type FlagValues } from '../args.js';
+import { UsageError, getNumber, getString, type FlagSpec, type FlagValues } from '../args.js';
 import { println, toJson, writeOutputs, type CliIO } from '../io.js';
 import { markdownTable } from '../table.js';
 
@@ -75,7 +75,6 @@ export function crossClaimsTables(res: CrossClaimsResult): string {
 }
 
 export function runCrossClaims(flags: FlagValues, io: CliIO): number {
-  const num = (k: string): number | undefined => (typeof flags[k] === 'number' ? (flags[k] as number) : undefined);
   let layers: number[] | undefined;
   if (Array.isArray(flags.layers)) {
     layers = flags.layers;
@@ -94,8 +93,8 @@ export function runCrossClaims(flags: FlagValues, io: CliIO): number {
   const outDir = getString(flags, 'out') ?? join('out', 'cross-claims');
   mkdirSync(outDir, { recursive: true });
   const res = crossClaimsExperiment({
-    d: num('d'), layers, targets, seeds: num('seeds'),
-    fit: { ...(num('steps') !== undefined && { steps: num('steps') }), ...(num('lr') !== undefined && { lr: num('lr') }), ...(num('batch-size') !== undefined && { batchSize: num('batch-size') }) },
+    d: getNumber(flags, 'd'), layers, targets, seeds: getNumber(flags, 'seeds'),
+    fit: { ...(getNumber(flags, 'steps') !== undefined && { steps: getNumber(flags, 'steps') }), ...(getNumber(flags, 'lr') !== undefined && { lr: getNumber(flags, 'lr') }), ...(getNumber(flags, 'batch-size') !== undefined && { batchSize: getNumber(flags, 'batch-size') }) },
     onFit: flags.quiet ? undefined : (f) => io.err.write(`cross-claims: ${f.target} L=${f.L} seed ${f.seed}: test MSE CrossNet ${sci(f.cross.testMse)}, ReLU net ${sci(f.dnn.testMse)}\n`),
   });
   const tables = crossClaimsTables(res);

@@ -13,7 +13,7 @@ import { SIGNIFICANCE, summarizeCells, syntheticFindings } from '../../experimen
 import { MAX_DEFAULT_WORKERS, syntheticExperimentParallel } from '../../experiments/synthetic/parallel.js';
 import { syntheticPaper } from '../../experiments/synthetic/paper.js';
 import { formatDuration } from '../../train/progress.js';
-import { UsageError, getString, type FlagSpec, type FlagValues } from '../args.js';
+import { UsageError, getNumber, getString, type FlagSpec, type FlagValues } from '../args.js';
 import { println, toJson, writeOutputs, type CliIO } from '../io.js';
 import { RunProgress } from '../run-progress.js';
 import { fixed, markdownTable } from '../table.js';
@@ -158,23 +158,22 @@ export async function runSynthetic(flags: FlagValues, io: CliIO): Promise<number
   const mode = (modes[0] ?? 'demo') as 'paper' | 'pilot' | 'full' | 'demo';
   if (flags.results !== undefined && mode !== 'paper' && mode !== 'pilot') throw new UsageError('synthetic: --results goes with --paper or --pilot');
   if (flags.lr !== undefined && (mode === 'paper' || mode === 'pilot')) throw new UsageError(`synthetic: --lr cannot be combined with --${mode}: its pilot chooses the rates`);
-  const num = (k: string): number | undefined => (typeof flags[k] === 'number' ? (flags[k] as number) : undefined);
   const recorded = SYNTHETIC_PILOT.choice;
   const base: SyntheticExperimentOptions = mode === 'demo' ? { ...DEMO_SYNTHETIC, lr: recorded.lr }
     : mode === 'full' ? { ...PAPER_SYNTHETIC, ...FULL_SYNTHETIC, epochs: recorded.epochs, lr: recorded.lr }
       : { ...PAPER_SYNTHETIC };
   const opts: SyntheticExperimentOptions = {
     ...base,
-    ...(num('runs') !== undefined && { runs: num('runs') }),
-    ...(num('epochs') !== undefined && { epochs: num('epochs') }),
-    ...(num('train-size') !== undefined && { trainSize: num('train-size') }),
-    ...(num('validation-size') !== undefined && { validationSize: num('validation-size') }),
-    ...(num('test-size') !== undefined && { testSize: num('test-size') }),
-    ...(num('batch-size') !== undefined && { batchSize: num('batch-size') }),
-    ...(num('log-every') !== undefined && { logEvery: num('log-every') }),
-    ...(num('lr') !== undefined && { lr: num('lr') }),
-    ...(num('seed') !== undefined && { seed: num('seed') }),
-    ...(num('sine-seed') !== undefined && { sineSeed: num('sine-seed') }),
+    ...(getNumber(flags, 'runs') !== undefined && { runs: getNumber(flags, 'runs') }),
+    ...(getNumber(flags, 'epochs') !== undefined && { epochs: getNumber(flags, 'epochs') }),
+    ...(getNumber(flags, 'train-size') !== undefined && { trainSize: getNumber(flags, 'train-size') }),
+    ...(getNumber(flags, 'validation-size') !== undefined && { validationSize: getNumber(flags, 'validation-size') }),
+    ...(getNumber(flags, 'test-size') !== undefined && { testSize: getNumber(flags, 'test-size') }),
+    ...(getNumber(flags, 'batch-size') !== undefined && { batchSize: getNumber(flags, 'batch-size') }),
+    ...(getNumber(flags, 'log-every') !== undefined && { logEvery: getNumber(flags, 'log-every') }),
+    ...(getNumber(flags, 'lr') !== undefined && { lr: getNumber(flags, 'lr') }),
+    ...(getNumber(flags, 'seed') !== undefined && { seed: getNumber(flags, 'seed') }),
+    ...(getNumber(flags, 'sine-seed') !== undefined && { sineSeed: getNumber(flags, 'sine-seed') }),
     ...(flags['bottom-units'] !== undefined && { bottomUnits: parseBottom(getString(flags, 'bottom-units')) }),
     ...(Array.isArray(flags.correlations) && { correlations: uniqueCorrelations(flags.correlations) }),
     ...(flags.models !== undefined && { models: parseModels(getString(flags, 'models')) }),
@@ -186,7 +185,7 @@ export async function runSynthetic(flags: FlagValues, io: CliIO): Promise<number
   const onRun = (r: { model: SyntheticModelName; correlation: number; run: number; phase: string }, done: number, total: number): void => {
     progress?.update(done, total, `${r.phase === 'pilot' ? 'pilot ' : ''}${modelLabel(r.model)} ρ=${r.correlation} run ${r.run + 1}`);
   };
-  const parallel = { workers: num('workers'), onNote: (line: string) => { if (progress) progress.note(line); else io.err.write(`${line}\n`); } };
+  const parallel = { workers: getNumber(flags, 'workers'), onNote: (line: string) => { if (progress) progress.note(line); else io.err.write(`${line}\n`); } };
 
   if (mode === 'demo' || mode === 'full') {
     const result = await syntheticExperimentParallel({ ...opts, onRun }, parallel);
