@@ -38,6 +38,28 @@ function decodeState(state: NonNullable<JobLine['outcome']['state']>): Record<st
   return out;
 }
 
+/**
+ * Throws naming the file, the line and the missing field unless `line` has what a resume reads:
+ * a well-formed JSON line of another shape would otherwise fail as a bare destructuring TypeError.
+ */
+function checkJobLine(path: string, lineNo: number, line: unknown): asserts line is JobLine {
+  const at = `SyntheticResultsFile: ${path}:${lineNo}`;
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObj(line)) throw new Error(`${at}: expected a job line (an object with key and outcome), got ${JSON.stringify(line)?.slice(0, 60)}`);
+  const missing: string[] = [];
+  if (typeof line.key !== 'string') missing.push('key (a string)');
+  const o = line.outcome;
+  if (!isObj(o)) missing.push('outcome (an object)');
+  else {
+    if (!isObj(o.run)) missing.push('outcome.run (an object)');
+    if (typeof o.labelCorrelation !== 'number') missing.push('outcome.labelCorrelation (a number)');
+    if (o.state !== undefined && (!isObj(o.state) || !Object.values(o.state).every((v) => isObj(v) && Array.isArray(v.shape) && typeof v.data === 'string'))) {
+      missing.push('outcome.state (name → { shape, data })');
+    }
+  }
+  if (missing.length > 0) throw new Error(`${at}: a job line lacks ${missing.join(', ')}; fields present: ${Object.keys(line).join(', ') || 'none'}`);
+}
+
 export class SyntheticResultsFile {
   private readonly done = new Map<string, SyntheticJobOutcome>();
   private fd: number | null = null;
@@ -55,8 +77,13 @@ export class SyntheticResultsFile {
       if (end < text.length) truncateSync(path, Buffer.byteLength(text.slice(0, end)));
       const lines = text.slice(0, end).split('\n').filter((l) => l.length > 0);
       if (lines.length > 0) {
-        const first = JSON.parse(lines[0]) as HeaderLine;
-        if (first.format !== FORMAT) throw new Error(`SyntheticResultsFile: ${path} is not a synthetic results file (first line: ${lines[0].slice(0, 60)})`);
+        let first: HeaderLine;
+        try {
+          first = JSON.parse(lines[0]) as HeaderLine;
+        } catch {
+          throw new Error(`SyntheticResultsFile: ${path}:1 is not valid JSON (expected the header line)`);
+        }
+        if (first === null || typeof first !== 'object' || first.format !== FORMAT) throw new Error(`SyntheticResultsFile: ${path} is not a synthetic results file (first line: ${lines[0].slice(0, 60)})`);
         if (JSON.stringify(first) !== header) {
           throw new Error(`SyntheticResultsFile: ${path} holds results of other settings; move it away or give another --results file (it has ${JSON.stringify(first.settings)}, this run ${JSON.stringify(settings)})`);
         }
@@ -67,6 +94,7 @@ export class SyntheticResultsFile {
           } catch {
             throw new Error(`SyntheticResultsFile: ${path}:${i + 2} is not valid JSON`);
           }
+          checkJobLine(path, i + 2, line);
           const { state, ...rest } = line.outcome;
           this.done.set(line.key, { ...rest, ...(state && { state: decodeState(state) }) });
         });
