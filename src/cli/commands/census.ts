@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CENSUS_TASK_GROUPS, type CensusTaskGroup } from '../../data/census.js';
 import { serializeSafetensors } from '../../nn/safetensors.js';
@@ -10,7 +9,7 @@ import { gateHeatmap } from '../../experiments/figures.js';
 import { sliceFeatures } from '../../train/dataset.js';
 import { formatDuration } from '../../train/progress.js';
 import { UsageError, getNumber, getString, type FlagSpec, type FlagValues } from '../args.js';
-import { println, toJson, writeOutputs, type CliIO } from '../io.js';
+import { checkInputFile, checkOutDir, println, toJson, writeOutputs, type CliIO } from '../io.js';
 import { fixed, markdownTable } from '../table.js';
 
 export const censusFlags: Record<string, FlagSpec> = {
@@ -76,8 +75,9 @@ export async function runCensus(flags: FlagValues, io: CliIO): Promise<number> {
     epochs: getNumber(flags, 'epochs'), batchSize: getNumber(flags, 'batch-size'), lr: getNumber(flags, 'lr'), embeddingDim: getNumber(flags, 'embedding-dim'),
     splitSeed: getNumber(flags, 'split-seed'), limit: getNumber(flags, 'limit'), path: getString(flags, 'data'), workers: getNumber(flags, 'workers'),
   };
+  if (opts.path !== undefined) checkInputFile('census', 'data', opts.path);
   const outDir = getString(flags, 'out') ?? join('out', 'census');
-  mkdirSync(outDir, { recursive: true }); // a bad --out fails now, not after every run
+  checkOutDir('census', 'out', outDir); // a bad --out fails now, not after every run
   const t0 = performance.now();
   opts.onNote = (line) => io.err.write(`${line}\n`);
   if (!flags.quiet) {

@@ -1,11 +1,10 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   POLYNOMIAL_TARGETS, crossClaimsExperiment, type CrossClaimsResult, type PolynomialFitRow, type PolynomialTarget,
 } from '../../experiments/cross-claims.js';
 import { formatDuration } from '../../train/progress.js';
 import { UsageError, getNumber, getString, type FlagSpec, type FlagValues } from '../args.js';
-import { println, toJson, writeOutputs, type CliIO } from '../io.js';
+import { checkOutDir, println, toJson, writeOutputs, type CliIO } from '../io.js';
 import { markdownTable } from '../table.js';
 
 export const crossClaimsFlags: Record<string, FlagSpec> = {
@@ -91,7 +90,7 @@ export function runCrossClaims(flags: FlagValues, io: CliIO): number {
     if (new Set(targets).size !== targets.length) throw new UsageError(`cross-claims: --targets: '${rawTargets}' names a target twice`);
   }
   const outDir = getString(flags, 'out') ?? join('out', 'cross-claims');
-  mkdirSync(outDir, { recursive: true });
+  checkOutDir('cross-claims', 'out', outDir);
   const res = crossClaimsExperiment({
     d: getNumber(flags, 'd'), layers, targets, seeds: getNumber(flags, 'seeds'),
     fit: { ...(getNumber(flags, 'steps') !== undefined && { steps: getNumber(flags, 'steps') }), ...(getNumber(flags, 'lr') !== undefined && { lr: getNumber(flags, 'lr') }), ...(getNumber(flags, 'batch-size') !== undefined && { batchSize: getNumber(flags, 'batch-size') }) },

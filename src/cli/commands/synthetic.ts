@@ -1,11 +1,10 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gateHeatmap, modelLabel, sharedBottomFigure, syntheticCurvesFigure, syntheticHistogramsFigure } from '../../experiments/figures.js';
 import { serializeSafetensors } from '../../nn/safetensors.js';
 import { gridLayout } from '../../plot/svg.js';
 import {
-  DEMO_SYNTHETIC, FULL_SYNTHETIC, LEARNING_RATE_GRID, PAPER_SYNTHETIC, SYNTHETIC_MODELS, stepsPerEpoch, totalSteps,
-  type SyntheticExperimentOptions, type SyntheticModelName, type SyntheticResult,
+  DEMO_SYNTHETIC, FULL_SYNTHETIC, LEARNING_RATE_GRID, PAPER_SYNTHETIC, SYNTHETIC_MODELS, resolveSyntheticSettings, stepsPerEpoch, totalSteps,
+  type SyntheticExperimentOptions, type SyntheticSettings, type SyntheticModelName, type SyntheticResult,
 } from '../../experiments/synthetic/experiment.js';
 import { FLAT_TOLERANCE, type PilotChoice } from '../../experiments/synthetic/pilot.js';
 import { SYNTHETIC_PILOT } from '../../experiments/synthetic/pilot-record.js';
@@ -14,7 +13,7 @@ import { MAX_DEFAULT_WORKERS, syntheticExperimentParallel } from '../../experime
 import { syntheticPaper } from '../../experiments/synthetic/paper.js';
 import { formatDuration } from '../../train/progress.js';
 import { UsageError, getNumber, getString, type FlagSpec, type FlagValues } from '../args.js';
-import { println, toJson, writeOutputs, type CliIO } from '../io.js';
+import { checkOutDir, checkOutFile, println, toJson, writeOutputs, type CliIO } from '../io.js';
 import { RunProgress } from '../run-progress.js';
 import { fixed, markdownTable } from '../table.js';
 
@@ -178,9 +177,23 @@ export async function runSynthetic(flags: FlagValues, io: CliIO): Promise<number
     ...(Array.isArray(flags.correlations) && { correlations: uniqueCorrelations(flags.correlations) }),
     ...(flags.models !== undefined && { models: parseModels(getString(flags, 'models')) }),
   };
+  // Every setting, flag and path is checked now, not after minutes of training.
+  let settings: SyntheticSettings;
+  try {
+    settings = resolveSyntheticSettings(opts);
+  } catch (e) {
+    throw new UsageError(`synthetic: ${(e as Error).message}`);
+  }
+  if (mode === 'paper' || mode === 'pilot') {
+    const per = stepsPerEpoch(settings);
+    if (per % settings.logEvery !== 0) {
+      throw new UsageError(`synthetic: --log-every ${settings.logEvery} must divide the ${per} steps per epoch (--train-size ${settings.trainSize} / --batch-size ${settings.batchSize}): the --${mode} pilot compares validation loss at each epoch's end`);
+    }
+  }
   const outDir = getString(flags, 'out') ?? join('out', mode === 'full' ? 'full' : mode);
-  // Fail on an unusable output folder now, not after minutes of training.
-  mkdirSync(outDir, { recursive: true });
+  checkOutDir('synthetic', 'out', outDir);
+  const resultsFlag = getString(flags, 'results');
+  if (resultsFlag !== undefined) checkOutFile('synthetic', 'results', resultsFlag);
   const progress = flags.quiet ? null : new RunProgress(io.err, `synthetic ${mode}`);
   const onRun = (r: { model: SyntheticModelName; correlation: number; run: number; phase: string }, done: number, total: number): void => {
     progress?.update(done, total, `${r.phase === 'pilot' ? 'pilot ' : ''}${modelLabel(r.model)} ρ=${r.correlation} run ${r.run + 1}`);
@@ -203,7 +216,7 @@ export async function runSynthetic(flags: FlagValues, io: CliIO): Promise<number
     return 0;
   }
 
-  const resultsPath = getString(flags, 'results') ?? join(outDir, 'results.jsonl');
+  const resultsPath = resultsFlag ?? join(outDir, 'results.jsonl');
   const { runs: _r, onRun: _o, lr: _l, ...paperOpts } = opts;
   const out = await syntheticPaper({ ...paperOpts, runs: opts.runs }, {
     results: resultsPath, parallel, pilotOnly: mode === 'pilot', onRun,
