@@ -51,7 +51,7 @@ export function defineOp<A = undefined, S = undefined>(spec: OpSpec<A, S>): Op<A
     const trace = activeTracer();
     if (trace !== null) trace({ name, inputs: inputs.slice(), attrs, output: out });
     if (record) {
-      const node: GraphNode<Tensor> = { spec, ctx: ctx as OpContext<unknown>, inputs: inputs.slice(), attrs, released: false };
+      const node: GraphNode<Tensor> = { spec, ctx: ctx as OpContext<unknown>, inputs: inputs.slice(), versions: inputs.map((t) => t._version), attrs, released: false };
       out.gradFn = node;
     }
     return out;

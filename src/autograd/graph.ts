@@ -31,6 +31,8 @@ export interface GraphNode<T = unknown> {
   readonly spec: OpSpec<any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   readonly ctx: OpContext<unknown> & { saved: unknown };
   readonly inputs: readonly T[];
+  /** Each input's version when the op ran; backward checks that none has changed since. */
+  readonly versions: readonly number[];
   readonly attrs: unknown;
   released: boolean;
 }
