@@ -34,7 +34,7 @@ export class NDArray {
 }
 
 export function empty(shape: Shape, dtype: DType = 'float32'): NDArray {
-  return new NDArray(allocate(dtype, sizeOf(shape)), shape);
+  return new NDArray(allocate(dtype, sizeOf(shape), 'empty', shape), shape);
 }
 
 export function filled(shape: Shape, value: number, dtype: DType = 'float32'): NDArray {
