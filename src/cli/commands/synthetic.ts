@@ -5,12 +5,12 @@ import { gridLayout } from '../../plot/svg.js';
 import {
   DEMO_SYNTHETIC, FULL_SYNTHETIC, LEARNING_RATE_GRID, PAPER_SYNTHETIC, SYNTHETIC_MODELS, resolveSyntheticSettings, stepsPerEpoch, totalSteps,
   type SyntheticExperimentOptions, type SyntheticSettings, type SyntheticModelName, type SyntheticResult,
-} from '../../experiments/synthetic/experiment.js';
-import { FLAT_TOLERANCE, type PilotChoice } from '../../experiments/synthetic/pilot.js';
-import { SYNTHETIC_PILOT } from '../../experiments/synthetic/pilot-record.js';
-import { SIGNIFICANCE, summarizeCells, syntheticFindings } from '../../experiments/synthetic/findings.js';
-import { MAX_DEFAULT_WORKERS, syntheticExperimentParallel } from '../../experiments/synthetic/parallel.js';
-import { syntheticPaper } from '../../experiments/synthetic/paper.js';
+} from '../../experiments/synthetic/index.js';
+import { FLAT_TOLERANCE, type PilotChoice } from '../../experiments/synthetic/index.js';
+import { SYNTHETIC_PILOT } from '../../experiments/synthetic/index.js';
+import { SIGNIFICANCE, summarizeCells, syntheticFindings } from '../../experiments/synthetic/index.js';
+import { MAX_DEFAULT_WORKERS, syntheticExperimentParallel } from '../../experiments/synthetic/index.js';
+import { syntheticPaper } from '../../experiments/synthetic/index.js';
 import { formatDuration } from '../../train/progress.js';
 import { UsageError, getNumber, getString, type FlagSpec, type FlagValues } from '../args.js';
 import { checkOutDir, checkOutFile, println, toJson, writeOutputs, type CliIO } from '../io.js';
