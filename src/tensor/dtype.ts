@@ -1,3 +1,5 @@
+import { allocateFloat32 } from './storage.js';
+
 /** The element types the engine stores. float64 exists for gradient checks and reference math. */
 export type DType = 'float32' | 'float64';
 export type Storage = Float32Array | Float64Array;
@@ -26,14 +28,26 @@ function formatBytes(n: number): string {
   return `${u === 0 ? n : n.toPrecision(3)} ${units[u]}`;
 }
 
-/** New zeroed storage; `fn` and `shape` name the request when it cannot be met. */
-export function allocate(dtype: DType, size: number, fn = 'allocate', shape?: readonly number[]): Storage {
+function tryAllocate(dtype: DType, size: number, zero: boolean, fn: string, shape: readonly number[] | undefined): Storage {
   try {
-    return dtype === 'float64' ? new Float64Array(size) : new Float32Array(size);
+    return dtype === 'float64' ? new Float64Array(size) : allocateFloat32(size, zero);
   } catch (e) {
     if (e instanceof RangeError) throw new AllocationError(fn, dtype, size, shape, e);
     throw e;
   }
+}
+
+/**
+ * Zero-filled storage (float32 in the WebAssembly arena where it can live there: storage.ts);
+ * `fn` and `shape` name the request when it cannot be met.
+ */
+export function allocate(dtype: DType, size: number, fn = 'allocate', shape?: readonly number[]): Storage {
+  return tryAllocate(dtype, size, true, fn, shape);
+}
+
+/** Storage whose every element the caller writes before anyone reads it: a reused block is not cleared. */
+export function allocateUninit(dtype: DType, size: number, fn = 'allocate', shape?: readonly number[]): Storage {
+  return tryAllocate(dtype, size, false, fn, shape);
 }
 
 export function dtypeOf(data: Storage): DType {
