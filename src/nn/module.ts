@@ -1,7 +1,7 @@
-import { Tensor, castStorage } from '../autograd/index.js';
+import { Tensor, bumpVersion, castStorage } from '../autograd/index.js';
 import { NDArray, checkDType, formatShape, shapesEqual, type DType } from '../tensor/index.js';
 import { summary, type SummaryOptions } from './summary.js';
-import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
+import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
 
 export interface LoadStateDictOptions {
   /**
@@ -208,7 +208,10 @@ export class Module {
     if (problems.length) throw new Error(`loadStateDict: ${problems.join('; ')}`);
     for (const [k, t] of Object.entries(own)) {
       // TypedArray.set converts element by element: float64 → float32 rounds to nearest even.
-      if (hasOwn(dict, k)) t.data.set(dict[k].data);
+      if (hasOwn(dict, k)) {
+        t.data.set(dict[k].data);
+        bumpVersion(t);
+      }
     }
     return { missingKeys, unexpectedKeys };
   }

@@ -18,10 +18,7 @@ import { wasmGemm } from './wasm/runtime.js';
 
 /**
  * Below this many multiply-adds (per call: a batch counts whole) the JavaScript direct kernel
- * wins, because the WebAssembly path copies operands in and C out. bench/gemm-dispatch.ts, this
- * 2-core EPYC under load from other jobs, medians of interleaved runs, wasm time ÷ js time:
- * 4³ 2.2–2.6× slower, 8³ 0.9–1.8×, 16³ 1.5× faster, 24³ 3×, 48³ 5–7×, the models' 128×16×100 NT
- * and 16×100×128 TN 7–8×, a batch of 128 [2,8]·[8,16] 1.2× faster (32768 in all).
+ * wins, because the WebAssembly path copies operands in and C out (measured: bench/results/gemm-tuning.md).
  */
 export const WASM_MIN_WORK = KERNELS.gemm.minWork;
 
@@ -70,9 +67,8 @@ export function gemmJs(
 
 /*
  * Below this many multiply-adds (and with K within one packed block) packing costs more than it
- * saves: the operands sit in L1/L2 anyway, and MMoE's shapes ([128,100]·[16,100]ᵀ, and 128 tiny
- * [2,8]·[8,16] products per batched mix) ran 1.5-4× faster unpacked. With K ≤ KC both paths sum
- * each output in float64 over k in order and add it to C once, so they agree bit for bit.
+ * saves: the operands sit in L1/L2 anyway (measured: bench/results/gemm-tuning.md). With K ≤ KC
+ * both paths sum each output in float64 over k in order and add it to C once, so they agree bit for bit.
  */
 const DIRECT_MAX_WORK = 1 << 21;
 

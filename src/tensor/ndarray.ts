@@ -1,4 +1,4 @@
-import { allocate, copyStorage, dtypeOf, type DType, type Storage } from './dtype.js';
+import { allocate, dtypeOf, type DType, type Storage } from './dtype.js';
 import { checkShape, formatShape, sizeOf, type Shape } from './shape.js';
 
 /**
@@ -34,17 +34,13 @@ export class NDArray {
 }
 
 export function empty(shape: Shape, dtype: DType = 'float32'): NDArray {
-  return new NDArray(allocate(dtype, sizeOf(shape)), shape);
+  return new NDArray(allocate(dtype, sizeOf(shape), 'empty', shape), shape);
 }
 
 export function filled(shape: Shape, value: number, dtype: DType = 'float32'): NDArray {
   const a = empty(shape, dtype);
   a.data.fill(value);
   return a;
-}
-
-export function copyArray(a: NDArray): NDArray {
-  return new NDArray(copyStorage(a.data), a.shape);
 }
 
 export function castArray(a: NDArray, dtype: DType): NDArray {

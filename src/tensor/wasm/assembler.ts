@@ -81,7 +81,6 @@ export interface MemArg {
 export class FunctionBuilder {
   readonly bytes: number[] = [];
   private readonly locals: ValType[] = [];
-  private depth = 0;
 
   constructor(readonly params: readonly ValType[], readonly results: readonly ValType[]) {}
 
@@ -105,31 +104,25 @@ export class FunctionBuilder {
   /** `block … end`; `br(0)` inside jumps to its end. */
   block(body: () => void): this {
     this.bytes.push(0x02, 0x40);
-    this.depth++;
     body();
-    this.depth--;
     this.bytes.push(0x0b);
     return this;
   }
   /** `loop … end`; `br(0)` / `brIf(0)` inside jumps back to its start. */
   loop(body: () => void): this {
     this.bytes.push(0x03, 0x40);
-    this.depth++;
     body();
-    this.depth--;
     this.bytes.push(0x0b);
     return this;
   }
   /** `if … else … end` on the i32 at the top of the stack. */
   if(then: () => void, otherwise?: () => void): this {
     this.bytes.push(0x04, 0x40);
-    this.depth++;
     then();
     if (otherwise) {
       this.bytes.push(0x05);
       otherwise();
     }
-    this.depth--;
     this.bytes.push(0x0b);
     return this;
   }
@@ -324,11 +317,6 @@ export class FunctionBuilder {
     /** Relaxed SIMD: a·b + c, fused or not as the hardware does it (stack: a, b, c). */
     relaxedMadd: (): this => this.simd(0x105),
   };
-
-  /** Nesting depth of blocks open right now (for `br` labels computed by callers). */
-  get openBlocks(): number {
-    return this.depth;
-  }
 
   /** Locals declaration + body + end, as the code section wants it. */
   encode(): number[] {
