@@ -105,6 +105,8 @@ export interface InputLayerOptions {
   initStd?: number;
   /** Source of the embedding init (default: the global generator). */
   generator?: Generator;
+  /** Row-sparse embedding gradients with lazy optimizer updates (Embedding's `sparse`; default false). */
+  sparse?: boolean;
 }
 
 /** The embedding tables by name; a Module so that keys read `embedding_dict.<name>.weight`. */
@@ -157,7 +159,7 @@ export class InputLayer extends Module {
         }
         continue;
       }
-      this.embeddingDict.add(s.embeddingName, new Embedding(s.vocabularySize, s.embeddingDim, { initStd: std, generator: opts.generator }));
+      this.embeddingDict.add(s.embeddingName, new Embedding(s.vocabularySize, s.embeddingDim, { initStd: std, generator: opts.generator, sparse: opts.sparse ?? false }));
     }
   }
 
