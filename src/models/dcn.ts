@@ -74,7 +74,7 @@ export class DCN extends MultiTaskBase {
     // Created after the other parts so that their initial weights do not depend on it.
     this.linear_model = opts.linear ?? true
       ? this.registerModule('linear_model', new FeatureLinear(this.inputLayer ? this.inputLayer.features : null, F, this.numTasks, {
-        initStd: this.opts.initStd, generator: this.generator.fork(),
+        initStd: this.opts.initStd, generator: this.generator.fork(), sparse: this.opts.sparseEmbedding,
       }))
       : null;
     this.out = this.registerModule('out', new PredictionLayer(this.taskTypes));

@@ -16,4 +16,5 @@ export { ESMM, type ESMMOptions } from './esmm.js';
 export { countParameters, widthForParameterCount, type WidthSearchOptions, type WidthSearchResult } from './params.js';
 export { createModel, modelNames, type ModelName, type ModelOptionsByName } from './registry.js';
 export { toDeepCTRTorch, fromDeepCTRTorch } from './deepctr.js';
+export { hashBucket, hashIds, murmur3 } from './hash.js';
 export { FeatureLinear, type FeatureLinearOptions } from './feature-linear.js';

@@ -6,9 +6,9 @@ export type TaskType = 'binary' | 'regression';
 /**
  * One batch of model input: a dense tensor [B, F], or feature columns by name — sparse ids as
  * Int32Array [B], variable-length ids as Int32Array [B · maxLen] (0 = padding), dense values as a
- * Tensor [B, dimension].
+ * Tensor [B, dimension]; a SparseFeat with useHash may also take its raw values as strings [B].
  */
-export type FeatureBatch = Record<string, Tensor | Int32Array>;
+export type FeatureBatch = Record<string, Tensor | Int32Array | readonly string[]>;
 export type ModelInput = Tensor | FeatureBatch;
 
 /**

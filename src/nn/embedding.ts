@@ -41,7 +41,7 @@ function makeTable(op: string, num: number, dim: number, opts: EmbeddingOptions)
  * gradient, as torch.nn.Embedding(padding_idx=…) does. With `sparse` the gradient is row-sparse
  * (only the looked-up rows), as torch.nn.Embedding(sparse=True).
  */
-export const embeddingOp = defineOp<{ ids: Int32Array; paddingIdx: number; sparse?: boolean }>({
+const embeddingOp = defineOp<{ ids: Int32Array; paddingIdx: number; sparse?: boolean }>({
   name: 'embedding',
   forward: (_c, [w], { ids }) => indexSelectArray(w, 0, ids),
   backward: (_c, g, [w], { ids, paddingIdx, sparse }) => {

@@ -205,3 +205,42 @@ describe('sparse vs dense updates', () => {
     expect(e.weight.dtype).toBe('float32');
   });
 });
+
+describe('models with sparseEmbedding', () => {
+  it('MMoE and DCN: sparse and dense tables train bit-identically under plain SGD; a backward leaves every table gradient sparse', async () => {
+    const { MMoE, DCN } = await import('../../src/models/index.js');
+    const { features, featureBatch } = await import('../models/helpers.js');
+    const { bceWithLogits } = await import('../../src/nn/losses.js');
+    const build = (Model: typeof MMoE | typeof DCN, sparseEmbedding: boolean): InstanceType<typeof MMoE> | InstanceType<typeof DCN> => {
+      const common = { features, taskTypes: ['binary', 'binary'] as const, l2RegEmbedding: 0, sparseEmbedding, seed: 5 };
+      return Model === MMoE
+        ? new MMoE({ ...common, numExperts: 2, expertHiddenUnits: [4], towerHiddenUnits: [2] })
+        : new DCN({ ...common, crossNum: 1, dnnHiddenUnits: [3], l2RegLinear: 0 });
+    };
+    for (const Model of [MMoE, DCN]) {
+      const [s, d] = [build(Model, true), build(Model, false)];
+      for (const [m, opt] of [[s, new SGD(s.parameters(), { lr: 0.5 })], [d, new SGD(d.parameters(), { lr: 0.5 })]] as const) {
+        for (let k = 0; k < 3; k++) {
+          opt.zeroGrad();
+          const b = featureBatch(6, k);
+          bceWithLogits(m.logits(b), tensor([[1, 0], [0, 1], [1, 1], [0, 0], [1, 0], [0, 1]])).backward();
+          opt.step();
+        }
+      }
+      const sd = d.stateDict();
+      for (const [k, v] of Object.entries(s.stateDict())) expect(Array.from(v.data), k).toEqual(Array.from(sd[k].data));
+      s.zeroGrad();
+      bceWithLogits(s.logits(featureBatch(4, 9)), tensor([[1, 0], [0, 1], [1, 1], [0, 0]])).backward();
+      for (const p of s.inputLayer!.embeddingWeights()) expect(p.sparseGrad).not.toBeNull();
+    }
+  });
+
+  it('refuses an L2 penalty on whole tables with sparse embeddings', async () => {
+    const { MMoE } = await import('../../src/models/index.js');
+    const { features } = await import('../models/helpers.js');
+    const o = { features, taskTypes: ['binary'] as const, numExperts: 2, expertHiddenUnits: [2], towerHiddenUnits: [2] };
+    expect(() => new MMoE({ ...o, sparseEmbedding: true, l2RegEmbedding: 1e-5 })).toThrow(/^MMoE: l2RegEmbedding must be 0 with sparseEmbedding \(got 0.00001\)/);
+    expect(() => new MMoE({ ...o, sparseEmbedding: 'yes' as unknown as boolean })).toThrow('MMoE: sparseEmbedding must be a boolean, got yes');
+    expect(new MMoE({ ...o, sparseEmbedding: true }).regularizationLoss()).toBeNull();
+  });
+});
