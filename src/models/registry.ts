@@ -1,4 +1,5 @@
 import { DCN, type DCNOptions } from './dcn.js';
+import { DCNMix, type DCNMixOptions } from './dcn-mix.js';
 import { ESMM, type ESMMOptions } from './esmm.js';
 import { MMoE, type MMoEOptions } from './mmoe.js';
 import { OMoE, type OMoEOptions } from './omoe.js';
@@ -14,6 +15,7 @@ export interface ModelOptionsByName {
   SharedBottom: SharedBottomOptions;
   SingleTask: SingleTaskOptions;
   DCN: DCNOptions;
+  DCNMix: DCNMixOptions;
   PLE: PLEOptions;
   ESMM: ESMMOptions;
 }
@@ -26,6 +28,7 @@ const builders: { [K in ModelName]: (o: ModelOptionsByName[K]) => MultiTaskModel
   SharedBottom: (o) => new SharedBottom(o),
   SingleTask: (o) => new SingleTask(o),
   DCN: (o) => new DCN(o),
+  DCNMix: (o) => new DCNMix(o),
   PLE: (o) => new PLE(o),
   ESMM: (o) => new ESMM(o),
 };
