@@ -14,6 +14,7 @@ export { DCN, DeepCrossBase, type DCNOptions, type DeepCrossOptions } from './dc
 export { DCNMix, type DCNMixOptions } from './dcn-mix.js';
 export { PLE, type PLEOptions } from './ple.js';
 export { ESMM, type ESMMOptions } from './esmm.js';
+export { AITM, AITAttention, type AITMOptions } from './aitm.js';
 export { countParameters, widthForParameterCount, type WidthSearchOptions, type WidthSearchResult } from './params.js';
 export { createModel, modelNames, type ModelName, type ModelOptionsByName } from './registry.js';
 export { toDeepCTRTorch, fromDeepCTRTorch } from './deepctr.js';

@@ -1,5 +1,6 @@
 import { DCN, type DCNOptions } from './dcn.js';
 import { DCNMix, type DCNMixOptions } from './dcn-mix.js';
+import { AITM, type AITMOptions } from './aitm.js';
 import { ESMM, type ESMMOptions } from './esmm.js';
 import { MMoE, type MMoEOptions } from './mmoe.js';
 import { OMoE, type OMoEOptions } from './omoe.js';
@@ -18,6 +19,7 @@ export interface ModelOptionsByName {
   DCNMix: DCNMixOptions;
   PLE: PLEOptions;
   ESMM: ESMMOptions;
+  AITM: AITMOptions;
 }
 
 export type ModelName = keyof ModelOptionsByName;
@@ -31,6 +33,7 @@ const builders: { [K in ModelName]: (o: ModelOptionsByName[K]) => MultiTaskModel
   DCNMix: (o) => new DCNMix(o),
   PLE: (o) => new PLE(o),
   ESMM: (o) => new ESMM(o),
+  AITM: (o) => new AITM(o),
 };
 
 export const modelNames: readonly ModelName[] = Object.keys(builders) as ModelName[];

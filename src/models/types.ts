@@ -24,6 +24,11 @@ export interface MultiTaskModel extends Module {
   forward(x: ModelInput): Tensor;
   /** L1/L2 penalties of the model's regularised parameters (a scalar), or null when there are none. */
   regularizationLoss(): Tensor | null;
+  /**
+   * A loss term the model defines on its own logits [B, T] (AITM's calibrator), which fit adds to
+   * the task losses each step; absent or null for none.
+   */
+  auxiliaryLoss?(logits: Tensor): Tensor | null;
 }
 
 /** A model whose softmax gates can be inspected (MMoE, OMoE, PLE). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  DCN, DCNMix, DenseFeat, ESMM, MMoE, OMoE, PLE, SharedBottom, SingleTask, SparseFeat, VarLenSparseFeat, exportOnnx, manualSeed, randn,
+  AITM, DCN, DCNMix, DenseFeat, ESMM, MMoE, OMoE, PLE, SharedBottom, SingleTask, SparseFeat, VarLenSparseFeat, exportOnnx, manualSeed, randn,
   noGrad, type FeatureColumn, type GatedMultiTaskModel, type MultiTaskBase,
 } from '../../src/index.js';
 import { columnSpread, denseSample, featureSample, maxScaledDiff, ort, randomizeParameters, runBoth } from './helpers.js';
@@ -34,6 +34,7 @@ const builders: Record<string, (input: Input) => MultiTaskBase> = {
   ESMM: (i) => new ESMM({ ...i, towerHiddenUnits: [6], dnnActivation: 'tanh' }),
   DCNMix: (i) => new DCNMix({ ...i, taskTypes: ['binary', 'regression'], crossNum: 2, lowRank: 3, numExperts: 3, dnnHiddenUnits: [6], dnnUseBn: true }),
   'DCNMix (cross only, one expert)': (i) => new DCNMix({ ...i, crossNum: 1, lowRank: 2, numExperts: 1, dnnHiddenUnits: [] }),
+  AITM: (i) => new AITM({ ...i, taskTypes: ['binary', 'binary', 'binary'], towerHiddenUnits: [6, 4], dnnUseBn: true }),
 };
 
 function build(name: string, input: Input, seed: number): MultiTaskBase {
