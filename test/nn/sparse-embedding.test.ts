@@ -244,3 +244,14 @@ describe('models with sparseEmbedding', () => {
     expect(new MMoE({ ...o, sparseEmbedding: true }).regularizationLoss()).toBeNull();
   });
 });
+
+describe('gradcheck through a model with sparse tables', () => {
+  it('MMoE(sparseEmbedding) float64: gradients of every table and weight, through sparse lookups and var-len pooling', async () => {
+    const { MMoE } = await import('../../src/models/index.js');
+    const { features, featureBatch } = await import('../models/helpers.js');
+    const m = new MMoE({ features, taskTypes: ['binary', 'regression'], numExperts: 2, expertHiddenUnits: [3], sparseEmbedding: true, initStd: 0.5, dnnActivation: 'tanh' }).to('float64');
+    const batch = featureBatch(4, 2);
+    const b64 = { ...batch, age: (batch.age as Tensor).to('float64'), vec: (batch.vec as Tensor).to('float64') };
+    expectGradcheck(() => m.forward(b64), m.parameters(), 'MMoE sparse');
+  });
+});
