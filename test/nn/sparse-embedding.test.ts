@@ -255,3 +255,25 @@ describe('gradcheck through a model with sparse tables', () => {
     expectGradcheck(() => m.forward(b64), m.parameters(), 'MMoE sparse');
   });
 });
+
+describe('RowSparse gradients in the backward engine', () => {
+  it('a custom op may return one: kept sparse on a leaf, densified for a non-leaf input, checked for size', async () => {
+    const { defineOp } = await import('../../src/autograd/index.js');
+    const { indexSelectArray, rowSparseFromLookup } = await import('../../src/tensor/index.js');
+    const lookup = defineOp<{ ids: Int32Array; rows?: number }>({
+      name: 'lookupRows',
+      forward: (_c, [w], { ids }) => indexSelectArray(w, 0, ids),
+      backward: (_c, g, [w], { ids, rows }) => [rowSparseFromLookup(g.data, ids, rows ?? w.shape[0], w.shape[1])],
+    });
+    const ids = new Int32Array([3, 0, 3]);
+    const leaf = randn([4, 2], { dtype: 'float64', generator: new Generator(1) }).requiresGrad_();
+    lookup([leaf], { ids }).sum().backward();
+    expect(Array.from(leaf.sparseGrad!.rows)).toEqual([0, 3]);
+    leaf.grad = null;
+    lookup([leaf.mul(2)], { ids }).sum().backward();
+    expect(leaf.sparseGrad).toBeNull();
+    expect(Array.from(leaf.grad!.data)).toEqual([2, 2, 0, 0, 0, 0, 4, 4]);
+    expect(() => lookup([leaf], { ids, rows: 5 }).sum().backward())
+      .toThrow('backward: lookupRows returned a row-sparse gradient [5,2] for input 0 of shape [4,2]');
+  });
+});
