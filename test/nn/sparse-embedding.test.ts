@@ -277,3 +277,19 @@ describe('RowSparse gradients in the backward engine', () => {
       .toThrow('backward: lookupRows returned a row-sparse gradient [5,2] for input 0 of shape [4,2]');
   });
 });
+
+describe('fit with sparse tables', () => {
+  it('keeps the gradients sparse through fit (its storage scopes must not densify them) and trains like the dense model under SGD', async () => {
+    const { MMoE } = await import('../../src/models/index.js');
+    const { features, featureBatch } = await import('../models/helpers.js');
+    const { fit } = await import('../../src/train/index.js');
+    const build = (sparseEmbedding: boolean) => new MMoE({ features, taskTypes: ['binary', 'binary'], numExperts: 2, expertHiddenUnits: [4], sparseEmbedding, l2RegEmbedding: 0, seed: 2 });
+    const x = featureBatch(40, 3);
+    const y = tensor(Array.from({ length: 40 }, (_, i) => [i % 2, i % 3 === 0 ? 1 : 0]));
+    const [s, d] = [build(true), build(false)];
+    for (const m of [s, d]) fit(m, { x: x as never, y }, { epochs: 2, batchSize: 8, optimizer: new SGD(m.parameters(), { lr: 0.3 }), shuffle: false, verbose: 0 });
+    for (const t of s.inputLayer!.embeddingWeights()) expect(t.sparseGrad).not.toBeNull();
+    const sd = d.stateDict();
+    for (const [k, v] of Object.entries(s.stateDict())) expect(Array.from(v.data), k).toEqual(Array.from(sd[k].data));
+  });
+});
