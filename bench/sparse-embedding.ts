@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DenseFeat, MMoE, SparseFeat, nn, optim, tensor, type FeatureBatch } from '../src/index.js';
 import { Generator } from '../src/tensor/index.js';
+import { StepScopes } from '../src/train/held-storage.js';
 import { fmt, markdownTable, msRange, ratio } from './lib/report.js';
 import { interleave, type Contender } from './lib/timing.js';
 
@@ -44,11 +45,13 @@ function step(vocab: number, sparse: boolean): () => void {
     price: tensor(new Float32Array(B).map(() => g.random()), { shape: [B, 1] }),
   });
   const y = tensor(new Float32Array(B * 2).map((_, i) => (i % 3 === 0 ? 1 : 0)), { shape: [B, 2] });
-  return () => {
+  // fit's step scope (src/train/held-storage.ts): the step's arena blocks return at its end.
+  const scopes = new StepScopes([model, opt]);
+  return () => scopes.run(() => {
     opt.zeroGrad();
     nn.bceWithLogits(model.logits(batch()), y).backward();
     opt.step();
-  };
+  });
 }
 
 const contenders: Contender[] = [
