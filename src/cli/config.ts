@@ -22,6 +22,8 @@ export interface LabelSpec {
 export interface SparseSpec {
   column: string;
   embeddingDim: number | 'auto';
+  /** Hash the column's text into this many buckets (SparseFeat useHash) instead of building a vocabulary. */
+  hashBuckets?: number;
 }
 
 export interface TrainingSpec {
@@ -96,13 +98,19 @@ function parseLabels(v: unknown): LabelSpec[] {
 
 function parseSparse(v: unknown, defaultDim: number | 'auto'): SparseSpec[] {
   if (v === undefined) return [];
-  if (!Array.isArray(v)) throw new ConfigError(`config: 'sparse' must be an array of column names or { column, embeddingDim }, got ${JSON.stringify(v)}`);
+  if (!Array.isArray(v)) throw new ConfigError(`config: 'sparse' must be an array of column names or { column, embeddingDim, hashBuckets }, got ${JSON.stringify(v)}`);
   return v.map((s, i) => {
     if (typeof s === 'string') return { column: str(`sparse[${i}]`, s), embeddingDim: defaultDim };
-    if (!isObject(s)) throw new ConfigError(`config: 'sparse[${i}]' must be a column name or { column, embeddingDim }, got ${JSON.stringify(s)}`);
-    checkKeys(`sparse[${i}].`, s, ['column', 'embeddingDim']);
+    if (!isObject(s)) throw new ConfigError(`config: 'sparse[${i}]' must be a column name or { column, embeddingDim, hashBuckets }, got ${JSON.stringify(s)}`);
+    checkKeys(`sparse[${i}].`, s, ['column', 'embeddingDim', 'hashBuckets']);
     const dim = s.embeddingDim === undefined || s.embeddingDim === 'auto' ? (s.embeddingDim ?? defaultDim) as number | 'auto' : posInt(`sparse[${i}].embeddingDim`, s.embeddingDim);
-    return { column: str(`sparse[${i}].column`, s.column), embeddingDim: dim };
+    const spec: SparseSpec = { column: str(`sparse[${i}].column`, s.column), embeddingDim: dim };
+    if (s.hashBuckets !== undefined) {
+      const b = posInt(`sparse[${i}].hashBuckets`, s.hashBuckets);
+      if (b > 0x7fffffff) throw new ConfigError(`config: 'sparse[${i}].hashBuckets' must be at most 2^31 − 1, got ${b}`);
+      spec.hashBuckets = b;
+    }
+    return spec;
   });
 }
 

@@ -1,4 +1,4 @@
-import { DenseFeat, SparseFeat, modelNames, type FeatureColumn, type ModelName, type TaskType } from '../models/index.js';
+import { DenseFeat, SparseFeat, hashBucket, modelNames, type FeatureColumn, type ModelName, type TaskType } from '../models/index.js';
 import { ConfigError, type LabelSpec } from './config.js';
 
 /*
@@ -18,8 +18,12 @@ export interface Preprocessing {
   model: { name: ModelName; options: Record<string, unknown> };
   labels: LabelSpec[];
   csv: { separator: string; header: boolean; columns?: string[]; missing?: string[] };
-  /** Sparse columns with their resolved embedding width, in feature order. */
-  sparse: Array<{ column: string; embeddingDim: number }>;
+  /**
+   * Sparse columns with their resolved embedding width, in feature order. A column with
+   * hashBuckets has no vocabulary: its id is hashBucket(text, hashBuckets) (docs/large-vocabularies.md),
+   * a missing cell hashed as the empty string.
+   */
+  sparse: Array<{ column: string; embeddingDim: number; hashBuckets?: number }>;
   /** Categories seen in the training split, in id order: id i + 1 is vocabularies[col][i]; 0 = missing or unseen. */
   vocabularies: Record<string, string[]>;
   /** Dense columns in feature order, standardised as (x − mean) / std; missing → the mean. */
@@ -41,7 +45,9 @@ export function sortVocabulary(values: Iterable<string>): string[] {
 /** The feature columns the model is built from. */
 export function featureColumns(p: Preprocessing): FeatureColumn[] {
   return [
-    ...p.sparse.map((s) => SparseFeat(s.column, p.vocabularies[s.column].length + 1, { embeddingDim: s.embeddingDim })),
+    ...p.sparse.map((s) => s.hashBuckets !== undefined
+      ? SparseFeat(s.column, s.hashBuckets, { embeddingDim: s.embeddingDim, useHash: true })
+      : SparseFeat(s.column, p.vocabularies[s.column].length + 1, { embeddingDim: s.embeddingDim })),
     ...p.dense.map((d) => DenseFeat(d.column, 1)),
   ];
 }
@@ -56,8 +62,14 @@ export function encodeRows(
   const nd = p.dense.length;
   const x: Record<string, Int32Array | Float32Array> = {};
   p.sparse.forEach((s, k) => {
-    const ids = new Map(p.vocabularies[s.column].map((v, i) => [v, i + 1]));
     const col = new Int32Array(rows.length);
+    const buckets = s.hashBuckets;
+    if (buckets !== undefined) {
+      for (let i = 0; i < rows.length; i++) col[i] = hashBucket(sparse[rows[i]][k] ?? '', buckets);
+      x[s.column] = col;
+      return;
+    }
+    const ids = new Map(p.vocabularies[s.column].map((v, i) => [v, i + 1]));
     for (let i = 0; i < rows.length; i++) { const v = sparse[rows[i]][k]; col[i] = v === null ? 0 : ids.get(v) ?? 0; }
     x[s.column] = col;
   });
@@ -94,7 +106,11 @@ export function parsePreprocessing(raw: unknown, file: string): Preprocessing {
   if (!isObject(vocabularies)) return bad("'vocabularies' must be an object of column → values");
   if (!Array.isArray(raw.sparse)) return bad("'sparse' must be an array");
   for (const s of raw.sparse) {
-    if (!isObject(s) || typeof s.column !== 'string' || !Number.isInteger(s.embeddingDim)) return bad(`'sparse' entries must be { column, embeddingDim }, got ${JSON.stringify(s)}`);
+    if (!isObject(s) || typeof s.column !== 'string' || !Number.isInteger(s.embeddingDim)) return bad(`'sparse' entries must be { column, embeddingDim, hashBuckets? }, got ${JSON.stringify(s)}`);
+    if (s.hashBuckets !== undefined) {
+      if (!Number.isInteger(s.hashBuckets) || (s.hashBuckets as number) < 1 || (s.hashBuckets as number) > 0x7fffffff) return bad(`'hashBuckets' of sparse column '${s.column}' must be an integer in [1, 2^31 − 1], got ${JSON.stringify(s.hashBuckets)}`);
+      continue;
+    }
     const v = vocabularies[s.column];
     if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) return bad(`no vocabulary (array of strings) for sparse column '${s.column}'`);
   }

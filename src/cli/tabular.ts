@@ -79,6 +79,7 @@ export async function loadTabular(cfg: TrainConfig): Promise<TabularData> {
 
   const vocabularies: Record<string, string[]> = {};
   cfg.sparse.forEach((s, k) => {
+    if (s.hashBuckets !== undefined) return; // hashed: no vocabulary
     const values: string[] = [];
     for (const r of parts.train) { const v = raw[r][k]; if (v !== null) values.push(v); }
     vocabularies[s.column] = sortVocabulary(values);
@@ -95,7 +96,8 @@ export async function loadTabular(cfg: TrainConfig): Promise<TabularData> {
   // 'auto' embedding widths resolve against the vocabulary, so SparseFeat decides them once here.
   const sparse = cfg.sparse.map((s) => ({
     column: s.column,
-    embeddingDim: SparseFeat(s.column, vocabularies[s.column].length + 1, { embeddingDim: s.embeddingDim }).embeddingDim,
+    embeddingDim: SparseFeat(s.column, s.hashBuckets ?? vocabularies[s.column].length + 1, { embeddingDim: s.embeddingDim }).embeddingDim,
+    ...(s.hashBuckets !== undefined ? { hashBuckets: s.hashBuckets } : {}),
   }));
   const preprocessing: Preprocessing = {
     format: PREPROCESSING_FORMAT, version: PREPROCESSING_VERSION,

@@ -37,11 +37,17 @@ export interface CommonModelOptions {
   dnnDropout?: number;
   dnnActivation?: ActivationSpec;
   dnnUseBn?: boolean;
+  /**
+   * Row-sparse embedding gradients, updated lazily by Adam/AdamW/Adagrad (docs/large-vocabularies.md).
+   * Default false. With it, l2RegEmbedding defaults to 0 and must stay 0: a penalty on whole tables
+   * would make every step dense (use the optimizer's weightDecay, applied lazily, instead).
+   */
+  sparseEmbedding?: boolean;
 }
 
 const COMMON_KEYS: OptionKeys<CommonModelOptions> = {
   features: true, inputDim: true, taskTypes: true, taskNames: true, l2RegEmbedding: true, l2RegDnn: true,
-  initStd: true, seed: true, dnnDropout: true, dnnActivation: true, dnnUseBn: true,
+  initStd: true, seed: true, dnnDropout: true, dnnActivation: true, dnnUseBn: true, sparseEmbedding: true,
 };
 
 interface Resolved {
@@ -52,6 +58,7 @@ interface Resolved {
   dnnDropout: number;
   dnnActivation: ActivationSpec;
   dnnUseBn: boolean;
+  sparseEmbedding: boolean;
 }
 
 function nonNegative(model: string, what: string, v: number): number {
@@ -110,14 +117,20 @@ export abstract class MultiTaskBase extends Module implements MultiTaskModel {
     if (new Set(names).size !== names.length) throw new Error(`${modelName}: taskNames must be distinct, got ${JSON.stringify(names)}`);
     this.taskTypes = types.slice();
     this.taskNames = names.slice();
+    const sparseEmbedding = o.sparseEmbedding ?? false;
+    if (typeof sparseEmbedding !== 'boolean') throw new TypeError(`${modelName}: sparseEmbedding must be a boolean, got ${String(o.sparseEmbedding)}`);
+    if (sparseEmbedding && o.l2RegEmbedding !== undefined && o.l2RegEmbedding !== 0) {
+      throw new RangeError(`${modelName}: l2RegEmbedding must be 0 with sparseEmbedding (got ${String(o.l2RegEmbedding)}): a penalty on whole tables makes every step dense; use the optimizer's weightDecay, which sparse updates apply to touched rows`);
+    }
     this.opts = {
-      l2RegEmbedding: nonNegative(modelName, 'l2RegEmbedding', o.l2RegEmbedding ?? 1e-5),
+      l2RegEmbedding: nonNegative(modelName, 'l2RegEmbedding', o.l2RegEmbedding ?? (sparseEmbedding ? 0 : 1e-5)),
       l2RegDnn: nonNegative(modelName, 'l2RegDnn', o.l2RegDnn ?? 0),
       initStd: nonNegative(modelName, 'initStd', o.initStd ?? 1e-4),
       seed: o.seed ?? 1024,
       dnnDropout: o.dnnDropout ?? 0,
       dnnActivation: o.dnnActivation ?? 'relu',
       dnnUseBn: o.dnnUseBn ?? false,
+      sparseEmbedding,
     };
     if (!(this.opts.dnnDropout >= 0 && this.opts.dnnDropout < 1)) {
       throw new RangeError(`${modelName}: dnnDropout must be in [0, 1), got ${String(o.dnnDropout)}`);
@@ -128,7 +141,7 @@ export abstract class MultiTaskBase extends Module implements MultiTaskModel {
       throw new Error(`${modelName}: give exactly one of 'features' (feature columns) or 'inputDim' (dense input width)`);
     }
     if (o.features !== undefined) {
-      this.inputLayer = new InputLayer(o.features, { initStd: this.opts.initStd, generator: this.generator.fork() });
+      this.inputLayer = new InputLayer(o.features, { initStd: this.opts.initStd, generator: this.generator.fork(), sparse: sparseEmbedding });
       this.inputDim = this.inputLayer.inputDim;
       // DeepCTR's key: the tables sit at the model's top level (embedding_dict.<name>.weight).
       const dict: EmbeddingDict = this.registerModule('embedding_dict', this.inputLayer.embeddingDict);

@@ -6,9 +6,9 @@ export type TaskType = 'binary' | 'regression';
 /**
  * One batch of model input: a dense tensor [B, F], or feature columns by name — sparse ids as
  * Int32Array [B], variable-length ids as Int32Array [B · maxLen] (0 = padding), dense values as a
- * Tensor [B, dimension].
+ * Tensor [B, dimension]; a SparseFeat with useHash may also take its raw values as strings [B].
  */
-export type FeatureBatch = Record<string, Tensor | Int32Array>;
+export type FeatureBatch = Record<string, Tensor | Int32Array | readonly string[]>;
 export type ModelInput = Tensor | FeatureBatch;
 
 /**
@@ -24,6 +24,11 @@ export interface MultiTaskModel extends Module {
   forward(x: ModelInput): Tensor;
   /** L1/L2 penalties of the model's regularised parameters (a scalar), or null when there are none. */
   regularizationLoss(): Tensor | null;
+  /**
+   * A loss term the model defines on its own logits [B, T] (AITM's calibrator), which fit adds to
+   * the task losses each step; absent or null for none.
+   */
+  auxiliaryLoss?(logits: Tensor): Tensor | null;
 }
 
 /** A model whose softmax gates can be inspected (MMoE, OMoE, PLE). */

@@ -270,7 +270,7 @@ function checkSameGraph(a: Lowered, b: Lowered): void {
 /**
  * The model as an ONNX model (the bytes of an .onnx file, opset 13), in eval mode: dropout off,
  * BatchNorm on its running statistics. Works for every model here (MMoE, OMoE, SharedBottom,
- * SingleTask, PLE, DCN, ESMM), dense or feature-column input.
+ * SingleTask, PLE, DCN, DCNMix, ESMM, AITM), dense or feature-column input.
  *
  * Inputs: a dense model takes `input` [batch, inputDim] (float32, or float64 for a float64 model).
  * A feature-column model takes one input per column, named as the column: a sparse column int64
@@ -282,7 +282,7 @@ function checkSameGraph(a: Lowered, b: Lowered): void {
  */
 export function exportOnnx(model: MultiTaskBase, options: ExportOnnxOptions = {}): Uint8Array {
   if (!(model instanceof MultiTaskBase)) {
-    throw new TypeError(`exportOnnx: expected one of the models (MMoE, OMoE, SharedBottom, SingleTask, PLE, DCN, ESMM), got ${model === null ? 'null' : typeof model === 'object' ? (model as object).constructor.name : typeof model}`);
+    throw new TypeError(`exportOnnx: expected one of the models (MMoE, OMoE, SharedBottom, SingleTask, PLE, DCN, DCNMix, ESMM, AITM), got ${model === null ? 'null' : typeof model === 'object' ? (model as object).constructor.name : typeof model}`);
   }
   checkOptionKeys('exportOnnx', options, OPTION_KEYS);
   const output = options.output ?? 'predictions';

@@ -7,6 +7,7 @@ export * from './reduce.js';
 export * from './matmul.js';
 export * from './softmax.js';
 export * from './gather.js';
+export * from './row-sparse.js';
 export * from './layout.js';
 export * from './random.js';
 export * from './cross.js';

@@ -1,3 +1,4 @@
+import type { Tensor } from '../autograd/index.js';
 import { batchIndices } from '../data/batches.js';
 import { clipGradNorm } from '../nn/optim/index.js';
 import { takeFeatures, takeLabels } from './dataset.js';
@@ -76,7 +77,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
           const wb = train.w ? takeLabels(train.w, numTasks, rows) : null;
           optimizer.zeroGrad();
           const logits = model.logits(xb);
-          const v = weighting.backward(logits, yb, wb, model.regularizationLoss(), (loss) => {
+          const v = weighting.backward(logits, yb, wb, penalties(model.regularizationLoss(), model.auxiliaryLoss?.(logits) ?? null), (loss) => {
             // Checked before any gradient or step: stepping on a NaN loss would leave NaN weights behind the error.
             if (!Number.isFinite(loss)) throw new Error(`${fn}: the loss became ${loss} at epoch ${epoch}, step ${step + 1} (lower the learning rate, or clip gradients with clipGradNorm)`);
           });
@@ -129,4 +130,9 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
   }
   for (const cb of callbacks) cb.onTrainEnd?.(history);
   return history;
+}
+
+/** The model's regularisation plus its own loss on its logits (AITM's calibrator), or null for neither. */
+function penalties(reg: Tensor | null, aux: Tensor | null): Tensor | null {
+  return reg === null ? aux : aux === null ? reg : reg.add(aux);
 }
