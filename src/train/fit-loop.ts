@@ -53,6 +53,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
   for (const cb of callbacks) cb.onTrainBegin?.({ epochs, stepsPerEpoch: steps, samples: train.n });
   const stateTensors = Object.values(model.stateDict());
   const taskSums = new Float64Array(numTasks);
+  const taskCounts = new Float64Array(numTasks);
   const sched = plan.scheduler;
   let lastLr = sched?.group.lr ?? NaN;
   try {
@@ -61,6 +62,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
       model.train();
       bar?.epochBegin(epoch, epochs, steps);
       taskSums.fill(0);
+      taskCounts.fill(0);
       let lossSum = 0;
       let seen = 0;
       let step = 0;
@@ -82,7 +84,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
           lastLr = sched.group.lr;
           if (sched.interval === 'step') (sched.scheduler as LRScheduler).step();
         }
-        accumulateTaskLosses(logits, yb, model.taskTypes, taskSums, wb);
+        accumulateTaskLosses(logits, yb, model.taskTypes, taskSums, wb, taskCounts);
         lossSum += value * rows.length;
         seen += rows.length;
         step++;
@@ -92,7 +94,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
         if (signal?.aborted) throw abortReason(signal);
       }
       const logs: Record<string, number> = { loss: lossSum / seen };
-      model.taskNames.forEach((name, j) => { logs[`${name}_loss`] = taskSums[j] / seen; });
+      model.taskNames.forEach((name, j) => { logs[`${name}_loss`] = taskSums[j] / taskCounts[j]; });
       weighting.log(logs);
       const trainSeconds = (performance.now() - t0) / 1000;
       if (val !== null) validationLogs(evaluateResolved(model, val, Math.max(batchSize, 1024), weights), logs);

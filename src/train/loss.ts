@@ -2,13 +2,16 @@ import { Tensor, stack, tensor } from '../autograd/index.js';
 import { formatShape } from '../tensor/index.js';
 import { bceWithLogits, mseLoss } from '../nn/losses.js';
 import type { TaskType } from '../models/types.js';
+import { hasMissing, maskedTargets, observedCount } from './label-mask.js';
 
 /**
  * The multi-task training loss Σ_t w_t · (1/B) Σ_b r[b, t] · loss_t(logits[b, t], y[b, t]): BCE on
  * logits for binary tasks, squared error for regression tasks; r are the optional per-row weights
  * (sampleWeight × classWeight), normalised as Keras does: by the batch size, not by Σ r. Tasks of
  * weight 0 are left out of the graph entirely, so the parameters only they use receive no
- * gradient at all (not a zero gradient).
+ * gradient at all (not a zero gradient). A NaN label is a missing one (see label-mask.ts): a task
+ * with missing labels in the batch averages over its n_t observed rows instead of B, and a task
+ * with none observed is left out like a task of weight 0.
  */
 export function multiTaskLoss(
   logits: Tensor, y: Tensor, taskTypes: readonly TaskType[], weights: readonly number[], rowWeights: Tensor | null = null,
@@ -20,8 +23,18 @@ export function multiTaskLoss(
   const b = logits.shape[0];
   let total: Tensor | null = null;
   for (const type of ['binary', 'regression'] as const) {
-    const cols: number[] = [];
+    let cols: number[] = [];
     for (let j = 0; j < t; j++) if (taskTypes[j] === type && weights[j] !== 0) cols.push(j);
+    if (cols.some((j) => hasMissing(y.data, t, j))) {
+      cols = cols.filter((j) => observedCount(y.data, t, j) > 0);
+      if (cols.length === 0) continue;
+      const l = cols.length === t ? logits : logits.indexSelect(1, cols);
+      const { target, weight } = maskedTargets(y, cols, weights, rowWeights, logits);
+      const opts = { reduction: 'sum' as const, weight };
+      const part = type === 'binary' ? bceWithLogits(l, target, opts) : mseLoss(l, target, opts);
+      total = total === null ? part : total.add(part);
+      continue;
+    }
     if (cols.length === 0) continue;
     const all = cols.length === t;
     const l = all ? logits : logits.indexSelect(1, cols);
@@ -63,24 +76,31 @@ function softplusNeg(x: number): number {
 /**
  * Adds each task's summed loss over the batch (row-weighted when `rowWeights` is given, but not
  * by the task weights) to `sums` (plain arithmetic on the values, outside the graph), so per-task
- * training losses can be logged for every task, including those of weight 0.
+ * training losses can be logged for every task, including those of weight 0. Rows whose label is
+ * missing (NaN) are skipped; `counts`, when given, gains each task's number of observed rows (the
+ * divisor of its logged mean).
  */
-export function accumulateTaskLosses(logits: Tensor, y: Tensor, taskTypes: readonly TaskType[], sums: Float64Array, rowWeights: Tensor | null = null): void {
+export function accumulateTaskLosses(
+  logits: Tensor, y: Tensor, taskTypes: readonly TaskType[], sums: Float64Array, rowWeights: Tensor | null = null, counts: Float64Array | null = null,
+): void {
   const t = taskTypes.length;
   const b = logits.shape[0];
   const ld = logits.data, yd = y.data;
   const rd = rowWeights?.data;
   for (let j = 0; j < t; j++) {
     let s = 0;
+    if (counts !== null) counts[j] += observedCount(yd, t, j);
     if (taskTypes[j] === 'binary') {
       for (let i = 0; i < b; i++) {
         const x = ld[i * t + j], yi = yd[i * t + j];
+        if (Number.isNaN(yi)) continue;
         const l = (1 - yi) * x + softplusNeg(x);
         s += rd === undefined ? l : rd[i * t + j] * l;
       }
     } else {
       for (let i = 0; i < b; i++) {
         const d = ld[i * t + j] - yd[i * t + j];
+        if (Number.isNaN(d)) continue;
         s += rd === undefined ? d * d : rd[i * t + j] * d * d;
       }
     }
@@ -91,7 +111,8 @@ export function accumulateTaskLosses(logits: Tensor, y: Tensor, taskTypes: reado
 /**
  * Each task's batch loss as one [T] tensor, L_t = (1/B) Σ_b r[b, t] · loss_t(logits[b, t], y[b, t])
  * (r: optional per-row weights), not yet weighted across tasks: the input of learned task
- * weighting, which needs every L_t as its own graph node.
+ * weighting, which needs every L_t as its own graph node. With missing (NaN) labels, L_t averages
+ * over the task's observed rows; a task with none in the batch gets L_t = 0 (zero gradient).
  */
 export function perTaskLosses(logits: Tensor, y: Tensor, taskTypes: readonly TaskType[], rowWeights: Tensor | null = null): Tensor {
   const t = taskTypes.length;
@@ -100,6 +121,12 @@ export function perTaskLosses(logits: Tensor, y: Tensor, taskTypes: readonly Tas
   const ones = new Array<number>(t).fill(1);
   for (let j = 0; j < t; j++) {
     const l = t === 1 ? logits : logits.indexSelect(1, [j]);
+    if (hasMissing(y.data, t, j)) {
+      const { target, weight } = maskedTargets(y, [j], ones, rowWeights, logits);
+      const opts = { reduction: 'sum' as const, weight };
+      parts.push(taskTypes[j] === 'binary' ? bceWithLogits(l, target, opts) : mseLoss(l, target, opts));
+      continue;
+    }
     const target = takeColumns(y, [j], logits);
     const w = rowWeights === null ? tensor([1 / b], { dtype: logits.dtype }) : scaledColumns(rowWeights, [j], ones, b, logits);
     const opts = { reduction: 'sum' as const, weight: w };

@@ -4,6 +4,9 @@
  * tasks.
  */
 
+import { checkOptions } from '../tensor/options.js';
+import { observedCount, resolveMissingLabels } from './label-mask.js';
+
 /** Same union as models' TaskType; restated so metrics stay free of model imports. */
 type TaskType = 'binary' | 'regression';
 
@@ -13,6 +16,8 @@ export interface TaskMetrics {
   logloss?: number;
   accuracy?: number;
   mse?: number;
+  /** Grouped AUC (see groupAuc); only where groups are given. */
+  gauc?: number;
 }
 
 export type MetricName = keyof TaskMetrics;
@@ -59,6 +64,44 @@ export function rocAuc(labels: Values, scores: Values): number {
     i = j;
   }
   return (rankSum - (pos * (pos + 1)) / 2) / (pos * neg);
+}
+
+/**
+ * Grouped AUC, as industry CTR work reports it (Zhu et al., "Optimized Cost per Click in Taobao
+ * Display Advertising", KDD 2017; DeepCTR's and x-deeplearning's GAUC): the AUC within each group
+ * (user), averaged with each group weighted by its number of rows (impressions). Groups whose rows
+ * are all of one class have no AUC and are left out of both sums, as in those implementations.
+ * A global AUC also rewards ranking one user's items above another user's, which a per-user feed
+ * never does; GAUC measures only the ranking each user sees. NaN when no group has both classes.
+ * `groups`: one id per row (integers, or any numbers compared exactly).
+ */
+export function groupAuc(labels: ArrayLike<number>, scores: ArrayLike<number>, groups: ArrayLike<number>): number {
+  const n = labels.length;
+  if (scores.length !== n || groups.length !== n) {
+    throw new RangeError(`groupAuc: labels, scores and groups differ in length: ${n}, ${scores.length}, ${groups.length}`);
+  }
+  for (let i = 0; i < n; i++) {
+    if (Number.isNaN(groups[i])) throw new RangeError(`groupAuc: group id at index ${i} is NaN`);
+  }
+  // Rows sorted by group (stable), so each group is one contiguous run handed to rocAuc.
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  order.sort((a, b) => (groups[a] - groups[b]) || a - b);
+  let weighted = 0, total = 0;
+  for (let start = 0; start < n;) {
+    let end = start + 1;
+    while (end < n && groups[order[end]] === groups[order[start]]) end++;
+    const m = end - start;
+    const y = new Float64Array(m), s = new Float64Array(m);
+    for (let k = 0; k < m; k++) { y[k] = labels[order[start + k]]; s[k] = scores[order[start + k]]; }
+    const auc = rocAuc(y, s);
+    if (!Number.isNaN(auc)) {
+      weighted += m * auc;
+      total += m;
+    }
+    start = end;
+  }
+  return total === 0 ? NaN : weighted / total;
 }
 
 /**
@@ -111,6 +154,7 @@ const FITS: Record<MetricName, readonly TaskType[]> = {
   logloss: ['binary'],
   accuracy: ['binary'],
   mse: ['binary', 'regression'],
+  gauc: ['binary'],
 };
 const DEFAULTS: Record<TaskType, readonly MetricName[]> = {
   binary: ['auc', 'logloss', 'accuracy'],
@@ -126,6 +170,25 @@ export interface PerTaskOptions {
    * above 0.5 as 1.
    */
   metrics?: readonly MetricName[];
+  /**
+   * One group id per row (user ids): adds grouped AUC ('gauc') to the binary tasks' default
+   * metrics. Asking for 'gauc' without groups is an error.
+   */
+  groups?: ArrayLike<number>;
+  /**
+   * Which tasks may have missing labels (NaN): 'mask' for all, or their names; their metrics use
+   * the observed rows only. Default 'error': a NaN label is an error naming the task and row.
+   */
+  missingLabels?: 'error' | 'mask' | readonly string[];
+}
+
+const PER_TASK_KEYS = ['metrics', 'groups', 'missingLabels'] as const satisfies ReadonlyArray<keyof PerTaskOptions>;
+
+/** The entries of `a` at the rows where `keep` is true. */
+function keepRows(a: Float64Array, keep: Uint8Array, count: number): Float64Array {
+  const out = new Float64Array(count);
+  for (let i = 0, k = 0; i < a.length; i++) if (keep[i]) out[k++] = a[i];
+  return out;
 }
 
 /** The first row whose label is neither 0 nor 1, or -1. */
@@ -157,29 +220,51 @@ export function perTaskMetrics(
   }
   if (new Set(taskNames).size !== t) throw new RangeError(`perTaskMetrics: task names must be distinct, got ${taskNames.join(', ')}`);
   checkPair('perTaskMetrics', labels, preds);
+  checkOptions('perTaskMetrics', options, PER_TASK_KEYS);
   if (labels.length % t !== 0) {
     throw new RangeError(`perTaskMetrics: ${labels.length} values are not [N, ${t}] for ${t} tasks`);
   }
   for (const m of options.metrics ?? []) {
     if (!(m in FITS)) throw new RangeError(`perTaskMetrics: unknown metric '${m}', expected one of ${Object.keys(FITS).join(', ')}`);
   }
+  const n = labels.length / t;
+  const groups: Float64Array | null = options.groups === undefined ? null : Float64Array.from(options.groups);
+  if (groups !== null && groups.length !== n) throw new RangeError(`perTaskMetrics: groups has ${groups.length} ids for ${n} rows`);
+  if (groups === null && options.metrics?.includes('gauc')) {
+    throw new RangeError(`perTaskMetrics: metric 'gauc' needs groups (one group id per row, e.g. the user id column)`);
+  }
+  const maskable = resolveMissingLabels('perTaskMetrics', options.missingLabels, taskNames);
   const out: Record<string, TaskMetrics> = {};
   for (let j = 0; j < t; j++) {
     const type = taskTypes[j];
     if (type !== 'binary' && type !== 'regression') {
       throw new RangeError(`perTaskMetrics: task type must be 'binary' or 'regression', got '${String(type)}' for task ${taskNames[j]}`);
     }
-    const y = column(labels, t, j);
-    const p = column(preds, t, j);
+    let y = column(labels, t, j);
+    let p = column(preds, t, j);
+    let g: Float64Array | null = groups;
+    const observed = observedCount(y, 1, 0);
+    if (observed < n) {
+      if (!maskable[j]) {
+        const row = y.findIndex((v) => Number.isNaN(v));
+        throw new RangeError(`perTaskMetrics: task '${taskNames[j]}' has a missing (NaN) label at row ${row}; pass missingLabels to score its observed rows only`);
+      }
+      const keep = Uint8Array.from(y, (v) => (Number.isNaN(v) ? 0 : 1));
+      y = keepRows(y, keep, observed);
+      p = keepRows(p, keep, observed);
+      if (g !== null) g = keepRows(g, keep, observed);
+    }
     const m: TaskMetrics = {};
     const soft = type === 'binary' ? firstSoftLabel(y) : -1;
-    for (const name of options.metrics ?? DEFAULTS[type]) {
+    const wanted = options.metrics ?? (groups !== null && type === 'binary' ? [...DEFAULTS[type], 'gauc' as const] : DEFAULTS[type]);
+    for (const name of wanted) {
       if (!FITS[name].includes(type)) continue;
-      if (name === 'auc' && soft >= 0) {
+      if ((name === 'auc' || name === 'gauc') && soft >= 0) {
         if (options.metrics === undefined) continue;
         throw new RangeError(`perTaskMetrics: AUC needs hard labels (0 or 1), but task '${taskNames[j]}' has the soft label ${y[soft]} at row ${soft}; leave 'auc' out of metrics, or round the labels`);
       }
       if (name === 'auc') m.auc = rocAuc(y, p);
+      else if (name === 'gauc') m.gauc = groupAuc(y, p, g!);
       else if (name === 'logloss') m.logloss = logloss(y, p);
       else if (name === 'accuracy') m.accuracy = accuracy(y, p);
       else m.mse = mse(y, p);
