@@ -17,6 +17,11 @@ export interface LabelSpec {
   name: string;
   /** For binary labels given as text: the value that means 1 (default: labels must be 0/1). */
   positive?: string;
+  /**
+   * Partial labels: an empty (or `missing`-marked) cell is a missing label, masked out of this
+   * task's loss and metrics (fit's missingLabels). Default false: such a cell is an error.
+   */
+  allowMissing?: boolean;
 }
 
 export interface SparseSpec {
@@ -86,14 +91,15 @@ function parseLabels(v: unknown): LabelSpec[] {
   return v.map((l, i) => {
     const w = `labels[${i}]`;
     if (!isObject(l)) throw new ConfigError(`config: '${w}' must be an object { column, type }, got ${JSON.stringify(l)}`);
-    checkKeys(`${w}.`, l, ['column', 'type', 'name', 'positive']);
+    checkKeys(`${w}.`, l, ['column', 'type', 'name', 'positive', 'allowMissing']);
     const column = str(`${w}.column`, l.column);
     if (l.type !== 'binary' && l.type !== 'regression') throw new ConfigError(`config: '${w}.type' must be "binary" or "regression", got ${JSON.stringify(l.type)}`);
     const name = l.name === undefined ? column : str(`${w}.name`, l.name);
     if (name.includes('.')) throw new ConfigError(`config: task name '${name}' (${w}) must not contain dots; give labels[${i}].name`);
     const positive = l.positive === undefined ? undefined : str(`${w}.positive`, l.positive);
     if (positive !== undefined && l.type !== 'binary') throw new ConfigError(`config: '${w}.positive' only applies to binary labels`);
-    return { column, type: l.type, name, positive };
+    if (l.allowMissing !== undefined && typeof l.allowMissing !== 'boolean') throw new ConfigError(`config: '${w}.allowMissing' must be true or false, got ${JSON.stringify(l.allowMissing)}`);
+    return { column, type: l.type, name, positive, ...(l.allowMissing === true ? { allowMissing: true } : {}) };
   });
 }
 

@@ -27,7 +27,10 @@ export interface TabularData {
 
 function parseLabel(cfg: TrainConfig, j: number, v: string | null, where: string): number {
   const l = cfg.labels[j];
-  if (v === null) throw new Error(`train: ${where}: label column '${l.column}' is missing`);
+  if (v === null) {
+    if (l.allowMissing) return NaN; // a missing label: fit masks it (missingLabels)
+    throw new Error(`train: ${where}: label column '${l.column}' is missing (empty); set labels[${j}].allowMissing to train on partial labels`);
+  }
   if (l.type === 'binary') {
     if (l.positive !== undefined) return v === l.positive ? 1 : 0;
     const t = v.trim().toLowerCase();

@@ -39,6 +39,7 @@ export async function runTrain(flags: FlagValues, io: CliIO): Promise<number> {
   const taskTypes = cfg.labels.map((l) => l.type);
   const model = buildConfiguredModel(cfg.model.name, cfg.model.options, { features: data.features, taskTypes, taskNames });
   const tr = cfg.training;
+  const missingLabels = cfg.labels.filter((l) => l.allowMissing).map((l) => l.name);
   if (!flags.quiet) {
     io.err.write(`train: ${cfg.model.name} (${model.numParameters()} parameters) on ${data.rows.train} rows ` +
       `(validation ${data.rows.validation}, test ${data.rows.test}) from ${cfg.csv}\n`);
@@ -47,7 +48,7 @@ export async function runTrain(flags: FlagValues, io: CliIO): Promise<number> {
   try {
     history = fit(model, data.train, {
       epochs: tr.epochs, batchSize: tr.batchSize, optimizer: tr.optimizer, lr: tr.lr, seed: tr.seed,
-      lossWeights: tr.lossWeights, clipGradNorm: tr.clipGradNorm,
+      lossWeights: tr.lossWeights, clipGradNorm: tr.clipGradNorm, missingLabels,
       validationData: data.validation ?? undefined,
       earlyStopping: tr.earlyStopping,
       verbose: flags.quiet ? 0 : 1, progressStream: io.err,
@@ -58,7 +59,7 @@ export async function runTrain(flags: FlagValues, io: CliIO): Promise<number> {
     throw e;
   }
   const evalSet = data.test ?? data.validation;
-  const evaluation = evalSet ? evaluate(model, evalSet, { lossWeights: tr.lossWeights }) : null;
+  const evaluation = evalSet ? evaluate(model, evalSet, { lossWeights: tr.lossWeights, missingLabels }) : null;
   const split = data.test ? 'test' : 'validation';
   if (evaluation) {
     const metricNames = ['auc', 'logloss', 'accuracy', 'mse'] as const;
