@@ -66,18 +66,20 @@ export class DCN extends MultiTaskBase {
     const U = this.dnnHiddenUnits;
     this.dnn = U.length ? this.registerModule('dnn', this.makeDnn(F, U)) : null;
     const linearIn = (this.crossNum > 0 ? F : 0) + (U.length ? U[U.length - 1] : 0);
-    this.dnn_linear = this.registerModule('dnn_linear', this.makeLinear(linearIn, this.numTasks, opts.l2RegLinear ?? 1e-5, 'l2RegLinear'));
+    // One output row per output column: a multiclass task takes K of them.
+    const W = this.numClasses.reduce((a, k) => a + k, 0);
+    this.dnn_linear = this.registerModule('dnn_linear', this.makeLinear(linearIn, W, opts.l2RegLinear ?? 1e-5, 'l2RegLinear'));
     this.crossnet = this.crossNum > 0
       ? this.registerModule('crossnet', new CrossNet(F, { layerNum: this.crossNum, parameterization: param, generator: this.generator.fork() }))
       : null;
     if (opts.linear !== undefined && typeof opts.linear !== 'boolean') throw new TypeError(`DCN: linear must be a boolean, got ${JSON.stringify(opts.linear)}`);
     // Created after the other parts so that their initial weights do not depend on it.
     this.linear_model = opts.linear ?? true
-      ? this.registerModule('linear_model', new FeatureLinear(this.inputLayer ? this.inputLayer.features : null, F, this.numTasks, {
+      ? this.registerModule('linear_model', new FeatureLinear(this.inputLayer ? this.inputLayer.features : null, F, W, {
         initStd: this.opts.initStd, generator: this.generator.fork(),
       }))
       : null;
-    this.out = this.registerModule('out', new PredictionLayer(this.taskTypes));
+    this.out = this.registerModule('out', new PredictionLayer(this.taskTypes, this.numClasses));
     if (this.crossnet) this.addL2([this.crossnet.kernels], opts.l2RegCross ?? 1e-5, 'l2RegCross');
     if (this.linear_model) this.addL2(this.linear_model.parameters(), opts.l2RegLinear ?? 1e-5, 'l2RegLinear');
   }

@@ -1,6 +1,6 @@
 import { Tensor, noGrad } from '../autograd/index.js';
 import { checkOptions } from '../tensor/options.js';
-import type { MultiTaskModel } from '../models/types.js';
+import { outputWidths, type MultiTaskModel } from '../models/types.js';
 import { type Dataset, type Features, type ResolvedDataset, sliceFeatures } from './dataset.js';
 import { checkedDataset } from './checks.js';
 import { column, logloss, mse, perTaskMetrics, type TaskMetrics } from './metrics.js';
@@ -74,7 +74,7 @@ function inEvalMode<T>(model: MultiTaskModel, fn: () => T): T {
 }
 
 export function predictResolved(model: MultiTaskModel, x: Features, n: number, batchSize: number): Float32Array {
-  const t = model.taskNames.length;
+  const t = outputWidths(model).reduce((a, k) => a + k, 0);
   const out = new Float32Array(n * t);
   inEvalMode(model, () => {
     for (let start = 0; start < n; start += batchSize) {
@@ -89,14 +89,17 @@ export function predictResolved(model: MultiTaskModel, x: Features, n: number, b
   return out;
 }
 
-/** Model outputs [N, T] (probabilities for binary tasks, values for regression), in eval mode. */
+/**
+ * Model outputs [N, W] (probabilities for binary tasks, values for regression, K class
+ * probabilities for a K-class task; W = T without multiclass tasks), in eval mode.
+ */
 export function predict(model: MultiTaskModel, x: Features, opts: PredictOptions = {}): Tensor {
   checkModel('predict', model);
   checkOptions('predict', opts, PREDICT_KEYS);
   const batchSize = positiveInt('predict', 'batchSize', opts.batchSize ?? 1024);
   const n = x instanceof Tensor ? x.shape[0] : rowsOf(x, model);
   const out = predictResolved(model, x, n, batchSize);
-  return new Tensor(out, [n, model.taskNames.length]);
+  return new Tensor(out, [n, outputWidths(model).reduce((a, k) => a + k, 0)]);
 }
 
 /**
@@ -127,12 +130,24 @@ export function evaluateResolved(
     ...(metrics ? { metrics } : {}),
     ...(d.groups ? { groups: d.groups } : {}),
     ...(d.maskable ? { missingLabels: names.filter((_, j) => d.maskable![j]) } : {}),
+    ...(model.taskTypes.includes('multiclass') ? { numClasses: outputWidths(model) } : {}),
   });
   const t = names.length;
+  const widths = outputWidths(model);
+  const width = widths.reduce((a, k) => a + k, 0);
   let loss = 0;
   model.taskTypes.forEach((type, j) => {
     if (weights[j] === 0) return;
-    let y = column(d.y, t, j), p = column(pred, t, j);
+    // A multiclass task's loss is its cross-entropy, already computed as its logloss metric.
+    if (type === 'multiclass') {
+      const ll = tasks[names[j]].logloss ?? perTaskMetrics(d.y, pred, model.taskTypes, names, {
+        metrics: ['logloss'], numClasses: widths, ...(d.maskable ? { missingLabels: 'mask' as const } : {}),
+      })[names[j]].logloss!;
+      if (!Number.isNaN(ll)) loss += weights[j] * ll;
+      return;
+    }
+    const off = widths.slice(0, j).reduce((a, k) => a + k, 0);
+    let y = column(d.y, t, j), p = column(pred, width, off);
     if (d.maskable?.[j]) {
       // The mean over observed rows; a task with none observed adds nothing (as in a training batch).
       const keep = y.map((v) => (Number.isNaN(v) ? 0 : 1));

@@ -6,6 +6,7 @@ import type { FitPlan, PlannedScheduler } from './fit-plan.js';
 import { ReduceLROnPlateau, type LRScheduler } from '../nn/optim/lr-scheduler.js';
 import { History, type EpochLog } from './history.js';
 import { accumulateTaskLosses } from './loss.js';
+import { outputWidths } from '../models/types.js';
 
 /** Where the loop pauses: after a batch, or after an epoch (validation and callbacks done). */
 export type LoopPause = 'batch' | 'epoch';
@@ -54,6 +55,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
   const stateTensors = Object.values(model.stateDict());
   const taskSums = new Float64Array(numTasks);
   const taskCounts = new Float64Array(numTasks);
+  const widths = outputWidths(model);
   const sched = plan.scheduler;
   let lastLr = sched?.group.lr ?? NaN;
   try {
@@ -84,7 +86,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
           lastLr = sched.group.lr;
           if (sched.interval === 'step') (sched.scheduler as LRScheduler).step();
         }
-        accumulateTaskLosses(logits, yb, model.taskTypes, taskSums, wb, taskCounts);
+        accumulateTaskLosses(logits, yb, model.taskTypes, taskSums, wb, taskCounts, widths);
         lossSum += value * rows.length;
         seen += rows.length;
         step++;
