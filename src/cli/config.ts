@@ -22,6 +22,8 @@ export interface LabelSpec {
    * task's loss and metrics (fit's missingLabels). Default false: such a cell is an error.
    */
   allowMissing?: boolean;
+  /** A multiclass label's classes: the cell values, in class-index order (K = their number). */
+  classes?: string[];
 }
 
 export interface SparseSpec {
@@ -87,19 +89,25 @@ function strings(where: string, v: unknown): string[] {
 }
 
 function parseLabels(v: unknown): LabelSpec[] {
-  if (!Array.isArray(v) || v.length === 0) throw new ConfigError(`config: 'labels' must be a non-empty array of { column, type: "binary" | "regression" }, got ${JSON.stringify(v)}`);
+  if (!Array.isArray(v) || v.length === 0) throw new ConfigError(`config: 'labels' must be a non-empty array of { column, type: "binary" | "regression" | "multiclass" }, got ${JSON.stringify(v)}`);
   return v.map((l, i) => {
     const w = `labels[${i}]`;
     if (!isObject(l)) throw new ConfigError(`config: '${w}' must be an object { column, type }, got ${JSON.stringify(l)}`);
-    checkKeys(`${w}.`, l, ['column', 'type', 'name', 'positive', 'allowMissing']);
+    checkKeys(`${w}.`, l, ['column', 'type', 'name', 'positive', 'allowMissing', 'classes']);
     const column = str(`${w}.column`, l.column);
-    if (l.type !== 'binary' && l.type !== 'regression') throw new ConfigError(`config: '${w}.type' must be "binary" or "regression", got ${JSON.stringify(l.type)}`);
+    if (l.type !== 'binary' && l.type !== 'regression' && l.type !== 'multiclass') throw new ConfigError(`config: '${w}.type' must be "binary", "regression" or "multiclass", got ${JSON.stringify(l.type)}`);
+    let classes: string[] | undefined;
+    if (l.type === 'multiclass') {
+      if (l.classes === undefined) throw new ConfigError(`config: '${w}.classes' is required for a multiclass label: its values in class order, e.g. ["news", "sports", "music"]`);
+      classes = strings(`${w}.classes`, l.classes);
+      if (classes.length < 2 || new Set(classes).size !== classes.length) throw new ConfigError(`config: '${w}.classes' must list at least 2 distinct values, got ${JSON.stringify(l.classes)}`);
+    } else if (l.classes !== undefined) throw new ConfigError(`config: '${w}.classes' only applies to multiclass labels`);
     const name = l.name === undefined ? column : str(`${w}.name`, l.name);
     if (name.includes('.')) throw new ConfigError(`config: task name '${name}' (${w}) must not contain dots; give labels[${i}].name`);
     const positive = l.positive === undefined ? undefined : str(`${w}.positive`, l.positive);
     if (positive !== undefined && l.type !== 'binary') throw new ConfigError(`config: '${w}.positive' only applies to binary labels`);
     if (l.allowMissing !== undefined && typeof l.allowMissing !== 'boolean') throw new ConfigError(`config: '${w}.allowMissing' must be true or false, got ${JSON.stringify(l.allowMissing)}`);
-    return { column, type: l.type, name, positive, ...(l.allowMissing === true ? { allowMissing: true } : {}) };
+    return { column, type: l.type, name, positive, ...(l.allowMissing === true ? { allowMissing: true } : {}), ...(classes ? { classes } : {}) };
   });
 }
 
@@ -165,7 +173,7 @@ function parseTraining(v: unknown, labels: LabelSpec[]): TrainingSpec {
   };
 }
 
-const RESERVED_MODEL_OPTIONS = ['features', 'inputDim', 'taskTypes', 'taskNames'];
+const RESERVED_MODEL_OPTIONS = ['features', 'inputDim', 'taskTypes', 'taskNames', 'numClasses'];
 
 /** Checks a parsed JSON config; `baseDir` resolves a relative csv path. */
 export function parseTrainConfig(raw: unknown, baseDir: string): TrainConfig {

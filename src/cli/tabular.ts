@@ -31,6 +31,11 @@ function parseLabel(cfg: TrainConfig, j: number, v: string | null, where: string
     if (l.allowMissing) return NaN; // a missing label: fit masks it (missingLabels)
     throw new Error(`train: ${where}: label column '${l.column}' is missing (empty); set labels[${j}].allowMissing to train on partial labels`);
   }
+  if (l.type === 'multiclass') {
+    const c = l.classes!.indexOf(v);
+    if (c < 0) throw new Error(`train: ${where}: multiclass label '${l.column}' must be one of ${JSON.stringify(l.classes)} (labels[${j}].classes), got ${JSON.stringify(v)}`);
+    return c;
+  }
   if (l.type === 'binary') {
     if (l.positive !== undefined) return v === l.positive ? 1 : 0;
     const t = v.trim().toLowerCase();

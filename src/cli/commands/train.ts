@@ -10,6 +10,7 @@ import { ConfigError, readTrainConfig } from '../config.js';
 import { println, toJson, writeOutputs, type CliIO } from '../io.js';
 import { fixed, markdownTable } from '../table.js';
 import { loadTabular } from '../tabular.js';
+import { taskOptionsOf } from '../preprocessing.js';
 
 export const trainFlags: Record<string, FlagSpec> = {
   config: { type: 'string', placeholder: 'FILE', description: 'JSON config: csv, labels, sparse / dense columns, model, training (see README)' },
@@ -37,7 +38,7 @@ export async function runTrain(flags: FlagValues, io: CliIO): Promise<number> {
   const data = await loadTabular(cfg);
   const taskNames = cfg.labels.map((l) => l.name);
   const taskTypes = cfg.labels.map((l) => l.type);
-  const model = buildConfiguredModel(cfg.model.name, cfg.model.options, { features: data.features, taskTypes, taskNames });
+  const model = buildConfiguredModel(cfg.model.name, cfg.model.options, { features: data.features, ...taskOptionsOf(cfg.labels) });
   const tr = cfg.training;
   const missingLabels = cfg.labels.filter((l) => l.allowMissing).map((l) => l.name);
   if (!flags.quiet) {
