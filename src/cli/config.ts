@@ -55,6 +55,8 @@ export interface TrainConfig {
   labels: LabelSpec[];
   sparse: SparseSpec[];
   dense: string[];
+  /** A column of user (group) ids: adds grouped AUC to the binary tasks' validation and test metrics. */
+  groupBy?: string;
   model: { name: ModelName; options: Record<string, unknown> };
   training: TrainingSpec;
 }
@@ -178,7 +180,7 @@ const RESERVED_MODEL_OPTIONS = ['features', 'inputDim', 'taskTypes', 'taskNames'
 /** Checks a parsed JSON config; `baseDir` resolves a relative csv path. */
 export function parseTrainConfig(raw: unknown, baseDir: string): TrainConfig {
   if (!isObject(raw)) throw new ConfigError(`config: expected a JSON object at the top level, got ${Array.isArray(raw) ? 'an array' : JSON.stringify(raw)}`);
-  checkKeys('', raw, ['csv', 'separator', 'header', 'columns', 'missing', 'labels', 'sparse', 'dense', 'embeddingDim', 'model', 'training', '$comment']);
+  checkKeys('', raw, ['csv', 'separator', 'header', 'columns', 'missing', 'labels', 'sparse', 'dense', 'groupBy', 'embeddingDim', 'model', 'training', '$comment']);
   const csv = resolve(baseDir, str('csv', raw.csv));
   const separator = raw.separator === undefined ? (csv.endsWith('.tsv') || csv.endsWith('.tsv.gz') ? '\t' : ',') : str('separator', raw.separator);
   if (separator.length !== 1) throw new ConfigError(`config: 'separator' must be one character, got ${JSON.stringify(separator)}`);
@@ -190,6 +192,8 @@ export function parseTrainConfig(raw: unknown, baseDir: string): TrainConfig {
   const labels = parseLabels(raw.labels);
   const sparse = parseSparse(raw.sparse, defaultDim);
   const dense = raw.dense === undefined ? [] : strings('dense', raw.dense);
+  const groupBy = raw.groupBy === undefined ? undefined : str('groupBy', raw.groupBy);
+  if (groupBy !== undefined && labels.some((l) => l.column === groupBy)) throw new ConfigError(`config: 'groupBy' column '${groupBy}' is a label column`);
   if (sparse.length + dense.length === 0) throw new ConfigError(`config: give at least one input column in 'sparse' or 'dense'`);
   const used = new Map<string, string>();
   const claim = (col: string, role: string): void => {
@@ -215,7 +219,7 @@ export function parseTrainConfig(raw: unknown, baseDir: string): TrainConfig {
     if (k in options) throw new ConfigError(`config: 'model.options.${k}' is set from the data columns; remove it`);
   }
   return {
-    csv, separator, header, columns, missing, labels, sparse, dense,
+    csv, separator, header, columns, missing, labels, sparse, dense, ...(groupBy !== undefined ? { groupBy } : {}),
     model: { name: name as ModelName, options },
     training: parseTraining(raw.training, labels),
   };

@@ -1,6 +1,7 @@
 import { Tensor } from '../autograd/index.js';
 import { outputWidths, type MultiTaskModel, type TaskType } from '../models/types.js';
 import { resolveDataset, type Dataset, type ResolvedDataset } from './dataset.js';
+import { resolveGroups } from './groups.js';
 
 /*
  * Checks of a data set before any training step, so that bad data is reported as bad data
@@ -62,6 +63,7 @@ export function checkFiniteFeatures(fn: string, d: ResolvedDataset): void {
 export function checkedDataset(fn: string, data: Dataset, model: MultiTaskModel, maskable: readonly boolean[] = []): ResolvedDataset {
   const d = resolveDataset(fn, data, model.taskNames.length);
   checkLabels(fn, d, model.taskTypes, model.taskNames, maskable, outputWidths(model));
+  if (data.groups !== undefined) d.groups = resolveGroups(fn, data.groups, d, 'groups');
   if (maskable.some(Boolean)) d.maskable = maskable.slice();
   checkFiniteFeatures(fn, d);
   return d;

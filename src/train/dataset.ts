@@ -16,6 +16,11 @@ export type Features = Tensor | Record<string, Tensor | Int32Array | Float32Arra
 export interface Dataset {
   x: Features;
   y: Tensor | Float32Array;
+  /**
+   * One group (user) id per row, optional: adds grouped AUC ('gauc') to the binary tasks' metrics
+   * wherever this data set is evaluated (evaluate, fit's validation). evaluate's groupBy overrides it.
+   */
+  groups?: Int32Array | Float64Array | readonly number[];
 }
 
 /** A data set resolved once for fast batching: labels as a flat row-major [N, T] array. */

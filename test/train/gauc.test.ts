@@ -92,3 +92,21 @@ describe('groupAuc (GAUC)', () => {
     expect(() => evaluate(smallMMoE(), d, { groupBy: 'user' })).toThrow(/^evaluate: groupBy names the feature 'user', but the data's x is one dense Tensor/);
   });
 });
+
+describe('group ids carried by the data set', () => {
+  it('data.groups adds gauc in evaluate and in fit validation, and travels into validationSplit', () => {
+    const d = teacherData(80, 6, 5);
+    const users = Int32Array.from({ length: 80 }, (_, i) => i % 7);
+    const m = smallMMoE(2);
+    const e = evaluate(m, { ...d, groups: users });
+    expect(e.tasks.click.gauc).toBe(evaluate(m, d, { groupBy: users }).tasks.click.gauc);
+    expect(e.tasks.value.gauc).toBeUndefined();
+    const h = fit(m, d, { epochs: 1, verbose: 0, validationData: { ...d, groups: users } });
+    expect(h.epochs[0].logs.val_click_gauc).toBe(evaluate(m, { ...d, groups: users }).tasks.click.gauc);
+    const hs = fit(m, { ...d, groups: users }, { epochs: 1, verbose: 0, validationSplit: 0.25 });
+    const tail = { x: new Tensor(d.x.data.slice(60 * 6), [20, 6]), y: new Tensor(d.y.data.slice(120), [20, 2]), groups: users.slice(60) };
+    expect(hs.epochs[0].logs.val_click_gauc).toBe(evaluate(m, tail).tasks.click.gauc);
+    expect(() => evaluate(m, { ...d, groups: users.slice(1) })).toThrow(/^evaluate: groups has 79 group ids for 80 rows/);
+    expect(() => evaluate(m, { ...d, groups: 'user' as never })).toThrow(/^evaluate: groups must be one group id per row/);
+  });
+});

@@ -63,7 +63,7 @@ export async function runTrain(flags: FlagValues, io: CliIO): Promise<number> {
   const evaluation = evalSet ? evaluate(model, evalSet, { lossWeights: tr.lossWeights, missingLabels }) : null;
   const split = data.test ? 'test' : 'validation';
   if (evaluation) {
-    const metricNames = ['auc', 'logloss', 'accuracy', 'mse'] as const;
+    const metricNames = cfg.groupBy !== undefined ? ['auc', 'gauc', 'logloss', 'accuracy', 'mse'] as const : ['auc', 'logloss', 'accuracy', 'mse'] as const;
     println(io, `${split} metrics (${data.test ? data.rows.test : data.rows.validation} rows):`);
     println(io, markdownTable(['task', 'type', ...metricNames], taskNames.map((t, j) => {
       const m = evaluation.tasks[t];
