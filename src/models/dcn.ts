@@ -38,7 +38,7 @@ const KEYS: OptionKeys<Omit<DCNOptions, keyof CommonModelOptions>> = {
  * (cross first) and one Linear without bias (`dnn_linear`) gives the logits, to which the linear
  * part (`linear_model`, see FeatureLinear) and `out.bias` are added. With T tasks, `dnn_linear`
  * has T output rows, the linear part T columns and `out.bias` T entries: a multi-output DCN
- * (DeepCTR-Torch's has one task).
+ * (DeepCTR-Torch's has one task). A multiclass task takes K of each (its K logits).
  */
 export class DCN extends MultiTaskBase {
   readonly crossNum: number;

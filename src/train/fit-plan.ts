@@ -37,7 +37,7 @@ export interface FitOptions {
   /**
    * Per-row weights, Keras's sample_weight: [N] for all tasks, or [N, T] per row and task. A task's
    * loss is (1/B) Σ_b r_b · loss_b over each batch of B rows (Keras: the mean of the weighted
-   * losses, not divided by Σ r). Rows held out by validationSplit take their weights with them;
+   * losses, not divided by Σ r); with missingLabels, B is the task's observed rows in the batch. Rows held out by validationSplit take their weights with them;
    * validation metrics are unweighted.
    */
   sampleWeight?: SampleWeight;
