@@ -167,6 +167,18 @@ describe('partial labels: fit, evaluate and metrics', () => {
   });
 });
 
+describe('partial labels with learned task weighting', () => {
+  it("'uncertainty' and 'gradnorm' train on masked losses (finite weights and logs)", () => {
+    const data = partialData(64, 6);
+    for (const taskWeighting of ['uncertainty', 'gradnorm'] as const) {
+      const model = smallMMoE(4);
+      const h = fit(model, data, { epochs: 2, batchSize: 8, verbose: 0, seed: 1, missingLabels: 'mask', taskWeighting });
+      for (const k of ['loss', 'value_loss', 'click_loss', 'value_weight', 'click_weight']) expect(h.series(k).every(Number.isFinite), `${taskWeighting} ${k}`).toBe(true);
+      expect(model.parameters().every((p) => p.data.every(Number.isFinite))).toBe(true);
+    }
+  });
+});
+
 describe('tensor helper', () => {
   it('float32 and float64 masked losses agree', () => {
     const x32 = tensor([[0.3, -1.2], [2.0, 0.5], [-0.7, 0.1]]);
