@@ -1,8 +1,7 @@
 import { Tensor, stack, tensor } from '../autograd/index.js';
 import { formatShape } from '../tensor/index.js';
 import { bceWithLogits, mseLoss } from '../nn/losses.js';
-import type { TaskType } from '../models/types.js';
-import { outputOffsets } from '../models/types.js';
+import { outputOffsets, type TaskType } from '../models/types.js';
 import { hasMissing, maskedTargets, observedCount } from './label-mask.js';
 import { crossEntropyOf, multiclassLoss } from './multiclass.js';
 
