@@ -97,7 +97,7 @@ export function parsePreprocessing(raw: unknown, file: string): Preprocessing {
   if (!isObject(model) || typeof model.name !== 'string' || !(modelNames as readonly string[]).includes(model.name) || !isObject(model.options)) {
     return bad(`'model' must be { name: one of ${modelNames.join(', ')}, options: {…} }`);
   }
-  if (!Array.isArray(raw.labels) || raw.labels.length === 0 || !raw.labels.every((l) => isObject(l) && typeof l.name === 'string' && (l.type === 'binary' || l.type === 'regression'))) {
+  if (!Array.isArray(raw.labels) || raw.labels.length === 0 || !raw.labels.every((l) => isObject(l) && typeof l.name === 'string' && (l.type === 'binary' || l.type === 'regression' || (l.type === 'multiclass' && Array.isArray(l.classes) && l.classes.length >= 2)))) {
     return bad("'labels' must be a non-empty array of { column, name, type }");
   }
   const csv = raw.csv;
@@ -121,6 +121,20 @@ export function parsePreprocessing(raw: unknown, file: string): Preprocessing {
     }
   }
   return raw as unknown as Preprocessing;
+}
+
+/** The model options the labels decide: task names and types, and numClasses when a task is multiclass. */
+export function taskOptionsOf(labels: readonly LabelSpec[]): { taskNames: string[]; taskTypes: TaskType[]; numClasses?: number[] } {
+  const taskTypes = labels.map((l) => l.type);
+  return {
+    taskNames: labels.map((l) => l.name), taskTypes,
+    ...(taskTypes.includes('multiclass') ? { numClasses: labels.map((l) => l.classes?.length ?? 1) } : {}),
+  };
+}
+
+/** Output column names: the task name, or `<task>:<class>` for each class of a multiclass task. */
+export function outputColumnsOf(labels: readonly LabelSpec[]): string[] {
+  return labels.flatMap((l) => (l.type === 'multiclass' ? l.classes!.map((c) => `${l.name}:${c}`) : [l.name]));
 }
 
 /** The task types, in order, for the model constructor. */

@@ -51,7 +51,8 @@ export interface CrossPart<C extends Layer> {
  * (cross first) and one Linear without bias (`dnn_linear`) gives the logits, to which the linear
  * part (`linear_model`, see FeatureLinear) and `out.bias` are added. With T tasks, `dnn_linear`
  * has T output rows, the linear part T columns and `out.bias` T entries: a multi-output model
- * (DeepCTR-Torch's has one task). Subclasses supply the cross network.
+ * (DeepCTR-Torch's has one task); a multiclass task takes K of each (its K logits). Subclasses supply
+ * the cross network.
  */
 export abstract class DeepCrossBase<C extends Layer> extends MultiTaskBase {
   readonly crossNum: number;
@@ -76,17 +77,19 @@ export abstract class DeepCrossBase<C extends Layer> extends MultiTaskBase {
     const U = this.dnnHiddenUnits;
     this.dnn = U.length ? this.registerModule('dnn', this.makeDnn(F, U)) : null;
     const linearIn = (this.crossNum > 0 ? F : 0) + (U.length ? U[U.length - 1] : 0);
-    this.dnn_linear = this.registerModule('dnn_linear', this.makeLinear(linearIn, this.numTasks, opts.l2RegLinear ?? 1e-5, 'l2RegLinear'));
+    // One output row per output column: a multiclass task takes K of them.
+    const W = this.numClasses.reduce((a, k) => a + k, 0);
+    this.dnn_linear = this.registerModule('dnn_linear', this.makeLinear(linearIn, W, opts.l2RegLinear ?? 1e-5, 'l2RegLinear'));
     const cross = this.crossNum > 0 ? makeCross(F, this.crossNum, this.generator.fork()) : null;
     this.crossnet = cross ? this.registerModule('crossnet', cross.net) : null;
     if (opts.linear !== undefined && typeof opts.linear !== 'boolean') throw new TypeError(`${name}: linear must be a boolean, got ${JSON.stringify(opts.linear)}`);
     // Created after the other parts so that their initial weights do not depend on it.
     this.linear_model = opts.linear ?? true
-      ? this.registerModule('linear_model', new FeatureLinear(this.inputLayer ? this.inputLayer.features : null, F, this.numTasks, {
+      ? this.registerModule('linear_model', new FeatureLinear(this.inputLayer ? this.inputLayer.features : null, F, W, {
         initStd: this.opts.initStd, generator: this.generator.fork(), sparse: this.opts.sparseEmbedding,
       }))
       : null;
-    this.out = this.registerModule('out', new PredictionLayer(this.taskTypes));
+    this.out = this.registerModule('out', new PredictionLayer(this.taskTypes, this.numClasses));
     if (cross) this.addL2(cross.regularized, opts.l2RegCross ?? 1e-5, 'l2RegCross');
     if (this.linear_model) this.addL2(this.linear_model.parameters(), opts.l2RegLinear ?? 1e-5, 'l2RegLinear');
   }

@@ -84,6 +84,13 @@ function dcnLayout(m: DeepCrossBase<Module & { forward(x: Tensor): Tensor }>, fn
 }
 
 function layoutOf(model: Module, fn: string): Layout {
+  const types = (model as { taskTypes?: readonly string[] }).taskTypes;
+  const names = (model as { taskNames?: readonly string[] }).taskNames;
+  const j = types?.indexOf('multiclass') ?? -1;
+  if (j >= 0) {
+    // DeepCTR-Torch's PredictionLayer knows 'binary' and 'regression' only, one output per task.
+    throw new Error(`${fn}: task '${names?.[j]}' is multiclass; DeepCTR-Torch's models have one output per task with task_types 'binary' or 'regression' (its PredictionLayer has no softmax), so this model has no DeepCTR-Torch counterpart`);
+  }
   if (model instanceof PLE) return pleLayout(model, fn);
   if (model instanceof DeepCrossBase) return dcnLayout(model, fn);
   if (model instanceof MMoE || model instanceof SharedBottom || model instanceof ESMM) return { rename: (k) => k, extras: {} };

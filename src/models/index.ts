@@ -1,4 +1,4 @@
-export type { TaskType, FeatureBatch, ModelInput, MultiTaskModel, GatedMultiTaskModel } from './types.js';
+export { outputWidths, outputOffsets, type TaskType, type FeatureBatch, type ModelInput, type MultiTaskModel, type GatedMultiTaskModel } from './types.js';
 export {
   SparseFeat, DenseFeat, VarLenSparseFeat, InputLayer, EmbeddingDict, computeInputDim,
   type SparseFeatOptions, type SparseFeatColumn, type DenseFeatColumn, type VarLenSparseFeatColumn,

@@ -7,6 +7,7 @@ import type { FitPlan, PlannedScheduler } from './fit-plan.js';
 import { ReduceLROnPlateau, type LRScheduler } from '../nn/optim/lr-scheduler.js';
 import { History, type EpochLog } from './history.js';
 import { accumulateTaskLosses } from './loss.js';
+import { outputWidths } from '../models/types.js';
 import { StepScopes } from './held-storage.js';
 
 /** Where the loop pauses: after a batch, or after an epoch (validation and callbacks done). */
@@ -55,6 +56,8 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
   for (const cb of callbacks) cb.onTrainBegin?.({ epochs, stepsPerEpoch: steps, samples: train.n });
   const stateTensors = Object.values(model.stateDict());
   const taskSums = new Float64Array(numTasks);
+  const taskCounts = new Float64Array(numTasks);
+  const widths = outputWidths(model);
   const sched = plan.scheduler;
   let lastLr = sched?.group.lr ?? NaN;
   const stepScopes = new StepScopes([model, optimizer, weighting, sched]);
@@ -64,6 +67,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
       model.train();
       bar?.epochBegin(epoch, epochs, steps);
       taskSums.fill(0);
+      taskCounts.fill(0);
       let lossSum = 0;
       let seen = 0;
       let step = 0;
@@ -88,7 +92,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
             lastLr = sched.group.lr;
             if (sched.interval === 'step') (sched.scheduler as LRScheduler).step();
           }
-          accumulateTaskLosses(logits, yb, model.taskTypes, taskSums, wb);
+          accumulateTaskLosses(logits, yb, model.taskTypes, taskSums, wb, taskCounts, widths);
           return v;
         });
         lossSum += value * rows.length;
@@ -100,7 +104,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
         if (signal?.aborted) throw abortReason(signal);
       }
       const logs: Record<string, number> = { loss: lossSum / seen };
-      model.taskNames.forEach((name, j) => { logs[`${name}_loss`] = taskSums[j] / seen; });
+      model.taskNames.forEach((name, j) => { logs[`${name}_loss`] = taskSums[j] / taskCounts[j]; });
       weighting.log(logs);
       const trainSeconds = (performance.now() - t0) / 1000;
       if (val !== null) validationLogs(evaluateResolved(model, val, Math.max(batchSize, 1024), weights), logs);

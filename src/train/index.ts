@@ -7,5 +7,7 @@ export type { LRSchedulerConfig, SchedulerInput } from './fit-plan.js';
 export type { SampleWeight, ClassWeight, ClassWeights } from './sample-weights.js';
 export type { TaskWeightingOption, UncertaintyWeightingOptions, GradNormOptions } from './task-weighting.js';
 export { History, EarlyStopping, type EpochLog, type EarlyStoppingOptions } from './history.js';
-export { rocAuc, logloss, mse, accuracy, perTaskMetrics, type TaskMetrics, type MetricName } from './metrics.js';
+export { rocAuc, groupAuc, logloss, mse, accuracy, multiclassAccuracy, multiclassLogloss, macroAuc, perTaskMetrics, type TaskMetrics, type MetricName, type PerTaskOptions } from './metrics.js';
+export type { MissingLabels } from './label-mask.js';
+export type { GroupBy } from './groups.js';
 export { lineChart, histogram, heatmap, gridLayout } from '../plot/svg.js';
