@@ -57,6 +57,14 @@ def set_threads(n):
     return got
 
 
+def cpu_capability():
+    """ATen's vector kernels in use ('AVX2', 'AVX512', …), from torch's build report."""
+    for line in torch.__config__.show().splitlines():
+        if 'CPU capability usage:' in line:
+            return line.split(':', 1)[1].strip()
+    return None
+
+
 def info():
     ob = None
     if OPENBLAS is not None:
@@ -69,7 +77,7 @@ def info():
     return {
         'python': platform.python_version(), 'executable': sys.executable,
         'torch': torch.__version__, 'numpy': np.__version__,
-        'cpuCapability': torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, 'cpu') else None,
+        'cpuCapability': cpu_capability(),
         'openblas': ob, 'OPENBLAS_CORETYPE': os.environ.get('OPENBLAS_CORETYPE'),
         'torchThreads': torch.get_num_threads(),
     }
