@@ -89,7 +89,7 @@ describe.skipIf(!hasTorch())('the PyTorch peer (Debian python3-torch)', () => {
       expect(relErr(theirs.get('loss')!, [loss])).toBeLessThan(TOL);
       for (const [k, p] of named) {
         expect(relErr(theirs.get(`grad.${k}`)!, p.grad!.data), k).toBeLessThan(TOL);
-        expect(theirs.get(`weight.${k}`)!.length, k).toBe(p.data.length);
+        checkAdamStep(`weight ${k}`, 'pytorch', theirs.get(`weight.${k}`), p.data, { ours: p.grad!.data, theirs: theirs.get(`grad.${k}`) }, PAPER.lr);
       }
       // a wrong start must show: the second step (from our stepped weights) is not PyTorch's first
       const again = await peer.check('paper');
