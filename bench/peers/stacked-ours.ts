@@ -1,18 +1,19 @@
 import * as lib from '../../src/index.js';
+import { Tensor } from '../../src/index.js';
 import type { MMoE } from '../../src/models/index.js';
-import type { PaperData } from '../lib/paper-mmoe.js';
+import { Adam } from '../../src/nn/optim/index.js';
+import { takeFeatures, takeLabels } from '../../src/train/dataset.js';
+import { accumulateTaskLosses, multiTaskLoss } from '../../src/train/loss.js';
+import { PAPER, type PaperData } from '../lib/paper-mmoe.js';
 
 /*
  * Our side of the stacked row: R paper-size MMoEs trained as one computation through the
- * library's own stacked-training API, found by feature detection so this bench runs on builds
- * with and without it. The API is being written in parallel (issue 15); until src/index.ts
- * exports it, the row says so and times PyTorch's stacked step alone.
- *
- * What the row needs from the API, whatever its final shape: from R models (one architecture,
- * different seeds) and R datasets, one call that does a training step of every run on its own
- * next batch (the batch order of bench/lib/paper-mmoe.ts: data.batchRows, cycling), MSE per task
- * summed, Adam(PAPER.lr) per run; and afterwards each run's parameters, in namedParameters order,
- * for the check against PyTorch.
+ * library's stacked-training API (stackModels, stackTensors, physical, runSlice), found by
+ * feature detection so this bench runs on builds with and without it (it was written in parallel,
+ * issue 15). `step()` is fit's inner loop as bench/lib/paper-mmoe.ts runs it for one model, done
+ * for all R at once the way fitStacked does it: gather every run's batch rows, stack them, zero,
+ * logits, multi-task loss (one per run), backward from the per-run losses, one Adam over the
+ * stacked parameters (elementwise, so per run), per-task loss sums per run.
  */
 
 export interface OurStacked {
@@ -20,22 +21,60 @@ export interface OurStacked {
   step(): void;
   /** Each run's parameter values (namedParameters order) as they stand. */
   runParameters(): Float32Array[][];
-  /** Each run's gradients (namedParameters order) from the last step. */
-  runGradients(): Float32Array[][];
 }
 
-export const STACKED_NAMES = ['stackModels', 'fitStacked', 'StackedModels'] as const;
+interface StackedModulesLike {
+  readonly runs: number;
+  readonly module: MMoE;
+  parameters(): Tensor[];
+}
+interface StackedApi {
+  stackModels(models: readonly MMoE[]): StackedModulesLike;
+  stackTensors(parts: readonly Tensor[]): Tensor;
+  runSlice(t: Tensor, r: number): Tensor;
+  physical(t: Tensor, fn?: string): Tensor;
+}
 
-/** The stacked-training exports this build has (none: the row is skipped). */
-export function stackedExports(): string[] {
+const NEEDED = ['stackModels', 'stackTensors', 'runSlice', 'physical'] as const;
+
+/** The stacked-training API of this build, or what it lacks. */
+export function stackedApi(): StackedApi | { missing: string[] } {
   const api = lib as unknown as Record<string, unknown>;
-  return STACKED_NAMES.filter((n) => typeof api[n] === 'function');
+  const missing = NEEDED.filter((n) => typeof api[n] !== 'function');
+  return missing.length ? { missing } : (api as unknown as StackedApi);
 }
 
+/** Stacks `models` (they are the stack's from now on) to train on `data[r]`, batches in data order. */
 export function ourStackedPaper(models: readonly MMoE[], data: readonly PaperData[], lr: number): OurStacked | { skipped: string } {
-  const found = stackedExports();
-  if (found.length === 0) return { skipped: 'skipped: no stacked API in this build' };
-  void models; void data; void lr;
-  // Present but not yet wired: failing loudly beats timing something that may not be the same work.
-  throw new Error(`bench:peers: src/index.ts exports ${found.join(', ')}, but bench/peers/stacked-ours.ts does not call it yet; write ourStackedPaper against it (see the comment at the top of that file)`);
+  const api = stackedApi();
+  if ('missing' in api) {
+    return { skipped: api.missing.length === NEEDED.length ? 'skipped: no stacked API in this build' : `skipped: the stacked API lacks ${api.missing.join(', ')}` };
+  }
+  const R = models.length;
+  const stacked = api.stackModels(models);
+  const model = stacked.module;
+  const params = stacked.parameters();
+  const optimizer = new Adam(params, { lr });
+  const weights = [1, 1];
+  const taskSums = Array.from({ length: R }, () => new Float64Array(PAPER.tasks));
+  const ones = new Tensor(new Float32Array(R).fill(1), [R]);
+  let k = 0;
+  return {
+    step: () => {
+      const b = k++ % data[0].batchRows.length;
+      const ys = data.map((d) => takeLabels(d.y, PAPER.tasks, d.batchRows[b]));
+      const xb = api.stackTensors(data.map((d) => takeFeatures(d.x, d.batchRows[b], d.x.shape[0]) as Tensor));
+      const yb = api.stackTensors(ys);
+      optimizer.zeroGrad();
+      const logits = model.logits(xb);
+      const loss = multiTaskLoss(logits, yb, model.taskTypes, weights)!;
+      api.physical(loss).backward(ones);
+      optimizer.step();
+      for (let r = 0; r < R; r++) accumulateTaskLosses(api.runSlice(logits, r), ys[r], model.taskTypes, taskSums[r]);
+    },
+    runParameters: () => Array.from({ length: R }, (_, r) => params.map((p) => {
+      const n = p.size / R;
+      return Float32Array.from(p.data.subarray(r * n, (r + 1) * n));
+    })),
+  };
 }
