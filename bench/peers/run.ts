@@ -13,6 +13,7 @@ import { loadOrt, runOrtRows } from './ort-rows.js';
 import type { PeerRow } from './peer-race.js';
 import { parsePlan } from './plan.js';
 import { runTfRows, type TfSection } from './tf-rows.js';
+import { describeTargets, judgeTargets } from './targets.js';
 import { STACK_RUNS, TORCH_ROWS } from './torch-rows.js';
 import { PYTHON, TorchPeer, type TorchInfo } from './torch.js';
 
@@ -119,6 +120,8 @@ const projections = stacked2
   ? PROTOCOLS.map((p) => `Projected: ${p.name} at ${fmt(stacked2.ours!.medianMs / STACK_RUNS)} ms per model-step (stacked R=${STACK_RUNS}, 2 threads): ${fmt((p.modelSteps * stacked2.ours!.medianMs) / STACK_RUNS / 3.6e6)} h of training steps`)
   : [`Projected paper-protocol time: skipped (${peerRows.some((r) => r.models) ? 'no stacked API in this build' : 'the stacked row did not run'})`];
 
+const targets = peerRows.length ? judgeTargets(peerRows, peakGflops) : [];
+
 function gitCommit(): string {
   try { return execSync('git rev-parse --short HEAD', { cwd: here, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim(); } catch { return 'unknown'; }
 }
@@ -134,7 +137,7 @@ const outDir = join(here, '..', 'results');
 // Only a full run replaces the committed results; --quick / --only runs go to a scratch file.
 const outFile = join(outDir, plan.quick || plan.only ? 'peers-partial.json' : 'peers-latest.json');
 mkdirSync(outDir, { recursive: true });
-writeFileAtomicSync('bench:peers', outFile, `${JSON.stringify({ meta, peak, checks, failures, tfRows: tfSection?.rows ?? [], peerRows }, null, 2)}\n`);
+writeFileAtomicSync('bench:peers', outFile, `${JSON.stringify({ meta, peak, checks, failures, targets, tfRows: tfSection?.rows ?? [], peerRows }, null, 2)}\n`);
 
 const worst = checks.length ? Math.max(...checks.map((c) => c.relErr)) : NaN;
 const out = [
@@ -151,7 +154,7 @@ if (tfSection) {
   out.push('', 'TF.js (ours on the default thread count). cross rows: ours = nn.CrossNet (one crossNetVector op); [fused-layer] = crossLayer applied L times, same race.', '', tfSection.table);
 }
 if (peerRows.length) {
-  out.push('', 'PyTorch and onnxruntime-node, same thread count on both sides. % SIMD peak: flops of the matrix products (bench/lib/step-flops.ts) ÷ our median time ÷ the peak above.', '', peerTable, '', ...projections);
+  out.push('', 'PyTorch and onnxruntime-node, same thread count on both sides. % SIMD peak: flops of the matrix products (bench/lib/step-flops.ts) ÷ our median time ÷ the peak above.', '', peerTable, '', ...projections, '', ...describeTargets(targets, plan.quick));
 }
 if (failures.length) out.push('', `FAILED (${failures.length}):`, ...failures.map((f) => `- ${f}`));
 out.push('', `Total ${meta.seconds.toFixed(0)} s. Results: ${outFile.slice(join(here, '..', '..').length + 1)}`);
