@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { checkAdamStep, checks, relErr, TOL } from '../../bench/peers/check.js';
 import { parsePlan } from '../../bench/peers/plan.js';
 import { BENCH_PRODUCTS, PAPER_PRODUCTS, forwardFlops, stepFlops } from '../../bench/lib/step-flops.js';
-import { ourPaperMmoe, paperData, PAPER } from '../../bench/lib/paper-mmoe.js';
+import { ourPaperMmoe, paperData, paperModel, PAPER } from '../../bench/lib/paper-mmoe.js';
+import { sampleAsync } from '../../bench/lib/timing.js';
+import { ourStackedPaper, stackedApi } from '../../bench/peers/stacked-ours.js';
 import { PYTHON, TorchPeer } from '../../bench/peers/torch.js';
 
 /* bench:peers' machinery that decides what "the same work" is; no timing is asserted here. */
@@ -41,6 +43,34 @@ describe('bench:peers command line', () => {
     expect(parsePlan([]).wants('stacked')).toBe(true);
     expect(() => parsePlan(['--only=torch'])).toThrow(/^bench:peers: --only: unknown group 'torch'/);
     expect(() => parsePlan(['--fast'])).toThrow(/^bench:peers: unknown argument '--fast'/);
+  });
+});
+
+describe('bench:peers timing and the stacked row', () => {
+  it('sampleAsync takes at least minSamples per-call samples of an async function', async () => {
+    let calls = 0;
+    const s = await sampleAsync(async () => { calls++; }, { minSamples: 3, maxTime: 0 });
+    expect(s.length).toBeGreaterThanOrEqual(3);
+    expect(s.every((x) => x >= 0 && Number.isFinite(x))).toBe(true);
+    expect(calls).toBeGreaterThan(3);
+  });
+
+  it('our stacked step is skipped without the API, else bit-identical to the runs stepped alone', () => {
+    const R = 3;
+    const data = Array.from({ length: R }, (_, r) => paperData(3 + r));
+    const stacked = ourStackedPaper(Array.from({ length: R }, (_, r) => paperModel(5 + r)), data, PAPER.lr);
+    if ('missing' in stackedApi()) {
+      expect(stacked).toEqual({ skipped: 'skipped: no stacked API in this build' });
+      return;
+    }
+    if ('skipped' in stacked) throw new Error(stacked.skipped);
+    const alone = data.map((d, r) => ourPaperMmoe(d, 5 + r));
+    for (let k = 0; k < 2; k++) {
+      stacked.step();
+      for (const a of alone) a.step();
+    }
+    const got = stacked.runParameters();
+    alone.forEach((a, r) => a.model.parameters().forEach((p, i) => expect(got[r][i], `run ${r} parameter ${i}`).toEqual(p.data)));
   });
 });
 
