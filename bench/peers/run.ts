@@ -137,7 +137,7 @@ const outDir = join(here, '..', 'results');
 // Only a full run replaces the committed results; --quick / --only runs go to a scratch file.
 const outFile = join(outDir, plan.quick || plan.only ? 'peers-partial.json' : 'peers-latest.json');
 mkdirSync(outDir, { recursive: true });
-writeFileAtomicSync('bench:peers', outFile, `${JSON.stringify({ meta, peak, checks, failures, targets, tfRows: tfSection?.rows ?? [], peerRows }, null, 2)}\n`);
+writeFileAtomicSync('bench:peers', outFile, `${JSON.stringify({ meta, peak, checks, failures, targets, rows: tfSection?.rows ?? [], peerRows }, null, 2)}\n`);
 
 const worst = checks.length ? Math.max(...checks.map((c) => c.relErr)) : NaN;
 const out = [
