@@ -44,7 +44,8 @@ export async function runOrtRows(ort: Ort, plan: Plan, log: (s: string) => void)
   for (const B of PREDICT_BATCHES) {
     const item = `predict paper mmoe, batch ${B}`;
     const x = randn([B, PAPER.dim], { generator: new Generator(17 + B) });
-    const feeds = { [input]: new ort.Tensor('float32', x.data as Float32Array, [B, PAPER.dim]) };
+    // A copy: x.data may be a view of our WebAssembly arena, detached when the arena grows.
+    const feeds = { [input]: new ort.Tensor('float32', Float32Array.from(x.data), [B, PAPER.dim]) };
     const ours = predict(model, x, { batchSize: B });
     const theirs = (await session.run(feeds))[output];
     check(`${item} output`, PEER, theirs.data as Float32Array, ours.data);

@@ -3,6 +3,7 @@ import { Tensor } from '../../src/index.js';
 import type { MMoE } from '../../src/models/index.js';
 import { Adam } from '../../src/nn/optim/index.js';
 import { takeFeatures, takeLabels } from '../../src/train/dataset.js';
+import { StepScopes } from '../../src/train/held-storage.js';
 import { accumulateTaskLosses, multiTaskLoss } from '../../src/train/loss.js';
 import { PAPER, type PaperData } from '../lib/paper-mmoe.js';
 
@@ -59,8 +60,12 @@ export function ourStackedPaper(models: readonly MMoE[], data: readonly PaperDat
   const taskSums = Array.from({ length: R }, () => new Float64Array(PAPER.tasks));
   const ones = new Tensor(new Float32Array(R).fill(1), [R]);
   let k = 0;
+  // fit's step scope, as bench/lib/paper-mmoe.ts uses for one model. Its root is the optimizer,
+  // which holds the physical [R, …] parameters, their gradients and Adam's state: the stacked
+  // module's own parameters are logical views whose values cannot be read.
+  const scopes = new StepScopes([optimizer]);
   return {
-    step: () => {
+    step: () => scopes.run(() => {
       const b = k++ % data[0].batchRows.length;
       const ys = data.map((d) => takeLabels(d.y, PAPER.tasks, d.batchRows[b]));
       const xb = api.stackTensors(data.map((d) => takeFeatures(d.x, d.batchRows[b], d.x.shape[0]) as Tensor));
@@ -71,7 +76,7 @@ export function ourStackedPaper(models: readonly MMoE[], data: readonly PaperDat
       api.physical(loss).backward(ones);
       optimizer.step();
       for (let r = 0; r < R; r++) accumulateTaskLosses(api.runSlice(logits, r), ys[r], model.taskTypes, taskSums[r]);
-    },
+    }),
     runParameters: () => Array.from({ length: R }, (_, r) => params.map((p) => {
       const n = p.size / R;
       return Float32Array.from(p.data.subarray(r * n, (r + 1) * n));
