@@ -61,7 +61,7 @@ const contenders: Contender[] = [
   { name: 'dense 1M', fn: step(1_000_000, false) },
 ];
 // Warm-up outside the timing: the first calls compile and allocate the optimizer state.
-for (const c of contenders) for (let i = 0; i < 2; i++) c.fn();
+for (const c of contenders) for (let i = 0; i < 2; i++) c.fn?.();
 log(`sparse-embedding: batch ${B}, item table [V, ${DIM}], MMoE 4 experts [64, 32], Adam; ${quick ? 'quick (1 round)' : '3 rounds'}`);
 const t = await interleave('step', contenders, quick ? 1 : 3, quick ? { minSamples: 3, maxTime: 0.5 } : { minSamples: 5, maxTime: 2 });
 const get = (n: string) => t.get(n)!;

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { backendInfo } from '../../src/index.js';
-import { writeFileAtomicSync } from '../../src/nn/atomic-write-node.js';
+import { writeFileAtomicSync } from '../../src/io/atomic-write-node.js';
 import { cpuInfo, describeCpu } from '../lib/cpu.js';
 import { fmt, markdownTable, msRange, ratio } from '../lib/report.js';
 import { runPeak } from '../lib/simd-peak.js';
