@@ -39,8 +39,8 @@ describe('DCNMix', () => {
 
   it('refuses bad options, naming them', () => {
     expect(() => new DCNMix({ inputDim: 4, crossNum: 0 })).toThrow('DCNMix: crossNum must be an integer ≥ 1, got 0');
-    expect(() => new DCNMix({ inputDim: 4, lowRank: 0 })).toThrow('DCNMix: lowRank must be an integer ≥ 1, got 0');
-    expect(() => new DCNMix({ inputDim: 4, numExperts: 1.5 })).toThrow('DCNMix: numExperts must be an integer ≥ 1, got 1.5');
+    expect(() => new DCNMix({ inputDim: 4, lowRank: 0 })).toThrow('DCNMix: lowRank must be a positive integer, got 0');
+    expect(() => new DCNMix({ inputDim: 4, numExperts: 1.5 })).toThrow('DCNMix: numExperts must be a positive integer, got 1.5');
     expect(() => new DCNMix({ inputDim: 4, crossParameterization: 'matrix' } as never)).toThrow(/^DCNMix: unknown option 'crossParameterization'/);
     expect(() => toDeepCTRTorch(new DCNMix({ inputDim: 4, dnnHiddenUnits: [], taskTypes: ['binary'] })))
       .toThrow("toDeepCTRTorch: DeepCTR-Torch's DCNMix always has a deep part");
