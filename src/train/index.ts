@@ -9,3 +9,4 @@ export type { TaskWeightingOption, UncertaintyWeightingOptions, GradNormOptions 
 export { History, EarlyStopping, type EpochLog, type EarlyStoppingOptions } from './history.js';
 export { rocAuc, logloss, mse, accuracy, perTaskMetrics, type TaskMetrics, type MetricName } from './metrics.js';
 export { lineChart, histogram, heatmap, gridLayout } from './svg.js';
+export { fitStacked, type FitStackedOptions } from './fit-stacked.js';

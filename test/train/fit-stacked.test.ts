@@ -5,6 +5,8 @@ import { stackModels, unstackModels } from '../../src/nn/index.js';
 import { Generator, getBackend, setBackend, setNumThreads, getNumThreads, type Backend } from '../../src/tensor/index.js';
 import { fit } from '../../src/train/index.js';
 import { fitStacked } from '../../src/train/fit-stacked.js';
+import { wasmFeatures } from '../../src/tensor/wasm/features.js';
+import { THREAD_MIN_WORK, poolChunkCounts, threadsReady } from '../../src/tensor/wasm/runtime.js';
 
 /*
  * Stacked training is bit-identical to training each model alone: same seeds, same data order,
@@ -70,5 +72,40 @@ describe.each(['wasm', 'js'] as Backend[])('fitStacked on the %s backend', (back
       expectSameState(alone[r].m, m);
       expect(hs[r].history).toEqual(alone[r].h.history);
     });
+  });
+});
+
+describe.skipIf(!wasmFeatures().threads)('fitStacked with threads splitting the run axis', () => {
+  it('is bit-identical on 1, 2 and 3 threads, and to the models trained alone', async () => {
+    setBackend('wasm');
+    // Expert product per run: 64 rows × 256 outputs × 64 inputs = 2^20 multiply-adds, below the
+    // thread threshold alone; four runs stacked reach THREAD_MIN_WORK and split over the pool.
+    const Rt = 4;
+    const build = (seed: number): MultiTaskModel => new MMoE({ inputDim: 64, taskTypes: ['binary', 'regression'], seed, numExperts: 2, expertHiddenUnits: [128], gateHiddenUnits: [], towerHiddenUnits: [4] });
+    expect(Rt * 64 * 256 * 64).toBeGreaterThanOrEqual(THREAD_MIN_WORK);
+    const data = (r: number): { x: Tensor; y: Tensor } => {
+      const g = new Generator(300 + r);
+      const y = new Float32Array(128 * 2).map((_, i) => (i % 2 === 0 ? (g.random() < 0.5 ? 1 : 0) : g.random()));
+      return { x: randn([128, 64], { generator: g }), y: new Tensor(y, [128, 2]) };
+    };
+    const o = { epochs: 1, batchSize: 64, lr: 0.01 };
+    setNumThreads(1);
+    const alone = [0, 1, 2, 3].map((r) => {
+      const m = build(r + 1);
+      fit(m, data(r), { ...o, seed: 40 + r, verbose: 0 });
+      return m;
+    });
+    for (const n of [1, 2, 3]) {
+      setNumThreads(n);
+      expect(await threadsReady()).toBe(n);
+      const before = poolChunkCounts();
+      const stacked = stackModels([0, 1, 2, 3].map((r) => build(r + 1)));
+      fitStacked(stacked, [0, 1, 2, 3].map(data), { ...o, seeds: [40, 41, 42, 43] });
+      if (n > 1) {
+        const ran = poolChunkCounts().map((x, id) => x - (before[id] ?? 0)).slice(1, n).reduce((a, b) => a + b, 0);
+        expect(ran, `no worker of ${n} threads ran a chunk`).toBeGreaterThan(0);
+      }
+      unstackModels(stacked).forEach((m, r) => expectSameState(alone[r], m));
+    }
   });
 });
