@@ -109,3 +109,43 @@ describe.skipIf(!wasmFeatures().threads)('fitStacked with threads splitting the 
     }
   });
 });
+
+describe('stackModels / fitStacked: bad input', () => {
+  it('refuses what is not per run, naming the module or option', () => {
+    expect(() => stackModels([])).toThrow(/^stackModels: expected a non-empty array of models/);
+    expect(() => stackModels([builders.MMoE(1), builders.OMoE(1)])).toThrow(/^stackModels: models\[1\] is not a MMoE like models\[0\]/);
+    const withBn = (s: number): MultiTaskModel => new SharedBottom({ ...base, seed: s, bottomHiddenUnits: [4], dnnUseBn: true });
+    expect(() => stackModels([withBn(1), withBn(2)])).toThrow(/^stackModels: '.*' is a BatchNorm1d/);
+    const withDrop = (s: number): MultiTaskModel => new SharedBottom({ ...base, seed: s, bottomHiddenUnits: [4], dnnDropout: 0.2 });
+    expect(() => stackModels([withDrop(1), withDrop(2)])).toThrow(/^stackModels: '.*' is a Dropout with p 0.2/);
+    const m = builders.SharedBottom(1);
+    expect(() => stackModels([m, m])).toThrow(/^stackModels: the same model appears twice/);
+    const s = stackModels([builders.SharedBottom(1), builders.SharedBottom(2)]);
+    expect(() => stackModels([s.module, builders.SharedBottom(3)])).toThrow(/^stackModels: models\[0\] is already stacked/);
+    const d = [dataFor(0), dataFor(1)];
+    expect(() => fitStacked(s, d, { clipGradNorm: 1 } as never)).toThrow(/^fitStacked: option 'clipGradNorm' is not available: global-norm clipping couples every run/);
+    expect(() => fitStacked(s, d, { epoch: 1 } as never)).toThrow(/^fitStacked: unknown option 'epoch'/);
+    expect(() => fitStacked(s, d)).toThrow(/^fitStacked: shuffling needs seeds \(one per run\)/);
+    expect(() => fitStacked(s, [d[0]], { shuffle: false })).toThrow(/^fitStacked: expected 2 data sets \(one per run\), got 1/);
+    expect(() => fitStacked(s, [d[0], dataFor(1, 50)], { shuffle: false })).toThrow(/^fitStacked: data\[1\] has 50 rows, data\[0\] has 70/);
+    expect(() => fitStacked(s, d, { seeds: [1] })).toThrow(/^fitStacked: seeds must be 2 integers/);
+    const [a, b] = unstackModels(s);
+    expect(a.parameters()[0].data.length).toBeGreaterThan(0);
+    expect(b).toBeInstanceOf(SharedBottom);
+    expect(() => unstackModels(s)).toThrow(/^unstackModels: these models were unstacked/);
+    expect(() => s.parameters()).toThrow(/^StackedModules.parameters: these models were unstacked/);
+  });
+
+  it('a stacked module holds [R, ...] parameters; unstacked models predict as before', () => {
+    const ms = [builders.MMoE(1), builders.MMoE(2)];
+    const before = ms.map((m) => Array.from(m.parameters()[0].data));
+    const s = stackModels(ms);
+    const [name, p] = s.namedParameters()[0];
+    expect(p.shape).toEqual([2, ...ms[1].stateDict()[name].shape]);
+    expect(Object.keys(s.stateDict())).toEqual(Object.keys(ms[1].stateDict()));
+    expect(() => ms[0].parameters()[0].data).toThrow(/^stacked tensor/);
+    const back = unstackModels(s);
+    expect(back[0]).toBe(ms[0]);
+    back.forEach((m, r) => expect(Array.from(m.parameters()[0].data)).toEqual(before[r]));
+  });
+});
