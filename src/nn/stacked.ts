@@ -51,6 +51,25 @@ export class StackedModules<M extends Module = Module> {
     return Object.fromEntries(this.namedParameters());
   }
 
+  /**
+   * Run r's state dict (parameter values copied out of the stack; buffers, shared by every run,
+   * as they are): `model.loadStateDict(stacked.runStateDict(r))` gives an ordinary copy of run r
+   * mid-training, e.g. to evaluate it.
+   */
+  runStateDict(r: number): Record<string, Tensor> {
+    this.check('StackedModules.runStateDict');
+    if (!Number.isInteger(r) || r < 0 || r >= this.runs) throw new RangeError(`StackedModules.runStateDict: run ${r} is out of range for ${this.runs} runs`);
+    const byName = new Map(this.params.map((p) => [p.name, p.physical]));
+    const out: Record<string, Tensor> = {};
+    for (const [name, t] of Object.entries(this.module.stateDict())) {
+      const phys = byName.get(name);
+      if (phys === undefined) { out[name] = t; continue; }
+      const n = phys.size / this.runs;
+      out[name] = new Tensor(phys.data.slice(r * n, (r + 1) * n), phys.shape.slice(1));
+    }
+    return out;
+  }
+
   zeroGrad(): void {
     for (const p of this.parameters()) p.grad = null;
   }

@@ -30,9 +30,11 @@ export interface FitStackedOptions {
   shuffle?: boolean;
   /** Run r shuffles with `new Generator(seeds[r])`, as `fit(model, data, { seed })` does. Needed when shuffling. */
   seeds?: readonly number[];
+  /** Called after every optimizer step with the epoch (1-based) and the step within it (1-based), as fit's onBatchEnd. */
+  onStep?: (epoch: number, step: number) => void;
 }
 
-const KEYS: OptionKeys<FitStackedOptions> = { epochs: true, batchSize: true, optimizer: true, lr: true, lossWeights: true, shuffle: true, seeds: true };
+const KEYS: OptionKeys<FitStackedOptions> = { epochs: true, batchSize: true, optimizer: true, lr: true, lossWeights: true, shuffle: true, seeds: true, onStep: true };
 
 const REFUSED: Record<string, string> = {
   clipGradNorm: 'global-norm clipping couples every run through one norm',
@@ -94,6 +96,7 @@ export function fitStacked(stacked: StackedModules<MultiTaskModel>, data: readon
     throw new RangeError(`${fn}: seeds must be ${R} integers (one per run)`);
   }
   if (shuffle && seeds === undefined) throw new Error(`${fn}: shuffling needs seeds (one per run), or shuffle: false`);
+  if (opts.onStep !== undefined && typeof opts.onStep !== 'function') throw new TypeError(`${fn}: onStep must be a function`);
   const opt = opts.optimizer ?? 'adam';
   if (typeof opt !== 'string' && !ELEMENTWISE.some((C) => opt instanceof C)) {
     throw new TypeError(`${fn}: optimizer must be a name or an Adam, AdamW, SGD, Adagrad or RMSprop over stacked.parameters() (elementwise, so per run)`);
@@ -139,6 +142,7 @@ export function fitStacked(stacked: StackedModules<MultiTaskModel>, data: readon
       }
       seen += b;
       step++;
+      opts.onStep?.(epoch, step);
     }
     const seconds = (performance.now() - t0) / 1000;
     for (let r = 0; r < R; r++) {

@@ -149,3 +149,31 @@ describe('stackModels / fitStacked: bad input', () => {
     back.forEach((m, r) => expect(Array.from(m.parameters()[0].data)).toEqual(before[r]));
   });
 });
+
+describe('fitStacked: following runs mid-training', () => {
+  it('onStep sees every step; runStateDict(r) is run r as it would be alone at that step', () => {
+    setBackend('wasm');
+    const o = { epochs: 2, batchSize: 32, lr: 0.01 };
+    // Alone: run 1's weights after its 4th step (epoch 2, step 1; 70 rows → 3 steps per epoch).
+    let atStep4: Record<string, Tensor> | null = null;
+    const m = builders.MMoE(12);
+    let epoch = 0;
+    fit(m, dataFor(1), { ...o, seed: 501, verbose: 0, callbacks: { onEpochEnd: () => { epoch++; }, onBatchEnd: (step) => {
+      if (epoch === 1 && step === 1) atStep4 = Object.fromEntries(Object.entries(m.stateDict()).map(([k, t]) => [k, new Tensor(t.data.slice(), t.shape)]));
+    } } });
+    const stacked = stackModels(seeds.map((s) => builders.MMoE(s)));
+    const seen: string[] = [];
+    let run1: Record<string, Tensor> | null = null;
+    fitStacked(stacked, seeds.map((_, r) => dataFor(r)), { ...o, seeds: [500, 501, 502], onStep: (e, s) => {
+      seen.push(`${e}.${s}`);
+      if (e === 2 && s === 1) run1 = stacked.runStateDict(1);
+    } });
+    expect(seen).toEqual(['1.1', '1.2', '1.3', '2.1', '2.2', '2.3']);
+    const copy = builders.MMoE(99);
+    copy.loadStateDict(run1!);
+    const ref = builders.MMoE(99);
+    ref.loadStateDict(atStep4!);
+    expectSameState(ref, copy);
+    unstackModels(stacked);
+  });
+});
