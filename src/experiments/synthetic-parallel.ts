@@ -1,7 +1,8 @@
 import type { Worker } from 'node:worker_threads';
 import { Tensor } from '../autograd/index.js';
+import { DEFAULT_STACK, groupJobs, runGroupsHere } from './synthetic-stacked.js';
 import {
-  assembleSynthetic, resolveSyntheticSettings, runJobsHere, splitKey, syntheticJobs,
+  assembleSynthetic, resolveSyntheticSettings, splitKey, syntheticJobs,
   type SyntheticExperimentOptions, type SyntheticJob, type SyntheticJobOutcome,
   type SyntheticResult, type SyntheticRun, type SyntheticSettings,
 } from './synthetic.js';
@@ -12,12 +13,17 @@ import { ReplyHandlerError, defaultWorkers, runOnWorkers, startModuleWorker } fr
  * on worker threads in any order and the result is the same, bit for bit, as in one thread.
  */
 
+/** A group of jobs: runs of one cell, trained as one stack (one job when not stacking). */
 export interface WorkerRequest {
   settings: SyntheticSettings;
-  job: SyntheticJob;
+  jobs: SyntheticJob[];
 }
 
 export interface WorkerReply {
+  replies: JobReply[];
+}
+
+export interface JobReply {
   index: number;
   run: SyntheticRun;
   labelCorrelation: number;
@@ -30,6 +36,11 @@ export interface ParallelOptions {
   workers?: number;
   /** One-line notes for the user (a fallback to one thread). */
   onNote?(line: string): void;
+  /**
+   * Runs of one cell trained as one stacked computation (synthetic-stacked.ts); 1 trains one at a
+   * time. Default DEFAULT_STACK. The results are the same, bit for bit, for any width.
+   */
+  stack?: number;
   /** Starts one worker; tests replace it to exercise the fallback. Default: the synthetic worker. */
   spawn?(): Worker;
 }
@@ -42,7 +53,7 @@ export function defaultWorkerCount(): number {
 
 const startWorker = (): Worker => startModuleWorker(import.meta.url, 'synthetic-worker');
 
-function outcomeOf(reply: WorkerReply): SyntheticJobOutcome {
+function outcomeOf(reply: JobReply): SyntheticJobOutcome {
   return {
     run: reply.run, labelCorrelation: reply.labelCorrelation,
     ...(reply.state && { state: Object.fromEntries(reply.state.map((e) => [e.name, new Tensor(e.data, e.shape)])) }),
@@ -65,14 +76,17 @@ export async function runSyntheticJobs(
     outcomes[job.index] = o;
   };
   const left = (): SyntheticJob[] => jobs.filter((j) => outcomes[j.index] === undefined);
-  const count = Math.min(parallel.workers ?? defaultWorkerCount(), left().length);
+  const stack = parallel.stack ?? DEFAULT_STACK;
+  const count = Math.min(parallel.workers ?? defaultWorkerCount(), groupJobs(left(), stack).length);
   if (count > 1) {
     try {
-      // A free worker takes the next job on the data set it just used, if any, so data sets are
-      // rarely generated twice.
-      const requests: WorkerRequest[] = left().map((job) => ({ settings: s, job }));
-      await runOnWorkers<WorkerRequest, WorkerReply>(requests, count, parallel.spawn ?? startWorker, (reply, req) => keep(req.job, outcomeOf(reply)), {
-        pick: (pending, last) => pending.findIndex((r) => splitKey(s, r.job) === splitKey(s, last.job)),
+      // A free worker takes the next group on the data sets it just used, if any, so data sets
+      // are rarely generated twice.
+      const requests: WorkerRequest[] = groupJobs(left(), stack).map((g) => ({ settings: s, jobs: g }));
+      await runOnWorkers<WorkerRequest, WorkerReply>(requests, count, parallel.spawn ?? startWorker, (reply, req) => {
+        reply.replies.forEach((r, i) => keep(req.jobs[i], outcomeOf(r)));
+      }, {
+        pick: (pending, last) => pending.findIndex((r) => splitKey(s, r.jobs[0]) === splitKey(s, last.jobs[0])),
       });
     } catch (e) {
       if (e instanceof ReplyHandlerError) throw e.cause;
@@ -80,7 +94,7 @@ export async function runSyntheticJobs(
       parallel.onNote?.(`synthetic: worker threads failed (${why}); running the ${left().length} remaining jobs in this thread`);
     }
   }
-  runJobsHere(s, left(), keep);
+  runGroupsHere(s, groupJobs(left(), stack), keep);
   return outcomes as SyntheticJobOutcome[];
 }
 

@@ -59,7 +59,8 @@ describe('syntheticExperimentParallel', () => {
     const small: SyntheticExperimentOptions = { ...tiny, correlations: [0.5], models: ['mmoe', 'omoe'] };
     const notes: string[] = [];
     await syntheticExperimentParallel(small, {
-      workers: 4,
+      // One job per request (stacked groups would be fewer requests than workers).
+      workers: 4, stack: 1,
       onNote: (l) => notes.push(l),
       spawn: () => { started++; return new Worker('throw new Error("no threads here")', { eval: true }); },
     });

@@ -11,6 +11,7 @@ import { FLAT_TOLERANCE, type PilotChoice } from '../../experiments/synthetic-pi
 import { SYNTHETIC_PILOT } from '../../experiments/synthetic-lr.js';
 import { SIGNIFICANCE, summarizeCells, syntheticFindings } from '../../experiments/synthetic-findings.js';
 import { MAX_DEFAULT_WORKERS, syntheticExperimentParallel } from '../../experiments/synthetic-parallel.js';
+import { DEFAULT_STACK } from '../../experiments/synthetic-stacked.js';
 import { syntheticPaper } from '../../experiments/synthetic-paper.js';
 import { formatDuration } from '../../train/progress.js';
 import { UsageError, getString, type FlagSpec, type FlagValues } from '../args.js';
@@ -39,6 +40,7 @@ export const syntheticFlags: Record<string, FlagSpec> = {
   out: { type: 'string', placeholder: 'DIR', description: 'output folder for the figures and metrics.json (default out/demo, out/paper or out/pilot)' },
   quiet: { type: 'boolean', description: 'no progress line' },
   workers: { type: 'int', min: 1, description: `worker threads training runs side by side (default one per CPU core, at most ${MAX_DEFAULT_WORKERS}; 1 = all in this thread); the table is the same for any count` },
+  stack: { type: 'int', min: 1, description: `runs of one (model, correlation) trained as one stacked computation (default ${DEFAULT_STACK}; 1 = one at a time); the table is the same for any width` },
 };
 
 function parseModels(v: string | undefined): SyntheticModelName[] | undefined {
@@ -186,7 +188,7 @@ export async function runSynthetic(flags: FlagValues, io: CliIO): Promise<number
   const onRun = (r: { model: SyntheticModelName; correlation: number; run: number; phase: string }, done: number, total: number): void => {
     progress?.update(done, total, `${r.phase === 'pilot' ? 'pilot ' : ''}${modelLabel(r.model)} ρ=${r.correlation} run ${r.run + 1}`);
   };
-  const parallel = { workers: num('workers'), onNote: (line: string) => { if (progress) progress.note(line); else io.err.write(`${line}\n`); } };
+  const parallel = { workers: num('workers'), stack: num('stack'), onNote: (line: string) => { if (progress) progress.note(line); else io.err.write(`${line}\n`); } };
 
   if (mode === 'demo' || mode === 'full') {
     const result = await syntheticExperimentParallel({ ...opts, onRun }, parallel);
