@@ -1,6 +1,6 @@
 import { Tensor, physical, runsOf, stackedView } from '../autograd/index.js';
-import { restoreTensor, stackInPlace } from '../autograd/stacked/view.js';
-import { formatShape, type Storage } from '../tensor/index.js';
+import { restoreTensor, stackInPlace, type SavedProperties } from '../autograd/stacked/view.js';
+import { formatShape } from '../tensor/index.js';
 import { BatchNorm1d } from './batchnorm.js';
 import { Dropout } from './dropout.js';
 import type { Module } from './module.js';
@@ -20,11 +20,11 @@ export class StackedModules<M extends Module = Module> {
   /** The module whose code runs the stack (the first model, its parameters stacked while stacked). */
   readonly module: M;
   private readonly models: M[];
-  private readonly params: Array<{ name: string; logical: Tensor; physical: Tensor; own: Storage }>;
+  private readonly params: Array<{ name: string; logical: Tensor; physical: Tensor; own: SavedProperties }>;
   private active = true;
 
   /** @internal use stackModels */
-  constructor(models: M[], params: Array<{ name: string; logical: Tensor; physical: Tensor; own: Storage }>) {
+  constructor(models: M[], params: Array<{ name: string; logical: Tensor; physical: Tensor; own: SavedProperties }>) {
     this.models = models;
     this.runs = models.length;
     this.module = models[0];
@@ -79,9 +79,8 @@ export class StackedModules<M extends Module = Module> {
     this.check('unstackModels');
     this.active = false;
     for (const { logical, physical: phys, own } of this.params) {
-      const n = own.length;
       restoreTensor(logical, own);
-      own.set(phys.data.subarray(0, n));
+      logical.data.set(phys.data.subarray(0, logical.size));
     }
     for (let r = 1; r < this.runs; r++) {
       const named = new Map(this.models[r].namedParameters());

@@ -177,3 +177,18 @@ describe('fitStacked: following runs mid-training', () => {
     unstackModels(stacked);
   });
 });
+
+describe('fitStacked with the other elementwise optimizers', () => {
+  it.each(['adamw', 'sgd', 'adagrad', 'rmsprop'] as const)('%s: bit-identical to the models trained alone', (optimizer) => {
+    setBackend('wasm');
+    const o = { epochs: 1, batchSize: 32, lr: 0.01, optimizer };
+    const alone = seeds.map((s, r) => {
+      const m = builders.MMoE(s);
+      fit(m, dataFor(r), { ...o, seed: 900 + r, verbose: 0 });
+      return m;
+    });
+    const stacked = stackModels(seeds.map((s) => builders.MMoE(s)));
+    fitStacked(stacked, seeds.map((_, r) => dataFor(r)), { ...o, seeds: [900, 901, 902] });
+    unstackModels(stacked).forEach((m, r) => expectSameState(alone[r], m));
+  });
+});

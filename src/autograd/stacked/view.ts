@@ -1,4 +1,4 @@
-import { formatShape, type DType, type Storage } from '../../tensor/index.js';
+import { formatShape, type DType } from '../../tensor/index.js';
 import { Tensor } from '../tensor.js';
 
 /*
@@ -54,27 +54,36 @@ export function stackedView(physical: Tensor): Tensor {
   return t;
 }
 
+/** The own property descriptors stackInPlace replaced, for restoreTensor. */
+export type SavedProperties = Record<'data' | 'dtype' | 'size', PropertyDescriptor | undefined>;
+
 /**
  * Turns an existing tensor object (a module's parameter) into the logical view of `physical`,
  * keeping the object, so every reference the module holds now sees the stacked tensor. Returns
- * the storage it had, for `restoreTensor`.
+ * what it replaced, for `restoreTensor` (descriptors, not values: storage may be an accessor).
  */
-export function stackInPlace(t: Tensor, physical: Tensor): Storage {
+export function stackInPlace(t: Tensor, physical: Tensor): SavedProperties {
   if (physicalOf.has(t)) throw new Error('stackInPlace: the tensor is already stacked');
-  const own = t.data;
+  const saved: SavedProperties = {
+    data: Object.getOwnPropertyDescriptor(t, 'data'),
+    dtype: Object.getOwnPropertyDescriptor(t, 'dtype'),
+    size: Object.getOwnPropertyDescriptor(t, 'size'),
+  };
   hideValues(t, t.shape, physical.shape[0], physical.dtype, t.size);
   t.grad = null;
   physicalOf.set(t, physical);
   inUse = true;
-  return own;
+  return saved;
 }
 
-/** Undoes stackInPlace: `t` is an ordinary tensor again, over `data`. */
-export function restoreTensor(t: Tensor, data: Storage): void {
+/** Undoes stackInPlace: `t` is an ordinary tensor again, with the properties it had. */
+export function restoreTensor(t: Tensor, saved: SavedProperties): void {
   physicalOf.delete(t);
-  Object.defineProperty(t, 'data', { configurable: true, enumerable: true, writable: true, value: data });
-  delete (t as { dtype?: DType }).dtype;
-  delete (t as { size?: number }).size;
+  for (const key of ['data', 'dtype', 'size'] as const) {
+    const d = saved[key];
+    if (d === undefined) delete (t as unknown as Record<string, unknown>)[key];
+    else Object.defineProperty(t, key, d);
+  }
   t.grad = null;
 }
 
