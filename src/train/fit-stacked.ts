@@ -9,6 +9,7 @@ import { checkedDataset } from './checks.js';
 import { takeFeatures, takeLabels, type Dataset, type ResolvedDataset } from './dataset.js';
 import { checkModel, positiveInt, resolveLossWeights } from './evaluate.js';
 import { History } from './history.js';
+import { StepScopes } from './held-storage.js';
 import { accumulateTaskLosses, multiTaskLoss } from './loss.js';
 import { makeOptimizer, type OptimizerLike, type OptimizerName } from './optimizer.js';
 
@@ -105,6 +106,7 @@ export function fitStacked(stacked: StackedModules<MultiTaskModel>, data: readon
   const gens = Array.from({ length: R }, (_, r) => new Generator(seeds?.[r] ?? 0));
   const numTasks = model.taskNames.length;
   const histories = Array.from({ length: R }, () => new History());
+  const scopes = new StepScopes([model, optimizer, stacked]);
   for (let epoch = 1; epoch <= epochs; epoch++) {
     const t0 = performance.now();
     model.train();
@@ -117,29 +119,33 @@ export function fitStacked(stacked: StackedModules<MultiTaskModel>, data: readon
       const rows = its.map((it) => it.next());
       if (rows[0].done) break;
       const rowsR = rows.map((x) => x.value as Int32Array);
-      const ys = rowsR.map((rs, r) => takeLabels(train[r].y, numTasks, rs));
-      const xb = stackInputs(fn, rowsR.map((rs, r) => takeFeatures(train[r].x, rs, train[r].n)));
-      const yb = stackTensors(ys);
-      optimizer.zeroGrad();
-      const logits = model.logits(xb);
-      const reg = model.regularizationLoss();
-      let loss = multiTaskLoss(logits, yb, model.taskTypes, weights, null);
-      if (reg !== null) loss = loss === null ? reg : loss.add(reg);
-      const values = loss === null ? new Float64Array(R) : physical(loss).data;
-      for (let r = 0; r < R; r++) {
-        if (!Number.isFinite(values[r])) throw new Error(`${fn}: run ${r}'s loss became ${values[r]} at epoch ${epoch}, step ${step + 1} (lower the learning rate)`);
-      }
-      if (loss !== null) {
-        const p = physical(loss);
-        const seed = new Tensor(p.dtype === 'float64' ? new Float64Array(R).fill(1) : new Float32Array(R).fill(1), [R]);
-        p.backward(seed);
-      }
-      optimizer.step();
       const b = rowsR[0].length;
-      for (let r = 0; r < R; r++) {
-        accumulateTaskLosses(runSlice(logits, r), ys[r], model.taskTypes, taskSums[r], null);
-        lossSum[r] += values[r] * b;
-      }
+      // The step's intermediates return to the arena when it ends, as in fit (held-storage.ts);
+      // numbers are copied out inside, and onStep runs outside.
+      scopes.run(() => {
+        const ys = rowsR.map((rs, r) => takeLabels(train[r].y, numTasks, rs));
+        const xb = stackInputs(fn, rowsR.map((rs, r) => takeFeatures(train[r].x, rs, train[r].n)));
+        const yb = stackTensors(ys);
+        optimizer.zeroGrad();
+        const logits = model.logits(xb);
+        const reg = model.regularizationLoss();
+        let loss = multiTaskLoss(logits, yb, model.taskTypes, weights, null);
+        if (reg !== null) loss = loss === null ? reg : loss.add(reg);
+        const values = loss === null ? new Float64Array(R) : Float64Array.from(physical(loss).data);
+        for (let r = 0; r < R; r++) {
+          if (!Number.isFinite(values[r])) throw new Error(`${fn}: run ${r}'s loss became ${values[r]} at epoch ${epoch}, step ${step + 1} (lower the learning rate)`);
+        }
+        if (loss !== null) {
+          const p = physical(loss);
+          const seed = new Tensor(p.dtype === 'float64' ? new Float64Array(R).fill(1) : new Float32Array(R).fill(1), [R]);
+          p.backward(seed);
+        }
+        optimizer.step();
+        for (let r = 0; r < R; r++) {
+          accumulateTaskLosses(runSlice(logits, r), ys[r], model.taskTypes, taskSums[r], null);
+          lossSum[r] += values[r] * b;
+        }
+      });
       seen += b;
       step++;
       opts.onStep?.(epoch, step);
