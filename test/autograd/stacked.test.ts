@@ -6,7 +6,7 @@ import { Tensor, defineBatchRule, defineOp, gradcheck, physical, stackedView } f
 import { builtinBatchRuleNames } from '../../src/autograd/stacked/rules.js';
 import { bceWithLogits, binaryCrossEntropy, mseLoss } from '../../src/nn/losses.js';
 import { l2Penalty } from '../../src/nn/regularization.js';
-import { Embedding, stackModels, unstackModels } from '../../src/nn/index.js';
+import { Embedding, EmbeddingBag, stackModels, unstackModels } from '../../src/nn/index.js';
 import { Generator, NDArray, getBackend, setBackend, type Backend } from '../../src/tensor/index.js';
 
 /*
@@ -173,6 +173,27 @@ describe('batching rules: coverage and errors', () => {
     expect(t.dtype).toBe('float32');
     expect(() => t.data).toThrow(/^stacked tensor \[3\] \(×2 runs\): its values differ per run/);
     expect(() => ops.add(t, stackedView(new Tensor(new Float32Array(9), [3, 3])))).toThrow(/^add: stacked inputs of 2 and 3 runs/);
+  });
+
+  it('float64 gradchecks of the stacked embedding and embedding-bag lookups', () => {
+    const ids = new Int32Array([4, 0, 4, 2]);
+    const emb = stackModels([1, 2].map((g) => new Embedding(5, 3, { generator: new Generator(g) }).to('float64')));
+    const r1 = gradcheck(() => physical(emb.module.forward(ids)), emb.parameters(), { eps: 1e-6, atol: 1e-5, rtol: 1e-3 });
+    expect(r1.ok, r1.message).toBe(true);
+    for (const mode of ['sum', 'mean', 'max'] as const) {
+      const bag = stackModels([1, 2].map((g) => new EmbeddingBag(5, 3, { mode, generator: new Generator(g) }).to('float64')));
+      const r2 = gradcheck(() => physical(bag.module.forward(ids, new Int32Array([0, 1, 3]))), bag.parameters(), { eps: 1e-6, atol: 1e-5, rtol: 1e-3 });
+      expect(r2.ok, `${mode}: ${r2.message}`).toBe(true);
+    }
+  });
+
+  it('cast batches per run (float32 to float64 and back)', () => {
+    const p = new Tensor(new Float32Array([1.5, -2, 3.25, 0.1]), [2, 2], true);
+    const y = physical(stackedView(p).to('float64').mul(2).to('float32'));
+    expect(y.dtype).toBe('float32');
+    expect(Array.from(y.data)).toEqual([3, -4, 6.5, Math.fround(0.1) * 2]);
+    y.backward(new Tensor(new Float32Array([1, 1, 1, 1]), [2, 2]));
+    expect(Array.from(p.grad!.data)).toEqual([2, 2, 2, 2]);
   });
 
   it('embedding lookups batch per run (shared ids, stacked tables)', () => {
