@@ -81,7 +81,8 @@ function matmulPlan(c: RuleInput): Plan {
   const R = c.runs;
   const batch = la.length === 3 ? la[0] : lb.length === 3 ? lb[0] : 0;
   const present = [la, lb].map((l, i): Presentation | null => {
-    if (batch === 0) return c.stacked[i] ? null : null;
+    // Both 2-D: a stacked [R, ., .] is the batch as it is; a shared one is shared by every run.
+    if (batch === 0) return null;
     if (l.length === 3) return c.stacked[i] ? { as: [R * batch, l[1], l[2]] } : { to: [R, ...l], as: [R * batch, l[1], l[2]] };
     // A 2-D operand against a batch: shared ones stay shared; a stacked one is repeated per batch.
     return c.stacked[i] ? { from: [R, 1, ...l], to: [R, batch, ...l], as: [R * batch, ...l] } : null;
