@@ -4,14 +4,15 @@ import type { FeatureBatch, ModelInput, MultiTaskModel } from '../models/types.j
 import { Adagrad, Adam, AdamW, RMSprop, SGD } from '../nn/optim/index.js';
 import { runSlice, stackTensors, type StackedModules } from '../nn/stacked.js';
 import { Generator } from '../tensor/index.js';
-import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
+import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
+import { checkPositiveInt } from '../validation/values.js';
 import { checkedDataset } from './checks.js';
 import { takeFeatures, takeLabels, type Dataset, type ResolvedDataset } from './dataset.js';
-import { checkModel, positiveInt, resolveLossWeights } from './evaluate.js';
+import { checkModel, resolveLossWeights } from './evaluate.js';
 import { History } from './history.js';
 import { StepScopes } from './held-storage.js';
 import { accumulateTaskLosses, multiTaskLoss } from './loss.js';
-import { makeOptimizer, type OptimizerLike, type OptimizerName } from './optimizer.js';
+import { makeOptimizer, type OptimizerLike, type OptimizerName } from './optimizer-registry.js';
 
 /*
  * `fit` for R stacked models (nn/stacked.ts): every run draws its batches in its own seeded order
@@ -88,8 +89,8 @@ export function fitStacked(stacked: StackedModules<MultiTaskModel>, data: readon
     if (t.n !== train[0].n) throw new RangeError(`${fn}: data[${r}] has ${t.n} rows, data[0] has ${train[0].n}; every run needs the same number of rows`);
   });
   if (train[0].n === 0) throw new RangeError(`${fn}: no training rows`);
-  const epochs = positiveInt(fn, 'epochs', opts.epochs ?? 1);
-  const batchSize = positiveInt(fn, 'batchSize', opts.batchSize ?? 256);
+  const epochs = checkPositiveInt(fn, 'epochs', opts.epochs ?? 1);
+  const batchSize = checkPositiveInt(fn, 'batchSize', opts.batchSize ?? 256);
   const weights = resolveLossWeights(fn, model, opts.lossWeights);
   const shuffle = opts.shuffle ?? true;
   const seeds = opts.seeds;
