@@ -4,6 +4,7 @@ export { NDArray, RowSparse, Generator, manualSeed, defaultGenerator, Allocation
 export { setBackend, getBackend, setNumThreads, getNumThreads, backendInfo, backendReady, type Backend, type BackendOptions, type BackendInfo } from './tensor/backend.js';
 export { storageStats } from './tensor/storage.js';
 export * as nn from './nn/index.js';
+export { stackModels, unstackModels, stackTensors, runSlice, StackedModules } from './nn/stacked.js';
 export * as optim from './nn/optim/index.js';
 // Bytes only: the file forms (saveSafetensors, loadSafetensors, readCsv, loadCensusIncome) are in mmoe-ts/node (src/node.ts).
 export { serializeSafetensors, deserializeSafetensors, deserializeSafetensorsWithMetadata } from './nn/safetensors.js';

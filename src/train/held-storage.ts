@@ -1,8 +1,13 @@
 import { NDArray, closeStorageScope, openStorageScope, releaseCarry, scopeCarry, type ScopeBlocks } from '../tensor/index.js';
 
-import type { Tensor } from '../autograd/index.js';
+import { Tensor, physical, runsOf } from '../autograd/index.js';
 
 type Held = Float32Array | Float64Array;
+
+/** Where an array's values live: a stacked tensor's are in its physical [R, ...] tensor (fitStacked). */
+function real(v: NDArray): NDArray {
+  return v instanceof Tensor && runsOf(v) > 0 ? physical(v) : v;
+}
 
 /*
  * What outlives a training step, found by walking the objects that do (the model, the optimizer,
@@ -23,8 +28,9 @@ export function heldArrays(roots: readonly unknown[], holders: object[] | null =
     if (v instanceof NDArray) {
       // A tensor holds its storage and its gradient's; its shape and graph node hold none.
       holders?.push(v);
-      out.push(v.data);
-      const g = gradientStorage(v as Tensor);
+      const r = real(v);
+      out.push(r.data);
+      const g = gradientStorage(r as Tensor);
       if (g !== null) out.push(g);
       continue;
     }
@@ -93,8 +99,9 @@ function heldByHolders(holders: readonly object[]): Held[] {
   const seen = new Set<object>();
   for (const h of holders) {
     if (h instanceof NDArray) {
-      out.push(h.data);
-      const g = gradientStorage(h as Tensor);
+      const r = real(h);
+      out.push(r.data);
+      const g = gradientStorage(r as Tensor);
       if (g !== null) out.push(g);
       continue;
     }
@@ -102,7 +109,7 @@ function heldByHolders(holders: readonly object[]): Held[] {
     for (const key in h) {
       const x = (h as Record<string, unknown>)[key];
       if (x === null || typeof x !== 'object' || seen.has(x)) continue;
-      if (x instanceof NDArray) out.push(x.data);
+      if (x instanceof NDArray) out.push(real(x).data);
       else if (x instanceof Float32Array || x instanceof Float64Array) out.push(x);
     }
   }

@@ -11,3 +11,4 @@ export { rocAuc, groupAuc, logloss, mse, accuracy, multiclassAccuracy, multiclas
 export type { MissingLabels } from './label-mask.js';
 export type { GroupBy } from './groups.js';
 export { lineChart, histogram, heatmap, gridLayout } from '../plot/svg.js';
+export { fitStacked, type FitStackedOptions } from './fit-stacked.js';

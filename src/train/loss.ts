@@ -85,11 +85,9 @@ function toDtype(y: Tensor, like: Tensor): Tensor {
   return y.dtype === like.dtype ? y : y.detach().to(like.dtype);
 }
 
+/** y[:, cols] in logits' dtype; an op (not a loop over .data), so it also takes stacked labels (fitStacked). */
 function takeColumns(y: Tensor, cols: readonly number[], like: Tensor): Tensor {
-  const [b, t] = y.shape;
-  const out = like.dtype === 'float64' ? new Float64Array(b * cols.length) : new Float32Array(b * cols.length);
-  for (let i = 0; i < b; i++) for (let k = 0; k < cols.length; k++) out[i * cols.length + k] = y.data[i * t + cols[k]];
-  return new Tensor(out, [b, cols.length]);
+  return toDtype(y.indexSelect(1, cols), like);
 }
 
 /** softplus(-x) = -log σ(x), finite for every finite x. */
