@@ -1,4 +1,4 @@
-import { inStorageScope } from './held-storage.js';
+import { StepScopes } from './held-storage.js';
 import { Tensor, noGrad } from '../autograd/index.js';
 import { checkOptions } from '../validation/options.js';
 import { checkPositiveInt } from '../validation/values.js';
@@ -70,13 +70,24 @@ function inEvalMode<T>(model: MultiTaskModel, fn: () => T): T {
   }
 }
 
+/**
+ * One run of scopes per model for its inference batches: the walk of what the model holds is
+ * cached (held-storage.ts), which a batch of one row could not afford every call.
+ */
+const inferenceScopes = new WeakMap<object, StepScopes>();
+function batchScopes(model: MultiTaskModel): StepScopes {
+  let s = inferenceScopes.get(model);
+  if (s === undefined) inferenceScopes.set(model, (s = new StepScopes([model])));
+  return s;
+}
+
 export function predictResolved(model: MultiTaskModel, x: Features, n: number, batchSize: number): Float32Array {
   const t = outputWidths(model).reduce((a, k) => a + k, 0);
   const out = new Float32Array(n * t);
   inEvalMode(model, () => {
     for (let start = 0; start < n; start += batchSize) {
       const end = Math.min(n, start + batchSize);
-      inStorageScope([model], () => {
+      batchScopes(model).run(() => {
         const p = model.forward(sliceFeatures(x, start, end, n));
         if (p.ndim !== 2 || p.shape[0] !== end - start || p.shape[1] !== t) {
           throw new RangeError(`predict: the model returned [${p.shape.join(', ')}] for a batch of ${end - start}, expected [${end - start}, ${t}]`);

@@ -158,5 +158,7 @@ export function fitStacked(stacked: StackedModules<MultiTaskModel>, data: readon
       histories[r].push({ epoch, logs, seconds, samplesPerSecond: seen / seconds });
     }
   }
+  // What the steps kept (gradients, optimizer state) is the collector's from here on.
+  scopes.finish();
   return histories;
 }
