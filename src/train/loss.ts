@@ -1,4 +1,4 @@
-import { Tensor, stack, tensor } from '../autograd/index.js';
+import { Tensor, physical, runsOf, stack, tensor } from '../autograd/index.js';
 import { formatShape } from '../tensor/index.js';
 import { bceWithLogits, mseLoss } from '../nn/losses.js';
 import { outputOffsets, type TaskType } from '../models/types.js';
@@ -23,11 +23,18 @@ export function multiTaskLoss(
   const { width, off } = layout('multiTaskLoss', logits, y, taskTypes, widths);
   const b = logits.shape[0];
   let total: Tensor | null = null;
+  // Stacked labels (fitStacked) hold every run's values: the mask checks read them all, and the
+  // masked and multiclass paths, which read labels outside ops, are refused there.
+  const stacked = runsOf(y) > 0;
+  const yd = stacked ? physical(y).data : y.data;
+  if (stacked && taskTypes.some((type, j) => type === 'multiclass' || hasMissing(yd, t, j))) {
+    throw new Error('multiTaskLoss: stacked runs (fitStacked) take no multiclass task and no missing label; train those runs one by one with fit');
+  }
   // Logit columns of tasks `cols`, the whole tensor when they are all of it.
   const pick = (cols: readonly number[]): Tensor => (cols.length === width ? logits : logits.indexSelect(1, cols.map((j) => off[j])));
   for (let j = 0; j < t; j++) {
     if (taskTypes[j] !== 'multiclass' || weights[j] === 0) continue;
-    const n = observedCount(y.data, t, j);
+    const n = observedCount(yd, t, j);
     if (n === 0) continue;
     const part = multiclassLoss(logits, y, j, off[j], widths![j], weights[j] / n, rowWeights);
     total = total === null ? part : total.add(part);
@@ -35,8 +42,8 @@ export function multiTaskLoss(
   for (const type of ['binary', 'regression'] as const) {
     let cols: number[] = [];
     for (let j = 0; j < t; j++) if (taskTypes[j] === type && weights[j] !== 0) cols.push(j);
-    if (cols.some((j) => hasMissing(y.data, t, j))) {
-      cols = cols.filter((j) => observedCount(y.data, t, j) > 0);
+    if (cols.some((j) => hasMissing(yd, t, j))) {
+      cols = cols.filter((j) => observedCount(yd, t, j) > 0);
       if (cols.length === 0) continue;
       const l = pick(cols);
       const { target, weight } = maskedTargets(y, cols, weights, rowWeights, logits);
