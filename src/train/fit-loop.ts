@@ -6,6 +6,7 @@ import type { FitPlan, PlannedScheduler } from './fit-plan.js';
 import { ReduceLROnPlateau, type LRScheduler } from '../nn/optim/lr-scheduler.js';
 import { History, type EpochLog } from './history.js';
 import { accumulateTaskLosses } from './loss.js';
+import { captureCheckpoint, restoreCheckpoint } from './checkpoint.js';
 
 /** Where the loop pauses: after a batch, or after an epoch (validation and callbacks done). */
 export type LoopPause = 'batch' | 'epoch';
@@ -46,17 +47,22 @@ function validationLogs(ev: Evaluation, logs: Record<string, number>): void {
 export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void> {
   const { fn, model, train, val, epochs, batchSize, steps, weights, params, optimizer, bar, callbacks, stopper, signal, weighting } = plan;
   const numTasks = model.taskNames.length;
-  const history = new History();
   let stop = false;
-  const control = { stop: (): void => { stop = true; } };
   if (signal?.aborted) throw abortReason(signal);
-  for (const cb of callbacks) cb.onTrainBegin?.({ epochs, stepsPerEpoch: steps, samples: train.n });
+  const history = plan.resume ? restoreCheckpoint(plan, plan.resume) : new History();
+  const initialEpoch = plan.resume?.epoch ?? 0;
+  let totalSteps = plan.resume?.step ?? 0;
+  if (plan.resume?.stopped) {
+    stop = true;
+    history.stoppedEarly = initialEpoch < epochs;
+  }
+  for (const cb of callbacks) cb.onTrainBegin?.({ epochs, stepsPerEpoch: steps, samples: train.n, initialEpoch });
   const stateTensors = Object.values(model.stateDict());
   const taskSums = new Float64Array(numTasks);
   const sched = plan.scheduler;
   let lastLr = sched?.group.lr ?? NaN;
   try {
-    for (let epoch = 1; epoch <= epochs && !stop; epoch++) {
+    for (let epoch = initialEpoch + 1; epoch <= epochs && !stop; epoch++) {
       const t0 = performance.now();
       model.train();
       bar?.epochBegin(epoch, epochs, steps);
@@ -86,6 +92,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
         lossSum += value * rows.length;
         seen += rows.length;
         step++;
+        totalSteps++;
         bar?.step(step, lossSum / seen, seen);
         for (const cb of callbacks) cb.onBatchEnd?.(step, { loss: value, batchSize: rows.length });
         yield 'batch';
@@ -108,6 +115,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
         stop = true;
         bar?.message(`early stopping: '${stopper.monitor}' has not improved for ${stopper.patience + 1} epoch(s); best ${stopper.best} at epoch ${stopper.bestEpoch}`);
       }
+      const control = { stop: (): void => { stop = true; }, checkpoint: () => captureCheckpoint(plan, epoch, totalSteps, stop, history) };
       for (const cb of callbacks) cb.onEpochEnd?.(log, control);
       if (stop && epoch < epochs) history.stoppedEarly = true;
       yield 'epoch';

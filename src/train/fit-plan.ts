@@ -8,20 +8,35 @@ import { checkModel, positiveInt, resolveLossWeights } from './evaluate.js';
 import { EarlyStopping, type EarlyStoppingOptions, type EpochLog, type History } from './history.js';
 import { ProgressBar, type ProgressStream } from './progress.js';
 import { checkedDataset } from './checks.js';
+import { checkpointFrom, type TrainingCheckpoint } from './checkpoint.js';
 import { resolveRowWeights, type ClassWeight, type SampleWeight } from './sample-weights.js';
 import { resolveTaskWeighting, type TaskWeighting, type TaskWeightingOption } from './task-weighting.js';
 import { makeOptimizer, type OptimizerLike, type OptimizerName } from './optimizer.js';
 import { LRScheduler, ReduceLROnPlateau, type AnyLRScheduler, type SchedulableOptimizer } from '../nn/optim/lr-scheduler.js';
 
-/** Hooks into the training loop; `control.stop()` ends training after the current epoch. */
-export interface Callbacks {
-  onTrainBegin?(info: { epochs: number; stepsPerEpoch: number; samples: number }): void;
-  onBatchEnd?(step: number, logs: { loss: number; batchSize: number }): void;
-  onEpochEnd?(log: EpochLog, control: { stop(): void }): void;
-  onTrainEnd?(history: History): void;
+/** What onEpochEnd can do: end training after this epoch, or take a checkpoint of the whole training state. */
+export interface EpochControl {
+  stop(): void;
+  /** The training state at this epoch's end (see checkpoint.ts); resume with fit's `resumeFrom`. */
+  checkpoint(): TrainingCheckpoint;
 }
 
-const CALLBACK_KEYS = ['onTrainBegin', 'onBatchEnd', 'onEpochEnd', 'onTrainEnd'] as const satisfies ReadonlyArray<keyof Callbacks>;
+/**
+ * Hooks into the training loop; `control.stop()` ends training after the current epoch. A callback
+ * with state of its own (ModelCheckpoint's best value) gives getState/setState, so checkpoints carry
+ * it and a resumed fit hands it back before onTrainBegin.
+ */
+export interface Callbacks {
+  /** `initialEpoch`: epochs already done (from resumeFrom), else 0. `stepsPerEpoch` and `samples` are NaN for a streamed data set. */
+  onTrainBegin?(info: { epochs: number; stepsPerEpoch: number; samples: number; initialEpoch: number }): void;
+  onBatchEnd?(step: number, logs: { loss: number; batchSize: number }): void;
+  onEpochEnd?(log: EpochLog, control: EpochControl): void;
+  onTrainEnd?(history: History): void;
+  getState?(): unknown;
+  setState?(state: unknown): void;
+}
+
+const CALLBACK_KEYS = ['onTrainBegin', 'onBatchEnd', 'onEpochEnd', 'onTrainEnd', 'getState', 'setState'] as const satisfies ReadonlyArray<keyof Callbacks>;
 
 export interface FitOptions {
   epochs?: number;
@@ -83,6 +98,14 @@ export interface FitOptions {
    * made by a callback; `fitAsync` also sees one from a timer, a button or a message.
    */
   signal?: AbortSignal;
+  /**
+   * Continue an interrupted fit from a checkpoint (ModelCheckpoint's file through loadCheckpoint,
+   * its bytes, or control.checkpoint()): weights, optimizer and scheduler state, epoch, step, both
+   * random streams, history, early stopping and callbacks' state are restored, so with the same
+   * data and options the result is bit-identical to a fit that was never interrupted. `epochs` is
+   * the total, as in the interrupted fit.
+   */
+  resumeFrom?: TrainingCheckpoint | Uint8Array;
 }
 
 /** The function form gets fit's optimizer (an optim optimizer when fit built it from a name). */
@@ -122,7 +145,7 @@ export interface FitAsyncOptions extends FitOptions {
 
 export const FIT_KEYS = [
   'epochs', 'batchSize', 'optimizer', 'lr', 'lossWeights', 'sampleWeight', 'classWeight', 'taskWeighting', 'validationSplit', 'validationData', 'shuffle',
-  'earlyStopping', 'seed', 'clipGradNorm', 'callbacks', 'verbose', 'progressStream', 'lrScheduler', 'signal',
+  'earlyStopping', 'seed', 'clipGradNorm', 'callbacks', 'verbose', 'progressStream', 'lrScheduler', 'signal', 'resumeFrom',
 ] as const satisfies ReadonlyArray<keyof FitOptions>;
 export const FIT_ASYNC_KEYS = [...FIT_KEYS, 'yieldEvery'] as const satisfies ReadonlyArray<keyof FitAsyncOptions>;
 
@@ -147,6 +170,10 @@ export interface FitPlan {
   signal: AbortSignal | undefined;
   scheduler: PlannedScheduler | null;
   weighting: TaskWeighting;
+  /** The checkpoint to continue from, or null. */
+  resume: TrainingCheckpoint | null;
+  /** Why checkpoints cannot capture this fit, or null. */
+  notResumable: string | null;
 }
 
 const isScheduler = (s: unknown): s is AnyLRScheduler => s instanceof LRScheduler || s instanceof ReduceLROnPlateau;
@@ -179,7 +206,8 @@ function resolveScheduler(fn: string, input: FitOptions['lrScheduler'], optimize
   } else if (config.monitor !== undefined) {
     throw new Error(`${fn}: lrScheduler.monitor is for ReduceLROnPlateau; ${scheduler.name} does not watch a value`);
   }
-  return { scheduler, interval, monitor, group: scheduler.optimizer.paramGroups[0] };
+  // Looked up each time: an optimizer's loadStateDict (resumeFrom) replaces its group objects.
+  return { scheduler, interval, monitor, get group() { return scheduler.optimizer.paramGroups[0]; } };
 }
 
 function resolveCallbacks(fn: string, c: FitOptions['callbacks']): Callbacks[] {
@@ -250,5 +278,8 @@ export function planFit(fn: string, model: MultiTaskModel, data: Dataset, opts: 
     bar: verbose === 0 ? null : new ProgressBar({ stream: opts.progressStream, tty: verbose === 2 ? false : undefined }),
     clipGradNorm: opts.clipGradNorm,
     signal: checkSignal(fn, opts.signal),
+    resume: opts.resumeFrom === undefined ? null : checkpointFrom(fn, opts.resumeFrom),
+    // Its learned weights and their Adam live outside the model and the optimizer.
+    notResumable: opts.taskWeighting === undefined ? null : 'taskWeighting keeps learned state that checkpoints do not save yet',
   };
 }

@@ -60,6 +60,13 @@ export interface EarlyStoppingOptions {
   restoreBestWeights?: boolean;
 }
 
+export interface EarlyStoppingState {
+  best: number | null;
+  bestEpoch: number;
+  wait: number;
+  snapshot: Array<Float32Array | Float64Array> | null;
+}
+
 /** Watches one logged quantity; says when to stop; keeps a copy of the best weights if asked. */
 export class EarlyStopping {
   readonly monitor: string;
@@ -105,6 +112,18 @@ export class EarlyStopping {
     this.wait++;
     // Keras (and so DeepCTR-Torch) stops once `wait` reaches `patience`; patience 0 behaves like 1.
     return this.wait >= Math.max(this.patience, 1);
+  }
+
+  /** What a checkpoint keeps to resume watching: the best value (null for none yet), its epoch, the wait, the best weights. */
+  getState(): EarlyStoppingState {
+    return { best: Number.isNaN(this.best) ? null : this.best, bestEpoch: this.bestEpoch, wait: this.wait, snapshot: this.snapshot };
+  }
+
+  setState(s: EarlyStoppingState): void {
+    this.best = s.best ?? NaN;
+    this.bestEpoch = s.bestEpoch;
+    this.wait = s.wait;
+    this.snapshot = s.snapshot;
   }
 
   /** Copies the best epoch's weights back into the parameters (when restoreBestWeights). */

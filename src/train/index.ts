@@ -9,3 +9,5 @@ export type { TaskWeightingOption, UncertaintyWeightingOptions, GradNormOptions 
 export { History, EarlyStopping, type EpochLog, type EarlyStoppingOptions } from './history.js';
 export { rocAuc, logloss, mse, accuracy, perTaskMetrics, type TaskMetrics, type MetricName } from './metrics.js';
 export { lineChart, histogram, heatmap, gridLayout } from './svg.js';
+export { encodeCheckpoint, decodeCheckpoint, type TrainingCheckpoint, type GeneratorState } from './checkpoint.js';
+export type { EpochControl } from './fit-plan.js';
