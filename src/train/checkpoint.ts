@@ -4,7 +4,8 @@ import { decodeSafetensorsAs, encodeSafetensorsAs } from '../nn/safetensors.js';
 import type { OptimizerStateDict, SchedulerStateDict } from '../nn/optim/index.js';
 import type { AnyLRScheduler } from '../nn/optim/lr-scheduler.js';
 import type { MultiTaskModel } from '../models/types.js';
-import { History, type EarlyStopping, type EarlyStoppingState, type EpochLog } from './history.js';
+import { History, type EarlyStoppingState, type EpochLog } from './history.js';
+import type { Stopper } from './per-task-stopping.js';
 
 /*
  * A training checkpoint: everything a fit needs to go on as if it had never stopped — weights and
@@ -37,7 +38,8 @@ export interface TrainingCheckpoint {
   /** The optimizer's class name (Adam, SGD, …): another kind's state would load silently wrong. */
   optimizerName: string;
   history: { epochs: EpochLog[]; bestEpoch: number | null };
-  earlyStopping: EarlyStoppingState | null;
+  /** One entry per watched quantity (one per task with perTask). */
+  earlyStopping: EarlyStoppingState[] | null;
   /** States of the callbacks that have getState, in their order among those. */
   callbacks: unknown[];
 }
@@ -49,7 +51,7 @@ export interface CheckpointParts {
   optimizer: object;
   scheduler: { scheduler: AnyLRScheduler } | null;
   generator: Generator;
-  stopper: EarlyStopping | null;
+  stopper: Stopper | null;
   callbacks: ReadonlyArray<{ getState?(): unknown; setState?(state: unknown): void }>;
   /** Why this fit cannot be checkpointed (state it cannot save), or null. */
   notResumable: string | null;
@@ -99,7 +101,7 @@ export function captureCheckpoint(parts: CheckpointParts, epoch: number, step: n
       modules: moduleGenerators(parts.model).map((g) => g.getState()),
     },
     history: structuredClone({ epochs: history.epochs, bestEpoch: history.bestEpoch }),
-    earlyStopping: es && { ...es, snapshot: es.snapshot && es.snapshot.map((a) => a.slice()) },
+    earlyStopping: es && es.map((e) => ({ ...e, snapshot: e.snapshot && e.snapshot.map((a) => a.slice()) })),
     callbacks: parts.callbacks.filter((c) => typeof c.getState === 'function').map((c) => structuredClone(c.getState!())),
   };
 }
@@ -141,7 +143,7 @@ export function restoreCheckpoint(parts: CheckpointParts, ckpt: TrainingCheckpoi
   defaultGenerator.setState(ckpt.rng.global);
   if (ckpt.rng.shuffle !== null) parts.generator.setState(ckpt.rng.shuffle);
   gens.forEach((g, i) => g.setState(ckpt.rng.modules[i]));
-  if (ckpt.earlyStopping !== null) parts.stopper!.setState({ ...ckpt.earlyStopping, snapshot: ckpt.earlyStopping.snapshot && ckpt.earlyStopping.snapshot.map((a) => a.slice()) });
+  if (ckpt.earlyStopping !== null) parts.stopper!.setState(ckpt.earlyStopping.map((e) => ({ ...e, snapshot: e.snapshot && e.snapshot.map((a) => a.slice()) })));
   stateful.forEach((c, i) => { if (i < ckpt.callbacks.length) c.setState!(structuredClone(ckpt.callbacks[i])); });
   const history = new History();
   for (const e of structuredClone(ckpt.history.epochs)) history.push(e);
@@ -181,12 +183,12 @@ export function encodeCheckpoint(ckpt: TrainingCheckpoint): Uint8Array {
     }
   }
   const es = ckpt.earlyStopping;
-  es?.snapshot?.forEach((a, i) => { tensors[`early_stopping/${i}`] = new Tensor(a, [a.length]); });
+  es?.forEach((e, j) => e.snapshot?.forEach((a, i) => { tensors[`early_stopping/${j}/${i}`] = new Tensor(a, [a.length]); }));
   const meta = {
     format: 1, epoch: ckpt.epoch, step: ckpt.step, stopped: ckpt.stopped, optimizerName: ckpt.optimizerName,
     optimizer: { paramGroups: ckpt.optimizer.paramGroups, state },
     scheduler: ckpt.scheduler, rng: ckpt.rng, history: ckpt.history,
-    earlyStopping: es && { ...es, snapshot: es.snapshot === null ? null : es.snapshot.length },
+    earlyStopping: es && es.map((e) => ({ ...e, snapshot: e.snapshot === null ? null : e.snapshot.length })),
     callbacks: ckpt.callbacks,
   };
   return encodeSafetensorsAs('encodeCheckpoint:', tensors, { [META_KEY]: JSON.stringify(meta, encodeNumber) });
@@ -217,10 +219,10 @@ export function decodeCheckpoint(bytes: Uint8Array): TrainingCheckpoint {
     epoch: meta.epoch, step: meta.step, stopped: meta.stopped === true, optimizerName: meta.optimizerName, model,
     optimizer: { paramGroups: meta.optimizer.paramGroups, state },
     scheduler: meta.scheduler, rng: meta.rng, history: meta.history,
-    earlyStopping: es && {
-      ...es,
-      snapshot: es.snapshot === null ? null : Array.from({ length: es.snapshot as number }, (_, i) => take(`early_stopping/${i}`).data as Float32Array | Float64Array),
-    },
+    earlyStopping: es && (es as Array<Omit<EarlyStoppingState, 'snapshot'> & { snapshot: number | null }>).map((e, j) => ({
+      ...e,
+      snapshot: e.snapshot === null ? null : Array.from({ length: e.snapshot }, (_, i) => take(`early_stopping/${j}/${i}`).data as Float32Array | Float64Array),
+    })),
     callbacks: meta.callbacks,
   };
 }

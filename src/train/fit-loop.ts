@@ -7,6 +7,9 @@ import { ReduceLROnPlateau, type LRScheduler } from '../nn/optim/lr-scheduler.js
 import { History, type EpochLog } from './history.js';
 import { accumulateTaskLosses } from './loss.js';
 import { captureCheckpoint, restoreCheckpoint } from './checkpoint.js';
+import { PerTaskEarlyStopping } from './per-task-stopping.js';
+import { Tensor } from '../autograd/index.js';
+import type { MultiTaskModel } from '../models/types.js';
 
 /** Where the loop pauses: after a batch, or after an epoch (validation and callbacks done). */
 export type LoopPause = 'batch' | 'epoch';
@@ -34,6 +37,19 @@ function validationLogs(ev: Evaluation, logs: Record<string, number>): void {
   for (const [task, m] of Object.entries(ev.tasks)) {
     for (const [k, v] of Object.entries(m)) if (typeof v === 'number') logs[`val_${task}_${k}`] = v;
   }
+}
+
+function perTaskResults(stopper: PerTaskEarlyStopping, model: MultiTaskModel, history: History): void {
+  const dict = model.stateDict();
+  const names = Object.keys(dict);
+  history.taskEarlyStopping = {};
+  model.taskNames.forEach((task, t) => {
+    history.taskEarlyStopping![task] = { bestEpoch: stopper.tasks[t].bestEpoch, stoppedAt: stopper.stoppedAt[t] };
+    const snap = stopper.bestWeights(task);
+    if (snap === null) return;
+    history.taskBestWeights ??= {};
+    history.taskBestWeights[task] = Object.fromEntries(names.map((k, i) => [k, new Tensor(snap[i].slice(), dict[k].shape)]));
+  });
 }
 
 /**
@@ -113,7 +129,9 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
       bar?.epochEnd(logs, seconds, log.samplesPerSecond);
       if (stopper?.update(epoch, logs, stateTensors)) {
         stop = true;
-        bar?.message(`early stopping: '${stopper.monitor}' has not improved for ${stopper.patience + 1} epoch(s); best ${stopper.best} at epoch ${stopper.bestEpoch}`);
+        bar?.message(stopper instanceof PerTaskEarlyStopping
+          ? `early stopping: every task stopped improving; best epochs: ${Object.entries(stopper.bestEpochs).map(([t, e]) => `${t} ${e}`).join(', ')}`
+          : `early stopping: '${stopper.monitor}' has not improved for ${stopper.patience + 1} epoch(s); best ${stopper.best} at epoch ${stopper.bestEpoch}`);
       }
       const control = { stop: (): void => { stop = true; }, checkpoint: () => captureCheckpoint(plan, epoch, totalSteps, stop, history) };
       for (const cb of callbacks) cb.onEpochEnd?.(log, control);
@@ -126,6 +144,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
   if (stopper) {
     history.bestEpoch = stopper.bestEpoch;
     stopper.restore(stateTensors);
+    if (stopper instanceof PerTaskEarlyStopping) perTaskResults(stopper, model, history);
   }
   for (const cb of callbacks) cb.onTrainEnd?.(history);
   return history;

@@ -6,6 +6,7 @@ import type { MultiTaskModel } from '../models/types.js';
 import { type Dataset, type ResolvedDataset, rangeRows, subsetDataset } from './dataset.js';
 import { checkModel, positiveInt, resolveLossWeights } from './evaluate.js';
 import { EarlyStopping, type EarlyStoppingOptions, type EpochLog, type History } from './history.js';
+import { PerTaskEarlyStopping, type Stopper } from './per-task-stopping.js';
 import { ProgressBar, type ProgressStream } from './progress.js';
 import { checkedDataset } from './checks.js';
 import { checkpointFrom, type TrainingCheckpoint } from './checkpoint.js';
@@ -163,7 +164,7 @@ export interface FitPlan {
   optimizer: OptimizerLike;
   shuffle: boolean;
   generator: Generator;
-  stopper: EarlyStopping | null;
+  stopper: Stopper | null;
   callbacks: Callbacks[];
   bar: ProgressBar | null;
   clipGradNorm: number | undefined;
@@ -225,6 +226,16 @@ function resolveCallbacks(fn: string, c: FitOptions['callbacks']): Callbacks[] {
   return list;
 }
 
+function resolveStopper(fn: string, opts: FitOptions, model: MultiTaskModel, hasValidation: boolean, trainWeights: number[]): Stopper | null {
+  const es = opts.earlyStopping;
+  if (es === undefined) return null;
+  if (es === null || typeof es !== 'object') throw new TypeError(`${fn}: earlyStopping must be an options object ({ monitor, patience, ... })`);
+  const single = new EarlyStopping({ ...es, monitor: es.perTask ? undefined : es.monitor }, hasValidation, fn);
+  if (!es.perTask) return single;
+  if (opts.taskWeighting !== undefined) throw new Error(`${fn}: earlyStopping.perTask stops a task by zeroing its fixed loss weight; it cannot be combined with taskWeighting`);
+  return new PerTaskEarlyStopping(es, hasValidation, fn, model.taskNames, model.taskTypes, trainWeights);
+}
+
 function checkSignal(fn: string, s: unknown): AbortSignal | undefined {
   if (s === undefined) return undefined;
   if (s === null || typeof s !== 'object' || typeof (s as AbortSignal).aborted !== 'boolean') {
@@ -266,14 +277,16 @@ export function planFit(fn: string, model: MultiTaskModel, data: Dataset, opts: 
   const verbose = opts.verbose ?? 1;
   if (verbose !== 0 && verbose !== 1 && verbose !== 2) throw new RangeError(`${fn}: verbose must be 0, 1 or 2, got ${String(verbose)}`);
   const optimizer = makeOptimizer(fn, opts.optimizer ?? 'adam', params, opts.lr ?? 1e-3);
+  // The training loss's own copy: per-task early stopping zeroes a stopped task's entry, while validation keeps `weights`.
+  const trainWeights = weights.slice();
   return {
     fn, model, train, val, epochs, batchSize, weights, params, optimizer,
     steps: numBatches(train.n, batchSize),
     scheduler: resolveScheduler(fn, opts.lrScheduler, optimizer, val !== null),
-    weighting: resolveTaskWeighting(fn, opts.taskWeighting, model, weights, opts.lossWeights !== undefined, opts.lr),
+    weighting: resolveTaskWeighting(fn, opts.taskWeighting, model, trainWeights, opts.lossWeights !== undefined, opts.lr),
     shuffle: opts.shuffle ?? true,
     generator: opts.seed !== undefined ? new Generator(opts.seed) : defaultGenerator,
-    stopper: opts.earlyStopping ? new EarlyStopping(opts.earlyStopping, val !== null, fn) : null,
+    stopper: resolveStopper(fn, opts, model, val !== null, trainWeights),
     callbacks: resolveCallbacks(fn, opts.callbacks),
     bar: verbose === 0 ? null : new ProgressBar({ stream: opts.progressStream, tty: verbose === 2 ? false : undefined }),
     clipGradNorm: opts.clipGradNorm,
