@@ -54,7 +54,7 @@ export function resolveLossWeights(fn: string, model: MultiTaskModel, w: Evaluat
 }
 
 /** Forward in eval mode under noGrad, restoring the model's mode afterwards. */
-function inEvalMode<T>(model: MultiTaskModel, fn: () => T): T {
+export function inEvalMode<T>(model: MultiTaskModel, fn: () => T): T {
   const wasTraining = model.training;
   model.eval();
   try {
@@ -112,13 +112,19 @@ export function evaluateResolved(
   model: MultiTaskModel, d: ResolvedDataset, batchSize: number, weights: readonly number[],
   metrics?: ReadonlyArray<keyof TaskMetrics>,
 ): Evaluation {
-  const pred = predictResolved(model, d.x, d.n, batchSize);
-  const tasks = perTaskMetrics(d.y, pred, model.taskTypes, model.taskNames, metrics ? { metrics } : {});
+  return evaluationOf(model, d.y, predictResolved(model, d.x, d.n, batchSize), weights, metrics);
+}
+
+/** Metrics and the weighted loss of predictions `pred` [N, T] against labels `y` [N, T]. */
+export function evaluationOf(
+  model: MultiTaskModel, labels: Float32Array, pred: Float32Array, weights: readonly number[], metrics?: ReadonlyArray<keyof TaskMetrics>,
+): Evaluation {
+  const tasks = perTaskMetrics(labels, pred, model.taskTypes, model.taskNames, metrics ? { metrics } : {});
   const t = model.taskNames.length;
   let loss = 0;
   model.taskTypes.forEach((type, j) => {
     if (weights[j] === 0) return;
-    const y = column(d.y, t, j), p = column(pred, t, j);
+    const y = column(labels, t, j), p = column(pred, t, j);
     loss += weights[j] * (type === 'binary' ? logloss(y, p) : mse(y, p));
   });
   return { loss, tasks };

@@ -1,7 +1,7 @@
-import { batchIndices } from '../data/batches.js';
 import { clipGradNorm } from '../nn/optim/index.js';
-import { takeFeatures, takeLabels } from './dataset.js';
 import { evaluateResolved, type Evaluation } from './evaluate.js';
+import { evaluateStream } from './evaluate-stream.js';
+import { isPromise, memoryFeed, streamFeed, type PendingPull, type TrainBatch } from './stream.js';
 import type { FitPlan, PlannedScheduler } from './fit-plan.js';
 import { ReduceLROnPlateau, type LRScheduler } from '../nn/optim/lr-scheduler.js';
 import { History, type EpochLog } from './history.js';
@@ -60,7 +60,7 @@ function perTaskResults(stopper: PerTaskEarlyStopping, model: MultiTaskModel, hi
  * Loss: the task weighting's combination of the task losses (Σ_t w_t · loss_t by default) + the
  * model's regularisation, one optimizer step per mini-batch.
  */
-export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void> {
+export function* trainingLoop(plan: FitPlan): Generator<LoopPause | PendingPull, History, unknown> {
   const { fn, model, train, val, epochs, batchSize, steps, weights, params, optimizer, bar, callbacks, stopper, signal, weighting } = plan;
   const numTasks = model.taskNames.length;
   let stop = false;
@@ -72,7 +72,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
     stop = true;
     history.stoppedEarly = initialEpoch < epochs;
   }
-  for (const cb of callbacks) cb.onTrainBegin?.({ epochs, stepsPerEpoch: steps, samples: train.n, initialEpoch });
+  for (const cb of callbacks) cb.onTrainBegin?.({ epochs, stepsPerEpoch: steps, samples: train?.n ?? NaN, initialEpoch });
   const stateTensors = Object.values(model.stateDict());
   const taskSums = new Float64Array(numTasks);
   const sched = plan.scheduler;
@@ -86,39 +86,46 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
       let lossSum = 0;
       let seen = 0;
       let step = 0;
-      for (const rows of batchIndices(train.n, batchSize, { shuffle: plan.shuffle, generator: plan.generator })) {
-        if (signal?.aborted) throw abortReason(signal);
-        const xb = takeFeatures(train.x, rows, train.n);
-        const yb = takeLabels(train.y, numTasks, rows);
-        const wb = train.w ? takeLabels(train.w, numTasks, rows) : null;
-        optimizer.zeroGrad();
-        const logits = model.logits(xb);
-        const value = weighting.backward(logits, yb, wb, model.regularizationLoss(), (v) => {
-          // Checked before any gradient or step: stepping on a NaN loss would leave NaN weights behind the error.
-          if (!Number.isFinite(v)) throw new Error(`${fn}: the loss became ${v} at epoch ${epoch}, step ${step + 1} (lower the learning rate, or clip gradients with clipGradNorm)`);
-        });
-        if (plan.clipGradNorm !== undefined) clipGradNorm(params, plan.clipGradNorm);
-        optimizer.step();
-        weighting.afterStep();
-        if (sched !== null) {
-          lastLr = sched.group.lr;
-          if (sched.interval === 'step') (sched.scheduler as LRScheduler).step();
+      const feed = train !== null ? memoryFeed(train, batchSize, plan.shuffle, plan.generator) : streamFeed(plan.streamChecks, plan.stream!, epoch);
+      try {
+        for (;;) {
+          if (signal?.aborted) throw abortReason(signal);
+          let pulled = feed.next();
+          if (isPromise(pulled)) pulled = (yield { pending: pulled }) as IteratorResult<TrainBatch, undefined>;
+          if (pulled.done) break;
+          const { x: xb, y: yb, w: wb, n: rowsInBatch } = pulled.value;
+          optimizer.zeroGrad();
+          const logits = model.logits(xb);
+          const value = weighting.backward(logits, yb, wb, model.regularizationLoss(), (v) => {
+            // Checked before any gradient or step: stepping on a NaN loss would leave NaN weights behind the error.
+            if (!Number.isFinite(v)) throw new Error(`${fn}: the loss became ${v} at epoch ${epoch}, step ${step + 1} (lower the learning rate, or clip gradients with clipGradNorm)`);
+          });
+          if (plan.clipGradNorm !== undefined) clipGradNorm(params, plan.clipGradNorm);
+          optimizer.step();
+          weighting.afterStep();
+          if (sched !== null) {
+            lastLr = sched.group.lr;
+            if (sched.interval === 'step') (sched.scheduler as LRScheduler).step();
+          }
+          accumulateTaskLosses(logits, yb, model.taskTypes, taskSums, wb);
+          lossSum += value * rowsInBatch;
+          seen += rowsInBatch;
+          step++;
+          totalSteps++;
+          bar?.step(step, lossSum / seen, seen);
+          for (const cb of callbacks) cb.onBatchEnd?.(step, { loss: value, batchSize: rowsInBatch });
+          yield 'batch';
+          if (signal?.aborted) throw abortReason(signal);
         }
-        accumulateTaskLosses(logits, yb, model.taskTypes, taskSums, wb);
-        lossSum += value * rows.length;
-        seen += rows.length;
-        step++;
-        totalSteps++;
-        bar?.step(step, lossSum / seen, seen);
-        for (const cb of callbacks) cb.onBatchEnd?.(step, { loss: value, batchSize: rows.length });
-        yield 'batch';
-        if (signal?.aborted) throw abortReason(signal);
+      } finally {
+        feed.close();
       }
       const logs: Record<string, number> = { loss: lossSum / seen };
       model.taskNames.forEach((name, j) => { logs[`${name}_loss`] = taskSums[j] / seen; });
       weighting.log(logs);
       const trainSeconds = (performance.now() - t0) / 1000;
       if (val !== null) validationLogs(evaluateResolved(model, val, Math.max(batchSize, 1024), weights), logs);
+      else if (plan.valStream !== null) validationLogs(yield* evaluateStream(`${fn} (validationData)`, model, plan.valStream, weights), logs);
       if (sched !== null) {
         logs.lr = lastLr;
         if (sched.interval === 'epoch') stepScheduler(fn, sched, logs);

@@ -10,6 +10,7 @@ import { PerTaskEarlyStopping, type Stopper } from './per-task-stopping.js';
 import { ProgressBar, type ProgressStream } from './progress.js';
 import { checkedDataset } from './checks.js';
 import { checkpointFrom, type TrainingCheckpoint } from './checkpoint.js';
+import { isBatchSource, type BatchSource, type StreamChecks } from './stream.js';
 import { resolveRowWeights, type ClassWeight, type SampleWeight } from './sample-weights.js';
 import { resolveTaskWeighting, type TaskWeighting, type TaskWeightingOption } from './task-weighting.js';
 import { makeOptimizer, type OptimizerLike, type OptimizerName } from './optimizer.js';
@@ -70,7 +71,8 @@ export interface FitOptions {
   taskWeighting?: TaskWeightingOption;
   /** Fraction of the rows, taken from the end (before shuffling, as Keras does), held out for validation. */
   validationSplit?: number;
-  validationData?: Dataset;
+  /** Rows to validate on after each epoch: a Dataset, or a batch source (read once per epoch). */
+  validationData?: Dataset | BatchSource;
   /** Reshuffle the training rows every epoch. Default true. */
   shuffle?: boolean;
   earlyStopping?: EarlyStoppingOptions;
@@ -154,8 +156,13 @@ export const FIT_ASYNC_KEYS = [...FIT_KEYS, 'yieldEvery'] as const satisfies Rea
 export interface FitPlan {
   fn: string;
   model: MultiTaskModel;
-  train: ResolvedDataset;
+  /** In-memory training rows, or null for a stream. */
+  train: ResolvedDataset | null;
+  /** The training stream, or null for in-memory rows. */
+  stream: BatchSource | null;
+  streamChecks: StreamChecks;
   val: ResolvedDataset | null;
+  valStream: BatchSource | null;
   epochs: number;
   batchSize: number;
   steps: number;
@@ -244,27 +251,45 @@ function checkSignal(fn: string, s: unknown): AbortSignal | undefined {
   return s as AbortSignal;
 }
 
-export function planFit(fn: string, model: MultiTaskModel, data: Dataset, opts: FitOptions, allowed: readonly string[]): FitPlan {
+/** The checks a batch source makes of fit's options, which assume in-memory rows. */
+function checkStreamOptions(fn: string, data: BatchSource, opts: FitOptions): void {
+  const refuse = (key: string, why: string): never => { throw new Error(`${fn}: ${key}: ${why}`); };
+  if (opts.validationSplit !== undefined) refuse('validationSplit', 'a stream cannot be split; give validationData (a Dataset or another batch source)');
+  if (opts.sampleWeight !== undefined) refuse('sampleWeight', "a stream's weights come with its batches ({ x, y, sampleWeight })");
+  if (opts.batchSize !== undefined) refuse('batchSize', 'a stream is cut into batches by its source (csvDataset has batchSize)');
+  if (opts.shuffle !== undefined) refuse('shuffle', "a stream is shuffled by its source (csvDataset's shuffleBuffer)");
+  if (fn === 'fit' && typeof (data as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function') {
+    refuse('data', 'an async iterable is read with fitAsync (fit cannot wait)');
+  }
+}
+
+export function planFit(fn: string, model: MultiTaskModel, data: Dataset | BatchSource, opts: FitOptions, allowed: readonly string[]): FitPlan {
   checkModel(fn, model);
   if (fn === 'fit' && opts !== null && typeof opts === 'object' && 'yieldEvery' in opts) {
     throw new TypeError('fit: yieldEvery is an option of fitAsync (fit runs to the end without yielding)');
   }
   checkOptions(fn, opts, allowed);
+  if (isBatchSource(data)) checkStreamOptions(fn, data, opts);
   const epochs = positiveInt(fn, 'epochs', opts.epochs ?? 1);
   const batchSize = positiveInt(fn, 'batchSize', opts.batchSize ?? 256);
   const weights = resolveLossWeights(fn, model, opts.lossWeights);
   const numTasks = model.taskNames.length;
-  let train = checkedDataset(fn, data, model);
-  train.w = resolveRowWeights(fn, opts.sampleWeight, opts.classWeight, train.y, train.n, model.taskTypes, model.taskNames);
+  const stream = isBatchSource(data) ? data : null;
+  let train: ResolvedDataset | null = null;
+  if (!isBatchSource(data)) {
+    train = checkedDataset(fn, data, model);
+    train.w = resolveRowWeights(fn, opts.sampleWeight, opts.classWeight, train.y, train.n, model.taskTypes, model.taskNames);
+  }
+  const valStream = opts.validationData !== undefined && isBatchSource(opts.validationData) ? opts.validationData : null;
   let val: ResolvedDataset | null = null;
   if (opts.validationData !== undefined && opts.validationSplit !== undefined) {
     throw new Error(`${fn}: give validationSplit or validationData, not both`);
   }
-  if (opts.validationData !== undefined) {
-    val = checkedDataset(`${fn} (validationData)`, opts.validationData, model);
+  if (opts.validationData !== undefined && valStream === null) {
+    val = checkedDataset(`${fn} (validationData)`, opts.validationData as Dataset, model);
     // Its metrics would be NaN every epoch, which early stopping and ReduceLROnPlateau misread.
     if (val.n === 0) throw new RangeError(`${fn}: validationData has no rows`);
-  } else if (opts.validationSplit !== undefined) {
+  } else if (opts.validationSplit !== undefined && train !== null) {
     const s = opts.validationSplit;
     if (!(s > 0 && s < 1)) throw new RangeError(`${fn}: validationSplit must be in (0, 1), got ${s}`);
     const nTrain = Math.floor(train.n * (1 - s));
@@ -272,7 +297,8 @@ export function planFit(fn: string, model: MultiTaskModel, data: Dataset, opts: 
     val = { ...subsetDataset(train, rangeRows(nTrain, train.n)), w: null };
     train = subsetDataset(train, rangeRows(0, nTrain));
   }
-  if (train.n === 0) throw new RangeError(`${fn}: no training rows`);
+  if (train !== null && train.n === 0) throw new RangeError(`${fn}: no training rows`);
+  const hasValidation = val !== null || valStream !== null;
   const params = model.parameters();
   const verbose = opts.verbose ?? 1;
   if (verbose !== 0 && verbose !== 1 && verbose !== 2) throw new RangeError(`${fn}: verbose must be 0, 1 or 2, got ${String(verbose)}`);
@@ -280,13 +306,14 @@ export function planFit(fn: string, model: MultiTaskModel, data: Dataset, opts: 
   // The training loss's own copy: per-task early stopping zeroes a stopped task's entry, while validation keeps `weights`.
   const trainWeights = weights.slice();
   return {
-    fn, model, train, val, epochs, batchSize, weights, params, optimizer,
-    steps: numBatches(train.n, batchSize),
-    scheduler: resolveScheduler(fn, opts.lrScheduler, optimizer, val !== null),
+    fn, model, train, val, stream, valStream, epochs, batchSize, weights, params, optimizer,
+    streamChecks: { fn, model, classWeight: opts.classWeight, weighted: true },
+    steps: train === null ? NaN : numBatches(train.n, batchSize),
+    scheduler: resolveScheduler(fn, opts.lrScheduler, optimizer, hasValidation),
     weighting: resolveTaskWeighting(fn, opts.taskWeighting, model, trainWeights, opts.lossWeights !== undefined, opts.lr),
     shuffle: opts.shuffle ?? true,
     generator: opts.seed !== undefined ? new Generator(opts.seed) : defaultGenerator,
-    stopper: resolveStopper(fn, opts, model, val !== null, trainWeights),
+    stopper: resolveStopper(fn, opts, model, hasValidation, trainWeights),
     callbacks: resolveCallbacks(fn, opts.callbacks),
     bar: verbose === 0 ? null : new ProgressBar({ stream: opts.progressStream, tty: verbose === 2 ? false : undefined }),
     clipGradNorm: opts.clipGradNorm,

@@ -1,5 +1,6 @@
 export {
-  fit, fitAsync, evaluate, predict,
+  fit, fitAsync, evaluate, evaluateAsync, predict,
+  type Batch, type BatchDataset, type BatchSource,
   type FitOptions, type FitAsyncOptions, type YieldEvery, type EvaluateOptions, type PredictOptions, type Evaluation, type Callbacks,
 } from './trainer.js';
 export type { Dataset, Features } from './dataset.js';
