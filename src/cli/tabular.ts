@@ -1,6 +1,7 @@
 import { Generator } from '../tensor/index.js';
 import { readCsv } from '../data/csv-node.js';
 import { splitIndices } from '../data/batches.js';
+import { parseLabelCell } from '../data/csv-dataset.js';
 import { SparseFeat, type FeatureColumn } from '../models/index.js';
 import type { Dataset } from '../train/dataset.js';
 import { ConfigError, type TrainConfig } from './config.js';
@@ -26,18 +27,7 @@ export interface TabularData {
 }
 
 function parseLabel(cfg: TrainConfig, j: number, v: string | null, where: string): number {
-  const l = cfg.labels[j];
-  if (v === null) throw new Error(`train: ${where}: label column '${l.column}' is missing`);
-  if (l.type === 'binary') {
-    if (l.positive !== undefined) return v === l.positive ? 1 : 0;
-    const t = v.trim().toLowerCase();
-    if (t === '1' || t === 'true' || t === '1.0') return 1;
-    if (t === '0' || t === 'false' || t === '0.0') return 0;
-    throw new Error(`train: ${where}: binary label '${l.column}' must be 0/1 or true/false, got ${JSON.stringify(v)} (or set labels[${j}].positive)`);
-  }
-  const x = Number(v);
-  if (v.trim() === '' || !Number.isFinite(x)) throw new Error(`train: ${where}: regression label '${l.column}' must be a number, got ${JSON.stringify(v)}`);
-  return x;
+  return parseLabelCell('train', cfg.labels[j], j, v, where);
 }
 
 export async function loadTabular(cfg: TrainConfig): Promise<TabularData> {
