@@ -15,6 +15,8 @@ export interface CsvLabel {
   type: 'binary' | 'regression';
   /** Binary labels given as text: the value that means 1 (default: 0/1 or true/false). */
   positive?: string;
+  /** The task's name (the CLI's config carries it; not used here). */
+  name?: string;
 }
 
 /** What to read from each row and how the file is laid out. */
@@ -103,7 +105,7 @@ function checkSpec(fn: string, s: CsvColumnsSpec): void {
     if (l === null || typeof l !== 'object' || typeof l.column !== 'string' || (l.type !== 'binary' && l.type !== 'regression')) {
       throw new TypeError(`${fn}: labels[${j}] must be { column, type: 'binary' | 'regression', positive? }, got ${JSON.stringify(l)}`);
     }
-    checkOptions(`${fn}: labels[${j}]`, l, ['column', 'type', 'positive']);
+    checkOptions(`${fn}: labels[${j}]`, l, ['column', 'type', 'positive', 'name']);
   });
   for (const k of ['sparse', 'dense'] as const) {
     const v = s[k];
