@@ -8,6 +8,9 @@ import { History, type EpochLog } from './history.js';
 import { accumulateTaskLosses } from './loss.js';
 import { captureCheckpoint, restoreCheckpoint } from './checkpoint.js';
 import { PerTaskEarlyStopping } from './per-task-stopping.js';
+import { logExpertHealth } from './expert-health.js';
+import { sliceFeatures } from './dataset.js';
+import type { ModelInput } from '../models/types.js';
 import { Tensor } from '../autograd/index.js';
 import type { MultiTaskModel } from '../models/types.js';
 
@@ -76,6 +79,10 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause | PendingPull,
   const stateTensors = Object.values(model.stateDict());
   const taskSums = new Float64Array(numTasks);
   const sched = plan.scheduler;
+  const health = plan.health;
+  // The rows the gates are read on: fixed for in-memory data; a stream's first batch of each epoch.
+  const probeFrom = val ?? train;
+  const fixedProbe: ModelInput | null = health && probeFrom ? sliceFeatures(probeFrom.x, 0, Math.min(health.rows, probeFrom.n), probeFrom.n) : null;
   let lastLr = sched?.group.lr ?? NaN;
   try {
     for (let epoch = initialEpoch + 1; epoch <= epochs && !stop; epoch++) {
@@ -86,6 +93,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause | PendingPull,
       let lossSum = 0;
       let seen = 0;
       let step = 0;
+      let probe = fixedProbe;
       const feed = train !== null ? memoryFeed(train, batchSize, plan.shuffle, plan.generator) : streamFeed(plan.streamChecks, plan.stream!, epoch);
       try {
         for (;;) {
@@ -94,6 +102,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause | PendingPull,
           if (isPromise(pulled)) pulled = (yield { pending: pulled }) as IteratorResult<TrainBatch, undefined>;
           if (pulled.done) break;
           const { x: xb, y: yb, w: wb, n: rowsInBatch } = pulled.value;
+          probe ??= xb;
           optimizer.zeroGrad();
           const logits = model.logits(xb);
           const value = weighting.backward(logits, yb, wb, model.regularizationLoss(), (v) => {
@@ -126,6 +135,12 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause | PendingPull,
       const trainSeconds = (performance.now() - t0) / 1000;
       if (val !== null) validationLogs(evaluateResolved(model, val, Math.max(batchSize, 1024), weights), logs);
       else if (plan.valStream !== null) validationLogs(yield* evaluateStream(`${fn} (validationData)`, model, plan.valStream, weights), logs);
+      if (health !== null && probe !== null) {
+        for (const w of logExpertHealth(health, model, probe, epoch, logs)) {
+          history.warnings.push(w);
+          bar?.message(w);
+        }
+      }
       if (sched !== null) {
         logs.lr = lastLr;
         if (sched.interval === 'epoch') stepScheduler(fn, sched, logs);

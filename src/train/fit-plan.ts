@@ -10,6 +10,7 @@ import { PerTaskEarlyStopping, type Stopper } from './per-task-stopping.js';
 import { ProgressBar, type ProgressStream } from './progress.js';
 import { checkedDataset } from './checks.js';
 import { checkpointFrom, type TrainingCheckpoint } from './checkpoint.js';
+import { resolveExpertHealth, type ExpertHealth, type ExpertHealthOptions } from './expert-health.js';
 import { isBatchSource, type BatchSource, type StreamChecks } from './stream.js';
 import { resolveRowWeights, type ClassWeight, type SampleWeight } from './sample-weights.js';
 import { resolveTaskWeighting, type TaskWeighting, type TaskWeightingOption } from './task-weighting.js';
@@ -109,6 +110,12 @@ export interface FitOptions {
    * the total, as in the interrupted fit.
    */
   resumeFrom?: TrainingCheckpoint | Uint8Array;
+  /**
+   * Gate entropy and per-expert load per task after each epoch (expert-health.ts), logged as
+   * `<task>_gate_entropy` and `<task>_expert_<e>_load`, with a warning when a gate collapses. On by
+   * default for models with gates (MMoE, OMoE, PLE); false turns it off.
+   */
+  expertHealth?: boolean | ExpertHealthOptions;
 }
 
 /** The function form gets fit's optimizer (an optim optimizer when fit built it from a name). */
@@ -148,7 +155,7 @@ export interface FitAsyncOptions extends FitOptions {
 
 export const FIT_KEYS = [
   'epochs', 'batchSize', 'optimizer', 'lr', 'lossWeights', 'sampleWeight', 'classWeight', 'taskWeighting', 'validationSplit', 'validationData', 'shuffle',
-  'earlyStopping', 'seed', 'clipGradNorm', 'callbacks', 'verbose', 'progressStream', 'lrScheduler', 'signal', 'resumeFrom',
+  'earlyStopping', 'seed', 'clipGradNorm', 'callbacks', 'verbose', 'progressStream', 'lrScheduler', 'signal', 'resumeFrom', 'expertHealth',
 ] as const satisfies ReadonlyArray<keyof FitOptions>;
 export const FIT_ASYNC_KEYS = [...FIT_KEYS, 'yieldEvery'] as const satisfies ReadonlyArray<keyof FitAsyncOptions>;
 
@@ -182,6 +189,7 @@ export interface FitPlan {
   resume: TrainingCheckpoint | null;
   /** Why checkpoints cannot capture this fit, or null. */
   notResumable: string | null;
+  health: ExpertHealth | null;
 }
 
 const isScheduler = (s: unknown): s is AnyLRScheduler => s instanceof LRScheduler || s instanceof ReduceLROnPlateau;
@@ -318,6 +326,7 @@ export function planFit(fn: string, model: MultiTaskModel, data: Dataset | Batch
     bar: verbose === 0 ? null : new ProgressBar({ stream: opts.progressStream, tty: verbose === 2 ? false : undefined }),
     clipGradNorm: opts.clipGradNorm,
     signal: checkSignal(fn, opts.signal),
+    health: resolveExpertHealth(fn, model, opts.expertHealth),
     resume: opts.resumeFrom === undefined ? null : checkpointFrom(fn, opts.resumeFrom),
     // Its learned weights and their Adam live outside the model and the optimizer.
     notResumable: opts.taskWeighting === undefined ? null : 'taskWeighting keeps learned state that checkpoints do not save yet',

@@ -17,6 +17,8 @@ export class History {
   bestEpoch: number | null = null;
   /** True when early stopping (or a callback) ended training before the last epoch. */
   stoppedEarly = false;
+  /** Warnings raised while training (a collapsed gate, see expert-health.ts), in order. */
+  readonly warnings: string[] = [];
   /** Per-task early stopping: each task's best epoch and the epoch it stopped at (0: never); else null. */
   taskEarlyStopping: Record<string, { bestEpoch: number; stoppedAt: number }> | null = null;
   /** Per-task early stopping with restoreBestWeights: each task's state dict at its best epoch; else null. */
@@ -45,7 +47,7 @@ export class History {
   }
 
   toJSON(): object {
-    return { epochs: this.epochs, bestEpoch: this.bestEpoch, stoppedEarly: this.stoppedEarly, ...(this.taskEarlyStopping ? { taskEarlyStopping: this.taskEarlyStopping } : {}) };
+    return { epochs: this.epochs, bestEpoch: this.bestEpoch, stoppedEarly: this.stoppedEarly, ...(this.taskEarlyStopping ? { taskEarlyStopping: this.taskEarlyStopping } : {}), ...(this.warnings.length ? { warnings: this.warnings } : {}) };
   }
 }
 

@@ -12,3 +12,5 @@ export { rocAuc, logloss, mse, accuracy, perTaskMetrics, type TaskMetrics, type 
 export { lineChart, histogram, heatmap, gridLayout } from './svg.js';
 export { encodeCheckpoint, decodeCheckpoint, type TrainingCheckpoint, type GeneratorState } from './checkpoint.js';
 export type { EpochControl } from './fit-plan.js';
+export { gateHealth, expertLoadFigure, type ExpertHealthOptions } from './expert-health.js';
+export type { Stopper } from './per-task-stopping.js';

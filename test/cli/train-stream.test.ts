@@ -56,6 +56,9 @@ describe('train --config with training.stream', () => {
     expect(loss).toHaveLength(8);
     expect(loss[7]).toBeLessThan(0.5 * loss[0]);
     expect(m.test.tasks.clicked.auc).toBeGreaterThan(0.6);
+    // Expert health: the load figure, and the loads in the history.
+    expect(readFileSync(join(out, 'expert-load.svg'), 'utf8')).toContain('expert 1');
+    expect(m.history.epochs[0].logs.clicked_expert_0_load).toBeTypeOf('number');
     // Same config, same result: the per-epoch shuffle is seeded.
     const out2 = join(dir, 'out2');
     await run('train', '--config', config({ stream: true, shuffleBuffer: 64 }), '--out', out2, '--quiet');

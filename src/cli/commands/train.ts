@@ -5,6 +5,7 @@ import { gateHeatmap, lossCurvesFigure } from '../../experiments/figures.js';
 import { resolveDataset, sliceFeatures } from '../../train/dataset.js';
 import { evaluateAsync, fitAsync } from '../../train/trainer.js';
 import type { ModelInput } from '../../models/types.js';
+import { expertLoadFigure } from '../../train/expert-health.js';
 import { formatDuration } from '../../train/progress.js';
 import { UsageError, getString, type FlagSpec, type FlagValues } from '../args.js';
 import { ConfigError, readTrainConfig } from '../config.js';
@@ -97,6 +98,8 @@ export async function runTrain(flags: FlagValues, io: CliIO): Promise<number> {
   }
   const gates = gateHeatmap(model, rows, `${cfg.model.name}: mean gate weight, ${split} rows`);
   if (gates) files['gates.svg'] = gates.svg;
+  const load = expertLoadFigure(history, taskNames, `${cfg.model.name}: mean gate weight per expert, by epoch`);
+  if (load) files['expert-load.svg'] = load;
   const written = writeOutputs(outDir, files);
   for (const p of written) println(io, `wrote ${p}`);
   println(io, `took ${formatDuration((performance.now() - t0) / 1000)}`);
