@@ -69,6 +69,10 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause | PendingPull,
   let stop = false;
   if (signal?.aborted) throw abortReason(signal);
   const history = plan.resume ? restoreCheckpoint(plan, plan.resume) : new History();
+  if (plan.resume && Number.isFinite(steps) && plan.resume.step !== plan.resume.epoch * steps) {
+    // Another row count or batch size would visit other rows in other batches: no longer the same run.
+    throw new Error(`${fn}: resumeFrom: the checkpoint took ${plan.resume.step} steps in ${plan.resume.epoch} epoch(s); this fit takes ${steps} per epoch (same data and batchSize as the interrupted fit?)`);
+  }
   const initialEpoch = plan.resume?.epoch ?? 0;
   let totalSteps = plan.resume?.step ?? 0;
   if (plan.resume?.stopped) {

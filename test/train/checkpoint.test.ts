@@ -142,6 +142,7 @@ describe('checkpoints and resume', () => {
     const wrongModel = { ...saved!, model: { ...saved!.model, extra: saved!.model[Object.keys(saved!.model)[0]] } };
     expect(() => fit(bigger.model, bigger.data, { ...bigger.opts, resumeFrom: wrongModel })).toThrow(/fit: resumeFrom: the checkpoint does not fit this model and optimizer: loadStateDict: unexpected keys: extra/);
     expect(() => fit(r.model, r.data, { ...r.opts, taskWeighting: 'uncertainty', resumeFrom: saved! })).toThrow('fit: resumeFrom: cannot resume: taskWeighting');
+    expect(() => fit(r.model, r.data, { ...r.opts, batchSize: 16, resumeFrom: saved! })).toThrow('fit: resumeFrom: the checkpoint took 4 steps in 1 epoch(s); this fit takes 8 per epoch');
     expect(() => new ModelCheckpoint({ dir: 'x', monitr: 'loss' } as never)).toThrow(/ModelCheckpoint: unknown option 'monitr'/);
     expect(() => new ModelCheckpoint({ dir: '' })).toThrow('ModelCheckpoint: dir must be');
     expect(() => new ModelCheckpoint({ dir: 'x', mode: 'best' as never })).toThrow("ModelCheckpoint: mode must be 'min', 'max' or 'auto'");
