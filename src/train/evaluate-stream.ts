@@ -3,6 +3,7 @@ import type { MultiTaskModel } from '../models/types.js';
 import type { Dataset } from './dataset.js';
 import { checkModel, evaluate, evaluationOf, inEvalMode, resolveLossWeights, type EvaluateOptions, type Evaluation } from './evaluate.js';
 import type { TaskMetrics } from './metrics.js';
+import { inStorageScope } from './held-storage.js';
 import { driveAsync, driveSync, isBatchSource, pullAll, streamFeed, type BatchSource, type PendingPull } from './stream.js';
 
 /** A Float32Array that grows by doubling (a stream's length is unknown until its end). */
@@ -33,10 +34,13 @@ export function* evaluateStream(
   const labels = new Grow(), pred = new Grow();
   const t = model.taskNames.length;
   yield* pullAll(streamFeed({ fn, model, weighted: false }, src, 1), (b) => {
-    const p = inEvalMode(model, () => model.forward(b.x));
-    if (p.ndim !== 2 || p.shape[0] !== b.n || p.shape[1] !== t) throw new RangeError(`${fn}: the model returned [${p.shape.join(', ')}] for a batch of ${b.n}, expected [${b.n}, ${t}]`);
+    // The forward's intermediates go back to the arena at once; the outputs are copied out first.
+    inStorageScope([model], () => {
+      const p = inEvalMode(model, () => model.forward(b.x));
+      if (p.ndim !== 2 || p.shape[0] !== b.n || p.shape[1] !== t) throw new RangeError(`${fn}: the model returned [${p.shape.join(', ')}] for a batch of ${b.n}, expected [${b.n}, ${t}]`);
+      pred.push(p.data instanceof Float32Array ? p.data : Float32Array.from(p.data));
+    });
     labels.push(b.y.data as Float32Array);
-    pred.push(p.data instanceof Float32Array ? p.data : Float32Array.from(p.data));
   });
   return evaluationOf(model, labels.view(), pred.view(), weights, metrics);
 }

@@ -1,6 +1,7 @@
 import type { ModelInput, MultiTaskModel, GatedMultiTaskModel } from '../models/types.js';
 import { checkOptions } from '../tensor/options.js';
 import { inEvalMode } from './evaluate.js';
+import { inStorageScope } from './held-storage.js';
 import { lineChart, gridLayout } from './svg.js';
 
 /*
@@ -47,21 +48,24 @@ export function resolveExpertHealth(fn: string, model: MultiTaskModel, v: boolea
 
 /** Per task: its mean gate entropy and mean load per expert, on the rows `x`. */
 export function gateHealth(model: GatedMultiTaskModel, x: ModelInput): Array<{ entropy: number; load: number[] }> {
-  const g = inEvalMode(model, () => model.gateWeights(x));
-  const [B, T, E] = g.shape;
-  const d = g.data;
-  return Array.from({ length: T }, (_, t) => {
-    const load = new Array<number>(E).fill(0);
-    let entropy = 0;
-    for (let b = 0; b < B; b++) {
-      const o = (b * T + t) * E;
-      for (let e = 0; e < E; e++) {
-        const p = d[o + e];
-        load[e] += p;
-        if (p > 0) entropy -= p * Math.log(p);
+  // Read inside a storage scope: the gate tensor and the forward's intermediates go back to the arena after.
+  return inStorageScope([model], () => {
+    const g = inEvalMode(model, () => model.gateWeights(x));
+    const [B, T, E] = g.shape;
+    const d = g.data;
+    return Array.from({ length: T }, (_, t) => {
+      const load = new Array<number>(E).fill(0);
+      let entropy = 0;
+      for (let b = 0; b < B; b++) {
+        const o = (b * T + t) * E;
+        for (let e = 0; e < E; e++) {
+          const p = d[o + e];
+          load[e] += p;
+          if (p > 0) entropy -= p * Math.log(p);
+        }
       }
-    }
-    return { entropy: entropy / B, load: load.map((l) => l / B) };
+      return { entropy: entropy / B, load: load.map((l) => l / B) };
+    });
   });
 }
 

@@ -13,6 +13,7 @@ import { sliceFeatures } from './dataset.js';
 import type { ModelInput } from '../models/types.js';
 import { Tensor } from '../autograd/index.js';
 import type { MultiTaskModel } from '../models/types.js';
+import { StepScopes } from './held-storage.js';
 
 /** Where the loop pauses: after a batch, or after an epoch (validation and callbacks done). */
 export type LoopPause = 'batch' | 'epoch';
@@ -68,11 +69,11 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause | PendingPull,
   const numTasks = model.taskNames.length;
   let stop = false;
   if (signal?.aborted) throw abortReason(signal);
-  const history = plan.resume ? restoreCheckpoint(plan, plan.resume) : new History();
   if (plan.resume && Number.isFinite(steps) && plan.resume.step !== plan.resume.epoch * steps) {
     // Another row count or batch size would visit other rows in other batches: no longer the same run.
     throw new Error(`${fn}: resumeFrom: the checkpoint took ${plan.resume.step} steps in ${plan.resume.epoch} epoch(s); this fit takes ${steps} per epoch (same data and batchSize as the interrupted fit?)`);
   }
+  const history = plan.resume ? restoreCheckpoint(plan, plan.resume) : new History();
   const initialEpoch = plan.resume?.epoch ?? 0;
   let totalSteps = plan.resume?.step ?? 0;
   if (plan.resume?.stopped) {
@@ -88,6 +89,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause | PendingPull,
   const probeFrom = val ?? train;
   const fixedProbe: ModelInput | null = health && probeFrom ? sliceFeatures(probeFrom.x, 0, Math.min(health.rows, probeFrom.n), probeFrom.n) : null;
   let lastLr = sched?.group.lr ?? NaN;
+  const stepScopes = new StepScopes([model, optimizer, weighting, sched]);
   try {
     for (let epoch = initialEpoch + 1; epoch <= epochs && !stop; epoch++) {
       const t0 = performance.now();
@@ -107,20 +109,25 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause | PendingPull,
           if (pulled.done) break;
           const { x: xb, y: yb, w: wb, n: rowsInBatch } = pulled.value;
           probe ??= xb;
-          optimizer.zeroGrad();
-          const logits = model.logits(xb);
-          const value = weighting.backward(logits, yb, wb, model.regularizationLoss(), (v) => {
-            // Checked before any gradient or step: stepping on a NaN loss would leave NaN weights behind the error.
-            if (!Number.isFinite(v)) throw new Error(`${fn}: the loss became ${v} at epoch ${epoch}, step ${step + 1} (lower the learning rate, or clip gradients with clipGradNorm)`);
+          // The step's intermediates return to the arena when it ends (held-storage.ts); the
+          // scope closes before callbacks and the yield, so user code never runs inside it.
+          const value = stepScopes.run(() => {
+            optimizer.zeroGrad();
+            const logits = model.logits(xb);
+            const v = weighting.backward(logits, yb, wb, model.regularizationLoss(), (loss) => {
+              // Checked before any gradient or step: stepping on a NaN loss would leave NaN weights behind the error.
+              if (!Number.isFinite(loss)) throw new Error(`${fn}: the loss became ${loss} at epoch ${epoch}, step ${step + 1} (lower the learning rate, or clip gradients with clipGradNorm)`);
+            });
+            if (plan.clipGradNorm !== undefined) clipGradNorm(params, plan.clipGradNorm);
+            optimizer.step();
+            weighting.afterStep();
+            if (sched !== null) {
+              lastLr = sched.group.lr;
+              if (sched.interval === 'step') (sched.scheduler as LRScheduler).step();
+            }
+            accumulateTaskLosses(logits, yb, model.taskTypes, taskSums, wb);
+            return v;
           });
-          if (plan.clipGradNorm !== undefined) clipGradNorm(params, plan.clipGradNorm);
-          optimizer.step();
-          weighting.afterStep();
-          if (sched !== null) {
-            lastLr = sched.group.lr;
-            if (sched.interval === 'step') (sched.scheduler as LRScheduler).step();
-          }
-          accumulateTaskLosses(logits, yb, model.taskTypes, taskSums, wb);
           lossSum += value * rowsInBatch;
           seen += rowsInBatch;
           step++;
