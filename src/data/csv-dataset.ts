@@ -1,5 +1,5 @@
 import { Generator } from '../tensor/index.js';
-import { checkOptions } from '../tensor/options.js';
+import { checkOptions } from '../validation/options.js';
 import { parseCsvStream, type CsvChunks, type CsvRow } from './csv.js';
 
 /*

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomicSync } from '../nn/atomic-write-node.js';
-import { checkOptions } from '../tensor/options.js';
+import { writeFileAtomicSync } from '../io/atomic-write-node.js';
+import { checkOptions } from '../validation/options.js';
 import { decodeCheckpoint, encodeCheckpoint, type TrainingCheckpoint } from './checkpoint.js';
 import type { Callbacks, EpochControl } from './fit-plan.js';
 import type { EpochLog } from './history.js';

@@ -1,4 +1,4 @@
-import { checkOptions } from '../tensor/options.js';
+import { checkOptions } from '../validation/options.js';
 import type { MultiTaskModel } from '../models/types.js';
 import type { Dataset } from './dataset.js';
 import { checkModel, evaluate, evaluationOf, inEvalMode, resolveLossWeights, type EvaluateOptions, type Evaluation } from './evaluate.js';

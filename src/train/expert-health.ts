@@ -1,8 +1,8 @@
 import type { ModelInput, MultiTaskModel, GatedMultiTaskModel } from '../models/types.js';
-import { checkOptions } from '../tensor/options.js';
+import { checkOptions } from '../validation/options.js';
 import { inEvalMode } from './evaluate.js';
 import { inStorageScope } from './held-storage.js';
-import { lineChart, gridLayout } from './svg.js';
+import { lineChart, gridLayout } from '../plot/svg.js';
 
 /*
  * Expert health (DeepCTR-Torch #512, gate collapse): after each epoch, the gates of an MMoE, OMoE

@@ -172,6 +172,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause | PendingPull,
       yield 'epoch';
     }
   } finally {
+    stepScopes.finish();
     bar?.end();
   }
   if (stopper) {

@@ -5,7 +5,7 @@ import { deserializeSafetensorsWithMetadata } from '../../nn/safetensors.js';
 import { predict } from '../../train/trainer.js';
 import { UsageError, getString, type FlagSpec, type FlagValues } from '../args.js';
 import { ConfigError } from '../config.js';
-import { writeOutputs, type CliIO } from '../io.js';
+import { checkInputFile, checkOutFile, writeOutputs, type CliIO } from '../io.js';
 import { encodeRows, featureColumns, parsePreprocessing, taskTypesOf, type Preprocessing } from '../preprocessing.js';
 import { buildConfiguredModel } from './train.js';
 
@@ -92,6 +92,9 @@ export async function runPredict(flags: FlagValues, io: CliIO): Promise<number> 
   const separator = getString(flags, 'separator');
   if (separator !== undefined && separator.length !== 1) throw new UsageError(`predict: --separator must be one character, got '${separator}'`);
   const files = modelFiles(modelPath);
+  checkInputFile('predict', 'data', data);
+  const out = getString(flags, 'out');
+  if (out !== undefined) checkOutFile('predict', 'out', out);
   const prep = parsePreprocessing(readJson(files.preprocessing, 'preprocessing file'), files.preprocessing);
   const taskNames = prep.labels.map((l) => l.name);
   const model = buildConfiguredModel(prep.model.name, prep.model.options, { features: featureColumns(prep), taskTypes: taskTypesOf(prep), taskNames });
@@ -124,7 +127,6 @@ export async function runPredict(flags: FlagValues, io: CliIO): Promise<number> 
     lines.push(cells.map(csvCell).join(','));
   }
   const body = `${lines.join('\n')}\n`;
-  const out = getString(flags, 'out');
   if (out === undefined) {
     io.out.write(body);
   } else {

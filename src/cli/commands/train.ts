@@ -9,7 +9,7 @@ import { expertLoadFigure } from '../../train/expert-health.js';
 import { formatDuration } from '../../train/progress.js';
 import { UsageError, getString, type FlagSpec, type FlagValues } from '../args.js';
 import { ConfigError, readTrainConfig } from '../config.js';
-import { println, toJson, writeOutputs, type CliIO } from '../io.js';
+import { checkOutDir, println, toJson, writeOutputs, type CliIO } from '../io.js';
 import { fixed, markdownTable } from '../table.js';
 import { loadTabular } from '../tabular.js';
 import { streamTabular } from '../tabular-stream.js';
@@ -36,6 +36,7 @@ export async function runTrain(flags: FlagValues, io: CliIO): Promise<number> {
   const cfg = readTrainConfig(file);
   if (typeof flags.epochs === 'number') cfg.training.epochs = flags.epochs;
   const outDir = getString(flags, 'out') ?? join('out', 'train');
+  checkOutDir('train', 'out', outDir); // an unusable --out fails now, not after training
   const t0 = performance.now();
   const stream = cfg.training.stream;
   const data = stream ? await streamTabular(cfg) : await loadTabular(cfg);
