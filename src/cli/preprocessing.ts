@@ -1,4 +1,4 @@
-import { DenseFeat, SparseFeat, modelNames, type FeatureColumn, type ModelName, type TaskType } from '../models/index.js';
+import { DenseFeat, SparseFeat, hashBucket, modelNames, type FeatureColumn, type ModelName, type TaskType } from '../models/index.js';
 import { ConfigError, type LabelSpec } from './config.js';
 import { sortVocabulary } from '../data/csv-dataset.js';
 
@@ -21,8 +21,12 @@ export interface Preprocessing {
   model: { name: ModelName; options: Record<string, unknown> };
   labels: LabelSpec[];
   csv: { separator: string; header: boolean; columns?: string[]; missing?: string[] };
-  /** Sparse columns with their resolved embedding width, in feature order. */
-  sparse: Array<{ column: string; embeddingDim: number }>;
+  /**
+   * Sparse columns with their resolved embedding width, in feature order. A column with
+   * hashBuckets has no vocabulary: its id is hashBucket(text, hashBuckets) (docs/large-vocabularies.md),
+   * a missing cell hashed as the empty string.
+   */
+  sparse: Array<{ column: string; embeddingDim: number; hashBuckets?: number }>;
   /** Categories seen in the training split, in id order: id i + 1 is vocabularies[col][i]; 0 = missing or unseen. */
   vocabularies: Record<string, string[]>;
   /** Dense columns in feature order, standardised as (x − mean) / std; missing → the mean. */
@@ -32,7 +36,9 @@ export interface Preprocessing {
 /** The feature columns the model is built from. */
 export function featureColumns(p: Preprocessing): FeatureColumn[] {
   return [
-    ...p.sparse.map((s) => SparseFeat(s.column, p.vocabularies[s.column].length + 1, { embeddingDim: s.embeddingDim })),
+    ...p.sparse.map((s) => s.hashBuckets !== undefined
+      ? SparseFeat(s.column, s.hashBuckets, { embeddingDim: s.embeddingDim, useHash: true })
+      : SparseFeat(s.column, p.vocabularies[s.column].length + 1, { embeddingDim: s.embeddingDim })),
     ...p.dense.map((d) => DenseFeat(d.column, 1)),
   ];
 }
@@ -47,8 +53,14 @@ export function encodeRows(
   const nd = p.dense.length;
   const x: Record<string, Int32Array | Float32Array> = {};
   p.sparse.forEach((s, k) => {
-    const ids = new Map(p.vocabularies[s.column].map((v, i) => [v, i + 1]));
     const col = new Int32Array(rows.length);
+    const buckets = s.hashBuckets;
+    if (buckets !== undefined) {
+      for (let i = 0; i < rows.length; i++) col[i] = hashBucket(sparse[rows[i]][k] ?? '', buckets);
+      x[s.column] = col;
+      return;
+    }
+    const ids = new Map(p.vocabularies[s.column].map((v, i) => [v, i + 1]));
     for (let i = 0; i < rows.length; i++) { const v = sparse[rows[i]][k]; col[i] = v === null ? 0 : ids.get(v) ?? 0; }
     x[s.column] = col;
   });
@@ -76,7 +88,7 @@ export function parsePreprocessing(raw: unknown, file: string): Preprocessing {
   if (!isObject(model) || typeof model.name !== 'string' || !(modelNames as readonly string[]).includes(model.name) || !isObject(model.options)) {
     return bad(`'model' must be { name: one of ${modelNames.join(', ')}, options: {…} }`);
   }
-  if (!Array.isArray(raw.labels) || raw.labels.length === 0 || !raw.labels.every((l) => isObject(l) && typeof l.name === 'string' && (l.type === 'binary' || l.type === 'regression'))) {
+  if (!Array.isArray(raw.labels) || raw.labels.length === 0 || !raw.labels.every((l) => isObject(l) && typeof l.name === 'string' && (l.type === 'binary' || l.type === 'regression' || (l.type === 'multiclass' && Array.isArray(l.classes) && l.classes.length >= 2)))) {
     return bad("'labels' must be a non-empty array of { column, name, type }");
   }
   const csv = raw.csv;
@@ -85,7 +97,11 @@ export function parsePreprocessing(raw: unknown, file: string): Preprocessing {
   if (!isObject(vocabularies)) return bad("'vocabularies' must be an object of column → values");
   if (!Array.isArray(raw.sparse)) return bad("'sparse' must be an array");
   for (const s of raw.sparse) {
-    if (!isObject(s) || typeof s.column !== 'string' || !Number.isInteger(s.embeddingDim)) return bad(`'sparse' entries must be { column, embeddingDim }, got ${JSON.stringify(s)}`);
+    if (!isObject(s) || typeof s.column !== 'string' || !Number.isInteger(s.embeddingDim)) return bad(`'sparse' entries must be { column, embeddingDim, hashBuckets? }, got ${JSON.stringify(s)}`);
+    if (s.hashBuckets !== undefined) {
+      if (!Number.isInteger(s.hashBuckets) || (s.hashBuckets as number) < 1 || (s.hashBuckets as number) > 0x7fffffff) return bad(`'hashBuckets' of sparse column '${s.column}' must be an integer in [1, 2^31 − 1], got ${JSON.stringify(s.hashBuckets)}`);
+      continue;
+    }
     const v = vocabularies[s.column];
     if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) return bad(`no vocabulary (array of strings) for sparse column '${s.column}'`);
   }
@@ -96,6 +112,20 @@ export function parsePreprocessing(raw: unknown, file: string): Preprocessing {
     }
   }
   return raw as unknown as Preprocessing;
+}
+
+/** The model options the labels decide: task names and types, and numClasses when a task is multiclass. */
+export function taskOptionsOf(labels: readonly LabelSpec[]): { taskNames: string[]; taskTypes: TaskType[]; numClasses?: number[] } {
+  const taskTypes = labels.map((l) => l.type);
+  return {
+    taskNames: labels.map((l) => l.name), taskTypes,
+    ...(taskTypes.includes('multiclass') ? { numClasses: labels.map((l) => l.classes?.length ?? 1) } : {}),
+  };
+}
+
+/** Output column names: the task name, or `<task>:<class>` for each class of a multiclass task. */
+export function outputColumnsOf(labels: readonly LabelSpec[]): string[] {
+  return labels.flatMap((l) => (l.type === 'multiclass' ? l.classes!.map((c) => `${l.name}:${c}`) : [l.name]));
 }
 
 /** The task types, in order, for the model constructor. */

@@ -1,7 +1,7 @@
 import { readCsvChunks } from '../data/csv-node.js';
 import { csvDataset, scanCsv, type CsvDataset } from '../data/csv-dataset.js';
 import { SparseFeat, type FeatureColumn } from '../models/index.js';
-import type { TrainConfig } from './config.js';
+import { ConfigError, type TrainConfig } from './config.js';
 import { PREPROCESSING_FORMAT, PREPROCESSING_VERSION, featureColumns, type Preprocessing } from './preprocessing.js';
 
 /*
@@ -31,12 +31,15 @@ function rowHash(seed: number, row: number): number {
 
 export async function streamTabular(cfg: TrainConfig): Promise<StreamedTabular> {
   const { validationSplit, testSplit, seed, batchSize, shuffleBuffer } = cfg.training;
+  const unsupported = cfg.labels.find((l) => l.type === 'multiclass' || l.allowMissing);
+  if (unsupported) throw new ConfigError(`config: training.stream does not support ${unsupported.type === 'multiclass' ? 'multiclass labels' : 'labels with allowMissing'} yet (label '${unsupported.column}'); train in memory`);
   const splitOf = (r: number): 0 | 1 | 2 => {
     const u = rowHash(seed, r);
     return u < 1 - validationSplit - testSplit ? 0 : u < 1 - testSplit ? 1 : 2;
   };
   const counts = [0, 0, 0];
-  const spec = { labels: cfg.labels, sparse: cfg.sparse.map((s) => s.column), dense: cfg.dense, separator: cfg.separator, header: cfg.header, columns: cfg.columns, missing: cfg.missing };
+  const labels = cfg.labels.map((l) => ({ column: l.column, type: l.type as 'binary' | 'regression', ...(l.positive !== undefined ? { positive: l.positive } : {}) }));
+  const spec = { labels, sparse: cfg.sparse.map((s) => s.column), dense: cfg.dense, separator: cfg.separator, header: cfg.header, columns: cfg.columns, missing: cfg.missing };
   const scan = await scanCsv(readCsvChunks(cfg.csv), { ...spec, source: cfg.csv, filter: (r) => { const k = splitOf(r); counts[k]++; return k === 0; } });
   if (scan.rows === 0) throw new Error(`train: the training split of ${cfg.csv} is empty (${counts[0] + counts[1] + counts[2]} data rows; lower validationSplit / testSplit)`);
   const sparse = cfg.sparse.map((s) => ({

@@ -42,7 +42,7 @@ export function* evaluateStream(
     });
     labels.push(b.y.data as Float32Array);
   });
-  return evaluationOf(model, labels.view(), pred.view(), weights, metrics);
+  return evaluationOf(model, { y: labels.view() }, pred.view(), weights, metrics);
 }
 
 const STREAM_EVALUATE_KEYS = ['metrics', 'lossWeights'] as const satisfies ReadonlyArray<keyof EvaluateOptions>;

@@ -2,10 +2,12 @@ import { inStorageScope } from './held-storage.js';
 import { Tensor, noGrad } from '../autograd/index.js';
 import { checkOptions } from '../validation/options.js';
 import { checkPositiveInt } from '../validation/values.js';
-import type { MultiTaskModel } from '../models/types.js';
+import { outputWidths, type MultiTaskModel } from '../models/types.js';
 import { type Dataset, type Features, type ResolvedDataset, sliceFeatures } from './dataset.js';
 import { checkedDataset } from './checks.js';
 import { column, logloss, mse, perTaskMetrics, type TaskMetrics } from './metrics.js';
+import { resolveMissingLabels, type MissingLabels } from './label-mask.js';
+import { resolveGroups, type GroupBy } from './groups.js';
 
 export interface EvaluateOptions {
   batchSize?: number;
@@ -13,13 +15,20 @@ export interface EvaluateOptions {
   metrics?: ReadonlyArray<keyof TaskMetrics>;
   /** Weights for the combined `loss`, as in fit. */
   lossWeights?: readonly number[] | Record<string, number>;
+  /** Tasks whose labels may be missing (NaN), as in fit; their metrics and loss use observed rows only. */
+  missingLabels?: MissingLabels;
+  /**
+   * Adds grouped AUC ('gauc') to binary tasks: the name of a feature column holding one group
+   * (user) id per row, or the ids themselves (one per row).
+   */
+  groupBy?: GroupBy;
 }
 
 export interface PredictOptions {
   batchSize?: number;
 }
 
-const EVALUATE_KEYS = ['batchSize', 'metrics', 'lossWeights'] as const satisfies ReadonlyArray<keyof EvaluateOptions>;
+const EVALUATE_KEYS = ['batchSize', 'metrics', 'lossWeights', 'missingLabels', 'groupBy'] as const satisfies ReadonlyArray<keyof EvaluateOptions>;
 const PREDICT_KEYS = ['batchSize'] as const satisfies ReadonlyArray<keyof PredictOptions>;
 
 /** evaluate's answer: the per-task metrics by task name, and the weighted total loss. */
@@ -62,7 +71,7 @@ export function inEvalMode<T>(model: MultiTaskModel, fn: () => T): T {
 }
 
 export function predictResolved(model: MultiTaskModel, x: Features, n: number, batchSize: number): Float32Array {
-  const t = model.taskNames.length;
+  const t = outputWidths(model).reduce((a, k) => a + k, 0);
   const out = new Float32Array(n * t);
   inEvalMode(model, () => {
     for (let start = 0; start < n; start += batchSize) {
@@ -79,14 +88,17 @@ export function predictResolved(model: MultiTaskModel, x: Features, n: number, b
   return out;
 }
 
-/** Model outputs [N, T] (probabilities for binary tasks, values for regression), in eval mode. */
+/**
+ * Model outputs [N, W] (probabilities for binary tasks, values for regression, K class
+ * probabilities for a K-class task; W = T without multiclass tasks), in eval mode.
+ */
 export function predict(model: MultiTaskModel, x: Features, opts: PredictOptions = {}): Tensor {
   checkModel('predict', model);
   checkOptions('predict', opts, PREDICT_KEYS);
   const batchSize = checkPositiveInt('predict', 'batchSize', opts.batchSize ?? 1024);
   const n = x instanceof Tensor ? x.shape[0] : rowsOf(x, model);
   const out = predictResolved(model, x, n, batchSize);
-  return new Tensor(out, [n, model.taskNames.length]);
+  return new Tensor(out, [n, outputWidths(model).reduce((a, k) => a + k, 0)]);
 }
 
 /**
@@ -111,19 +123,44 @@ export function evaluateResolved(
   model: MultiTaskModel, d: ResolvedDataset, batchSize: number, weights: readonly number[],
   metrics?: ReadonlyArray<keyof TaskMetrics>,
 ): Evaluation {
-  return evaluationOf(model, d.y, predictResolved(model, d.x, d.n, batchSize), weights, metrics);
+  return evaluationOf(model, d, predictResolved(model, d.x, d.n, batchSize), weights, metrics);
 }
 
-/** Metrics and the weighted loss of predictions `pred` [N, T] against labels `y` [N, T]. */
+/** Metrics and the weighted loss of predictions `pred` against the labels (and groups, masks) of `d`. */
 export function evaluationOf(
-  model: MultiTaskModel, labels: Float32Array, pred: Float32Array, weights: readonly number[], metrics?: ReadonlyArray<keyof TaskMetrics>,
+  model: MultiTaskModel, d: Pick<ResolvedDataset, 'y' | 'groups' | 'maskable'>, pred: Float32Array, weights: readonly number[],
+  metrics?: ReadonlyArray<keyof TaskMetrics>,
 ): Evaluation {
-  const tasks = perTaskMetrics(labels, pred, model.taskTypes, model.taskNames, metrics ? { metrics } : {});
-  const t = model.taskNames.length;
+  const names = model.taskNames;
+  const tasks = perTaskMetrics(d.y, pred, model.taskTypes, names, {
+    ...(metrics ? { metrics } : {}),
+    ...(d.groups ? { groups: d.groups } : {}),
+    ...(d.maskable ? { missingLabels: names.filter((_, j) => d.maskable![j]) } : {}),
+    ...(model.taskTypes.includes('multiclass') ? { numClasses: outputWidths(model) } : {}),
+  });
+  const t = names.length;
+  const widths = outputWidths(model);
+  const width = widths.reduce((a, k) => a + k, 0);
   let loss = 0;
   model.taskTypes.forEach((type, j) => {
     if (weights[j] === 0) return;
-    const y = column(labels, t, j), p = column(pred, t, j);
+    // A multiclass task's loss is its cross-entropy, already computed as its logloss metric.
+    if (type === 'multiclass') {
+      const ll = tasks[names[j]].logloss ?? perTaskMetrics(d.y, pred, model.taskTypes, names, {
+        metrics: ['logloss'], numClasses: widths, ...(d.maskable ? { missingLabels: 'mask' as const } : {}),
+      })[names[j]].logloss!;
+      if (!Number.isNaN(ll)) loss += weights[j] * ll;
+      return;
+    }
+    const off = widths.slice(0, j).reduce((a, k) => a + k, 0);
+    let y = column(d.y, t, j), p = column(pred, width, off);
+    if (d.maskable?.[j]) {
+      // The mean over observed rows; a task with none observed adds nothing (as in a training batch).
+      const keep = y.map((v) => (Number.isNaN(v) ? 0 : 1));
+      p = p.filter((_, i) => keep[i] === 1);
+      y = y.filter((_, i) => keep[i] === 1);
+      if (y.length === 0) return;
+    }
     loss += weights[j] * (type === 'binary' ? logloss(y, p) : mse(y, p));
   });
   return { loss, tasks };
@@ -133,7 +170,8 @@ export function evaluationOf(
 export function evaluate(model: MultiTaskModel, data: Dataset, opts: EvaluateOptions = {}): Evaluation {
   checkModel('evaluate', model);
   checkOptions('evaluate', opts, EVALUATE_KEYS);
-  const d = checkedDataset('evaluate', data, model);
+  const d = checkedDataset('evaluate', data, model, resolveMissingLabels('evaluate', opts.missingLabels, model.taskNames));
+  if (opts.groupBy !== undefined) d.groups = resolveGroups('evaluate', opts.groupBy, d);
   if (d.n === 0) throw new RangeError('evaluate: the data has no rows (every metric would be NaN)');
   const batchSize = checkPositiveInt('evaluate', 'batchSize', opts.batchSize ?? 1024);
   return evaluateResolved(model, d, batchSize, resolveLossWeights('evaluate', model, opts.lossWeights), opts.metrics);

@@ -13,6 +13,7 @@ import { sliceFeatures } from './dataset.js';
 import type { ModelInput } from '../models/types.js';
 import { Tensor } from '../autograd/index.js';
 import type { MultiTaskModel } from '../models/types.js';
+import { outputWidths } from '../models/types.js';
 import { StepScopes } from './held-storage.js';
 
 /** Where the loop pauses: after a batch, or after an epoch (validation and callbacks done). */
@@ -83,6 +84,8 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause | PendingPull,
   for (const cb of callbacks) cb.onTrainBegin?.({ epochs, stepsPerEpoch: steps, samples: train?.n ?? NaN, initialEpoch });
   const stateTensors = Object.values(model.stateDict());
   const taskSums = new Float64Array(numTasks);
+  const taskCounts = new Float64Array(numTasks);
+  const widths = outputWidths(model);
   const sched = plan.scheduler;
   const health = plan.health;
   // The rows the gates are read on: fixed for in-memory data; a stream's first batch of each epoch.
@@ -96,6 +99,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause | PendingPull,
       model.train();
       bar?.epochBegin(epoch, epochs, steps);
       taskSums.fill(0);
+      taskCounts.fill(0);
       let lossSum = 0;
       let seen = 0;
       let step = 0;
@@ -114,7 +118,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause | PendingPull,
           const value = stepScopes.run(() => {
             optimizer.zeroGrad();
             const logits = model.logits(xb);
-            const v = weighting.backward(logits, yb, wb, model.regularizationLoss(), (loss) => {
+            const v = weighting.backward(logits, yb, wb, penalties(model.regularizationLoss(), model.auxiliaryLoss?.(logits) ?? null), (loss) => {
               // Checked before any gradient or step: stepping on a NaN loss would leave NaN weights behind the error.
               if (!Number.isFinite(loss)) throw new Error(`${fn}: the loss became ${loss} at epoch ${epoch}, step ${step + 1} (lower the learning rate, or clip gradients with clipGradNorm)`);
             });
@@ -125,7 +129,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause | PendingPull,
               lastLr = sched.group.lr;
               if (sched.interval === 'step') (sched.scheduler as LRScheduler).step();
             }
-            accumulateTaskLosses(logits, yb, model.taskTypes, taskSums, wb);
+            accumulateTaskLosses(logits, yb, model.taskTypes, taskSums, wb, taskCounts, widths);
             return v;
           });
           lossSum += value * rowsInBatch;
@@ -141,7 +145,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause | PendingPull,
         feed.close();
       }
       const logs: Record<string, number> = { loss: lossSum / seen };
-      model.taskNames.forEach((name, j) => { logs[`${name}_loss`] = taskSums[j] / seen; });
+      model.taskNames.forEach((name, j) => { logs[`${name}_loss`] = taskSums[j] / taskCounts[j]; });
       weighting.log(logs);
       const trainSeconds = (performance.now() - t0) / 1000;
       if (val !== null) validationLogs(evaluateResolved(model, val, Math.max(batchSize, 1024), weights), logs);
@@ -182,4 +186,9 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause | PendingPull,
   }
   for (const cb of callbacks) cb.onTrainEnd?.(history);
   return history;
+}
+
+/** The model's regularisation plus its own loss on its logits (AITM's calibrator), or null for neither. */
+function penalties(reg: Tensor | null, aux: Tensor | null): Tensor | null {
+  return reg === null ? aux : aux === null ? reg : reg.add(aux);
 }

@@ -13,6 +13,8 @@ import { checkedDataset } from './checks.js';
 import { checkpointFrom, type TrainingCheckpoint } from './checkpoint.js';
 import { resolveExpertHealth, type ExpertHealth, type ExpertHealthOptions } from './expert-health.js';
 import { isBatchSource, type BatchSource, type StreamChecks } from './stream.js';
+import { resolveMissingLabels, type MissingLabels } from './label-mask.js';
+import { resolveGroups, type GroupBy } from './groups.js';
 import { resolveRowWeights, type ClassWeight, type SampleWeight } from './sample-weights.js';
 import { resolveTaskWeighting, type TaskWeighting, type TaskWeightingOption } from './task-weighting.js';
 import { makeOptimizer, type OptimizerLike, type OptimizerName } from './optimizer-registry.js';
@@ -54,7 +56,7 @@ export interface FitOptions {
   /**
    * Per-row weights, Keras's sample_weight: [N] for all tasks, or [N, T] per row and task. A task's
    * loss is (1/B) Σ_b r_b · loss_b over each batch of B rows (Keras: the mean of the weighted
-   * losses, not divided by Σ r). Rows held out by validationSplit take their weights with them;
+   * losses, not divided by Σ r); with missingLabels, B is the task's observed rows in the batch. Rows held out by validationSplit take their weights with them;
    * validation metrics are unweighted.
    */
   sampleWeight?: SampleWeight;
@@ -71,6 +73,18 @@ export interface FitOptions {
    * be negative); `val_loss` stays the plain sum of the task losses.
    */
   taskWeighting?: TaskWeightingOption;
+  /**
+   * Partial labels: a NaN label is a missing one, and this says where that is allowed: 'mask' (every
+   * task) or the names of the tasks that may miss labels. A missing label takes no part in its task's
+   * loss (each task's loss is the mean over its observed rows in the batch, sampleWeight still
+   * applied inside it) nor in its validation metrics. Default 'error': a NaN label is an error.
+   */
+  missingLabels?: MissingLabels;
+  /**
+   * Adds grouped AUC (`val_<task>_gauc`) to the validation metrics of binary tasks: the name of a
+   * feature column holding a group (user) id per row, or the ids of fit's rows (with validationSplit).
+   */
+  groupBy?: GroupBy;
   /** Fraction of the rows, taken from the end (before shuffling, as Keras does), held out for validation. */
   validationSplit?: number;
   /** Rows to validate on after each epoch: a Dataset, or a batch source (read once per epoch). */
@@ -156,7 +170,8 @@ export interface FitAsyncOptions extends FitOptions {
 
 export const FIT_KEYS = [
   'epochs', 'batchSize', 'optimizer', 'lr', 'lossWeights', 'sampleWeight', 'classWeight', 'taskWeighting', 'validationSplit', 'validationData', 'shuffle',
-  'earlyStopping', 'seed', 'clipGradNorm', 'callbacks', 'verbose', 'progressStream', 'lrScheduler', 'signal', 'resumeFrom', 'expertHealth',
+  'earlyStopping', 'seed', 'clipGradNorm', 'callbacks', 'verbose', 'progressStream', 'lrScheduler', 'signal',
+  'missingLabels', 'groupBy', 'resumeFrom', 'expertHealth',
 ] as const satisfies ReadonlyArray<keyof FitOptions>;
 /** The options whose value has one kind: a value of another kind is a TypeError, not a truthy default. */
 const FIT_VALUE_KINDS: Partial<Record<keyof FitOptions, ValueKind>> = {
@@ -272,6 +287,8 @@ function checkStreamOptions(fn: string, data: BatchSource, opts: FitOptions): vo
   if (opts.sampleWeight !== undefined) refuse('sampleWeight', "a stream's weights come with its batches ({ x, y, sampleWeight })");
   if (opts.batchSize !== undefined) refuse('batchSize', 'a stream is cut into batches by its source (csvDataset has batchSize)');
   if (opts.shuffle !== undefined) refuse('shuffle', "a stream is shuffled by its source (csvDataset's shuffleBuffer)");
+  if (opts.missingLabels !== undefined) refuse('missingLabels', 'not supported with a stream yet (give in-memory data)');
+  if (opts.groupBy !== undefined) refuse('groupBy', 'not supported with a stream yet (give in-memory data)');
   if (fn === 'fit' && typeof (data as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function') {
     refuse('data', 'an async iterable is read with fitAsync (fit cannot wait)');
   }
@@ -289,10 +306,11 @@ export function planFit(fn: string, model: MultiTaskModel, data: Dataset | Batch
   const batchSize = checkPositiveInt(fn, 'batchSize', opts.batchSize ?? 256);
   const weights = resolveLossWeights(fn, model, opts.lossWeights);
   const numTasks = model.taskNames.length;
+  const maskable = resolveMissingLabels(fn, opts.missingLabels, model.taskNames);
   const stream = isBatchSource(data) ? data : null;
   let train: ResolvedDataset | null = null;
   if (!isBatchSource(data)) {
-    train = checkedDataset(fn, data, model);
+    train = checkedDataset(fn, data, model, maskable);
     train.w = resolveRowWeights(fn, opts.sampleWeight, opts.classWeight, train.y, train.n, model.taskTypes, model.taskNames);
   }
   const valStream = opts.validationData !== undefined && isBatchSource(opts.validationData) ? opts.validationData : null;
@@ -301,10 +319,12 @@ export function planFit(fn: string, model: MultiTaskModel, data: Dataset | Batch
     throw new Error(`${fn}: give validationSplit or validationData, not both`);
   }
   if (opts.validationData !== undefined && valStream === null) {
-    val = checkedDataset(`${fn} (validationData)`, opts.validationData as Dataset, model);
+    val = checkedDataset(`${fn} (validationData)`, opts.validationData as Dataset, model, maskable);
     // Its metrics would be NaN every epoch, which early stopping and ReduceLROnPlateau misread.
     if (val.n === 0) throw new RangeError(`${fn}: validationData has no rows`);
   } else if (opts.validationSplit !== undefined && train !== null) {
+    // Ids given per row travel with their rows into the split.
+    if (opts.groupBy !== undefined && typeof opts.groupBy !== 'string') train.groups = resolveGroups(fn, opts.groupBy, train);
     const s = opts.validationSplit;
     if (!(s > 0 && s < 1)) throw new RangeError(`${fn}: validationSplit must be in (0, 1), got ${s}`);
     const nTrain = Math.floor(train.n * (1 - s));
@@ -314,6 +334,11 @@ export function planFit(fn: string, model: MultiTaskModel, data: Dataset | Batch
   }
   if (train !== null && train.n === 0) throw new RangeError(`${fn}: no training rows`);
   const hasValidation = val !== null || valStream !== null;
+  if (opts.groupBy !== undefined) {
+    if (val === null) throw new Error(`${fn}: groupBy adds grouped AUC to the validation metrics; give validationSplit or validationData`);
+    if (typeof opts.groupBy === 'string') val.groups = resolveGroups(`${fn} (validation data)`, opts.groupBy, val);
+    else if (opts.validationData !== undefined) throw new TypeError(`${fn}: groupBy ids (one per row) follow fit's data rows; with validationData, name a feature column instead`);
+  }
   const params = model.parameters();
   const verbose = opts.verbose ?? 1;
   if (verbose !== 0 && verbose !== 1 && verbose !== 2) throw new RangeError(`${fn}: verbose must be 0, 1 or 2, got ${String(verbose)}`);

@@ -24,8 +24,8 @@ export function heldArrays(roots: readonly unknown[], holders: object[] | null =
       // A tensor holds its storage and its gradient's; its shape and graph node hold none.
       holders?.push(v);
       out.push(v.data);
-      const g = (v as Tensor).grad;
-      if (g instanceof NDArray && !seen.has(g)) { seen.add(g); out.push(g.data); }
+      const g = gradientStorage(v as Tensor);
+      if (g !== null) out.push(g);
       continue;
     }
     if (v instanceof Float32Array || v instanceof Float64Array) {
@@ -58,6 +58,17 @@ export function heldArrays(roots: readonly unknown[], holders: object[] | null =
   return out;
 }
 
+/**
+ * A tensor's gradient storage: a row-sparse gradient's values (read as they are: `.grad` would
+ * densify a sparse embedding's gradient, a [V, D] array per step), else the dense gradient's.
+ */
+function gradientStorage(t: Tensor): Held | null {
+  const s = t.sparseGrad;
+  if (s !== undefined && s !== null) return s.values;
+  const g = t.grad;
+  return g instanceof NDArray ? g.data : null;
+}
+
 function isObject(x: unknown): boolean {
   return x !== null && typeof x === 'object';
 }
@@ -83,8 +94,8 @@ function heldByHolders(holders: readonly object[]): Held[] {
   for (const h of holders) {
     if (h instanceof NDArray) {
       out.push(h.data);
-      const g = (h as Tensor).grad;
-      if (g instanceof NDArray) out.push(g.data);
+      const g = gradientStorage(h as Tensor);
+      if (g !== null) out.push(g);
       continue;
     }
     // One level of fields (and of the collections in them): where a holder keeps what it holds.

@@ -6,7 +6,7 @@ import { predict } from '../../train/trainer.js';
 import { UsageError, getString, type FlagSpec, type FlagValues } from '../args.js';
 import { ConfigError } from '../config.js';
 import { checkInputFile, checkOutFile, writeOutputs, type CliIO } from '../io.js';
-import { encodeRows, featureColumns, parsePreprocessing, taskTypesOf, type Preprocessing } from '../preprocessing.js';
+import { encodeRows, featureColumns, outputColumnsOf, parsePreprocessing, taskOptionsOf, type Preprocessing } from '../preprocessing.js';
 import { buildConfiguredModel } from './train.js';
 
 export const predictFlags: Record<string, FlagSpec> = {
@@ -97,7 +97,7 @@ export async function runPredict(flags: FlagValues, io: CliIO): Promise<number> 
   if (out !== undefined) checkOutFile('predict', 'out', out);
   const prep = parsePreprocessing(readJson(files.preprocessing, 'preprocessing file'), files.preprocessing);
   const taskNames = prep.labels.map((l) => l.name);
-  const model = buildConfiguredModel(prep.model.name, prep.model.options, { features: featureColumns(prep), taskTypes: taskTypesOf(prep), taskNames });
+  const model = buildConfiguredModel(prep.model.name, prep.model.options, { features: featureColumns(prep), ...taskOptionsOf(prep.labels) });
   let weights;
   try {
     weights = deserializeSafetensorsWithMetadata(new Uint8Array(readFileSync(files.weights)));
@@ -119,8 +119,10 @@ export async function runPredict(flags: FlagValues, io: CliIO): Promise<number> 
   const x = encodeRows(prep, rows.sparse, rows.dense, Int32Array.from({ length: n }, (_, i) => i));
   const batchSize = typeof flags['batch-size'] === 'number' ? flags['batch-size'] : undefined;
   const scores = predict(model, x, { batchSize }).data;
-  const T = taskNames.length;
-  const lines = [[...(idColumn !== undefined ? [idColumn] : []), ...taskNames].map(csvCell).join(',')];
+  // A multiclass task writes one probability column per class, `<task>:<class>`.
+  const columns = outputColumnsOf(prep.labels);
+  const T = columns.length;
+  const lines = [[...(idColumn !== undefined ? [idColumn] : []), ...columns].map(csvCell).join(',')];
   for (let i = 0; i < n; i++) {
     const cells: Array<string | number> = idColumn !== undefined ? [rows.ids[i] ?? ''] : [];
     for (let j = 0; j < T; j++) cells.push(scores[i * T + j]);

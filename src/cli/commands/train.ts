@@ -13,6 +13,7 @@ import { checkOutDir, println, toJson, writeOutputs, type CliIO } from '../io.js
 import { fixed, markdownTable } from '../table.js';
 import { loadTabular } from '../tabular.js';
 import { streamTabular } from '../tabular-stream.js';
+import { taskOptionsOf } from '../preprocessing.js';
 
 export const trainFlags: Record<string, FlagSpec> = {
   config: { type: 'string', placeholder: 'FILE', description: 'JSON config: csv, labels, sparse / dense columns, model, training (see README)' },
@@ -42,8 +43,9 @@ export async function runTrain(flags: FlagValues, io: CliIO): Promise<number> {
   const data = stream ? await streamTabular(cfg) : await loadTabular(cfg);
   const taskNames = cfg.labels.map((l) => l.name);
   const taskTypes = cfg.labels.map((l) => l.type);
-  const model = buildConfiguredModel(cfg.model.name, cfg.model.options, { features: data.features, taskTypes, taskNames });
+  const model = buildConfiguredModel(cfg.model.name, cfg.model.options, { features: data.features, ...taskOptionsOf(cfg.labels) });
   const tr = cfg.training;
+  const missingLabels = cfg.labels.filter((l) => l.allowMissing).map((l) => l.name);
   if (!flags.quiet) {
     io.err.write(`train: ${cfg.model.name} (${model.numParameters()} parameters) on ${data.rows.train} rows ` +
       `(validation ${data.rows.validation}, test ${data.rows.test}) from ${cfg.csv}${stream ? ', streamed' : ''}\n`);
@@ -52,7 +54,7 @@ export async function runTrain(flags: FlagValues, io: CliIO): Promise<number> {
   try {
     // One loop either way; a stream is cut into batches (and shuffled) by its source.
     history = await fitAsync(model, data.train, {
-      epochs: tr.epochs, ...(stream ? {} : { batchSize: tr.batchSize }), optimizer: tr.optimizer, lr: tr.lr, seed: tr.seed, yieldEvery: 'never',
+      epochs: tr.epochs, ...(stream ? {} : { batchSize: tr.batchSize, missingLabels }), optimizer: tr.optimizer, lr: tr.lr, seed: tr.seed, yieldEvery: 'never',
       lossWeights: tr.lossWeights, clipGradNorm: tr.clipGradNorm,
       validationData: data.validation ?? undefined,
       earlyStopping: tr.earlyStopping,
@@ -64,10 +66,10 @@ export async function runTrain(flags: FlagValues, io: CliIO): Promise<number> {
     throw e;
   }
   const evalSet = data.test ?? data.validation;
-  const evaluation = evalSet ? await evaluateAsync(model, evalSet, { lossWeights: tr.lossWeights }) : null;
+  const evaluation = evalSet ? await evaluateAsync(model, evalSet, { lossWeights: tr.lossWeights, ...(stream ? {} : { missingLabels }) }) : null;
   const split = data.test ? 'test' : 'validation';
   if (evaluation) {
-    const metricNames = ['auc', 'logloss', 'accuracy', 'mse'] as const;
+    const metricNames = cfg.groupBy !== undefined ? ['auc', 'gauc', 'logloss', 'accuracy', 'mse'] as const : ['auc', 'logloss', 'accuracy', 'mse'] as const;
     println(io, `${split} metrics (${data.test ? data.rows.test : data.rows.validation} rows):`);
     println(io, markdownTable(['task', 'type', ...metricNames], taskNames.map((t, j) => {
       const m = evaluation.tasks[t];
