@@ -1,7 +1,7 @@
 import { clipGradNorm } from '../nn/optim/index.js';
 import { evaluateResolved, type Evaluation } from './evaluate.js';
 import { evaluateStream } from './evaluate-stream.js';
-import { isPromise, memoryFeed, streamFeed, type PendingPull, type TrainBatch } from './stream.js';
+import { isPromise, memoryFeed, streamFeed, type PendingPull, type PulledBatch } from './stream.js';
 import type { FitPlan, PlannedScheduler } from './fit-plan.js';
 import { ReduceLROnPlateau, type LRScheduler } from '../nn/optim/lr-scheduler.js';
 import { History, type EpochLog } from './history.js';
@@ -109,13 +109,16 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause | PendingPull,
         for (;;) {
           if (signal?.aborted) throw abortReason(signal);
           let pulled = feed.next();
-          if (isPromise(pulled)) pulled = (yield { pending: pulled }) as IteratorResult<TrainBatch, undefined>;
+          if (isPromise(pulled)) pulled = (yield { pending: pulled }) as IteratorResult<PulledBatch, undefined>;
           if (pulled.done) break;
-          const { x: xb, y: yb, w: wb, n: rowsInBatch } = pulled.value;
-          probe ??= xb;
+          const batch = pulled.value;
+          const rowsInBatch = batch.n;
+          // A stream's batch was built outside the scope, so it may outlive the step as the gate probe.
+          if (probe === null && health !== null && train === null) probe = batch.load().x;
           // The step's intermediates return to the arena when it ends (held-storage.ts); the
           // scope closes before callbacks and the yield, so user code never runs inside it.
           const value = stepScopes.run(() => {
+            const { x: xb, y: yb, w: wb } = batch.load();
             optimizer.zeroGrad();
             const logits = model.logits(xb);
             const v = weighting.backward(logits, yb, wb, penalties(model.regularizationLoss(), model.auxiliaryLoss?.(logits) ?? null), (loss) => {

@@ -41,7 +41,13 @@ export interface TrainBatch {
   n: number;
 }
 
-export type Pull = IteratorResult<TrainBatch, undefined> | Promise<IteratorResult<TrainBatch, undefined>>;
+/** A batch pulled from a feed: its row count now, its tensors when `load` is called (inside the step's storage scope). */
+export interface PulledBatch {
+  n: number;
+  load(): TrainBatch;
+}
+
+export type Pull = IteratorResult<PulledBatch, undefined> | Promise<IteratorResult<PulledBatch, undefined>>;
 
 /** One epoch's batches. */
 export interface EpochFeed {
@@ -51,7 +57,7 @@ export interface EpochFeed {
 
 /** What the loop yields to its driver when a pull must be awaited; the driver sends the result back. */
 export interface PendingPull {
-  pending: Promise<IteratorResult<TrainBatch, undefined>>;
+  pending: Promise<IteratorResult<PulledBatch, undefined>>;
 }
 
 export const isPromise = <T>(v: unknown): v is Promise<T> => v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
@@ -71,11 +77,15 @@ export function memoryFeed(d: ResolvedDataset, batchSize: number, shuffle: boole
       const r = it.next();
       if (r.done) return { done: true, value: undefined };
       const rows = r.value;
+      // Gathered by load(), inside the step's storage scope, so the copies return to the arena with the step.
       return {
         done: false,
         value: {
-          x: takeFeatures(d.x, rows, d.n), y: takeLabels(d.y, d.numTasks, rows),
-          w: d.w ? takeLabels(d.w, d.numTasks, rows) : null, n: rows.length,
+          n: rows.length,
+          load: () => ({
+            x: takeFeatures(d.x, rows, d.n), y: takeLabels(d.y, d.numTasks, rows),
+            w: d.w ? takeLabels(d.w, d.numTasks, rows) : null, n: rows.length,
+          }),
         },
       };
     },
@@ -130,13 +140,14 @@ export function streamFeed(c: StreamChecks, src: BatchSource, epoch: number): Ep
   let it: AnyIterator | Promise<AnyIterator> = openIterator(c.fn, src, epoch);
   let count = 0;
   let finished = false;
-  const handle = (r: IteratorResult<unknown>): IteratorResult<TrainBatch, undefined> => {
+  const handle = (r: IteratorResult<unknown>): IteratorResult<PulledBatch, undefined> => {
     if (r.done) {
       finished = true;
       if (count === 0) throw new Error(`${c.fn}: the data source gave no batches in epoch ${epoch} (a generator or iterator is spent after one pass: give an iterable, e.g. an array or an object whose [Symbol.iterator]() starts over, or a dataset with iterator())`);
       return { done: true, value: undefined };
     }
-    return { done: false, value: checkBatch(c, r.value, count++) };
+    const b = checkBatch(c, r.value, count++);
+    return { done: false, value: { n: b.n, load: () => b } };
   };
   const pull = (iter: AnyIterator): Pull => {
     const r = iter.next();
@@ -170,9 +181,9 @@ export function* pullAll(feed: EpochFeed, each: (b: TrainBatch) => void): Genera
   try {
     for (;;) {
       let r = feed.next();
-      if (isPromise(r)) r = (yield { pending: r }) as IteratorResult<TrainBatch, undefined>;
+      if (isPromise(r)) r = (yield { pending: r }) as IteratorResult<PulledBatch, undefined>;
       if (r.done) return;
-      each(r.value);
+      each(r.value.load());
     }
   } finally {
     feed.close();

@@ -79,7 +79,7 @@ describe('fit on a stream of batches', () => {
         } finally { closed++; }
       },
     };
-    expect(() => fit(smallMMoE(), src, { verbose: 0 })).toThrow("fit: batch 2 of the stream: labels of regression task 'value' must be finite; row 0 has NaN");
+    expect(() => fit(smallMMoE(), src, { verbose: 0 })).toThrow("fit: batch 2 of the stream: task 'value' has a missing (NaN) label at row 0");
     expect(closed).toBe(1);
   });
 
