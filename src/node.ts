@@ -4,6 +4,7 @@
  */
 export * from './index.js';
 export { saveSafetensors, loadSafetensors, saveSafetensorsSync, loadSafetensorsSync, loadSafetensorsWithMetadata } from './nn/safetensors-node.js';
-export { readCsv } from './data/csv-node.js';
+export { readCsv, readCsvChunks } from './data/csv-node.js';
 export { loadCensusIncome, readCensusColumns, defaultCensusPath, packageRoot } from './data/census-node.js';
 export { writeOnnx } from './onnx/write-node.js';
+export { ModelCheckpoint, saveCheckpoint, loadCheckpoint, type ModelCheckpointOptions } from './train/checkpoint-node.js';

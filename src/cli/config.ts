@@ -44,6 +44,10 @@ export interface TrainingSpec {
   lossWeights?: Record<string, number>;
   earlyStopping?: EarlyStoppingOptions;
   clipGradNorm?: number;
+  /** Read the CSV as a stream each epoch instead of into memory (tabular-stream.ts). */
+  stream: boolean;
+  /** With stream: rows mixed at a time by the shuffle buffer. */
+  shuffleBuffer: number;
 }
 
 /** A validated `train --config` file (see the README for the format). */
@@ -132,7 +136,7 @@ function parseSparse(v: unknown, defaultDim: number | 'auto'): SparseSpec[] {
 
 function parseTraining(v: unknown, labels: LabelSpec[]): TrainingSpec {
   const t: Json = v === undefined ? {} : isObject(v) ? v : (() => { throw new ConfigError(`config: 'training' must be an object, got ${JSON.stringify(v)}`); })();
-  checkKeys('training.', t, ['epochs', 'batchSize', 'optimizer', 'lr', 'validationSplit', 'testSplit', 'seed', 'lossWeights', 'earlyStopping', 'clipGradNorm']);
+  checkKeys('training.', t, ['epochs', 'batchSize', 'optimizer', 'lr', 'validationSplit', 'testSplit', 'seed', 'lossWeights', 'earlyStopping', 'clipGradNorm', 'stream', 'shuffleBuffer']);
   const optimizer = t.optimizer ?? 'adam';
   if (typeof optimizer !== 'string' || !(OPTIMIZER_NAMES as readonly string[]).includes(optimizer)) {
     throw new ConfigError(`config: 'training.optimizer' must be one of ${OPTIMIZER_NAMES.join(', ')}, got ${JSON.stringify(optimizer)}`);
@@ -177,6 +181,8 @@ function parseTraining(v: unknown, labels: LabelSpec[]): TrainingSpec {
     seed: t.seed === undefined ? 0 : num('training.seed', t.seed, (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0'),
     lossWeights, earlyStopping,
     clipGradNorm: t.clipGradNorm === undefined ? undefined : num('training.clipGradNorm', t.clipGradNorm, (x) => x > 0, 'a positive number'),
+    stream: t.stream === undefined ? false : typeof t.stream === 'boolean' ? t.stream : (() => { throw new ConfigError(`config: 'training.stream' must be true or false, got ${JSON.stringify(t.stream)}`); })(),
+    shuffleBuffer: t.shuffleBuffer === undefined ? 10_000 : num('training.shuffleBuffer', t.shuffleBuffer, (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0'),
   };
 }
 

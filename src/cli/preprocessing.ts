@@ -1,5 +1,8 @@
 import { DenseFeat, SparseFeat, hashBucket, modelNames, type FeatureColumn, type ModelName, type TaskType } from '../models/index.js';
 import { ConfigError, type LabelSpec } from './config.js';
+import { sortVocabulary } from '../data/csv-dataset.js';
+
+export { sortVocabulary };
 
 /*
  * What `train --config` learned from the training split and `predict` needs to encode new rows the
@@ -28,18 +31,6 @@ export interface Preprocessing {
   vocabularies: Record<string, string[]>;
   /** Dense columns in feature order, standardised as (x − mean) / std; missing → the mean. */
   dense: Array<{ column: string; mean: number; std: number }>;
-}
-
-/**
- * Sorted category values: numerically when every value is a number ('2' before '10', as a user
- * reading the vocabulary expects), as strings otherwise.
- */
-export function sortVocabulary(values: Iterable<string>): string[] {
-  const vocab = [...new Set(values)];
-  const numeric = vocab.length > 0 && vocab.every((v) => v.trim() !== '' && Number.isFinite(Number(v)));
-  return numeric
-    ? vocab.sort((a, b) => Number(a) - Number(b) || (a < b ? -1 : a > b ? 1 : 0))
-    : vocab.sort();
 }
 
 /** The feature columns the model is built from. */

@@ -45,3 +45,9 @@ export function readCsv(path: string, options: CsvOptions = {}): AsyncGenerator<
   checkOptionKeys('readCsv', options, READ_KEYS);
   return csvRows('readCsv', path, fileChunks('readCsv', path, options.gzip ?? path.endsWith('.gz')), options);
 }
+
+/** A file's bytes in chunks (gunzipped when the name ends in `.gz`, or `gzip`): what csvDataset's `open` returns. */
+export function readCsvChunks(path: string, options: { gzip?: boolean } = {}): AsyncGenerator<Uint8Array> {
+  checkOptionKeys('readCsvChunks', options, { gzip: true });
+  return fileChunks('readCsvChunks', path, options.gzip ?? path.endsWith('.gz'));
+}

@@ -33,6 +33,26 @@ export class Generator {
     return this;
   }
 
+  /**
+   * The whole state as plain numbers (torch.Generator.get_state): the four xoshiro words and the
+   * cached second normal deviate (null when none), JSON-safe, for checkpoints.
+   */
+  getState(): [number, number, number, number, number | null] {
+    return [this.s0, this.s1, this.s2, this.s3, this.spare];
+  }
+
+  /** Restores a getState() result, so the stream continues exactly where it was taken. */
+  setState(state: readonly unknown[]): this {
+    const ok = Array.isArray(state) && state.length === 5 &&
+      state.slice(0, 4).every((w) => typeof w === 'number' && Number.isInteger(w) && w >= 0 && w <= 0xffffffff) &&
+      (state[4] === null || (typeof state[4] === 'number' && Number.isFinite(state[4]))) &&
+      (((state[0] as number) | (state[1] as number) | (state[2] as number) | (state[3] as number)) !== 0);
+    if (!ok) throw new TypeError(`Generator.setState: expected [s0, s1, s2, s3, spare] (four uint32 words, not all 0, and a finite number or null), got ${JSON.stringify(state)}`);
+    [this.s0, this.s1, this.s2, this.s3] = state as number[];
+    this.spare = state[4] as number | null;
+    return this;
+  }
+
   /** The next 32 random bits as an unsigned integer. */
   nextUint32(): number {
     const s0 = this.s0, s1 = this.s1, s2 = this.s2, s3 = this.s3;

@@ -60,7 +60,7 @@ export function resolveLossWeights(fn: string, model: MultiTaskModel, w: Evaluat
 }
 
 /** Forward in eval mode under noGrad, restoring the model's mode afterwards. */
-function inEvalMode<T>(model: MultiTaskModel, fn: () => T): T {
+export function inEvalMode<T>(model: MultiTaskModel, fn: () => T): T {
   const wasTraining = model.training;
   model.eval();
   try {
@@ -134,7 +134,14 @@ export function evaluateResolved(
   model: MultiTaskModel, d: ResolvedDataset, batchSize: number, weights: readonly number[],
   metrics?: ReadonlyArray<keyof TaskMetrics>,
 ): Evaluation {
-  const pred = predictResolved(model, d.x, d.n, batchSize);
+  return evaluationOf(model, d, predictResolved(model, d.x, d.n, batchSize), weights, metrics);
+}
+
+/** Metrics and the weighted loss of predictions `pred` against the labels (and groups, masks) of `d`. */
+export function evaluationOf(
+  model: MultiTaskModel, d: Pick<ResolvedDataset, 'y' | 'groups' | 'maskable'>, pred: Float32Array, weights: readonly number[],
+  metrics?: ReadonlyArray<keyof TaskMetrics>,
+): Evaluation {
   const names = model.taskNames;
   const tasks = perTaskMetrics(d.y, pred, model.taskTypes, names, {
     ...(metrics ? { metrics } : {}),

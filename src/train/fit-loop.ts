@@ -1,12 +1,18 @@
-import type { Tensor } from '../autograd/index.js';
-import { batchIndices } from '../data/batches.js';
 import { clipGradNorm } from '../nn/optim/index.js';
-import { takeFeatures, takeLabels } from './dataset.js';
 import { evaluateResolved, type Evaluation } from './evaluate.js';
+import { evaluateStream } from './evaluate-stream.js';
+import { isPromise, memoryFeed, streamFeed, type PendingPull, type PulledBatch } from './stream.js';
 import type { FitPlan, PlannedScheduler } from './fit-plan.js';
 import { ReduceLROnPlateau, type LRScheduler } from '../nn/optim/lr-scheduler.js';
 import { History, type EpochLog } from './history.js';
 import { accumulateTaskLosses } from './loss.js';
+import { captureCheckpoint, restoreCheckpoint } from './checkpoint.js';
+import { PerTaskEarlyStopping } from './per-task-stopping.js';
+import { logExpertHealth } from './expert-health.js';
+import { sliceFeatures } from './dataset.js';
+import type { ModelInput } from '../models/types.js';
+import { Tensor } from '../autograd/index.js';
+import type { MultiTaskModel } from '../models/types.js';
 import { outputWidths } from '../models/types.js';
 import { StepScopes } from './held-storage.js';
 
@@ -38,6 +44,19 @@ function validationLogs(ev: Evaluation, logs: Record<string, number>): void {
   }
 }
 
+function perTaskResults(stopper: PerTaskEarlyStopping, model: MultiTaskModel, history: History): void {
+  const dict = model.stateDict();
+  const names = Object.keys(dict);
+  history.taskEarlyStopping = {};
+  model.taskNames.forEach((task, t) => {
+    history.taskEarlyStopping![task] = { bestEpoch: stopper.tasks[t].bestEpoch, stoppedAt: stopper.stoppedAt[t] };
+    const snap = stopper.bestWeights(task);
+    if (snap === null) return;
+    history.taskBestWeights ??= {};
+    history.taskBestWeights[task] = Object.fromEntries(names.map((k, i) => [k, new Tensor(snap[i].slice(), dict[k].shape)]));
+  });
+}
+
 /**
  * The training loop, written once and driven two ways: `fit` pulls it to the end in one go,
  * `fitAsync` pulls it too but awaits an event-loop turn at some of the pauses. Each `yield` is a
@@ -46,23 +65,36 @@ function validationLogs(ev: Evaluation, logs: Record<string, number>): void {
  * Loss: the task weighting's combination of the task losses (Σ_t w_t · loss_t by default) + the
  * model's regularisation, one optimizer step per mini-batch.
  */
-export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void> {
+export function* trainingLoop(plan: FitPlan): Generator<LoopPause | PendingPull, History, unknown> {
   const { fn, model, train, val, epochs, batchSize, steps, weights, params, optimizer, bar, callbacks, stopper, signal, weighting } = plan;
   const numTasks = model.taskNames.length;
-  const history = new History();
   let stop = false;
-  const control = { stop: (): void => { stop = true; } };
   if (signal?.aborted) throw abortReason(signal);
-  for (const cb of callbacks) cb.onTrainBegin?.({ epochs, stepsPerEpoch: steps, samples: train.n });
+  if (plan.resume && Number.isFinite(steps) && plan.resume.step !== plan.resume.epoch * steps) {
+    // Another row count or batch size would visit other rows in other batches: no longer the same run.
+    throw new Error(`${fn}: resumeFrom: the checkpoint took ${plan.resume.step} steps in ${plan.resume.epoch} epoch(s); this fit takes ${steps} per epoch (same data and batchSize as the interrupted fit?)`);
+  }
+  const history = plan.resume ? restoreCheckpoint(plan, plan.resume) : new History();
+  const initialEpoch = plan.resume?.epoch ?? 0;
+  let totalSteps = plan.resume?.step ?? 0;
+  if (plan.resume?.stopped) {
+    stop = true;
+    history.stoppedEarly = initialEpoch < epochs;
+  }
+  for (const cb of callbacks) cb.onTrainBegin?.({ epochs, stepsPerEpoch: steps, samples: train?.n ?? NaN, initialEpoch });
   const stateTensors = Object.values(model.stateDict());
   const taskSums = new Float64Array(numTasks);
   const taskCounts = new Float64Array(numTasks);
   const widths = outputWidths(model);
   const sched = plan.scheduler;
+  const health = plan.health;
+  // The rows the gates are read on: fixed for in-memory data; a stream's first batch of each epoch.
+  const probeFrom = val ?? train;
+  const fixedProbe: ModelInput | null = health && probeFrom ? sliceFeatures(probeFrom.x, 0, Math.min(health.rows, probeFrom.n), probeFrom.n) : null;
   let lastLr = sched?.group.lr ?? NaN;
   const stepScopes = new StepScopes([model, optimizer, weighting, sched]);
   try {
-    for (let epoch = 1; epoch <= epochs && !stop; epoch++) {
+    for (let epoch = initialEpoch + 1; epoch <= epochs && !stop; epoch++) {
       const t0 = performance.now();
       model.train();
       bar?.epochBegin(epoch, epochs, steps);
@@ -71,43 +103,62 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
       let lossSum = 0;
       let seen = 0;
       let step = 0;
-      for (const rows of batchIndices(train.n, batchSize, { shuffle: plan.shuffle, generator: plan.generator })) {
-        if (signal?.aborted) throw abortReason(signal);
-        // The step's intermediates return to the arena when it ends (held-storage.ts); the
-        // scope closes before callbacks and the yield, so user code never runs inside it.
-        const value = stepScopes.run(() => {
-          const xb = takeFeatures(train.x, rows, train.n);
-          const yb = takeLabels(train.y, numTasks, rows);
-          const wb = train.w ? takeLabels(train.w, numTasks, rows) : null;
-          optimizer.zeroGrad();
-          const logits = model.logits(xb);
-          const v = weighting.backward(logits, yb, wb, penalties(model.regularizationLoss(), model.auxiliaryLoss?.(logits) ?? null), (loss) => {
-            // Checked before any gradient or step: stepping on a NaN loss would leave NaN weights behind the error.
-            if (!Number.isFinite(loss)) throw new Error(`${fn}: the loss became ${loss} at epoch ${epoch}, step ${step + 1} (lower the learning rate, or clip gradients with clipGradNorm)`);
+      let probe = fixedProbe;
+      const feed = train !== null ? memoryFeed(train, batchSize, plan.shuffle, plan.generator) : streamFeed(plan.streamChecks, plan.stream!, epoch);
+      try {
+        for (;;) {
+          if (signal?.aborted) throw abortReason(signal);
+          let pulled = feed.next();
+          if (isPromise(pulled)) pulled = (yield { pending: pulled }) as IteratorResult<PulledBatch, undefined>;
+          if (pulled.done) break;
+          const batch = pulled.value;
+          const rowsInBatch = batch.n;
+          // A stream's batch was built outside the scope, so it may outlive the step as the gate probe.
+          if (probe === null && health !== null && train === null) probe = batch.load().x;
+          // The step's intermediates return to the arena when it ends (held-storage.ts); the
+          // scope closes before callbacks and the yield, so user code never runs inside it.
+          const value = stepScopes.run(() => {
+            const { x: xb, y: yb, w: wb } = batch.load();
+            optimizer.zeroGrad();
+            const logits = model.logits(xb);
+            const v = weighting.backward(logits, yb, wb, penalties(model.regularizationLoss(), model.auxiliaryLoss?.(logits) ?? null), (loss) => {
+              // Checked before any gradient or step: stepping on a NaN loss would leave NaN weights behind the error.
+              if (!Number.isFinite(loss)) throw new Error(`${fn}: the loss became ${loss} at epoch ${epoch}, step ${step + 1} (lower the learning rate, or clip gradients with clipGradNorm)`);
+            });
+            if (plan.clipGradNorm !== undefined) clipGradNorm(params, plan.clipGradNorm);
+            optimizer.step();
+            weighting.afterStep();
+            if (sched !== null) {
+              lastLr = sched.group.lr;
+              if (sched.interval === 'step') (sched.scheduler as LRScheduler).step();
+            }
+            accumulateTaskLosses(logits, yb, model.taskTypes, taskSums, wb, taskCounts, widths);
+            return v;
           });
-          if (plan.clipGradNorm !== undefined) clipGradNorm(params, plan.clipGradNorm);
-          optimizer.step();
-          weighting.afterStep();
-          if (sched !== null) {
-            lastLr = sched.group.lr;
-            if (sched.interval === 'step') (sched.scheduler as LRScheduler).step();
-          }
-          accumulateTaskLosses(logits, yb, model.taskTypes, taskSums, wb, taskCounts, widths);
-          return v;
-        });
-        lossSum += value * rows.length;
-        seen += rows.length;
-        step++;
-        bar?.step(step, lossSum / seen, seen);
-        for (const cb of callbacks) cb.onBatchEnd?.(step, { loss: value, batchSize: rows.length });
-        yield 'batch';
-        if (signal?.aborted) throw abortReason(signal);
+          lossSum += value * rowsInBatch;
+          seen += rowsInBatch;
+          step++;
+          totalSteps++;
+          bar?.step(step, lossSum / seen, seen);
+          for (const cb of callbacks) cb.onBatchEnd?.(step, { loss: value, batchSize: rowsInBatch });
+          yield 'batch';
+          if (signal?.aborted) throw abortReason(signal);
+        }
+      } finally {
+        feed.close();
       }
       const logs: Record<string, number> = { loss: lossSum / seen };
       model.taskNames.forEach((name, j) => { logs[`${name}_loss`] = taskSums[j] / taskCounts[j]; });
       weighting.log(logs);
       const trainSeconds = (performance.now() - t0) / 1000;
       if (val !== null) validationLogs(evaluateResolved(model, val, Math.max(batchSize, 1024), weights), logs);
+      else if (plan.valStream !== null) validationLogs(yield* evaluateStream(`${fn} (validationData)`, model, plan.valStream, weights), logs);
+      if (health !== null && probe !== null) {
+        for (const w of logExpertHealth(health, model, probe, epoch, logs)) {
+          history.warnings.push(w);
+          bar?.message(w);
+        }
+      }
       if (sched !== null) {
         logs.lr = lastLr;
         if (sched.interval === 'epoch') stepScheduler(fn, sched, logs);
@@ -118,8 +169,11 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
       bar?.epochEnd(logs, seconds, log.samplesPerSecond);
       if (stopper?.update(epoch, logs, stateTensors)) {
         stop = true;
-        bar?.message(`early stopping: '${stopper.monitor}' has not improved for ${stopper.patience + 1} epoch(s); best ${stopper.best} at epoch ${stopper.bestEpoch}`);
+        bar?.message(stopper instanceof PerTaskEarlyStopping
+          ? `early stopping: every task stopped improving; best epochs: ${Object.entries(stopper.bestEpochs).map(([t, e]) => `${t} ${e}`).join(', ')}`
+          : `early stopping: '${stopper.monitor}' has not improved for ${stopper.patience + 1} epoch(s); best ${stopper.best} at epoch ${stopper.bestEpoch}`);
       }
+      const control = { stop: (): void => { stop = true; }, checkpoint: () => captureCheckpoint(plan, epoch, totalSteps, stop, history) };
       for (const cb of callbacks) cb.onEpochEnd?.(log, control);
       if (stop && epoch < epochs) history.stoppedEarly = true;
       yield 'epoch';
@@ -131,6 +185,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
   if (stopper) {
     history.bestEpoch = stopper.bestEpoch;
     stopper.restore(stateTensors);
+    if (stopper instanceof PerTaskEarlyStopping) perTaskResults(stopper, model, history);
   }
   for (const cb of callbacks) cb.onTrainEnd?.(history);
   return history;

@@ -7,8 +7,12 @@ import type { MultiTaskModel } from '../models/types.js';
 import { type Dataset, type ResolvedDataset, rangeRows, subsetDataset } from './dataset.js';
 import { checkModel, resolveLossWeights } from './evaluate.js';
 import { EarlyStopping, type EarlyStoppingOptions, type EpochLog, type History } from './history.js';
+import { PerTaskEarlyStopping, type Stopper } from './per-task-stopping.js';
 import { ProgressBar, type ProgressStream } from './progress.js';
 import { checkedDataset } from './checks.js';
+import { checkpointFrom, type TrainingCheckpoint } from './checkpoint.js';
+import { resolveExpertHealth, type ExpertHealth, type ExpertHealthOptions } from './expert-health.js';
+import { isBatchSource, type BatchSource, type StreamChecks } from './stream.js';
 import { resolveMissingLabels, type MissingLabels } from './label-mask.js';
 import { resolveGroups, type GroupBy } from './groups.js';
 import { resolveRowWeights, type ClassWeight, type SampleWeight } from './sample-weights.js';
@@ -16,15 +20,29 @@ import { resolveTaskWeighting, type TaskWeighting, type TaskWeightingOption } fr
 import { makeOptimizer, type OptimizerLike, type OptimizerName } from './optimizer-registry.js';
 import { LRScheduler, ReduceLROnPlateau, type AnyLRScheduler, type SchedulableOptimizer } from '../nn/optim/lr-scheduler.js';
 
-/** Hooks into the training loop; `control.stop()` ends training after the current epoch. */
-export interface Callbacks {
-  onTrainBegin?(info: { epochs: number; stepsPerEpoch: number; samples: number }): void;
-  onBatchEnd?(step: number, logs: { loss: number; batchSize: number }): void;
-  onEpochEnd?(log: EpochLog, control: { stop(): void }): void;
-  onTrainEnd?(history: History): void;
+/** What onEpochEnd can do: end training after this epoch, or take a checkpoint of the whole training state. */
+export interface EpochControl {
+  stop(): void;
+  /** The training state at this epoch's end (see checkpoint.ts); resume with fit's `resumeFrom`. */
+  checkpoint(): TrainingCheckpoint;
 }
 
-const CALLBACK_KEYS = ['onTrainBegin', 'onBatchEnd', 'onEpochEnd', 'onTrainEnd'] as const satisfies ReadonlyArray<keyof Callbacks>;
+/**
+ * Hooks into the training loop; `control.stop()` ends training after the current epoch. A callback
+ * with state of its own (ModelCheckpoint's best value) gives getState/setState, so checkpoints carry
+ * it and a resumed fit hands it back before onTrainBegin.
+ */
+export interface Callbacks {
+  /** `initialEpoch`: epochs already done (from resumeFrom), else 0. `stepsPerEpoch` and `samples` are NaN for a streamed data set. */
+  onTrainBegin?(info: { epochs: number; stepsPerEpoch: number; samples: number; initialEpoch: number }): void;
+  onBatchEnd?(step: number, logs: { loss: number; batchSize: number }): void;
+  onEpochEnd?(log: EpochLog, control: EpochControl): void;
+  onTrainEnd?(history: History): void;
+  getState?(): unknown;
+  setState?(state: unknown): void;
+}
+
+const CALLBACK_KEYS = ['onTrainBegin', 'onBatchEnd', 'onEpochEnd', 'onTrainEnd', 'getState', 'setState'] as const satisfies ReadonlyArray<keyof Callbacks>;
 
 export interface FitOptions {
   epochs?: number;
@@ -69,7 +87,8 @@ export interface FitOptions {
   groupBy?: GroupBy;
   /** Fraction of the rows, taken from the end (before shuffling, as Keras does), held out for validation. */
   validationSplit?: number;
-  validationData?: Dataset;
+  /** Rows to validate on after each epoch: a Dataset, or a batch source (read once per epoch). */
+  validationData?: Dataset | BatchSource;
   /** Reshuffle the training rows every epoch. Default true. */
   shuffle?: boolean;
   earlyStopping?: EarlyStoppingOptions;
@@ -98,6 +117,20 @@ export interface FitOptions {
    * made by a callback; `fitAsync` also sees one from a timer, a button or a message.
    */
   signal?: AbortSignal;
+  /**
+   * Continue an interrupted fit from a checkpoint (ModelCheckpoint's file through loadCheckpoint,
+   * its bytes, or control.checkpoint()): weights, optimizer and scheduler state, epoch, step, both
+   * random streams, history, early stopping and callbacks' state are restored, so with the same
+   * data and options the result is bit-identical to a fit that was never interrupted. `epochs` is
+   * the total, as in the interrupted fit.
+   */
+  resumeFrom?: TrainingCheckpoint | Uint8Array;
+  /**
+   * Gate entropy and per-expert load per task after each epoch (expert-health.ts), logged as
+   * `<task>_gate_entropy` and `<task>_expert_<e>_load`, with a warning when a gate collapses. On by
+   * default for models with gates (MMoE, OMoE, PLE); false turns it off.
+   */
+  expertHealth?: boolean | ExpertHealthOptions;
 }
 
 /** The function form gets fit's optimizer (an optim optimizer when fit built it from a name). */
@@ -138,7 +171,7 @@ export interface FitAsyncOptions extends FitOptions {
 export const FIT_KEYS = [
   'epochs', 'batchSize', 'optimizer', 'lr', 'lossWeights', 'sampleWeight', 'classWeight', 'taskWeighting', 'validationSplit', 'validationData', 'shuffle',
   'earlyStopping', 'seed', 'clipGradNorm', 'callbacks', 'verbose', 'progressStream', 'lrScheduler', 'signal',
-  'missingLabels', 'groupBy',
+  'missingLabels', 'groupBy', 'resumeFrom', 'expertHealth',
 ] as const satisfies ReadonlyArray<keyof FitOptions>;
 /** The options whose value has one kind: a value of another kind is a TypeError, not a truthy default. */
 const FIT_VALUE_KINDS: Partial<Record<keyof FitOptions, ValueKind>> = {
@@ -151,8 +184,13 @@ export const FIT_ASYNC_KEYS = [...FIT_KEYS, 'yieldEvery'] as const satisfies Rea
 export interface FitPlan {
   fn: string;
   model: MultiTaskModel;
-  train: ResolvedDataset;
+  /** In-memory training rows, or null for a stream. */
+  train: ResolvedDataset | null;
+  /** The training stream, or null for in-memory rows. */
+  stream: BatchSource | null;
+  streamChecks: StreamChecks;
   val: ResolvedDataset | null;
+  valStream: BatchSource | null;
   epochs: number;
   batchSize: number;
   steps: number;
@@ -161,13 +199,18 @@ export interface FitPlan {
   optimizer: OptimizerLike;
   shuffle: boolean;
   generator: Generator;
-  stopper: EarlyStopping | null;
+  stopper: Stopper | null;
   callbacks: Callbacks[];
   bar: ProgressBar | null;
   clipGradNorm: number | undefined;
   signal: AbortSignal | undefined;
   scheduler: PlannedScheduler | null;
   weighting: TaskWeighting;
+  /** The checkpoint to continue from, or null. */
+  resume: TrainingCheckpoint | null;
+  /** Why checkpoints cannot capture this fit, or null. */
+  notResumable: string | null;
+  health: ExpertHealth | null;
 }
 
 const isScheduler = (s: unknown): s is AnyLRScheduler => s instanceof LRScheduler || s instanceof ReduceLROnPlateau;
@@ -200,7 +243,8 @@ function resolveScheduler(fn: string, input: FitOptions['lrScheduler'], optimize
   } else if (config.monitor !== undefined) {
     throw new Error(`${fn}: lrScheduler.monitor is for ReduceLROnPlateau; ${scheduler.name} does not watch a value`);
   }
-  return { scheduler, interval, monitor, group: scheduler.optimizer.paramGroups[0] };
+  // Looked up each time: an optimizer's loadStateDict (resumeFrom) replaces its group objects.
+  return { scheduler, interval, monitor, get group() { return scheduler.optimizer.paramGroups[0]; } };
 }
 
 function resolveCallbacks(fn: string, c: FitOptions['callbacks']): Callbacks[] {
@@ -218,6 +262,16 @@ function resolveCallbacks(fn: string, c: FitOptions['callbacks']): Callbacks[] {
   return list;
 }
 
+function resolveStopper(fn: string, opts: FitOptions, model: MultiTaskModel, hasValidation: boolean, trainWeights: number[]): Stopper | null {
+  const es = opts.earlyStopping;
+  if (es === undefined) return null;
+  if (es === null || typeof es !== 'object') throw new TypeError(`${fn}: earlyStopping must be an options object ({ monitor, patience, ... })`);
+  const single = new EarlyStopping({ ...es, monitor: es.perTask ? undefined : es.monitor }, hasValidation, fn);
+  if (!es.perTask) return single;
+  if (opts.taskWeighting !== undefined) throw new Error(`${fn}: earlyStopping.perTask stops a task by zeroing its fixed loss weight; it cannot be combined with taskWeighting`);
+  return new PerTaskEarlyStopping(es, hasValidation, fn, model.taskNames, model.taskTypes, trainWeights);
+}
+
 function checkSignal(fn: string, s: unknown): AbortSignal | undefined {
   if (s === undefined) return undefined;
   if (s === null || typeof s !== 'object' || typeof (s as AbortSignal).aborted !== 'boolean') {
@@ -226,29 +280,49 @@ function checkSignal(fn: string, s: unknown): AbortSignal | undefined {
   return s as AbortSignal;
 }
 
-export function planFit(fn: string, model: MultiTaskModel, data: Dataset, opts: FitOptions, allowed: readonly string[]): FitPlan {
+/** The checks a batch source makes of fit's options, which assume in-memory rows. */
+function checkStreamOptions(fn: string, data: BatchSource, opts: FitOptions): void {
+  const refuse = (key: string, why: string): never => { throw new Error(`${fn}: ${key}: ${why}`); };
+  if (opts.validationSplit !== undefined) refuse('validationSplit', 'a stream cannot be split; give validationData (a Dataset or another batch source)');
+  if (opts.sampleWeight !== undefined) refuse('sampleWeight', "a stream's weights come with its batches ({ x, y, sampleWeight })");
+  if (opts.batchSize !== undefined) refuse('batchSize', 'a stream is cut into batches by its source (csvDataset has batchSize)');
+  if (opts.shuffle !== undefined) refuse('shuffle', "a stream is shuffled by its source (csvDataset's shuffleBuffer)");
+  if (opts.missingLabels !== undefined) refuse('missingLabels', 'not supported with a stream yet (give in-memory data)');
+  if (opts.groupBy !== undefined) refuse('groupBy', 'not supported with a stream yet (give in-memory data)');
+  if (fn === 'fit' && typeof (data as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function') {
+    refuse('data', 'an async iterable is read with fitAsync (fit cannot wait)');
+  }
+}
+
+export function planFit(fn: string, model: MultiTaskModel, data: Dataset | BatchSource, opts: FitOptions, allowed: readonly string[]): FitPlan {
   checkModel(fn, model);
   if (fn === 'fit' && opts !== null && typeof opts === 'object' && 'yieldEvery' in opts) {
     throw new TypeError('fit: yieldEvery is an option of fitAsync (fit runs to the end without yielding)');
   }
   checkOptions(fn, opts, allowed);
   checkOptionTypes(fn, opts, FIT_VALUE_KINDS);
+  if (isBatchSource(data)) checkStreamOptions(fn, data, opts);
   const epochs = checkPositiveInt(fn, 'epochs', opts.epochs ?? 1);
   const batchSize = checkPositiveInt(fn, 'batchSize', opts.batchSize ?? 256);
   const weights = resolveLossWeights(fn, model, opts.lossWeights);
   const numTasks = model.taskNames.length;
   const maskable = resolveMissingLabels(fn, opts.missingLabels, model.taskNames);
-  let train = checkedDataset(fn, data, model, maskable);
-  train.w = resolveRowWeights(fn, opts.sampleWeight, opts.classWeight, train.y, train.n, model.taskTypes, model.taskNames);
+  const stream = isBatchSource(data) ? data : null;
+  let train: ResolvedDataset | null = null;
+  if (!isBatchSource(data)) {
+    train = checkedDataset(fn, data, model, maskable);
+    train.w = resolveRowWeights(fn, opts.sampleWeight, opts.classWeight, train.y, train.n, model.taskTypes, model.taskNames);
+  }
+  const valStream = opts.validationData !== undefined && isBatchSource(opts.validationData) ? opts.validationData : null;
   let val: ResolvedDataset | null = null;
   if (opts.validationData !== undefined && opts.validationSplit !== undefined) {
     throw new Error(`${fn}: give validationSplit or validationData, not both`);
   }
-  if (opts.validationData !== undefined) {
-    val = checkedDataset(`${fn} (validationData)`, opts.validationData, model, maskable);
+  if (opts.validationData !== undefined && valStream === null) {
+    val = checkedDataset(`${fn} (validationData)`, opts.validationData as Dataset, model, maskable);
     // Its metrics would be NaN every epoch, which early stopping and ReduceLROnPlateau misread.
     if (val.n === 0) throw new RangeError(`${fn}: validationData has no rows`);
-  } else if (opts.validationSplit !== undefined) {
+  } else if (opts.validationSplit !== undefined && train !== null) {
     // Ids given per row travel with their rows into the split.
     if (opts.groupBy !== undefined && typeof opts.groupBy !== 'string') train.groups = resolveGroups(fn, opts.groupBy, train);
     const s = opts.validationSplit;
@@ -258,7 +332,8 @@ export function planFit(fn: string, model: MultiTaskModel, data: Dataset, opts: 
     val = { ...subsetDataset(train, rangeRows(nTrain, train.n)), w: null };
     train = subsetDataset(train, rangeRows(0, nTrain));
   }
-  if (train.n === 0) throw new RangeError(`${fn}: no training rows`);
+  if (train !== null && train.n === 0) throw new RangeError(`${fn}: no training rows`);
+  const hasValidation = val !== null || valStream !== null;
   if (opts.groupBy !== undefined) {
     if (val === null) throw new Error(`${fn}: groupBy adds grouped AUC to the validation metrics; give validationSplit or validationData`);
     if (typeof opts.groupBy === 'string') val.groups = resolveGroups(`${fn} (validation data)`, opts.groupBy, val);
@@ -268,17 +343,24 @@ export function planFit(fn: string, model: MultiTaskModel, data: Dataset, opts: 
   const verbose = opts.verbose ?? 1;
   if (verbose !== 0 && verbose !== 1 && verbose !== 2) throw new RangeError(`${fn}: verbose must be 0, 1 or 2, got ${String(verbose)}`);
   const optimizer = makeOptimizer(fn, opts.optimizer ?? 'adam', params, opts.lr ?? 1e-3);
+  // The training loss's own copy: per-task early stopping zeroes a stopped task's entry, while validation keeps `weights`.
+  const trainWeights = weights.slice();
   return {
-    fn, model, train, val, epochs, batchSize, weights, params, optimizer,
-    steps: numBatches(train.n, batchSize),
-    scheduler: resolveScheduler(fn, opts.lrScheduler, optimizer, val !== null),
-    weighting: resolveTaskWeighting(fn, opts.taskWeighting, model, weights, opts.lossWeights !== undefined, opts.lr),
+    fn, model, train, val, stream, valStream, epochs, batchSize, weights, params, optimizer,
+    streamChecks: { fn, model, classWeight: opts.classWeight, weighted: true },
+    steps: train === null ? NaN : numBatches(train.n, batchSize),
+    scheduler: resolveScheduler(fn, opts.lrScheduler, optimizer, hasValidation),
+    weighting: resolveTaskWeighting(fn, opts.taskWeighting, model, trainWeights, opts.lossWeights !== undefined, opts.lr),
     shuffle: opts.shuffle ?? true,
     generator: opts.seed !== undefined ? new Generator(opts.seed) : defaultGenerator,
-    stopper: opts.earlyStopping ? new EarlyStopping(opts.earlyStopping, val !== null, fn) : null,
+    stopper: resolveStopper(fn, opts, model, hasValidation, trainWeights),
     callbacks: resolveCallbacks(fn, opts.callbacks),
     bar: verbose === 0 ? null : new ProgressBar({ stream: opts.progressStream, tty: verbose === 2 ? false : undefined }),
     clipGradNorm: opts.clipGradNorm,
     signal: checkSignal(fn, opts.signal),
+    health: resolveExpertHealth(fn, model, opts.expertHealth),
+    resume: opts.resumeFrom === undefined ? null : checkpointFrom(fn, opts.resumeFrom),
+    // Its learned weights and their Adam live outside the model and the optimizer.
+    notResumable: opts.taskWeighting === undefined ? null : 'taskWeighting keeps learned state that checkpoints do not save yet',
   };
 }

@@ -17,6 +17,12 @@ export class History {
   bestEpoch: number | null = null;
   /** True when early stopping (or a callback) ended training before the last epoch. */
   stoppedEarly = false;
+  /** Warnings raised while training (a collapsed gate, see expert-health.ts), in order. */
+  readonly warnings: string[] = [];
+  /** Per-task early stopping: each task's best epoch and the epoch it stopped at (0: never); else null. */
+  taskEarlyStopping: Record<string, { bestEpoch: number; stoppedAt: number }> | null = null;
+  /** Per-task early stopping with restoreBestWeights: each task's state dict at its best epoch; else null. */
+  taskBestWeights: Record<string, Record<string, Tensor>> | null = null;
 
   push(log: EpochLog): void {
     this.epochs.push(log);
@@ -53,11 +59,11 @@ export class History {
   }
 
   toJSON(): object {
-    return { epochs: this.epochs, bestEpoch: this.bestEpoch, stoppedEarly: this.stoppedEarly };
+    return { epochs: this.epochs, bestEpoch: this.bestEpoch, stoppedEarly: this.stoppedEarly, ...(this.taskEarlyStopping ? { taskEarlyStopping: this.taskEarlyStopping } : {}), ...(this.warnings.length ? { warnings: this.warnings } : {}) };
   }
 }
 
-const EARLY_STOPPING_KEYS = ['monitor', 'patience', 'mode', 'minDelta', 'restoreBestWeights'] as const;
+const EARLY_STOPPING_KEYS = ['monitor', 'patience', 'mode', 'minDelta', 'restoreBestWeights', 'perTask'] as const;
 
 export interface EarlyStoppingOptions {
   /** The log key to watch; default 'val_loss' (or 'loss' when there is no validation data). */
@@ -68,8 +74,23 @@ export interface EarlyStoppingOptions {
   mode?: 'min' | 'max' | 'auto';
   /** The smallest change that counts as an improvement. Default 0. */
   minDelta?: number;
-  /** At the end, put back the weights of the best epoch. Default false. */
+  /** At the end, put back the weights of the best epoch. Default false. With perTask: keep each task's best weights in history.taskBestWeights. */
   restoreBestWeights?: boolean;
+  /**
+   * Watch each task on its own (per-task-stopping.ts): `monitor` then holds `{task}`
+   * ('val_{task}_auc'; default val_<task>_logloss / _mse, or <task>_loss without validation); a
+   * task that stops improving stops contributing to the training loss; training ends when all have.
+   */
+  perTask?: boolean;
+}
+
+export interface EarlyStoppingState {
+  best: number | null;
+  bestEpoch: number;
+  wait: number;
+  snapshot: Array<Float32Array | Float64Array> | null;
+  /** Per-task stopping: the epoch this task stopped at, 0 while it trains. */
+  stoppedAt?: number;
 }
 
 /** Watches one logged quantity; says when to stop; keeps a copy of the best weights if asked. */
@@ -86,6 +107,9 @@ export class EarlyStopping {
 
   constructor(opts: EarlyStoppingOptions, hasValidation: boolean, private readonly fn = 'fit') {
     checkOptions(`${fn}: earlyStopping`, opts, EARLY_STOPPING_KEYS);
+    if (opts.perTask !== undefined && typeof opts.perTask !== 'boolean') throw new TypeError(`${fn}: earlyStopping.perTask must be true or false, got ${String(opts.perTask)}`);
+    if (opts.restoreBestWeights !== undefined && typeof opts.restoreBestWeights !== 'boolean') throw new TypeError(`${fn}: earlyStopping.restoreBestWeights must be true or false, got ${String(opts.restoreBestWeights)}`);
+    if (opts.monitor !== undefined && typeof opts.monitor !== 'string') throw new TypeError(`${fn}: earlyStopping.monitor must be a log key (a string), got ${typeof opts.monitor}`);
     this.monitor = opts.monitor ?? (hasValidation ? 'val_loss' : 'loss');
     this.patience = opts.patience ?? 0;
     if (!Number.isInteger(this.patience) || this.patience < 0) throw new RangeError(`${fn}: earlyStopping.patience must be an integer >= 0, got ${opts.patience}`);
@@ -117,6 +141,20 @@ export class EarlyStopping {
     this.wait++;
     // Keras (and so DeepCTR-Torch) stops once `wait` reaches `patience`; patience 0 behaves like 1.
     return this.wait >= Math.max(this.patience, 1);
+  }
+
+  /** What a checkpoint keeps to resume watching: the best value (null for none yet), its epoch, the wait, the best weights. */
+  getState(): EarlyStoppingState[] {
+    return [{ best: Number.isNaN(this.best) ? null : this.best, bestEpoch: this.bestEpoch, wait: this.wait, snapshot: this.snapshot }];
+  }
+
+  setState(states: readonly EarlyStoppingState[]): void {
+    if (states.length !== 1) throw new Error(`${this.fn}: earlyStopping: the checkpoint watches ${states.length} quantities, this fit 1 (perTask on one side only?)`);
+    const s = states[0];
+    this.best = s.best ?? NaN;
+    this.bestEpoch = s.bestEpoch;
+    this.wait = s.wait;
+    this.snapshot = s.snapshot;
   }
 
   /** Copies the best epoch's weights back into the parameters (when restoreBestWeights). */

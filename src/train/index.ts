@@ -1,5 +1,6 @@
 export {
-  fit, fitAsync, evaluate, predict,
+  fit, fitAsync, evaluate, evaluateAsync, predict,
+  type Batch, type BatchDataset, type BatchSource,
   type FitOptions, type FitAsyncOptions, type YieldEvery, type EvaluateOptions, type PredictOptions, type Evaluation, type Callbacks,
 } from './trainer.js';
 export type { Dataset, Features } from './dataset.js';
@@ -12,3 +13,7 @@ export type { MissingLabels } from './label-mask.js';
 export type { GroupBy } from './groups.js';
 export { lineChart, histogram, heatmap, gridLayout } from '../plot/svg.js';
 export { fitStacked, type FitStackedOptions } from './fit-stacked.js';
+export { encodeCheckpoint, decodeCheckpoint, type TrainingCheckpoint, type GeneratorState } from './checkpoint.js';
+export type { EpochControl } from './fit-plan.js';
+export { gateHealth, expertLoadFigure, type ExpertHealthOptions } from './expert-health.js';
+export type { Stopper } from './per-task-stopping.js';

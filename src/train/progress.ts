@@ -93,7 +93,9 @@ export class ProgressBar {
   step(step: number, loss: number, samples: number): void {
     if (!this.tty) return;
     const t = this.now();
-    if (step < this.steps && t - this.lastDraw < this.refreshMs) return;
+    // A stream's step count is unknown (NaN): then every redraw is throttled and no bar or ETA is drawn.
+    const known = Number.isFinite(this.steps);
+    if (!(step >= this.steps) && t - this.lastDraw < this.refreshMs) return;
     this.lastDraw = t;
     const elapsed = (t - this.epochStart) / 1000;
     const rate = elapsed > 0 ? samples / elapsed : 0;
@@ -101,7 +103,9 @@ export class ProgressBar {
     const width = 24;
     const filled = this.steps > 0 ? Math.round((width * step) / this.steps) : width;
     const bar = '='.repeat(Math.max(0, filled - 1)) + (filled > 0 ? (step === this.steps ? '=' : '>') : '') + '.'.repeat(width - filled);
-    const line = `epoch ${this.epoch}/${this.epochs} [${bar}] ${step}/${this.steps} - loss ${formatNumber(loss)} - ${Math.round(rate)} samples/s - ETA ${formatDuration(eta)}`;
+    const line = known
+      ? `epoch ${this.epoch}/${this.epochs} [${bar}] ${step}/${this.steps} - loss ${formatNumber(loss)} - ${Math.round(rate)} samples/s - ETA ${formatDuration(eta)}`
+      : `epoch ${this.epoch}/${this.epochs} - step ${step} - loss ${formatNumber(loss)} - ${Math.round(rate)} samples/s`;
     const cols = this.stream.columns ?? 0;
     const fitted = cols > 10 && line.length >= cols ? line.slice(0, cols - 1) : line;
     this.stream.write(`\r\x1b[2K${fitted}`);

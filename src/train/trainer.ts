@@ -4,8 +4,11 @@ import { FIT_ASYNC_KEYS, FIT_KEYS, planFit, type FitAsyncOptions, type FitOption
 import { trainingLoop, type LoopPause } from './fit-loop.js';
 import type { History } from './history.js';
 import { createYielder } from './yield.js';
+import { driveAsync, driveSync, type BatchSource } from './stream.js';
 
-export { evaluate, predict, resolveLossWeights, type EvaluateOptions, type PredictOptions, type Evaluation } from './evaluate.js';
+export { predict, resolveLossWeights, type EvaluateOptions, type PredictOptions, type Evaluation } from './evaluate.js';
+export { evaluateAny as evaluate, evaluateAsync } from './evaluate-stream.js';
+export type { Batch, BatchDataset, BatchSource } from './stream.js';
 export type { Callbacks, FitOptions, FitAsyncOptions, YieldEvery } from './fit-plan.js';
 export type { ModelInput } from '../models/types.js';
 
@@ -13,12 +16,8 @@ export type { ModelInput } from '../models/types.js';
  * Trains `model` on `data`, synchronously, and returns the per-epoch history. The loss is
  * Σ_t w_t · loss_t + the model's regularisation, one optimizer step per mini-batch.
  */
-export function fit(model: MultiTaskModel, data: Dataset, opts: FitOptions = {}): History {
-  const loop = trainingLoop(planFit('fit', model, data, opts, FIT_KEYS));
-  for (;;) {
-    const r = loop.next();
-    if (r.done) return r.value;
-  }
+export function fit(model: MultiTaskModel, data: Dataset | BatchSource, opts: FitOptions = {}): History {
+  return driveSync('fit', trainingLoop(planFit('fit', model, data, opts, FIT_KEYS)));
 }
 
 /** Decides at each pause whether to hand the event loop a turn. */
@@ -43,21 +42,19 @@ function yieldPolicy(v: YieldEvery | undefined): (pause: LoopPause, msSinceTurn:
  * onTrainEnd is not called. For a graceful end with a history, call `control.stop()` from
  * onEpochEnd instead.
  */
-export async function fitAsync(model: MultiTaskModel, data: Dataset, opts: FitAsyncOptions = {}): Promise<History> {
+export async function fitAsync(model: MultiTaskModel, data: Dataset | BatchSource, opts: FitAsyncOptions = {}): Promise<History> {
   const plan = planFit('fitAsync', model, data, opts, FIT_ASYNC_KEYS);
   const shouldYield = yieldPolicy(opts.yieldEvery);
   const loop = trainingLoop(plan);
   const yielder = createYielder();
   try {
     let lastTurn = performance.now();
-    for (;;) {
-      const r = loop.next();
-      if (r.done) return r.value;
-      if (shouldYield(r.value, performance.now() - lastTurn)) {
+    return await driveAsync(loop, async (pause: LoopPause) => {
+      if (shouldYield(pause, performance.now() - lastTurn)) {
         await yielder.next();
         lastTurn = performance.now();
       }
-    }
+    });
   } finally {
     yielder.close();
   }

@@ -93,7 +93,7 @@ describe('fit', () => {
     const data = teacherData(40, 6, 2);
     let info: { stepsPerEpoch: number; samples: number } | undefined;
     const h = fit(smallMMoE(), data, { epochs: 1, batchSize: 10, validationSplit: 0.25, seed: 3, verbose: 0, callbacks: { onTrainBegin: (i) => { info = i; } } });
-    expect(info).toEqual({ epochs: 1, stepsPerEpoch: 3, samples: 30 });
+    expect(info).toEqual({ epochs: 1, stepsPerEpoch: 3, samples: 30, initialEpoch: 0 });
     // The held-out rows are rows 30..39: evaluating on them gives the logged validation loss.
     const model = smallMMoE();
     const h2 = fit(model, { x: data.x.slice(0, 0, 30), y: data.y.slice(0, 0, 30) }, {

@@ -146,7 +146,10 @@ function packRows(parts: readonly NDArray[], rows: number, F: number, recording:
       && parts.every((p, i) => p === hit.parts[i] && p.data === hit.data[i] && versionOf(p) === hit.versions[i])) {
       return hit.packed;
     }
-    const packed = fill(new NDArray(allocateFloat32Persistent(rows * F), [rows, F]), parts);
+    // A stale entry's storage is refilled rather than replaced: a dropped one would wait for a
+    // finalizer, which a synchronous training loop (weights change every epoch) never lets run.
+    const reuse = hit !== undefined && hit.packed.shape[0] === rows && hit.packed.shape[1] === F ? hit.packed : null;
+    const packed = fill(reuse ?? new NDArray(allocateFloat32Persistent(rows * F, false), [rows, F]), parts);
     packedCache.set(parts[0], { parts: parts.slice(), versions: parts.map(versionOf), data: parts.map((p) => p.data), packed });
     return packed;
   }

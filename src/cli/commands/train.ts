@@ -3,13 +3,16 @@ import { createModel, type ModelName, type ModelOptionsByName, type MultiTaskMod
 import { serializeSafetensors } from '../../nn/safetensors.js';
 import { gateHeatmap, lossCurvesFigure } from '../../experiments/figures.js';
 import { resolveDataset, sliceFeatures } from '../../train/dataset.js';
-import { evaluate, fit } from '../../train/trainer.js';
+import { evaluateAsync, fitAsync } from '../../train/trainer.js';
+import type { ModelInput } from '../../models/types.js';
+import { expertLoadFigure } from '../../train/expert-health.js';
 import { formatDuration } from '../../train/progress.js';
 import { UsageError, getString, type FlagSpec, type FlagValues } from '../args.js';
 import { ConfigError, readTrainConfig } from '../config.js';
 import { checkOutDir, println, toJson, writeOutputs, type CliIO } from '../io.js';
 import { fixed, markdownTable } from '../table.js';
 import { loadTabular } from '../tabular.js';
+import { streamTabular } from '../tabular-stream.js';
 import { taskOptionsOf } from '../preprocessing.js';
 
 export const trainFlags: Record<string, FlagSpec> = {
@@ -36,7 +39,8 @@ export async function runTrain(flags: FlagValues, io: CliIO): Promise<number> {
   const outDir = getString(flags, 'out') ?? join('out', 'train');
   checkOutDir('train', 'out', outDir); // an unusable --out fails now, not after training
   const t0 = performance.now();
-  const data = await loadTabular(cfg);
+  const stream = cfg.training.stream;
+  const data = stream ? await streamTabular(cfg) : await loadTabular(cfg);
   const taskNames = cfg.labels.map((l) => l.name);
   const taskTypes = cfg.labels.map((l) => l.type);
   const model = buildConfiguredModel(cfg.model.name, cfg.model.options, { features: data.features, ...taskOptionsOf(cfg.labels) });
@@ -44,24 +48,25 @@ export async function runTrain(flags: FlagValues, io: CliIO): Promise<number> {
   const missingLabels = cfg.labels.filter((l) => l.allowMissing).map((l) => l.name);
   if (!flags.quiet) {
     io.err.write(`train: ${cfg.model.name} (${model.numParameters()} parameters) on ${data.rows.train} rows ` +
-      `(validation ${data.rows.validation}, test ${data.rows.test}) from ${cfg.csv}\n`);
+      `(validation ${data.rows.validation}, test ${data.rows.test}) from ${cfg.csv}${stream ? ', streamed' : ''}\n`);
   }
   let history;
   try {
-    history = fit(model, data.train, {
-      epochs: tr.epochs, batchSize: tr.batchSize, optimizer: tr.optimizer, lr: tr.lr, seed: tr.seed,
-      lossWeights: tr.lossWeights, clipGradNorm: tr.clipGradNorm, missingLabels,
+    // One loop either way; a stream is cut into batches (and shuffled) by its source.
+    history = await fitAsync(model, data.train, {
+      epochs: tr.epochs, ...(stream ? {} : { batchSize: tr.batchSize, missingLabels }), optimizer: tr.optimizer, lr: tr.lr, seed: tr.seed, yieldEvery: 'never',
+      lossWeights: tr.lossWeights, clipGradNorm: tr.clipGradNorm,
       validationData: data.validation ?? undefined,
       earlyStopping: tr.earlyStopping,
       verbose: flags.quiet ? 0 : 1, progressStream: io.err,
     });
   } catch (e) {
     // Option problems the config could not see in advance (e.g. a monitor key that is never logged).
-    if (e instanceof Error && /^fit: (earlyStopping|lossWeights)/.test(e.message)) throw new ConfigError(`config: training: ${e.message}`);
+    if (e instanceof Error && /^fit(Async)?: (earlyStopping|lossWeights)/.test(e.message)) throw new ConfigError(`config: training: ${e.message}`);
     throw e;
   }
   const evalSet = data.test ?? data.validation;
-  const evaluation = evalSet ? evaluate(model, evalSet, { lossWeights: tr.lossWeights, missingLabels }) : null;
+  const evaluation = evalSet ? await evaluateAsync(model, evalSet, { lossWeights: tr.lossWeights, ...(stream ? {} : { missingLabels }) }) : null;
   const split = data.test ? 'test' : 'validation';
   if (evaluation) {
     const metricNames = cfg.groupBy !== undefined ? ['auc', 'gauc', 'logloss', 'accuracy', 'mse'] as const : ['auc', 'logloss', 'accuracy', 'mse'] as const;
@@ -83,9 +88,21 @@ export async function runTrain(flags: FlagValues, io: CliIO): Promise<number> {
     'loss.svg': lossCurvesFigure([{ name: cfg.model.name, history }]),
   };
   const sample = evalSet ?? data.train;
-  const n = resolveDataset('train', sample, taskNames.length).n;
-  const gates = gateHeatmap(model, sliceFeatures(sample.x, 0, Math.min(n, 4096), n), `${cfg.model.name}: mean gate weight, ${split} rows`);
+  let rows: ModelInput;
+  if ('iterator' in sample) {
+    // A stream's first batch (evaluation batches hold up to 4096 rows).
+    const it = sample.iterator(1);
+    const b = (await it.next()).value!;
+    await it.return(undefined);
+    rows = sliceFeatures(b.x, 0, b.y.length / taskNames.length, b.y.length / taskNames.length);
+  } else {
+    const n = resolveDataset('train', sample, taskNames.length).n;
+    rows = sliceFeatures(sample.x, 0, Math.min(n, 4096), n);
+  }
+  const gates = gateHeatmap(model, rows, `${cfg.model.name}: mean gate weight, ${split} rows`);
   if (gates) files['gates.svg'] = gates.svg;
+  const load = expertLoadFigure(history, taskNames, `${cfg.model.name}: mean gate weight per expert, by epoch`);
+  if (load) files['expert-load.svg'] = load;
   const written = writeOutputs(outDir, files);
   for (const p of written) println(io, `wrote ${p}`);
   println(io, `took ${formatDuration((performance.now() - t0) / 1000)}`);
