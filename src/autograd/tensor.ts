@@ -66,6 +66,18 @@ export class Tensor extends NDArray {
     this.sparseGrad = null;
   }
 
+  /**
+   * Zeroes the gradient in place (PyTorch's zero_grad(set_to_none=False)): a dense gradient keeps
+   * its storage, so what holds it sees zeros, then the next backward's sums; a sparse one is dropped.
+   */
+  zeroGradInPlace(): void {
+    if (this.sparseGrad !== null) {
+      this.grad = null;
+      return;
+    }
+    this.denseGrad?.data.fill(0);
+  }
+
   /** Accumulates a row-sparse gradient: kept sparse unless a dense one is already there. */
   addSparseGrad(s: RowSparse): void {
     if (s.numRows * s.dim !== this.size) {

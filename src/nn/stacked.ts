@@ -1,4 +1,4 @@
-import { Tensor, physical, runsOf, stackedView } from '../autograd/index.js';
+import { Tensor, bumpVersion, physical, runsOf, stackedView } from '../autograd/index.js';
 import { restoreTensor, stackInPlace, type SavedProperties } from '../autograd/stacked/view.js';
 import { allocateFloat32Persistent, allocateUninit, formatShape } from '../tensor/index.js';
 import { BatchNorm1d } from './batchnorm.js';
@@ -81,6 +81,8 @@ export class StackedModules<M extends Module = Module> {
     for (const { logical, physical: phys, own } of this.params) {
       restoreTensor(logical, own);
       logical.data.set(phys.data.subarray(0, logical.size));
+      // New values in place: caches keyed on the version (packed weights) must see them.
+      bumpVersion(logical);
     }
     for (let r = 1; r < this.runs; r++) {
       const named = new Map(this.models[r].namedParameters());
@@ -88,6 +90,7 @@ export class StackedModules<M extends Module = Module> {
         const t = named.get(name)!;
         const n = t.size;
         t.data.set(phys.data.subarray(r * n, (r + 1) * n));
+        bumpVersion(t);
         t.grad = null;
       }
     }

@@ -34,8 +34,8 @@ export const KERNELS = {
   map: { minWork: Infinity, minWorkInPlace: 32 },
   /** Row kernels (row/column sums, softmax's backward, block copies): elements. */
   rows: { minWork: Infinity, minWorkInPlace: 32 },
-  /** Softmax: not bit-identical to JavaScript's, so chosen by backend alone (work passed as 1). */
-  softmax: { minWork: Infinity, minWorkInPlace: 1 },
+  /** Softmax: not bit-identical to JavaScript's, so chosen by backend alone (work passed as 1; copies allowed). */
+  softmax: { minWork: 1, minWorkInPlace: 1 },
   /** Fused optimizer steps (bit-identical): elements of one parameter. */
   optim: { minWork: Infinity, minWorkInPlace: 1 },
 } as const satisfies Record<string, KernelPolicy>;

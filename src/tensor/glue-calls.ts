@@ -2,6 +2,7 @@ import type { Storage } from './dtype.js';
 import { onWasm } from './dispatch.js';
 import { glueKernels, type GlueBinaryOp } from './wasm/glue.js';
 import { arenaAddress } from './wasm/runtime.js';
+import { allocateFloat32, closeStorageScope, openStorageScope } from './storage.js';
 
 /*
  * The tensor kernels' way into the WebAssembly glue kernels (wasm/glue.ts) for operands that live
@@ -70,13 +71,32 @@ export function tryActivationGrad(kind: 'sigmoid' | 'tanh', g: Storage, y: Stora
   return true;
 }
 
-/** Softmax over the last axis of [M, N]; by backend, never by size (see above). */
+/**
+ * Softmax over the last axis of [M, N]; by backend alone, never by size or by where the operands
+ * live (see above): operands off the arena are copied into blocks of a scope of their own.
+ */
 export function trySoftmaxRows(x: Storage, o: Storage, M: number, N: number): boolean {
-  if (M * N === 0 || !onWasm('softmax', 1, x, o) || !inArena(x, o, o)) return false;
+  if (M * N === 0 || !onWasm('softmax', 1, x, o)) return false;
   const k = glueKernels();
   if (k === null) return false;
-  k.softmax(M, N, arenaAddress(x as Float32Array), arenaAddress(o as Float32Array));
-  return true;
+  if (inArena(x, o, o)) {
+    k.softmax(M, N, arenaAddress(x as Float32Array), arenaAddress(o as Float32Array));
+    return true;
+  }
+  openStorageScope();
+  try {
+    const xa = allocateFloat32(M * N, false), oa = allocateFloat32(M * N, false);
+    if (arenaAddress(xa) < 0 || arenaAddress(oa) < 0) {
+      // No arena to copy into: the only case the JavaScript softmax runs on this backend.
+      return false;
+    }
+    xa.set(x);
+    k.softmax(M, N, arenaAddress(xa), arenaAddress(oa));
+    o.set(oa);
+    return true;
+  } finally {
+    closeStorageScope([]);
+  }
 }
 
 /** y ⊙ (g − rowsum(g ⊙ y)) over rows of [M, N]. */

@@ -84,16 +84,22 @@ function batchScopes(model: MultiTaskModel): StepScopes {
 export function predictResolved(model: MultiTaskModel, x: Features, n: number, batchSize: number): Float32Array {
   const t = outputWidths(model).reduce((a, k) => a + k, 0);
   const out = new Float32Array(n * t);
+  const scopes = batchScopes(model);
   inEvalMode(model, () => {
+    try {
     for (let start = 0; start < n; start += batchSize) {
       const end = Math.min(n, start + batchSize);
-      batchScopes(model).run(() => {
+      scopes.run(() => {
         const p = model.forward(sliceFeatures(x, start, end, n));
         if (p.ndim !== 2 || p.shape[0] !== end - start || p.shape[1] !== t) {
           throw new RangeError(`predict: the model returned [${p.shape.join(', ')}] for a batch of ${end - start}, expected [${end - start}, ${t}]`);
         }
         out.set(p.data, start * t);
       });
+    }
+    } finally {
+      // Whatever a batch kept is the collector's once the call returns.
+      scopes.finish();
     }
   });
   return out;

@@ -119,7 +119,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause | PendingPull,
           // scope closes before callbacks and the yield, so user code never runs inside it.
           const value = stepScopes.run(() => {
             const { x: xb, y: yb, w: wb } = batch.load();
-            optimizer.zeroGrad();
+            optimizer.zeroGrad(false);
             const logits = model.logits(xb);
             const v = weighting.backward(logits, yb, wb, penalties(model.regularizationLoss(), model.auxiliaryLoss?.(logits) ?? null), (loss) => {
               // Checked before any gradient or step: stepping on a NaN loss would leave NaN weights behind the error.

@@ -108,6 +108,7 @@ export function fitStacked(stacked: StackedModules<MultiTaskModel>, data: readon
   const numTasks = model.taskNames.length;
   const histories = Array.from({ length: R }, () => new History());
   const scopes = new StepScopes([model, optimizer, stacked]);
+  try {
   for (let epoch = 1; epoch <= epochs; epoch++) {
     const t0 = performance.now();
     model.train();
@@ -127,7 +128,7 @@ export function fitStacked(stacked: StackedModules<MultiTaskModel>, data: readon
         const ys = rowsR.map((rs, r) => takeLabels(train[r].y, numTasks, rs));
         const xb = stackInputs(fn, rowsR.map((rs, r) => takeFeatures(train[r].x, rs, train[r].n)));
         const yb = stackTensors(ys);
-        optimizer.zeroGrad();
+        optimizer.zeroGrad(false);
         const logits = model.logits(xb);
         const reg = model.regularizationLoss();
         let loss = multiTaskLoss(logits, yb, model.taskTypes, weights, null);
@@ -158,7 +159,9 @@ export function fitStacked(stacked: StackedModules<MultiTaskModel>, data: readon
       histories[r].push({ epoch, logs, seconds, samplesPerSecond: seen / seconds });
     }
   }
-  // What the steps kept (gradients, optimizer state) is the collector's from here on.
-  scopes.finish();
+  } finally {
+    // What the steps kept (gradients, optimizer state) is the collector's from here on.
+    scopes.finish();
+  }
   return histories;
 }

@@ -111,6 +111,12 @@ function heldByHolders(holders: readonly object[]): Held[] {
       if (x === null || typeof x !== 'object' || seen.has(x)) continue;
       if (x instanceof NDArray) out.push(real(x).data);
       else if (x instanceof Float32Array || x instanceof Float64Array) out.push(x);
+      else if (Array.isArray(x) || x instanceof Map || x instanceof Set) {
+        for (const y of (x instanceof Map ? x.values() : x)) {
+          if (y instanceof NDArray) out.push(real(y).data);
+          else if (y instanceof Float32Array || y instanceof Float64Array) out.push(y);
+        }
+      }
     }
   }
   return out;

@@ -4,7 +4,7 @@ import { Adagrad, Adam, AdamW, RMSprop, SGD } from '../nn/optim/index.js';
 /** What the trainer needs from an optimizer (every optimizer in nn/optim has this shape). */
 export interface OptimizerLike {
   step(): void;
-  zeroGrad(): void;
+  zeroGrad(setToNone?: boolean): void;
 }
 
 /** Optimizer constructors by the name `fit({ optimizer })` takes (name → constructor, as models/registry.ts). */

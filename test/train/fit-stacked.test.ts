@@ -62,7 +62,7 @@ describe.each(['wasm', 'js'] as Backend[])('fitStacked on the %s backend', (back
     setBackend(backend);
     const alone = seeds.map((s, r) => {
       const m = builders[name](s);
-      const h = fit(m, dataFor(r), { ...opts, seed: 500 + r, verbose: 0 });
+      const h = fit(m, dataFor(r), { ...opts, seed: 500 + r, verbose: 0, expertHealth: false });
       return { m, h };
     });
     const stacked = stackModels(seeds.map((s) => builders[name](s)));
@@ -92,7 +92,7 @@ describe.skipIf(!wasmFeatures().threads)('fitStacked with threads splitting the 
     setNumThreads(1);
     const alone = [0, 1, 2, 3].map((r) => {
       const m = build(r + 1);
-      fit(m, data(r), { ...o, seed: 40 + r, verbose: 0 });
+      fit(m, data(r), { ...o, seed: 40 + r, verbose: 0, expertHealth: false });
       return m;
     });
     for (const n of [1, 2, 3]) {
@@ -161,7 +161,7 @@ describe('fitStacked: following runs mid-training', () => {
     let atStep4: Record<string, Tensor> | null = null;
     const m = builders.MMoE(12);
     let epoch = 0;
-    fit(m, dataFor(1), { ...o, seed: 501, verbose: 0, callbacks: { onEpochEnd: () => { epoch++; }, onBatchEnd: (step) => {
+    fit(m, dataFor(1), { ...o, seed: 501, verbose: 0, expertHealth: false, callbacks: { onEpochEnd: () => { epoch++; }, onBatchEnd: (step) => {
       if (epoch === 1 && step === 1) atStep4 = Object.fromEntries(Object.entries(m.stateDict()).map(([k, t]) => [k, new Tensor(t.data.slice(), t.shape)]));
     } } });
     const stacked = stackModels(seeds.map((s) => builders.MMoE(s)));
@@ -187,7 +187,7 @@ describe('fitStacked with the other elementwise optimizers', () => {
     const o = { epochs: 1, batchSize: 32, lr: 0.01, optimizer };
     const alone = seeds.map((s, r) => {
       const m = builders.MMoE(s);
-      fit(m, dataFor(r), { ...o, seed: 900 + r, verbose: 0 });
+      fit(m, dataFor(r), { ...o, seed: 900 + r, verbose: 0, expertHealth: false });
       return m;
     });
     const stacked = stackModels(seeds.map((s) => builders.MMoE(s)));

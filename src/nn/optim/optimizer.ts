@@ -85,9 +85,19 @@ export abstract class Optimizer<O extends object = object> {
     this.paramGroups.push(full);
   }
 
-  /** Drops every parameter's gradient (PyTorch's default set_to_none = true). */
-  zeroGrad(): void {
-    for (const g of this.paramGroups) for (const p of g.params) p.grad = null;
+  /**
+   * Drops every parameter's gradient (PyTorch's default set_to_none = true); with `setToNone`
+   * false, zeroes dense gradients in place instead (fit does: a gradient's storage then lives as
+   * long as its parameter, and a gradient user code keeps between steps is never reused for
+   * anything else).
+   */
+  zeroGrad(setToNone = true): void {
+    for (const g of this.paramGroups) {
+      for (const p of g.params) {
+        if (setToNone) p.grad = null;
+        else p.zeroGradInPlace();
+      }
+    }
   }
 
   /**
