@@ -7,3 +7,4 @@ export { saveSafetensors, loadSafetensors, saveSafetensorsSync, loadSafetensorsS
 export { readCsv } from './data/csv-node.js';
 export { loadCensusIncome, readCensusColumns, defaultCensusPath, packageRoot } from './data/census-node.js';
 export { writeOnnx } from './onnx/write-node.js';
+export { saveModel, loadModel } from './models/model-file-node.js';

@@ -41,8 +41,8 @@ const COMMANDS: Record<string, Command> = {
     run: runTrain,
   },
   predict: {
-    summary: 'score new rows of a CSV/TSV with a model saved by train (its model.safetensors and preprocessing.json)',
-    usage: 'mmoe-ts predict --model DIR --data FILE [--out FILE] [--id COLUMN]',
+    summary: 'score new rows of a CSV/TSV with the model file that train wrote (model.safetensors)',
+    usage: 'mmoe-ts predict --model FILE --data FILE [--out FILE] [--id COLUMN]',
     flags: predictFlags,
     run: runPredict,
   },

@@ -17,3 +17,11 @@ export { countParameters, widthForParameterCount, type WidthSearchOptions, type 
 export { createModel, modelNames, type ModelName, type ModelOptionsByName } from './registry.js';
 export { toDeepCTRTorch, fromDeepCTRTorch } from './deepctr.js';
 export { FeatureLinear, type FeatureLinearOptions } from './feature-linear.js';
+export {
+  serializeModel, deserializeModel, MODEL_FORMAT, MODEL_FORMAT_VERSION,
+  type ModelSpec, type SerializeModelOptions, type LoadedModel,
+} from './model-file.js';
+export {
+  fitRowEncoding, encodeRows, encodeColumns, encodingFeatures, sortVocabulary, denseStats,
+  type RowEncoding, type RawValue,
+} from './row-encoding.js';

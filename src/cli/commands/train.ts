@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { createModel, type ModelName, type ModelOptionsByName, type MultiTaskModel } from '../../models/index.js';
-import { serializeSafetensors } from '../../nn/safetensors.js';
+import { createModel, type ModelName, type ModelOptionsByName, type MultiTaskBase, type MultiTaskModel } from '../../models/index.js';
+import { serializeModel } from '../../models/model-file.js';
 import { gateHeatmap, lossCurvesFigure } from '../../experiments/figures.js';
 import { resolveDataset, sliceFeatures } from '../../train/dataset.js';
 import { evaluate, fit } from '../../train/trainer.js';
@@ -13,7 +13,7 @@ import { loadTabular } from '../tabular.js';
 
 export const trainFlags: Record<string, FlagSpec> = {
   config: { type: 'string', placeholder: 'FILE', description: 'JSON config: csv, labels, sparse / dense columns, model, training (see README)' },
-  out: { type: 'string', placeholder: 'DIR', description: 'write metrics.json, model.safetensors, preprocessing.json and SVG figures here (default out/train)' },
+  out: { type: 'string', placeholder: 'DIR', description: 'write metrics.json, model.safetensors (the whole model: weights, options, vocabularies) and SVG figures here (default out/train)' },
   epochs: { type: 'int', min: 1, description: "override the config's training.epochs" },
   quiet: { type: 'boolean', description: 'no progress output' },
 };
@@ -75,8 +75,7 @@ export async function runTrain(flags: FlagValues, io: CliIO): Promise<number> {
       command: 'train', config: cfg, model: { name: cfg.model.name, parameters: model.numParameters() },
       rows: data.rows, [split]: evaluation, history: history.toJSON(), seconds: (performance.now() - t0) / 1000,
     }),
-    'model.safetensors': serializeSafetensors(model.stateDict(), { model: cfg.model.name, taskNames: taskNames.join(','), taskTypes: taskTypes.join(',') }),
-    'preprocessing.json': toJson(data.preprocessing),
+    'model.safetensors': serializeModel(model as MultiTaskBase, { encoding: data.encoding, extra: { cli: data.info } }),
     'loss.svg': lossCurvesFigure([{ name: cfg.model.name, history }]),
   };
   const sample = evalSet ?? data.train;
