@@ -14,7 +14,7 @@ export { DCN, type DCNOptions } from './dcn.js';
 export { PLE, type PLEOptions } from './ple.js';
 export { ESMM, type ESMMOptions } from './esmm.js';
 export { countParameters, widthForParameterCount, type WidthSearchOptions, type WidthSearchResult } from './params.js';
-export { createModel, modelNames, type ModelName, type ModelOptionsByName } from './registry.js';
+export { createModel, modelNames, modelClasses, type ModelName, type ModelOptionsByName } from './registry.js';
 export { toDeepCTRTorch, fromDeepCTRTorch } from './deepctr.js';
 export { FeatureLinear, type FeatureLinearOptions } from './feature-linear.js';
 export {

@@ -1,7 +1,7 @@
 import { FormatError, decodeSafetensorsAs, encodeSafetensorsAs } from '../nn/safetensors.js';
 import { MultiTaskBase } from './base.js';
 import { DenseFeat, SparseFeat, VarLenSparseFeat, type FeatureColumn } from './features.js';
-import { createModel, modelNames, type ModelName, type ModelOptionsByName } from './registry.js';
+import { createModel, modelClasses, modelNames, type ModelName, type ModelOptionsByName } from './registry.js';
 import { checkRowEncoding, type RowEncoding } from './row-encoding.js';
 import type { TaskType } from './types.js';
 
@@ -70,6 +70,9 @@ export function modelSpec(fn: string, model: MultiTaskBase, opts: SerializeModel
   if (!(model instanceof MultiTaskBase)) throw new TypeError(`${fn}: expected one of the models (${modelNames.join(', ')})`);
   const architecture = model.architecture as ModelName;
   if (!modelNames.includes(architecture)) throw new Error(`${fn}: '${architecture}' is not in the model registry (${modelNames.join(', ')}), so it could not be rebuilt`);
+  if (model.constructor !== modelClasses[architecture]) {
+    throw new Error(`${fn}: the model is a subclass of ${architecture}, which loading would rebuild as a plain ${architecture}; save its state dict (serializeSafetensors) and rebuild it yourself`);
+  }
   const options: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(model.constructorOptions)) {
     if (BUILT_FROM_SPEC.has(k) || v === undefined) continue;

@@ -111,3 +111,10 @@ describe('saveModel / loadModel (Node)', () => {
     await expect(loadModel(join(dir, 'none.safetensors'))).rejects.toThrow(/^loadModel: cannot read .*none\.safetensors: ENOENT/);
   });
 });
+
+describe('serializeModel and subclasses', () => {
+  it('refuses a subclass, which loading would rebuild as its base class', () => {
+    class Mine extends ESMM {}
+    expect(() => serializeModel(new Mine({ inputDim: 3 }))).toThrow(/^serializeModel: the model is a subclass of ESMM/);
+  });
+});
