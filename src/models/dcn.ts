@@ -41,6 +41,7 @@ const KEYS: OptionKeys<Omit<DCNOptions, keyof CommonModelOptions>> = {
  * (DeepCTR-Torch's has one task).
  */
 export class DCN extends MultiTaskBase {
+  static override readonly typeName: string = 'DCN';
   readonly crossNum: number;
   readonly dnnHiddenUnits: readonly number[];
   readonly crossParameterization: 'vector' | 'matrix';

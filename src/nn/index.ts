@@ -13,3 +13,4 @@ export * from './regularization.js';
 export * from './safetensors.js';
 export * from './saved-dtype.js';
 export * from './dnn-stack.js';
+export { moduleTypeName } from './type-name.js';

@@ -2,6 +2,7 @@ import { Tensor, castStorage } from '../autograd/index.js';
 import { NDArray, checkDType, formatShape, shapesEqual, type DType } from '../tensor/index.js';
 import { summary, type SummaryOptions } from './summary.js';
 import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
+import { moduleTypeName } from './type-name.js';
 
 export interface LoadStateDictOptions {
   /**
@@ -37,6 +38,7 @@ const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnPropert
  * Subclasses define their own `forward` with whatever signature they need.
  */
 export class Module {
+  static readonly typeName: string = 'Module';
   training = true;
   private readonly _parameters = new Map<string, Tensor>();
   private readonly _buffers = new Map<string, Tensor>();
@@ -68,7 +70,7 @@ export class Module {
   private checkName(op: string, name: string): void {
     if (name === '' || name.includes('.')) throw new Error(`${op}: invalid name '${name}' (non-empty, no dots)`);
     if (this._parameters.has(name) || this._buffers.has(name) || this._modules.has(name)) {
-      throw new Error(`${op}: '${name}' is already registered on ${this.constructor.name}`);
+      throw new Error(`${op}: '${name}' is already registered on ${moduleTypeName(this)}`);
     }
   }
 
@@ -229,6 +231,7 @@ export interface Layer extends Module {
 
 /** Holds submodules in a list; names are their indices ('0', '1', …). */
 export class ModuleList<M extends Module = Module> extends Module {
+  static override readonly typeName: string = 'ModuleList';
   private readonly items: M[] = [];
 
   constructor(modules: Iterable<M> = []) {
@@ -263,6 +266,7 @@ export class ModuleList<M extends Module = Module> extends Module {
 
 /** Chains layers: forward(x) = layers[n-1](…layers[0](x)). */
 export class Sequential extends ModuleList<Layer> implements Layer {
+  static override readonly typeName: string = 'Sequential';
   constructor(...layers: Layer[]) {
     super(layers);
   }
