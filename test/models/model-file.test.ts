@@ -118,3 +118,12 @@ describe('serializeModel and subclasses', () => {
     expect(() => serializeModel(new Mine({ inputDim: 3 }))).toThrow(/^serializeModel: the model is a subclass of ESMM/);
   });
 });
+
+describe('error classes from the package root', () => {
+  it('FormatError is exported and thrown by the safetensors readers', async () => {
+    const root = await import('../../src/index.js');
+    expect(root.FormatError).toBe(FormatError);
+    expect(() => root.deserializeSafetensors(new Uint8Array(3))).toThrow(root.FormatError);
+    expect(root.OnnxExportError.prototype).toBeInstanceOf(Error);
+  });
+});

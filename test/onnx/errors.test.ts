@@ -1,3 +1,4 @@
+import { OnnxExportError } from '../../src/onnx/index.js';
 import { describe, expect, it } from 'vitest';
 import {
   MMoE, MultiTaskBase, SingleTask, SparseFeat, Tensor, defineOp, exportOnnx, tensor, zeros, type ModelInput,
@@ -42,6 +43,7 @@ describe('exportOnnx: errors name the function and what is wrong', () => {
 
   it('names an op that has no lowering (a custom defineOp)', () => {
     expect(() => exportOnnx(new Custom((h) => mystery([h], undefined)))).toThrow(/^exportOnnx: op 'mystery' \(#1 of 2\) has no ONNX lowering/);
+    expect(() => exportOnnx(new Custom((h) => mystery([h], undefined)))).toThrow(OnnxExportError);
   });
 
   it('refuses a forward that computes a constant from the input values outside the ops', () => {
