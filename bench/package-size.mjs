@@ -1,8 +1,10 @@
 // `npm run size`: the sizes the README quotes, measured rather than typed — the npm tarball
 // (packed and unpacked, as `npm pack` reports them after a fresh build) and the package root
-// bundled for a browser by esbuild (minified, and gzipped). Writes bench/results/package-size.json.
+// bundled for a browser by esbuild (minified, and gzipped). Writes bench/results/package-size.json
+// and, with --readme, puts the figures into README.md's sentence about them (test/docs/figures.test.ts
+// checks that the README and the JSON agree).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -32,3 +34,19 @@ const result = {
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
 writeFileSync(join(root, 'bench', 'results', 'package-size.json'), `${JSON.stringify(result, null, 2)}\n`);
 console.log(JSON.stringify(result, null, 2));
+
+/** README.md's sentence with these figures; the figures test parses it with the same pattern. */
+export function sizeSentence(r) {
+  return `Sizes, from \`npm run size\` (\`bench/results/package-size.json\`, measured ${r.measured}): the npm tarball\n`
+    + `is ${r.tarball.packedKB} kB packed (${r.tarball.unpackedKB} kB unpacked, ${r.tarball.files} files); the whole package root bundled\n`
+    + `for a browser by esbuild is ${r.browserBundle.minifiedKB} kB minified, ${r.browserBundle.gzippedKB} kB gzipped.`;
+}
+
+if (process.argv.includes('--readme')) {
+  const file = join(root, 'README.md');
+  const text = readFileSync(file, 'utf8');
+  const re = /Sizes, from `npm run size`[\s\S]*? kB gzipped\./;
+  if (!re.test(text)) throw new Error('package-size: README.md has no "Sizes, from `npm run size` … kB gzipped." sentence to update');
+  writeFileSync(file, text.replace(re, sizeSentence(result)));
+  console.log('updated README.md');
+}
