@@ -1,3 +1,4 @@
+import { checkOptions } from '../tensor/options.js';
 import { DenseFeat, SparseFeat, type FeatureColumn, type SparseFeatOptions } from './features.js';
 
 /*
@@ -52,6 +53,7 @@ export function fitRowEncoding(
   rows: ReadonlyArray<Readonly<Record<string, RawValue>>>, columns: { sparse?: readonly string[]; dense?: readonly string[] },
 ): RowEncoding {
   if (!Array.isArray(rows)) throw new TypeError('fitRowEncoding: rows must be an array of objects (column → value)');
+  checkOptions('fitRowEncoding', columns, ['sparse', 'dense']);
   const sparse = (columns.sparse ?? []).map((column) => {
     const values: string[] = [];
     for (const r of rows) { const v = rawText(r[column]); if (v !== null) values.push(v); }
