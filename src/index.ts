@@ -2,6 +2,7 @@
 export * from './autograd/index.js';
 export { NDArray, Generator, manualSeed, defaultGenerator, type DType, type Storage, type Indices } from './tensor/index.js';
 export { setBackend, getBackend, setNumThreads, getNumThreads, backendInfo, backendReady, type Backend, type BackendOptions, type BackendInfo } from './tensor/backend.js';
+export { storageStats } from './tensor/storage.js';
 export * as nn from './nn/index.js';
 export * as optim from './nn/optim/index.js';
 // Bytes only: the file forms (saveSafetensors, loadSafetensors, readCsv, loadCensusIncome) are in mmoe-ts/node (src/node.ts).

@@ -1,7 +1,8 @@
-import { Generator, matmul, stack, tensor, type Tensor, nn } from '../../src/index.js';
+import { Generator, Tensor, matmul, stack, tensor, nn } from '../../src/index.js';
 // Direct paths: losses and optim are not re-exported from nn's index yet.
 import { bceWithLogits } from '../../src/nn/losses.js';
 import { Adam } from '../../src/nn/optim/index.js';
+import { StepScopes } from '../../src/train/held-storage.js';
 import { randomArray } from './data.js';
 
 /*
@@ -74,16 +75,19 @@ export function ourMmoe(data: MmoeData, seed = 5): OurMmoe {
   const opt = new Adam(model.parameters(), { lr: MMOE.lr });
   const x = tensor(data.x, { shape: [MMOE.batch, MMOE.inputs] });
   const ys = data.ys.map((y) => tensor(y, { shape: [MMOE.batch, 1] }));
+  // fit's step scope: the step's arena blocks return at its end (src/train/held-storage.ts), so
+  // the loss comes back as a fresh JavaScript-heap scalar.
+  const scopes = new StepScopes([model, opt]);
   return {
     model,
-    step: () => {
+    step: () => new Tensor(Float32Array.of(scopes.run(() => {
       opt.zeroGrad();
       const logits = model.forward(x);
       let loss = bceWithLogits(logits[0], ys[0]);
       for (let t = 1; t < logits.length; t++) loss = loss.add(bceWithLogits(logits[t], ys[t]));
       loss.backward();
       opt.step();
-      return loss;
-    },
+      return loss.item();
+    })), []),
   };
 }

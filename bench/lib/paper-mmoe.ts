@@ -4,6 +4,7 @@ import { MMoE } from '../../src/models/index.js';
 import { Adam } from '../../src/nn/optim/index.js';
 import { takeFeatures, takeLabels } from '../../src/train/dataset.js';
 import { accumulateTaskLosses, multiTaskLoss } from '../../src/train/loss.js';
+import { StepScopes } from '../../src/train/held-storage.js';
 
 /*
  * The MMoE paper's training step at its own size, as the synthetic demo runs it: `MMoE` with
@@ -52,9 +53,11 @@ export function ourPaperMmoe(data: PaperData, seed = 5): OurPaperMmoe {
   const taskSums = new Float64Array(PAPER.tasks);
   const n = data.x.shape[0];
   let k = 0;
+  // fit's step scope: the step's arena blocks return at its end (src/train/held-storage.ts).
+  const scopes = new StepScopes([model, optimizer]);
   return {
     model,
-    step: () => {
+    step: () => scopes.run(() => {
       const rows = data.batchRows[k++ % data.batchRows.length];
       const xb = takeFeatures(data.x, rows, n);
       const yb = takeLabels(data.y, PAPER.tasks, rows);
@@ -66,6 +69,6 @@ export function ourPaperMmoe(data: PaperData, seed = 5): OurPaperMmoe {
       optimizer.step();
       accumulateTaskLosses(logits, yb, model.taskTypes, taskSums);
       return value;
-    },
+    }),
   };
 }

@@ -1,9 +1,17 @@
+import { allocateFloat32 } from './storage.js';
+
 /** The element types the engine stores. float64 exists for gradient checks and reference math. */
 export type DType = 'float32' | 'float64';
 export type Storage = Float32Array | Float64Array;
 
+/** Zero-filled storage (float32 in the WebAssembly arena where it can live there: storage.ts). */
 export function allocate(dtype: DType, size: number): Storage {
-  return dtype === 'float64' ? new Float64Array(size) : new Float32Array(size);
+  return dtype === 'float64' ? new Float64Array(size) : allocateFloat32(size);
+}
+
+/** Storage whose every element the caller writes before anyone reads it: a reused block is not cleared. */
+export function allocateUninit(dtype: DType, size: number): Storage {
+  return dtype === 'float64' ? new Float64Array(size) : allocateFloat32(size, false);
 }
 
 export function dtypeOf(data: Storage): DType {

@@ -1,4 +1,5 @@
 export * from './dtype.js';
+export { openStorageScope, closeStorageScope, scopeCarry, storageStats, type ScopeBlocks } from './storage.js';
 export * from './shape.js';
 export * from './ndarray.js';
 export * from './elementwise.js';

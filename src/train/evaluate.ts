@@ -1,3 +1,4 @@
+import { inStorageScope } from './held-storage.js';
 import { Tensor, noGrad } from '../autograd/index.js';
 import { checkOptions } from '../tensor/options.js';
 import type { MultiTaskModel } from '../models/types.js';
@@ -70,11 +71,13 @@ export function predictResolved(model: MultiTaskModel, x: Features, n: number, b
   inEvalMode(model, () => {
     for (let start = 0; start < n; start += batchSize) {
       const end = Math.min(n, start + batchSize);
-      const p = model.forward(sliceFeatures(x, start, end, n));
-      if (p.ndim !== 2 || p.shape[0] !== end - start || p.shape[1] !== t) {
-        throw new RangeError(`predict: the model returned [${p.shape.join(', ')}] for a batch of ${end - start}, expected [${end - start}, ${t}]`);
-      }
-      out.set(p.data, start * t);
+      inStorageScope([model], () => {
+        const p = model.forward(sliceFeatures(x, start, end, n));
+        if (p.ndim !== 2 || p.shape[0] !== end - start || p.shape[1] !== t) {
+          throw new RangeError(`predict: the model returned [${p.shape.join(', ')}] for a batch of ${end - start}, expected [${end - start}, ${t}]`);
+        }
+        out.set(p.data, start * t);
+      });
     }
   });
   return out;

@@ -6,6 +6,7 @@ import type { FitPlan, PlannedScheduler } from './fit-plan.js';
 import { ReduceLROnPlateau, type LRScheduler } from '../nn/optim/lr-scheduler.js';
 import { History, type EpochLog } from './history.js';
 import { accumulateTaskLosses } from './loss.js';
+import { StepScopes } from './held-storage.js';
 
 /** Where the loop pauses: after a batch, or after an epoch (validation and callbacks done). */
 export type LoopPause = 'batch' | 'epoch';
@@ -55,6 +56,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
   const taskSums = new Float64Array(numTasks);
   const sched = plan.scheduler;
   let lastLr = sched?.group.lr ?? NaN;
+  const stepScopes = new StepScopes([model, optimizer, weighting, sched]);
   try {
     for (let epoch = 1; epoch <= epochs && !stop; epoch++) {
       const t0 = performance.now();
@@ -66,23 +68,28 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
       let step = 0;
       for (const rows of batchIndices(train.n, batchSize, { shuffle: plan.shuffle, generator: plan.generator })) {
         if (signal?.aborted) throw abortReason(signal);
-        const xb = takeFeatures(train.x, rows, train.n);
-        const yb = takeLabels(train.y, numTasks, rows);
-        const wb = train.w ? takeLabels(train.w, numTasks, rows) : null;
-        optimizer.zeroGrad();
-        const logits = model.logits(xb);
-        const value = weighting.backward(logits, yb, wb, model.regularizationLoss(), (v) => {
-          // Checked before any gradient or step: stepping on a NaN loss would leave NaN weights behind the error.
-          if (!Number.isFinite(v)) throw new Error(`${fn}: the loss became ${v} at epoch ${epoch}, step ${step + 1} (lower the learning rate, or clip gradients with clipGradNorm)`);
+        // The step's intermediates return to the arena when it ends (held-storage.ts); the
+        // scope closes before callbacks and the yield, so user code never runs inside it.
+        const value = stepScopes.run(() => {
+          const xb = takeFeatures(train.x, rows, train.n);
+          const yb = takeLabels(train.y, numTasks, rows);
+          const wb = train.w ? takeLabels(train.w, numTasks, rows) : null;
+          optimizer.zeroGrad();
+          const logits = model.logits(xb);
+          const v = weighting.backward(logits, yb, wb, model.regularizationLoss(), (loss) => {
+            // Checked before any gradient or step: stepping on a NaN loss would leave NaN weights behind the error.
+            if (!Number.isFinite(loss)) throw new Error(`${fn}: the loss became ${loss} at epoch ${epoch}, step ${step + 1} (lower the learning rate, or clip gradients with clipGradNorm)`);
+          });
+          if (plan.clipGradNorm !== undefined) clipGradNorm(params, plan.clipGradNorm);
+          optimizer.step();
+          weighting.afterStep();
+          if (sched !== null) {
+            lastLr = sched.group.lr;
+            if (sched.interval === 'step') (sched.scheduler as LRScheduler).step();
+          }
+          accumulateTaskLosses(logits, yb, model.taskTypes, taskSums, wb);
+          return v;
         });
-        if (plan.clipGradNorm !== undefined) clipGradNorm(params, plan.clipGradNorm);
-        optimizer.step();
-        weighting.afterStep();
-        if (sched !== null) {
-          lastLr = sched.group.lr;
-          if (sched.interval === 'step') (sched.scheduler as LRScheduler).step();
-        }
-        accumulateTaskLosses(logits, yb, model.taskTypes, taskSums, wb);
         lossSum += value * rows.length;
         seen += rows.length;
         step++;

@@ -1,5 +1,6 @@
 import { wasmApi, type WasmModule } from './api.js';
-import { Arena, CONTROL_BYTES, align64 } from './arena.js';
+import { Arena, align64 } from './arena.js';
+import { ArenaHeap } from './heap.js';
 import { wasmFeatures } from './features.js';
 import { workspaceBytes, type TileShape } from './gemm-kernel.js';
 import { buildKernelModule } from './kernel-module.js';
@@ -63,6 +64,36 @@ function moduleBytes(arena: Arena, relaxed: boolean): Uint8Array {
 }
 
 let arenaSingleton: Arena | undefined;
+let heapSingleton: ArenaHeap | undefined;
+
+/**
+ * The heap tensor storage is allocated from, or null where storage stays on the JavaScript heap:
+ * no WebAssembly SIMD, or a memory that is not shared (growing it would detach every view).
+ */
+export function storageHeap(): ArenaHeap | null {
+  const rt = getRuntime();
+  return rt === null || !rt.arena.shared ? null : heapOf(rt);
+}
+
+function heapOf(rt: Runtime): ArenaHeap {
+  return (heapSingleton ??= new ArenaHeap(rt.arena));
+}
+
+/**
+ * The byte address of `a` in the arena when its storage lives there (so a kernel can use it in
+ * place), else -1. Views made before the memory grew hold an older SharedArrayBuffer object over
+ * the same memory, so every buffer object the memory has shown counts.
+ */
+export function arenaAddress(a: Float32Array): number {
+  const heap = heapSingleton;
+  if (heap === undefined) return -1;
+  return heap.owns(a.buffer) ? a.byteOffset : -1;
+}
+
+/** Scratch bytes for one call, from the heap (valid until the next call); -1 if unavailable. */
+function scratch(rt: Runtime, bytes: number): number {
+  return heapOf(rt).scratch(bytes);
+}
 
 function getRuntime(): Runtime | null {
   if (runtime !== undefined) return runtime;
@@ -179,13 +210,19 @@ export function wasmGemm(
     rt.pool ??= new Pool(rt.arena.memory, rt.module);
     if (rt.pool.usable) parts = 1 + rt.pool.grow(want);
   }
+  // Operands whose storage lives in the arena are used where they are; the rest are copied into
+  // scratch after the workspaces.
+  const inA = arenaAddress(A), inB = arenaAddress(B), inC = arenaAddress(C);
   const ws = workspaceBytes(TILE);
-  const base = CONTROL_BYTES;
   // Every started worker may join (by id), so each gets a workspace, ready or not.
   const slots = parts > 1 ? want + 1 : 1;
-  const pA = base + slots * ws, pB = pA + align64(4 * lenA), pC = pB + align64(4 * lenB);
-  const end = pC + align64(4 * lenC);
-  if (!rt.arena.ensure(end)) {
+  const wsBytes = slots * ws;
+  const cpA = inA < 0 ? align64(4 * lenA) : 0;
+  const sameAB = B === A && bOff === aOff && lenB === lenA;
+  const cpB = inB < 0 && !(sameAB && inA < 0) ? align64(4 * lenB) : 0;
+  const cpC = inC < 0 ? align64(4 * lenC) : 0;
+  const base = scratch(rt, wsBytes + cpA + cpB + cpC);
+  if (base < 0) {
     if (batch === 1) return false;
     // Too big for the arena at once: halve the batch (results are per product, so the same).
     const h = batch >> 1;
@@ -193,14 +230,18 @@ export function wasmGemm(
       && wasmGemm(batch - h, M, N, K, A, aOff + h * aStride, aStride, transA, B, bOff + h * bStride, bStride, transB, C, cOff + h * M * N, accumulate);
   }
   const mem = rt.arena.f32();
-  mem.set(lenA === A.length && aOff === 0 ? A : A.subarray(aOff, aOff + lenA), pA / 4);
-  if (B === A && bOff === aOff && lenB === lenA) {
-    mem.copyWithin(pB / 4, pA / 4, (pA / 4) + lenA);
-  } else {
+  const pA = inA >= 0 ? inA + 4 * aOff : base + wsBytes;
+  if (inA < 0) mem.set(lenA === A.length && aOff === 0 ? A : A.subarray(aOff, aOff + lenA), pA / 4);
+  let pB: number;
+  if (inB >= 0) pB = inB + 4 * bOff;
+  else if (sameAB) pB = pA;
+  else {
+    pB = base + wsBytes + cpA;
     mem.set(lenB === B.length && bOff === 0 ? B : B.subarray(bOff, bOff + lenB), pB / 4);
   }
-  if (accumulate) mem.set(C.subarray(cOff, cOff + lenC), pC / 4);
-  else mem.fill(0, pC / 4, (pC / 4) + lenC);
+  const pC = inC >= 0 ? inC + 4 * cOff : base + wsBytes + cpA + cpB;
+  if (inC < 0 && accumulate) mem.set(C.subarray(cOff, cOff + lenC), pC / 4);
+  else if (!accumulate) mem.fill(0, pC / 4, (pC / 4) + lenC);
 
   const sA = 4 * (aStride ? M * K : 0), sB = 4 * (bStride ? K * N : 0), sC = 4 * M * N;
   const g = rt.exports.gemm;
@@ -222,7 +263,7 @@ export function wasmGemm(
       rt.pool!.run(g, args, 2, size, Math.ceil(N / size), ws);
     }
   }
-  C.set(mem.subarray(pC / 4, (pC / 4) + lenC), cOff);
+  if (inC < 0) C.set(mem.subarray(pC / 4, (pC / 4) + lenC), cOff);
   return true;
 }
 
@@ -236,9 +277,11 @@ export function wasmCrossForward(
 ): boolean {
   const rt = getRuntime();
   if (!rt) return false;
-  const px0 = CONTROL_BYTES, pw = px0 + align64(4 * B * D), pq = pw + align64(4 * L * D), pb = pq + align64(8 * L);
+  const bytes = align64(4 * B * D) * 2 + align64(4 * L * D) + align64(8 * L) + align64(4 * D) + align64(8 * B * L);
+  const px0 = scratch(rt, bytes);
+  if (px0 < 0) return false;
+  const pw = px0 + align64(4 * B * D), pq = pw + align64(4 * L * D), pb = pq + align64(8 * L);
   const po = pb + align64(4 * D), pp = po + align64(4 * B * D), end = pp + align64(8 * B * L);
-  if (!rt.arena.ensure(end)) return false;
   const mem = rt.arena.f32();
   mem.set(x0, px0 / 4);
   mem.set(w, pw / 4);
@@ -263,10 +306,13 @@ export function wasmCrossBackward(
   const rt = getRuntime();
   if (!rt) return false;
   const rowBytes = align64(4 * B * D), ldBytes = align64(4 * L * D);
-  const pg = CONTROL_BYTES, px = pg + rowBytes, pw = px + rowBytes, pp = pw + ldBytes, pq = pp + align64(8 * B * L);
+  const bytes = 2 * rowBytes + ldBytes + align64(8 * B * L) + 2 * align64(8 * L) + (gx0 ? rowBytes : 0)
+    + (gw ? ldBytes : 0) + (colG ? align64(4 * D) : 0) + align64(16 * (L + 1));
+  const pg = scratch(rt, bytes);
+  if (pg < 0) return false;
+  const px = pg + rowBytes, pw = px + rowBytes, pp = pw + ldBytes, pq = pp + align64(8 * B * L);
   const pQ = pq + align64(8 * L), pgx = pQ + align64(8 * L), pgw = pgx + (gx0 ? rowBytes : 0);
   const pcol = pgw + (gw ? ldBytes : 0), pscr = pcol + (colG ? align64(4 * D) : 0), end = pscr + align64(16 * (L + 1));
-  if (!rt.arena.ensure(end)) return false;
   const mem = rt.arena.f32();
   const m64 = new Float64Array(mem.buffer, 0, end / 8);
   mem.set(g, pg / 4);

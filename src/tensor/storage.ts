@@ -1,0 +1,139 @@
+import { wasmEnabled } from './backend.js';
+import { storageHeap } from './wasm/runtime.js';
+import type { ArenaHeap, HeapStats } from './wasm/heap.js';
+
+/*
+ * Where float32 storage lives. On the WebAssembly backend with a shared memory, a new array is a
+ * view of an arena block, so kernels use it in place (no copies in or out of WebAssembly memory);
+ * elsewhere it is an ordinary Float32Array. Readers see a Float32Array either way.
+ *
+ * Users never free. A block comes back two ways:
+ * - the garbage collector: a FinalizationRegistry on the view returns its block. Finalizers run
+ *   only between tasks, so a long synchronous loop would hold every block it made until it ends;
+ * - a storage scope: `fit` opens one around each training step and, at its end, returns every
+ *   block made inside it except those still held by what outlives the step (the model's
+ *   parameters, buffers and gradients, the optimizer's state: `keep`). This is what keeps the
+ *   arena flat over a long synchronous fit.
+ * When the arena's live bytes pass the heap's limit (code allocating in a long synchronous loop
+ * outside any scope), new arrays go to the JavaScript heap again: slower, never wrong.
+ */
+
+interface Block {
+  readonly heap: ArenaHeap;
+  readonly ptr: number;
+  readonly bytes: number;
+  /** Whether the FinalizationRegistry watches its view (blocks made in a scope join it only when kept). */
+  registered: boolean;
+}
+
+const registry = new FinalizationRegistry<Block>((b) => b.heap.release(b.ptr, b.bytes));
+
+/** Arena blocks made inside a scope (a view and its block, index for index). */
+export interface ScopeBlocks {
+  views: Float32Array[];
+  blocks: Block[];
+}
+type Scope = ScopeBlocks;
+
+const scopes: Scope[] = [];
+
+/** A float32 array of `size` elements, zero-filled unless `zero` is false (for kernels that write every element). */
+export function allocateFloat32(size: number, zero = true): Float32Array {
+  if (size > 0 && wasmEnabled()) {
+    const heap = storageHeap();
+    if (heap !== null) {
+      const bytes = 4 * size;
+      const ptr = heap.alloc(bytes);
+      if (ptr >= 0) {
+        const view = heap.view(ptr, size);
+        if (zero) view.fill(0);
+        // A block made in a scope is the scope's to return; the collector only needs to know of
+        // it if the scope keeps it (registering costs more than the rest of an allocation).
+        const inScope = scopes.length > 0;
+        const block: Block = { heap, ptr, bytes, registered: !inScope };
+        if (inScope) {
+          const s = scopes[scopes.length - 1];
+          s.views.push(view);
+          s.blocks.push(block);
+        } else {
+          registry.register(view, block, view);
+        }
+        return view;
+      }
+    }
+  }
+  return new Float32Array(size);
+}
+
+/** Opens a storage scope (see above); scopes nest. */
+export function openStorageScope(): void {
+  scopes.push({ views: [], blocks: [] });
+}
+
+/** An empty carry list for `closeStorageScope`: blocks a run of scopes kept, re-examined at each close. */
+export function scopeCarry(): ScopeBlocks {
+  return { views: [], blocks: [] };
+}
+
+/**
+ * Closes the innermost scope: every arena block made inside it returns to the heap unless one of
+ * `keep`'s arrays lies in it (a view, or any subarray of one). Blocks kept move to the enclosing
+ * scope if there is one, else to `carry`, whose blocks are examined again at the next close that
+ * passes it (a gradient the next step drops is returned then). Returns the number returned.
+ */
+export function closeStorageScope(
+  keep: Iterable<ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number; byteLength: number }>,
+  carry: ScopeBlocks | null = null,
+): number {
+  const inner = scopes.pop();
+  if (inner === undefined) throw new Error('closeStorageScope: no storage scope is open');
+  const outer = scopes.length > 0 ? scopes[scopes.length - 1] : carry;
+  let s = inner;
+  if (carry !== null && carry.blocks.length > 0) {
+    s = { views: inner.views.concat(carry.views), blocks: inner.blocks.concat(carry.blocks) };
+    carry.views = [];
+    carry.blocks = [];
+  }
+  if (s.blocks.length === 0) return 0;
+  const heap = s.blocks[0].heap;
+  // Kept byte ranges inside the arena, sorted by start, for a binary search per block.
+  const starts: number[] = [];
+  const ends: number[] = [];
+  const ranges: Array<[number, number]> = [];
+  for (const a of keep) {
+    if (a.byteLength > 0 && heap.owns(a.buffer)) ranges.push([a.byteOffset, a.byteOffset + a.byteLength]);
+  }
+  ranges.sort((x, y) => x[0] - y[0]);
+  for (const [lo, hi] of ranges) { starts.push(lo); ends.push(hi); }
+  // Running maximum of ends, so "any range starting before the block's end reaches into it" is one lookup.
+  for (let i = 1; i < ends.length; i++) if (ends[i] < ends[i - 1]) ends[i] = ends[i - 1];
+  let released = 0;
+  for (let i = 0; i < s.blocks.length; i++) {
+    const b = s.blocks[i];
+    const end = b.ptr + b.bytes;
+    // The last kept range starting before this block's end: kept if the ranges so far reach past its start.
+    let lo = 0, hi = starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (starts[mid] < end) lo = mid + 1; else hi = mid;
+    }
+    if (lo > 0 && ends[lo - 1] > b.ptr) {
+      if (outer !== null) { outer.views.push(s.views[i]); outer.blocks.push(b); }
+      if (!b.registered && scopes.length === 0) {
+        // Kept past the outermost scope: from here on the collector may return it too.
+        registry.register(s.views[i], b, s.views[i]);
+        b.registered = true;
+      }
+      continue;
+    }
+    if (b.registered) registry.unregister(s.views[i]);
+    heap.release(b.ptr, b.bytes);
+    released++;
+  }
+  return released;
+}
+
+/** The arena heap's counters (null where storage stays on the JavaScript heap): for tests and benches. */
+export function storageStats(): HeapStats | null {
+  return storageHeap()?.stats() ?? null;
+}

@@ -1,0 +1,136 @@
+import { NDArray, closeStorageScope, openStorageScope, scopeCarry, type ScopeBlocks } from '../tensor/index.js';
+
+import type { Tensor } from '../autograd/index.js';
+
+type Held = Float32Array | Float64Array;
+
+/*
+ * What outlives a training step, found by walking the objects that do (the model, the optimizer,
+ * the task weighting): every typed array reachable through their fields, Maps and arrays. A
+ * module's parameters, buffers and gradients, the optimizer's moment buffers, a custom layer's
+ * cached tensor — all are found without any of them registering. A tensor's graph node is not
+ * followed: a step's graph is dead once the step has stepped.
+ */
+export function heldArrays(roots: readonly unknown[], holders: object[] | null = null): Held[] {
+  const out: Held[] = [];
+  const seen = new Set<object>();
+  const stack: unknown[] = roots.slice();
+  const push = (x: unknown): void => { if (x !== null && typeof x === 'object') stack.push(x); };
+  while (stack.length > 0) {
+    const v = stack.pop() as object;
+    if (seen.has(v)) continue;
+    seen.add(v);
+    if (v instanceof NDArray) {
+      // A tensor holds its storage and its gradient's; its shape and graph node hold none.
+      holders?.push(v);
+      out.push(v.data);
+      const g = (v as Tensor).grad;
+      if (g instanceof NDArray && !seen.has(g)) { seen.add(g); out.push(g.data); }
+      continue;
+    }
+    if (v instanceof Float32Array || v instanceof Float64Array) {
+      out.push(v);
+      continue;
+    }
+    if (ArrayBuffer.isView(v)) continue;
+    if (holders !== null && !(v instanceof Map) && !Array.isArray(v) && !(v instanceof Set)) holders.push(v);
+    // Collections whose first entry holds no object (a vocabulary, a list of numbers) are taken
+    // to hold none: walking a million-entry vocabulary every step would cost more than the step.
+    if (v instanceof Map) {
+      const first = v.entries().next();
+      if (first.done || (!isObject(first.value[0]) && !isObject(first.value[1]))) continue;
+      v.forEach((x, k) => { push(k); push(x); });
+      continue;
+    }
+    if (Array.isArray(v)) {
+      if (v.length === 0 || !isObject(v[0])) continue;
+      for (let i = 0; i < v.length; i++) push(v[i]);
+      continue;
+    }
+    if (v instanceof Set) {
+      const first = v.values().next();
+      if (first.done || !isObject(first.value)) continue;
+      v.forEach(push);
+      continue;
+    }
+    for (const key in v) push((v as Record<string, unknown>)[key]);
+  }
+  return out;
+}
+
+function isObject(x: unknown): boolean {
+  return x !== null && typeof x === 'object';
+}
+
+/**
+ * Runs `fn` in a storage scope: arena blocks it makes are returned at its end, except those the
+ * `roots` still reach (they outlive it). The result of `fn` must not hold arena storage made
+ * inside (copy numbers out first).
+ */
+export function inStorageScope<T>(roots: readonly unknown[], fn: () => T, carry: ScopeBlocks | null = null): T {
+  openStorageScope();
+  try {
+    return fn();
+  } finally {
+    closeStorageScope(heldArrays(roots), carry);
+  }
+}
+
+/** Re-reads what cached holders reference now: their tensors' storage and gradients, their fields' arrays. */
+function heldByHolders(holders: readonly object[]): Held[] {
+  const out: Held[] = [];
+  const seen = new Set<object>();
+  for (const h of holders) {
+    if (h instanceof NDArray) {
+      out.push(h.data);
+      const g = (h as Tensor).grad;
+      if (g instanceof NDArray) out.push(g.data);
+      continue;
+    }
+    // One level of fields (and of the collections in them): where a holder keeps what it holds.
+    for (const key in h) {
+      const x = (h as Record<string, unknown>)[key];
+      if (x === null || typeof x !== 'object' || seen.has(x)) continue;
+      if (x instanceof NDArray) out.push(x.data);
+      else if (x instanceof Float32Array || x instanceof Float64Array) out.push(x);
+    }
+  }
+  return out;
+}
+
+/** Steps between full walks of the roots (see StepScopes). */
+const FULL_WALK_EVERY = 16;
+
+/**
+ * Scopes for a run of steps over the same roots (fit's training steps): what one step keeps (a
+ * gradient, a replaced buffer) is examined again after the next, and returned once dropped.
+ *
+ * Walking the whole object graph of a model every step costs more than a small step, so the walk
+ * runs at the first step and every FULL_WALK_EVERY steps, and records the objects that held
+ * arrays (tensors, optimizer state records, modules with tensor fields); the steps in between
+ * re-read only those holders. A custom module that starts caching a step's tensor in an object
+ * that held none at the last walk can lose that tensor's storage until the next walk: cache with
+ * `.clone()` under noGrad, or keep the tensor in a field that held one from the start.
+ */
+export class StepScopes {
+  private readonly carry = scopeCarry();
+  private holders: object[] = [];
+  private step = 0;
+  constructor(private readonly roots: readonly unknown[]) {}
+
+  run<T>(fn: () => T): T {
+    openStorageScope();
+    try {
+      return fn();
+    } finally {
+      let keep: Held[];
+      if (this.step++ % FULL_WALK_EVERY === 0) {
+        this.holders = [];
+        keep = heldArrays(this.roots, this.holders);
+      } else {
+        keep = heldByHolders(this.holders);
+      }
+      closeStorageScope(keep, this.carry);
+    }
+  }
+}

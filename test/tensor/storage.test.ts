@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { allocate, closeStorageScope, getBackend, openStorageScope, scopeCarry, storageStats } from '../../src/tensor/index.js';
+import { fit } from '../../src/train/index.js';
+import { smallMMoE, teacherData } from '../train/helpers.js';
+
+// Arena storage needs the WebAssembly backend over a shared memory (Node has both); elsewhere
+// arrays stay on the JavaScript heap and there is nothing to count.
+const arena = getBackend() === 'wasm' && storageStats() !== null;
+
+describe.runIf(arena)('arena-resident storage', () => {
+  it('allocates float32 storage in the shared arena, zero-filled even when a block is reused', () => {
+    openStorageScope();
+    const a = allocate('float32', 37) as Float32Array;
+    a.fill(7);
+    expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(closeStorageScope([])).toBe(1);
+    const b = allocate('float32', 37);
+    expect(b.byteOffset).toBe(a.byteOffset); // the same block, from its free list
+    expect(Array.from(b).every((v) => v === 0)).toBe(true);
+    expect(allocate('float64', 3)).toBeInstanceOf(Float64Array);
+  });
+
+  it('a scope returns what nothing keeps, keeps views and subarrays of kept blocks intact', () => {
+    const before = storageStats()!;
+    openStorageScope();
+    const dead = allocate('float32', 100);
+    const kept = allocate('float32', 1000) as Float32Array;
+    const viaSub = allocate('float32', 64) as Float32Array;
+    kept.fill(3);
+    viaSub.fill(5);
+    const released = closeStorageScope([kept, viaSub.subarray(10, 20)]);
+    expect(released).toBe(1);
+    expect(storageStats()!.releases - before.releases).toBe(1);
+    // The freed block goes to the next request of its class, never to a kept one's.
+    openStorageScope();
+    const again = allocate('float32', 100) as Float32Array;
+    again.fill(9);
+    closeStorageScope([]);
+    expect(again.byteOffset).toBe(dead.byteOffset);
+    expect(kept.every((v) => v === 3)).toBe(true);
+    expect(viaSub.every((v) => v === 5)).toBe(true);
+  });
+
+  it('a carried block is returned at the next close once nothing keeps it', () => {
+    const carry = scopeCarry();
+    openStorageScope();
+    const grad = allocate('float32', 50);
+    expect(closeStorageScope([grad], carry)).toBe(0);
+    expect(carry.blocks.length).toBe(1);
+    openStorageScope();
+    expect(closeStorageScope([], carry)).toBe(1);
+    expect(carry.blocks.length).toBe(0);
+  });
+
+  it('closing with no scope open is an error naming the function', () => {
+    expect(() => closeStorageScope([])).toThrow(/closeStorageScope: no storage scope is open/);
+  });
+
+  it('fit keeps the arena flat: the heap stops growing after the first epoch', () => {
+    const { x, y } = teacherData(512, 6, 3);
+    const model = smallMMoE(2);
+    const top: number[] = [];
+    const live: number[] = [];
+    const record = { onEpochEnd: () => { top.push(storageStats()!.topBytes); live.push(storageStats()!.liveBytes); } };
+    fit(model, { x, y }, { epochs: 30, batchSize: 32, lr: 1e-2, verbose: 0, callbacks: [record] });
+    expect(top.length).toBe(30);
+    for (let e = 2; e < 30; e++) {
+      expect(top[e]).toBe(top[1]);
+      expect(live[e]).toBe(live[1]);
+    }
+  });
+});
