@@ -1,4 +1,5 @@
 import { FormatError, decodeSafetensorsAs, encodeSafetensorsAs } from '../nn/safetensors.js';
+import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
 import { MultiTaskBase } from './base.js';
 import { DenseFeat, SparseFeat, VarLenSparseFeat, type FeatureColumn } from './features.js';
 import { createModel, modelClasses, modelNames, type ModelName, type ModelOptionsByName } from './registry.js';
@@ -46,6 +47,8 @@ export interface LoadedModel {
   encoding: RowEncoding | null;
   extra: Record<string, unknown> | null;
 }
+
+const OPTION_KEYS: OptionKeys<SerializeModelOptions> = { encoding: true, extra: true };
 
 const BUILT_FROM_SPEC = new Set(['features', 'taskNames', 'taskTypes']);
 
@@ -106,8 +109,7 @@ export function serializeModel(model: MultiTaskBase, opts: SerializeModelOptions
 
 /** serializeModel with errors prefixed by `fn` (saveModel names itself). */
 export function encodeModelAs(fn: string, model: MultiTaskBase, opts: SerializeModelOptions): Uint8Array {
-  if (opts === null || typeof opts !== 'object') throw new TypeError(`${fn}: options must be an object`);
-  for (const k of Object.keys(opts)) if (k !== 'encoding' && k !== 'extra') throw new Error(`${fn}: unknown option '${k}' (options: encoding, extra)`);
+  checkOptionKeys(fn, opts, OPTION_KEYS);
   const spec = modelSpec(fn, model, opts);
   return encodeSafetensorsAs(`${fn}:`, model.stateDict(), {
     format: MODEL_FORMAT,

@@ -74,7 +74,7 @@ describe('serializeModel / deserializeModel', () => {
   it('refuses options JSON cannot hold, and unknown options', () => {
     const m = new MMoE({ inputDim: 3, taskTypes: ['binary'], numExperts: 2, expertHiddenUnits: [3], towerHiddenUnits: [2], dnnActivation: () => new ReLU() });
     expect(() => serializeModel(m)).toThrow(/^serializeModel: option dnnActivation is a function; a model file holds JSON values only/);
-    expect(() => serializeModel(new ESMM({ inputDim: 3 }), { encodng: {} } as never)).toThrow(/^serializeModel: unknown option 'encodng'/);
+    expect(() => serializeModel(new ESMM({ inputDim: 3 }), { encodng: {} } as never)).toThrow(/^serializeModel: unknown option 'encodng' \(did you mean 'encoding'\?\)/);
   });
 
   it('names what is wrong with plain, newer, broken and mismatched files, as FormatErrors', () => {
