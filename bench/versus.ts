@@ -36,7 +36,7 @@ async function load(root: string): Promise<Lib> {
   const m = (p: string): Promise<Lib> => import(pathToFileURL(join(root, p)).href);
   const [index, losses, optim, models, data, dataset, loss, synthetic] = await Promise.all([
     m('src/index.ts'), m('src/nn/losses.ts'), m('src/nn/optim/index.ts'), m('src/models/index.ts'),
-    m('src/data/synthetic.ts'), m('src/train/dataset.ts'), m('src/train/loss.ts'), m('src/experiments/synthetic.ts'),
+    m('src/data/synthetic.ts'), m('src/train/dataset.ts'), m('src/train/loss.ts'), m(existsSync(join(root, 'src/experiments/synthetic/experiment.ts')) ? 'src/experiments/synthetic/experiment.ts' : 'src/experiments/synthetic.ts'),
   ]);
   return { ...index, ...losses, ...optim, ...models, ...data, ...dataset, ...loss, synthetic };
 }

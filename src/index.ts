@@ -1,6 +1,6 @@
 /** mmoe-ts: the public API. Re-exports only. */
 export * from './autograd/index.js';
-export { NDArray, Generator, manualSeed, defaultGenerator, type DType, type Storage, type Indices } from './tensor/index.js';
+export { NDArray, Generator, manualSeed, defaultGenerator, AllocationError, type DType, type Storage, type Indices } from './tensor/index.js';
 export { setBackend, getBackend, setNumThreads, getNumThreads, backendInfo, backendReady, type Backend, type BackendOptions, type BackendInfo } from './tensor/backend.js';
 export { storageStats } from './tensor/storage.js';
 export * as nn from './nn/index.js';

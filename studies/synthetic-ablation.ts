@@ -17,7 +17,7 @@ import { mean, median, wilcoxonSignedRank } from '../src/experiments/stats.js';
 import {
   PAPER_SYNTHETIC, buildSyntheticModel, resolveSyntheticSettings, sineParameters, syntheticDataSeed,
   type SyntheticModelName, type SyntheticSettings,
-} from '../src/experiments/synthetic.js';
+} from '../src/experiments/synthetic/experiment.js';
 import { evaluate, fit } from '../src/train/trainer.js';
 
 interface Condition {

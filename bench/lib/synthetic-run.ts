@@ -1,5 +1,5 @@
-import { syntheticExperimentParallel } from '../../src/experiments/synthetic-parallel.js';
-import { resolveSyntheticSettings, runSyntheticJob, syntheticJobs, syntheticSplit } from '../../src/experiments/synthetic.js';
+import { syntheticExperimentParallel } from '../../src/experiments/synthetic/parallel.js';
+import { resolveSyntheticSettings, runSyntheticJob, syntheticJobs, syntheticSplit } from '../../src/experiments/synthetic/experiment.js';
 import { summarize, type Timing } from './timing.js';
 
 /*

@@ -1,7 +1,7 @@
 import {
   allocate, checkDType, defaultGenerator, formatShape, isStorage, sizeOf, checkShape, type DType, type Generator,
 } from '../tensor/index.js';
-import { checkOptions, type OptionKeys } from '../tensor/options.js';
+import { checkOptions, type OptionKeys } from '../validation/options.js';
 import { Tensor, type NestedArray } from './tensor.js';
 
 export interface TensorOptions {
@@ -96,7 +96,7 @@ export function full(shape: ShapeArg, value: number, opts: TensorOptions = {}): 
 function filledTensor(op: string, shape: ShapeArg, value: number, opts: TensorOptions, dtype: DType = 'float32'): Tensor {
   checkOptions(op, opts, TENSOR_OPTION_KEYS);
   const s = toShape(op, shape);
-  const data = allocate(dtypeOpt(op, opts, dtype), sizeOf(s));
+  const data = allocate(dtypeOpt(op, opts, dtype), sizeOf(s), op, s);
   if (!Object.is(value, 0)) data.fill(value);
   return new Tensor(data, s, opts.requiresGrad ?? false);
 }
@@ -112,7 +112,7 @@ export function arange(start: number, end?: number, step = 1, opts: TensorOption
   if (end === undefined) { end = start; start = 0; }
   if (step === 0 || !Number.isFinite(step)) throw new RangeError(`arange: step must be a finite non-zero number, got ${step}`);
   const n = Math.max(0, Math.ceil((end - start) / step));
-  const data = allocate(dtypeOpt('arange', opts), n);
+  const data = allocate(dtypeOpt('arange', opts), n, 'arange');
   for (let i = 0; i < n; i++) data[i] = start + i * step;
   return new Tensor(data, [n], opts.requiresGrad ?? false);
 }
@@ -128,7 +128,7 @@ export function eye(n: number, m = n, opts: TensorOptions = {}): Tensor {
 export function randn(shape: ShapeArg, opts: RandomOptions = {}): Tensor {
   checkOptions('randn', opts, RANDOM_OPTION_KEYS);
   const s = toShape('randn', shape);
-  const data = allocate(dtypeOpt('randn', opts), sizeOf(s));
+  const data = allocate(dtypeOpt('randn', opts), sizeOf(s), 'randn', s);
   (opts.generator ?? defaultGenerator).fillNormal(data);
   return new Tensor(data, s, opts.requiresGrad ?? false);
 }
@@ -137,7 +137,7 @@ export function randn(shape: ShapeArg, opts: RandomOptions = {}): Tensor {
 export function rand(shape: ShapeArg, opts: RandomOptions = {}): Tensor {
   checkOptions('rand', opts, RANDOM_OPTION_KEYS);
   const s = toShape('rand', shape);
-  const data = allocate(dtypeOpt('rand', opts), sizeOf(s));
+  const data = allocate(dtypeOpt('rand', opts), sizeOf(s), 'rand', s);
   (opts.generator ?? defaultGenerator).fillUniform(data);
   return new Tensor(data, s, opts.requiresGrad ?? false);
 }

@@ -1,4 +1,4 @@
-import { NDArray, addInto, binary, formatShape, shapesEqual, sumToShape } from '../tensor/index.js';
+import { NDArray, addInto, binary, copyStorage, formatShape, shapesEqual, sumToShape } from '../tensor/index.js';
 import { checkFinite } from './function.js';
 import { isAnomalyEnabled, noGrad } from './mode.js';
 import { Tensor } from './tensor.js';
@@ -78,6 +78,7 @@ export function runBackward(root: Tensor, gradOutput?: Tensor | NDArray, opts: B
       if (node === null || t.retainsGrad) accumulateLeaf(t, g, entry.owned && node === null);
       if (node === null) continue;
       const { spec, ctx, inputs, attrs } = node;
+      checkVersions(node);
       const inGrads = spec.backward(ctx, g, inputs, attrs);
       checkBackwardResult(spec.name, inGrads, inputs);
       for (let i = 0; i < inputs.length; i++) {
@@ -109,6 +110,18 @@ export function runBackward(root: Tensor, gradOutput?: Tensor | NDArray, opts: B
       }
     }
   });
+}
+
+/** PyTorch's check and wording: an input changed in place after the op ran fails its backward. */
+function checkVersions(node: NonNullable<Tensor['gradFn']>): void {
+  for (let i = 0; i < node.inputs.length; i++) {
+    const x = node.inputs[i];
+    if (x._version !== node.versions[i]) {
+      throw new Error(`backward: one of the variables needed for gradient computation has been modified by an inplace operation: ` +
+        `input ${i} of ${node.spec.name}, a ${x.dtype} tensor of shape ${formatShape(x.shape)}, is at version ${x._version}; expected version ${node.versions[i]} instead ` +
+        `(an optimizer step, loadStateDict or nn.init between the forward and this backward; step after backward)`);
+    }
+  }
 }
 
 /*
@@ -144,7 +157,7 @@ function describe(v: unknown): string {
 function accumulateLeaf(t: Tensor, g: NDArray, owned: boolean): void {
   if (t.grad === null) {
     // Own copy unless the engine owns g: otherwise g may alias a buffer another gradient uses.
-    t.grad = new Tensor(owned ? g.data : g.data.slice(), t.shape);
+    t.grad = new Tensor(owned ? g.data : copyStorage(g.data), t.shape);
   } else {
     addInto(t.grad, g);
   }

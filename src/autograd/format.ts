@@ -1,5 +1,5 @@
 import { formatShape, type NDArray } from '../tensor/index.js';
-import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
+import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
 
 /*
  * Tensor printing in PyTorch's style (torch/_tensor_str.py): one number format for the whole

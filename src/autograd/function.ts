@@ -1,4 +1,4 @@
-import { formatShape, type NDArray } from '../tensor/index.js';
+import { AllocationError, formatShape, type NDArray } from '../tensor/index.js';
 import type { GraphNode, OpContext, OpSpec } from './graph.js';
 import { isAnomalyEnabled, isGradEnabled } from './mode.js';
 import { Tensor } from './tensor.js';
@@ -45,13 +45,19 @@ export function defineOp<A = undefined, S = undefined>(spec: OpSpec<A, S>): Op<A
       recording: record,
       saved: undefined as S,
     };
-    const outArr = spec.forward(ctx, inputs, attrs);
+    let outArr: NDArray;
+    try {
+      outArr = spec.forward(ctx, inputs, attrs);
+    } catch (e) {
+      // The kernel knows the size it asked for; the op's name is what the user called.
+      throw e instanceof AllocationError ? e.in(name) : e;
+    }
     if (isAnomalyEnabled()) checkFinite(name, 'output', outArr);
     const out = new Tensor(outArr.data, outArr.shape, record);
     const trace = activeTracer();
     if (trace !== null) trace({ name, inputs: inputs.slice(), attrs, output: out });
     if (record) {
-      const node: GraphNode = { spec, ctx: ctx as OpContext<unknown>, inputs: inputs.slice(), attrs, released: false };
+      const node: GraphNode<Tensor> = { spec, ctx: ctx as OpContext<unknown>, inputs: inputs.slice(), versions: inputs.map((t) => t._version), attrs, released: false };
       out.gradFn = node;
     }
     return out;

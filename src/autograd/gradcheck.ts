@@ -1,5 +1,5 @@
 import { Generator, formatShape } from '../tensor/index.js';
-import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
+import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
 import { noGrad } from './mode.js';
 import { Tensor } from './tensor.js';
 import './methods.js';

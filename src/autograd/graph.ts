@@ -1,5 +1,4 @@
 import type { NDArray } from '../tensor/index.js';
-import type { Tensor } from './tensor.js';
 
 /** What an op's forward and backward share: which inputs need gradients, and what was saved. */
 export interface OpContext<S> {
@@ -24,11 +23,16 @@ export interface OpSpec<A, S> {
   backward(ctx: OpContext<S>, grad: NDArray, inputs: readonly NDArray[], attrs: A): ReadonlyArray<NDArray | null | undefined>;
 }
 
-/** A recorded application of an op: the graph node behind a non-leaf tensor. */
-export interface GraphNode {
+/**
+ * A recorded application of an op: the graph node behind a non-leaf tensor. Generic in the tensor
+ * type so that this file need not import tensor.ts, which imports it (no import circle).
+ */
+export interface GraphNode<T = unknown> {
   readonly spec: OpSpec<any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   readonly ctx: OpContext<unknown> & { saved: unknown };
-  readonly inputs: readonly Tensor[];
+  readonly inputs: readonly T[];
+  /** Each input's version when the op ran; backward checks that none has changed since. */
+  readonly versions: readonly number[];
   readonly attrs: unknown;
   released: boolean;
 }

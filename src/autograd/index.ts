@@ -1,6 +1,6 @@
 import './methods.js';
 
-export { Tensor, isTensor, castStorage, type TensorLike, type NestedArray } from './tensor.js';
+export { Tensor, isTensor, castStorage, bumpVersion, type TensorLike, type NestedArray } from './tensor.js';
 export { defineOp, type Op, type OpContext, type OpSpec } from './function.js';
 export { traceOps, untraced, type TracedOp } from './trace.js';
 export { noGrad, enableGrad, isGradEnabled, detectAnomaly, isAnomalyEnabled } from './mode.js';

@@ -7,6 +7,11 @@ const inspectCustom = Symbol.for('nodejs.util.inspect.custom');
 
 export type NestedArray = number | NestedArray[];
 
+/** Marks an in-place change of `t`'s values (a no-op for a plain NDArray, which has no graph). */
+export function bumpVersion(t: NDArray): void {
+  if (t instanceof Tensor) t._version++;
+}
+
 /**
  * The differentiable tensor: an NDArray (typed storage + shape) plus gradient bookkeeping.
  * Operations are attached as methods in `methods.ts`, so this file stays free of the op table and
@@ -18,9 +23,16 @@ export class Tensor extends NDArray {
   /** Accumulated gradient (leaves, and non-leaves that called retainGrad()). */
   grad: Tensor | null = null;
   /** The recorded operation that produced this tensor; null for leaves. */
-  gradFn: GraphNode | null = null;
+  gradFn: GraphNode<Tensor> | null = null;
   /** Keep the gradient of a non-leaf after backward, like torch's retain_grad(). */
   retainsGrad = false;
+  /**
+   * PyTorch's version counter: bumped (bumpVersion) by every in-place change of the values (an
+   * optimizer step, loadStateDict, nn.init). A graph node records its inputs' versions, and
+   * backward refuses a node whose input changed since: its gradient would be of the new values.
+   * Per tensor object: a view (reshape, detach) made before the change does not see it.
+   */
+  _version = 0;
 
   constructor(data: Storage, shape: Shape, requiresGrad = false) {
     super(data, shape);

@@ -1,3 +1,6 @@
+import { parseArgs } from 'node:util';
+import { unknownKey } from '../validation/options.js';
+
 /**
  * A small strict flag parser: every flag must be declared, every value is checked for its type
  * and range, and every problem is a UsageError with one line naming the flag, so the CLI can
@@ -53,28 +56,40 @@ function parseValue(flag: string, spec: FlagSpec, raw: string): FlagValue {
   }
 }
 
-/** Parses `--name value`, `--name=value` and boolean `--name`; positional arguments are rejected. */
+/**
+ * Parses `--name value`, `--name=value` and boolean `--name` with node:util's parseArgs (its
+ * tokens, so each problem gets this CLI's one-line message); positional arguments are rejected,
+ * and an unknown flag gets the did-you-mean of unknown config keys and options (unknownKey).
+ */
 export function parseFlags(command: string, argv: readonly string[], specs: Record<string, FlagSpec>): FlagValues {
+  const options: Record<string, { type: 'string' | 'boolean' }> = {};
+  for (const [name, spec] of Object.entries(specs)) options[name] = { type: spec.type === 'boolean' ? 'boolean' : 'string' };
+  const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
   const out: FlagValues = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (!arg.startsWith('--') || arg === '--') {
+  for (const t of tokens) {
+    if (t.kind === 'positional' || t.kind === 'option-terminator') {
+      const arg = t.kind === 'positional' ? t.value : '--';
       throw new UsageError(`${command}: unexpected argument '${arg}' (flags start with --; see mmoe-ts ${command} --help)`);
     }
-    const eq = arg.indexOf('=');
-    const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
-    const spec = specs[name];
-    if (!spec) throw new UsageError(`${command}: unknown flag --${name} (see mmoe-ts ${command} --help)`);
+    const name = t.name;
+    if (t.rawName.startsWith('-') && !t.rawName.startsWith('--')) {
+      throw new UsageError(`${command}: unexpected argument '${t.rawName}' (flags start with --; see mmoe-ts ${command} --help)`);
+    }
+    const spec = Object.prototype.hasOwnProperty.call(specs, name) ? specs[name] : undefined;
+    if (!spec) {
+      const near = unknownKey({ [name]: true }, Object.keys(specs))?.near;
+      throw new UsageError(`${command}: unknown flag --${name}${near === undefined ? '' : ` (did you mean --${near}?)`} (see mmoe-ts ${command} --help)`);
+    }
     if (out[name] !== undefined) throw new UsageError(`${command}: --${name} given twice`);
-    let raw: string | undefined = eq < 0 ? undefined : arg.slice(eq + 1);
-    if (spec.type === 'boolean' && raw === undefined) {
+    if (spec.type === 'boolean' && t.value === undefined) {
       out[name] = true;
       continue;
     }
-    if (raw === undefined) {
-      raw = argv[i + 1];
-      if (raw === undefined || (raw.startsWith('--') && raw.length > 2)) throw new UsageError(`${command}: --${name} needs a value (${spec.placeholder ?? spec.type})`);
-      i++;
+    // parseArgs takes the next argument as a string flag's value whatever it is; `--epochs --quiet`
+    // means the value is missing, while `--lr -1` is a (negative) value for the range check.
+    const raw = t.value;
+    if (raw === undefined || (!t.inlineValue && raw.startsWith('--') && raw.length > 2)) {
+      throw new UsageError(`${command}: --${name} needs a value (${spec.placeholder ?? spec.type})`);
     }
     try {
       out[name] = parseValue(name, spec, raw);
@@ -95,9 +110,10 @@ export function formatFlagHelp(specs: Record<string, FlagSpec>): string {
   return rows.map(([l, d]) => l.padEnd(width) + d).join('\n');
 }
 
-export function getNumber(v: FlagValues, name: string, fallback: number): number {
+/** A numeric flag's value, or undefined when it was not given. */
+export function getNumber(v: FlagValues, name: string): number | undefined {
   const x = v[name];
-  return typeof x === 'number' ? x : fallback;
+  return typeof x === 'number' ? x : undefined;
 }
 
 export function getString(v: FlagValues, name: string): string | undefined {

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { modelNames, type ModelName, type TaskType } from '../models/index.js';
 import type { EarlyStoppingOptions } from '../train/history.js';
-import { OPTIMIZER_NAMES, type OptimizerName } from '../train/optimizer.js';
-import { closestMatch } from '../tensor/options.js';
+import { OPTIMIZER_NAMES, type OptimizerName } from '../train/optimizer-registry.js';
+import { unknownKey } from '../validation/options.js';
 
 /** A problem with the user's config: the CLI prints it on one line and exits 2. */
 export class ConfigError extends Error {
@@ -57,11 +57,8 @@ type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function checkKeys(where: string, o: Json, allowed: readonly string[]): void {
-  for (const k of Object.keys(o)) {
-    if (allowed.includes(k)) continue;
-    const near = closestMatch(k, allowed.filter((a) => !a.startsWith('$')));
-    throw new ConfigError(`config: unknown key '${where}${k}'${near ? ` (did you mean '${where}${near}'?)` : ''} (allowed: ${allowed.join(', ')})`);
-  }
+  const bad = unknownKey(o, allowed);
+  if (bad) throw new ConfigError(`config: unknown key '${where}${bad.key}'${bad.near ? ` (did you mean '${where}${bad.near}'?)` : ''} (allowed: ${allowed.join(', ')})`);
 }
 
 function str(where: string, v: unknown): string {

@@ -36,6 +36,9 @@ export async function loadCensusIncome(options: CensusOptions = {}): Promise<Cen
   const { path: given, namesPath: givenNames, ...rest } = options;
   const path = given ?? defaultCensusPath();
   const namesPath = givenNames ?? join(dirname(path), 'census-income.names');
+  // The data file first: a missing one must be reported as itself, not as the names file beside it.
+  if (!existsSync(path)) throw new Error(`loadCensusIncome: no file ${path}`);
+  if (!existsSync(namesPath)) throw new Error(`loadCensusIncome: no file ${namesPath}${givenNames === undefined ? ` (the column names census-income.names must sit beside ${path}, or give namesPath)` : ''}`);
   const names = readFileSync(namesPath, 'utf8');
   return loadCensusIncomeFrom({ names, data: fileChunks('readCsv', path, path.endsWith('.gz')), dataName: path, namesName: namesPath }, rest);
 }

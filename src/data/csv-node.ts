@@ -2,11 +2,11 @@
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
+import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
 import { csvRows, type CsvOptions, type CsvRecord, type CsvRow } from './csv.js';
 
 const READ_KEYS: OptionKeys<CsvOptions> = {
-  separator: true, header: true, columns: true, missing: true, skipInitialSpace: true, gzip: true, arrays: true, onHeader: true,
+  separator: true, header: true, columns: true, missing: true, skipInitialSpace: true, gzip: true, arrays: true, onHeader: true, encoding: true,
 };
 
 /**

@@ -1,5 +1,5 @@
 /* CSV / TSV parsing over text in memory or in chunks; reading files is in csv-node.ts. */
-import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
+import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
 
 /** A parsed field: the text, or null where the value is one of the `missing` markers. */
 export type CsvValue = string | null;
@@ -23,14 +23,23 @@ export interface CsvOptions {
   arrays?: boolean;
   /** Called once with the column names (from the header or `columns`) before the first row. */
   onHeader?: (columns: string[]) => void;
+  /**
+   * How bytes are decoded (readCsv, parseCsvStream): any TextDecoder label ('latin1',
+   * 'windows-1252', 'utf-16le', …). Default 'utf-8', strictly: a byte sequence that is not UTF-8
+   * is an error naming the line, not a replacement character that would merge categories.
+   */
+  encoding?: string;
 }
 
 /** The options of parseCsv and parseCsvStream: CsvOptions less readCsv's `gzip`, plus `source`, the input's name in errors. */
 export type CsvParseOptions = Omit<CsvOptions, 'gzip'> & { source?: string };
 
 const PARSE_KEYS: OptionKeys<CsvParseOptions> = {
-  separator: true, header: true, columns: true, missing: true, skipInitialSpace: true, arrays: true, onHeader: true, source: true,
+  separator: true, header: true, columns: true, missing: true, skipInitialSpace: true, arrays: true, onHeader: true, source: true, encoding: true,
 };
+
+/** Separators a one-column header is checked against when none was given. */
+const OTHER_SEPARATORS = [',', '\t', ';', '|'];
 
 interface ResolvedOptions {
   separator: string;
@@ -150,6 +159,7 @@ class RowAssembler {
   private readonly parser: LineParser;
   private names: string[] | undefined;
   private needHeader: boolean;
+  private firstRow = true;
 
   constructor(fn: string, source: string, private readonly options: CsvOptions) {
     const opts = resolve(fn, options);
@@ -166,6 +176,10 @@ class RowAssembler {
     if (text.length === 0 && !this.parser.inQuotes) return undefined;
     const row = this.parser.push(text, lineNo);
     if (row === null) return undefined;
+    if (this.firstRow) {
+      this.firstRow = false;
+      if (!this.options.columns) this.checkSeparator(row, text, lineNo);
+    }
     if (this.needHeader) {
       this.needHeader = false;
       // With `columns`, the file's own header line is read (and its width checked) but renamed.
@@ -188,6 +202,21 @@ class RowAssembler {
   finish(): void {
     this.parser.finish();
   }
+
+  /**
+   * A first line that is one field under the default separator but splits on another one is a
+   * file with another separator (a ';' CSV, a TSV read as CSV): it would parse as one column.
+   */
+  private checkSeparator(row: CsvRow, text: string, lineNo: number): void {
+    if (this.options.separator !== undefined || row.length !== 1) return;
+    const sep = resolve('', this.options).separator;
+    for (const other of OTHER_SEPARATORS) {
+      if (other === sep || !text.includes(other)) continue;
+      const n = text.split(other).length;
+      throw this.parser.error(lineNo, `one column under the separator ${JSON.stringify(sep)}, but ${n} when split on ${JSON.stringify(other)}: ` +
+        `pass { separator: ${JSON.stringify(other)} } (or give the separator explicitly to read one column)`);
+    }
+  }
 }
 
 /** Text or bytes arriving in pieces: a Node stream, a fetch body, a generator of strings. */
@@ -198,21 +227,72 @@ export type CsvChunks = AsyncIterable<string | Uint8Array> | Iterable<string | U
  * than with readline so that an error of the source rejects the consumer's loop instead of being
  * emitted where nobody listens.
  */
-async function* chunkLines(chunks: CsvChunks): AsyncGenerator<string> {
-  const decoder = new TextDecoder('utf-8');
+async function* chunkLines(fn: string, source: string, chunks: CsvChunks, encoding: string): AsyncGenerator<string> {
+  const decoder = textDecoder(fn, encoding);
   let rest = '';
+  let lines = 0;
+  const decode = (chunk?: Uint8Array): string => {
+    try {
+      return chunk === undefined ? decoder.decode() : decoder.decode(chunk, { stream: true });
+    } catch {
+      // Only a fatal (UTF-8) decoder throws: name the line of the first bad byte and the way out.
+      const at = chunk === undefined ? -1 : firstInvalidUtf8(chunk);
+      const before = chunk === undefined ? '' : new TextDecoder('utf-8').decode(chunk.subarray(0, Math.max(0, at)));
+      const line = lines + 1 + countNewlines(rest + before);
+      const what = at >= 0 && chunk !== undefined ? `byte 0x${chunk[at].toString(16).toUpperCase().padStart(2, '0')}` : 'a byte sequence cut off at the end';
+      throw new Error(`${fn}: ${source}:${line}: not valid UTF-8 (${what}); if the file is in another encoding, pass it: { encoding: 'latin1' } (or 'windows-1252', 'utf-16le', …)`);
+    }
+  };
   for await (const chunk of chunks) {
-    const text = rest + (typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
+    const text = rest + (typeof chunk === 'string' ? chunk : decode(chunk));
     let start = 0;
     let nl: number;
     while ((nl = text.indexOf('\n', start)) >= 0) {
+      lines++;
       yield text.charCodeAt(nl - 1) === 13 && nl > start ? text.slice(start, nl - 1) : text.slice(start, nl);
       start = nl + 1;
     }
     rest = text.slice(start);
   }
-  rest += decoder.decode();
+  rest += decode();
   if (rest.length > 0) yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
+}
+
+/** A decoder for `encoding`; UTF-8 is decoded strictly (fatal), so a wrong encoding is caught. */
+function textDecoder(fn: string, encoding: string): InstanceType<typeof TextDecoder> {
+  try {
+    return new TextDecoder(encoding, { fatal: /^utf-?8$/i.test(encoding) });
+  } catch {
+    throw new RangeError(`${fn}: unknown encoding '${encoding}' (a TextDecoder label: 'utf-8', 'latin1', 'windows-1252', 'utf-16le', …)`);
+  }
+}
+
+function countNewlines(s: string): number {
+  let n = 0;
+  for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+/**
+ * Offset of the first byte that cannot start or continue a UTF-8 sequence in `b`, or -1. Leading
+ * continuation bytes are skipped: they may finish a sequence begun in the previous chunk.
+ */
+function firstInvalidUtf8(b: Uint8Array): number {
+  let i = 0;
+  while (i < 3 && i < b.length && (b[i] & 0xc0) === 0x80) i++;
+  while (i < b.length) {
+    const c = b[i];
+    if (c < 0x80) { i++; continue; }
+    const n = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : 0;
+    if (n === 0) return i;
+    if (i + n >= b.length) return -1; // cut by the chunk's end: the next chunk decides
+    const c1 = b[i + 1];
+    // Overlong forms, surrogates and code points past U+10FFFF are invalid too.
+    if ((c === 0xe0 && c1 < 0xa0) || (c === 0xed && c1 > 0x9f) || (c === 0xf0 && c1 < 0x90) || (c === 0xf4 && c1 > 0x8f)) return i;
+    for (let k = 1; k <= n; k++) if ((b[i + k] & 0xc0) !== 0x80) return i;
+    i += n + 1;
+  }
+  return -1;
 }
 
 /**
@@ -231,7 +311,7 @@ export function parseCsvStream(chunks: CsvChunks, options: CsvParseOptions = {})
 
 /** The row loop of parseCsvStream and readCsv (csv-node.ts), under the caller's name. */
 export async function* csvRows(fn: string, source: string, chunks: CsvChunks, options: CsvOptions): AsyncGenerator<CsvRow | CsvRecord> {
-  const lines = chunkLines(chunks);
+  const lines = chunkLines(fn, source, chunks, options.encoding ?? 'utf-8');
   try {
     const asm = new RowAssembler(fn, source, options);
     let lineNo = 0;
@@ -253,6 +333,7 @@ export function parseCsv(text: string, options: CsvParseOptions & { arrays: true
 export function parseCsv(text: string, options?: CsvParseOptions): CsvRecord[];
 export function parseCsv(text: string, options: CsvParseOptions = {}): (CsvRow | CsvRecord)[] {
   checkOptionKeys('parseCsv', options, PARSE_KEYS);
+  if (options.encoding !== undefined) throw new TypeError('parseCsv: encoding applies to bytes (readCsv, parseCsvStream); parseCsv reads text that is already decoded');
   const lines = text.split(/\r?\n/);
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   const asm = new RowAssembler('parseCsv', options.source ?? '<string>', options);

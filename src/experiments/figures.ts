@@ -1,10 +1,10 @@
 import { noGrad } from '../autograd/index.js';
 import { hasGateWeights, type ModelInput, type MultiTaskModel } from '../models/index.js';
 import type { History } from '../train/history.js';
-import { gridLayout, heatmap, histogram, lineChart, type LineSeries } from '../train/svg.js';
-import { bandChart } from './band-chart.js';
+import { gridLayout, heatmap, histogram, lineChart, type LineSeries } from '../plot/svg.js';
+import { bandChart } from '../plot/band-chart.js';
 import { mean, quantile } from './stats.js';
-import type { SyntheticResult } from './synthetic.js';
+import type { SyntheticResult } from './synthetic/experiment.js';
 
 const MODEL_LABELS: Record<string, string> = { mmoe: 'MMoE', omoe: 'OMoE', 'shared-bottom': 'Shared-Bottom' };
 const MODEL_COLORS: Record<string, string> = { mmoe: '#d62728', omoe: '#2ca02c', 'shared-bottom': '#1f77b4' };

@@ -1,6 +1,7 @@
 import { Tensor, zeros } from '../autograd/index.js';
 import { Generator, formatShape } from '../tensor/index.js';
-import { checkOptions, type OptionKeys } from '../tensor/options.js';
+import { checkOptions, type OptionKeys } from '../validation/options.js';
+import { checkIntAtLeast } from '../validation/values.js';
 
 export type { OptionKeys };
 import { Module, ModuleList } from '../nn/module.js';
@@ -61,14 +62,6 @@ function nonNegative(model: string, what: string, v: number): number {
 /** True for models that expose their softmax gates (MMoE, OMoE, PLE). */
 export function hasGateWeights(m: MultiTaskModel): m is GatedMultiTaskModel {
   return typeof (m as unknown as { gateWeights?: unknown }).gateWeights === 'function';
-}
-
-/** Throws `${model}: ${what} must be an integer ≥ min` unless n is one. */
-export function checkPositiveInt(model: string, what: string, n: unknown, min = 1): number {
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < min) {
-    throw new RangeError(`${model}: ${what} must be an integer ≥ ${min}, got ${String(n)}`);
-  }
-  return n;
 }
 
 /** Throws unless units is an array of positive integers (non-empty unless allowEmpty). */
@@ -148,7 +141,7 @@ export abstract class MultiTaskBase extends Module implements MultiTaskModel {
       this.addL2(dict.parameters(), this.opts.l2RegEmbedding);
     } else {
       this.inputLayer = null;
-      this.inputDim = checkPositiveInt(modelName, 'inputDim', o.inputDim);
+      this.inputDim = checkIntAtLeast(modelName, 'inputDim', o.inputDim, 1);
     }
   }
 

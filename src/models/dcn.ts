@@ -2,10 +2,11 @@ import { Tensor, concat } from '../autograd/index.js';
 import { CrossNet } from '../nn/crossnet.js';
 import type { DNN } from '../nn/dnn.js';
 import type { Linear } from '../nn/linear.js';
-import { MultiTaskBase, checkPositiveInt, checkUnits, type CommonModelOptions, type OptionKeys } from './base.js';
+import { MultiTaskBase, checkUnits, type CommonModelOptions, type OptionKeys } from './base.js';
 import { FeatureLinear } from './feature-linear.js';
 import { PredictionLayer } from './prediction.js';
 import type { ModelInput, TaskType } from './types.js';
+import { checkIntAtLeast } from '../validation/values.js';
 
 export interface DCNOptions extends Omit<CommonModelOptions, 'taskTypes'> {
   /** Number of cross layers (default 2); 0 leaves only the deep part. */
@@ -53,7 +54,7 @@ export class DCN extends MultiTaskBase {
 
   constructor(opts: DCNOptions = {}) {
     super('DCN', { ...opts, taskTypes: opts.taskTypes ?? ['binary'] }, KEYS);
-    this.crossNum = checkPositiveInt('DCN', 'crossNum', opts.crossNum ?? 2, 0);
+    this.crossNum = checkIntAtLeast('DCN', 'crossNum', opts.crossNum ?? 2, 0);
     this.dnnHiddenUnits = checkUnits('DCN', 'dnnHiddenUnits', opts.dnnHiddenUnits ?? [128, 128], true);
     if (this.crossNum === 0 && this.dnnHiddenUnits.length === 0) {
       throw new Error('DCN: crossNum is 0 and dnnHiddenUnits is empty; at least one of the cross and deep parts is needed');

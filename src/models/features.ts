@@ -1,6 +1,7 @@
 import { Tensor, concat, tensor, zeros } from '../autograd/index.js';
 import { Generator, formatShape } from '../tensor/index.js';
-import { checkOptions } from '../tensor/options.js';
+import { checkOptions } from '../validation/options.js';
+import { checkPositiveInt } from '../validation/values.js';
 import { Module } from '../nn/module.js';
 import { Embedding } from '../nn/embedding.js';
 import type { FeatureBatch } from './types.js';
@@ -45,13 +46,6 @@ export interface VarLenSparseFeatColumn {
 
 export type FeatureColumn = SparseFeatColumn | DenseFeatColumn | VarLenSparseFeatColumn;
 
-function positiveInt(fn: string, what: string, n: unknown): number {
-  if (typeof n !== 'number' || !Number.isInteger(n) || n <= 0) {
-    throw new RangeError(`${fn}: ${what} must be a positive integer, got ${String(n)}`);
-  }
-  return n;
-}
-
 function checkName(fn: string, name: unknown): string {
   // Names become state-dict path segments (embedding_dict.<name>.weight), so no dots.
   if (typeof name !== 'string' || name === '' || name.includes('.')) {
@@ -64,11 +58,11 @@ function checkName(fn: string, name: unknown): string {
 export function SparseFeat(name: string, vocabularySize: number, opts: SparseFeatOptions = {}): SparseFeatColumn {
   checkName('SparseFeat', name);
   checkOptions('SparseFeat', opts, ['embeddingDim', 'embeddingName']);
-  positiveInt('SparseFeat', `vocabularySize of '${name}'`, vocabularySize);
+  checkPositiveInt('SparseFeat', `vocabularySize of '${name}'`, vocabularySize);
   const dim = opts.embeddingDim ?? 4;
   const embeddingDim = dim === 'auto'
     ? 6 * Math.floor(Math.pow(vocabularySize, 0.25))
-    : positiveInt('SparseFeat', `embeddingDim of '${name}'`, dim);
+    : checkPositiveInt('SparseFeat', `embeddingDim of '${name}'`, dim);
   const embeddingName = checkName('SparseFeat', opts.embeddingName ?? name);
   return { kind: 'sparse', name, vocabularySize, embeddingDim, embeddingName };
 }
@@ -76,7 +70,7 @@ export function SparseFeat(name: string, vocabularySize: number, opts: SparseFea
 /** A numeric column of `dimension` values per row. */
 export function DenseFeat(name: string, dimension = 1): DenseFeatColumn {
   checkName('DenseFeat', name);
-  positiveInt('DenseFeat', `dimension of '${name}'`, dimension);
+  checkPositiveInt('DenseFeat', `dimension of '${name}'`, dimension);
   return { kind: 'dense', name, dimension };
 }
 
@@ -86,7 +80,7 @@ export function DenseFeat(name: string, dimension = 1): DenseFeatColumn {
  */
 export function VarLenSparseFeat(sparseFeat: SparseFeatColumn, maxLen: number, combiner: Combiner = 'mean'): VarLenSparseFeatColumn {
   if (!sparseFeat || sparseFeat.kind !== 'sparse') throw new TypeError('VarLenSparseFeat: the first argument must be a SparseFeat');
-  positiveInt('VarLenSparseFeat', `maxLen of '${sparseFeat.name}'`, maxLen);
+  checkPositiveInt('VarLenSparseFeat', `maxLen of '${sparseFeat.name}'`, maxLen);
   if (combiner !== 'mean' && combiner !== 'sum' && combiner !== 'max') {
     throw new Error(`VarLenSparseFeat: combiner of '${sparseFeat.name}' must be 'mean', 'sum' or 'max', got '${String(combiner)}'`);
   }

@@ -3,9 +3,10 @@ import { ModuleList } from '../nn/module.js';
 import type { DNN } from '../nn/dnn.js';
 import { concatLinears, forwardStacked } from '../nn/dnn-stack.js';
 import type { Linear } from '../nn/linear.js';
-import { MultiTaskBase, checkPositiveInt, checkUnits, type CommonModelOptions, type OptionKeys } from './base.js';
+import { MultiTaskBase, checkUnits, type CommonModelOptions, type OptionKeys } from './base.js';
 import { joinTaskLogits, type PredictionLayer } from './prediction.js';
 import type { ModelInput } from './types.js';
+import { checkIntAtLeast } from '../validation/values.js';
 
 export interface MixtureOfExpertsOptions extends CommonModelOptions {
   /** Number of shared experts E (≥ 1). */
@@ -43,7 +44,7 @@ export abstract class MixtureOfExpertsBase extends MultiTaskBase {
 
   protected constructor(modelName: string, o: MixtureOfExpertsOptions, numGates: 'perTask' | 'one') {
     super(modelName, o, MIXTURE_KEYS);
-    this.numExperts = checkPositiveInt(modelName, 'numExperts', o.numExperts);
+    this.numExperts = checkIntAtLeast(modelName, 'numExperts', o.numExperts, 1);
     this.expertHiddenUnits = checkUnits(modelName, 'expertHiddenUnits', o.expertHiddenUnits, false);
     this.gateHiddenUnits = checkUnits(modelName, 'gateHiddenUnits', o.gateHiddenUnits ?? [], true);
     this.towerHiddenUnits = checkUnits(modelName, 'towerHiddenUnits', o.towerHiddenUnits ?? [], true);
@@ -74,15 +75,13 @@ export abstract class MixtureOfExpertsBase extends MultiTaskBase {
 
   /** Softmax weights over the experts, [B, numGates, E]. */
   private gates(h: Tensor): Tensor {
-    if (!this.gate_dnn) {
+    const gateDnn = this.gate_dnn;
+    if (!gateDnn) {
       // Linear gates all read h: one product for every gate, one softmax over [B, G, E].
       const z = concatLinears(h, [...this.gate_dnn_final_layer]);
       return z.reshape([h.shape[0], this.numGates, this.numExperts]).softmax(-1);
     }
-    const per = this.gate_dnn_final_layer.map((final, g) => {
-      const z = this.gate_dnn ? this.gate_dnn.get(g).forward(h) : h;
-      return final.forward(z).softmax(-1);
-    });
+    const per = this.gate_dnn_final_layer.map((final, g) => final.forward(gateDnn.get(g).forward(h)).softmax(-1));
     return stack(per, 1);
   }
 

@@ -1,6 +1,6 @@
 /** Model files (Node only): atomic writes and reads around the byte format of model-file.ts. */
 import * as fs from 'node:fs';
-import { writeFileAtomic } from '../nn/atomic-write-node.js';
+import { writeFileAtomic } from '../io/atomic-write-node.js';
 import type { MultiTaskBase } from './base.js';
 import { decodeModelAs, encodeModelAs, type LoadedModel, type SerializeModelOptions } from './model-file.js';
 

@@ -1,5 +1,5 @@
 import { FormatError, decodeSafetensorsAs, encodeSafetensorsAs } from '../nn/safetensors.js';
-import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
+import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
 import { MultiTaskBase } from './base.js';
 import { DenseFeat, SparseFeat, VarLenSparseFeat, type FeatureColumn } from './features.js';
 import { createModel, modelClasses, modelNames, type ModelName, type ModelOptionsByName } from './registry.js';

@@ -3,9 +3,10 @@ import { Module, ModuleList } from '../nn/module.js';
 import type { DNN } from '../nn/dnn.js';
 import { forwardStacked } from '../nn/dnn-stack.js';
 import type { Linear } from '../nn/linear.js';
-import { MultiTaskBase, checkPositiveInt, checkUnits, type CommonModelOptions, type OptionKeys } from './base.js';
+import { MultiTaskBase, checkUnits, type CommonModelOptions, type OptionKeys } from './base.js';
 import { joinTaskLogits, type PredictionLayer } from './prediction.js';
 import type { ModelInput } from './types.js';
+import { checkIntAtLeast } from '../validation/values.js';
 
 export interface PLEOptions extends CommonModelOptions {
   /** Task-shared experts per level (≥ 0; default 1). */
@@ -60,10 +61,10 @@ export class PLE extends MultiTaskBase {
 
   constructor(opts: PLEOptions) {
     super('PLE', opts, KEYS);
-    const K = this.sharedExpertNum = checkPositiveInt('PLE', 'sharedExpertNum', opts.sharedExpertNum ?? 1, 0);
-    const S = this.specificExpertNum = checkPositiveInt('PLE', 'specificExpertNum', opts.specificExpertNum ?? 1, 0);
+    const K = this.sharedExpertNum = checkIntAtLeast('PLE', 'sharedExpertNum', opts.sharedExpertNum ?? 1, 0);
+    const S = this.specificExpertNum = checkIntAtLeast('PLE', 'specificExpertNum', opts.specificExpertNum ?? 1, 0);
     if (S + K === 0) throw new RangeError('PLE: sharedExpertNum + specificExpertNum must be ≥ 1, got 0 + 0 (each task gate needs an expert)');
-    const L = this.numLevels = checkPositiveInt('PLE', 'numLevels', opts.numLevels ?? 2);
+    const L = this.numLevels = checkIntAtLeast('PLE', 'numLevels', opts.numLevels ?? 2, 1);
     this.expertHiddenUnits = checkUnits('PLE', 'expertHiddenUnits', opts.expertHiddenUnits, false);
     const G = this.gateHiddenUnits = checkUnits('PLE', 'gateHiddenUnits', opts.gateHiddenUnits ?? [], true);
     const Tw = this.towerHiddenUnits = checkUnits('PLE', 'towerHiddenUnits', opts.towerHiddenUnits ?? [], true);

@@ -1,4 +1,4 @@
-import { checkOptions } from '../tensor/options.js';
+import { checkOptions } from '../validation/options.js';
 import { DenseFeat, SparseFeat, type FeatureColumn, type SparseFeatOptions } from './features.js';
 
 /*

@@ -2,7 +2,7 @@ import { Tensor, full, leakyRelu, relu, sigmoid, tanh } from '../autograd/index.
 import { formatShape } from '../tensor/index.js';
 import { BatchNorm1d } from './batchnorm.js';
 import { Module, type Layer } from './module.js';
-import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
+import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
 
 /* Activations in functional and module form, and the by-name factory DNN uses. */
 
@@ -136,6 +136,25 @@ export class Dice extends Module implements Layer {
 export type ActivationSpec = string | Layer | ((hiddenSize: number | undefined) => Layer);
 
 /**
+ * Activation constructors by lower-cased name (the registry convention of models/registry.ts and
+ * train/optimizer-registry.ts: name → constructor as a record); aliases are extra entries.
+ */
+const ACTIVATIONS: Readonly<Record<string, (hiddenSize: number | undefined) => Layer>> = {
+  relu: () => new ReLU(),
+  sigmoid: () => new Sigmoid(),
+  tanh: () => new Tanh(),
+  linear: () => new Identity(),
+  identity: () => new Identity(),
+  leakyrelu: () => new LeakyReLU(),
+  leaky_relu: () => new LeakyReLU(),
+  prelu: () => new PReLU(),
+  dice: (hiddenSize) => {
+    if (hiddenSize === undefined) throw new Error('activationLayer: dice needs the layer width (hiddenSize)');
+    return new Dice(hiddenSize);
+  },
+};
+
+/**
  * DeepCTR-Torch's activation_layer: 'relu', 'sigmoid', 'tanh', 'linear' (identity), 'leakyRelu',
  * 'prelu', 'dice' (needs hiddenSize). Names are case-insensitive; 'leaky_relu' and 'identity' are
  * accepted too. A module is returned as is (so it is shared if passed to several layers); a
@@ -145,19 +164,8 @@ export function activationLayer(act: ActivationSpec, hiddenSize?: number): Layer
   if (typeof act === 'function') return act(hiddenSize);
   if (act instanceof Module) return act;
   if (typeof act !== 'string') throw new TypeError(`activationLayer: expected a name, a module or a factory, got ${typeof act}`);
-  switch (act.toLowerCase()) {
-    case 'relu': return new ReLU();
-    case 'sigmoid': return new Sigmoid();
-    case 'tanh': return new Tanh();
-    case 'linear':
-    case 'identity': return new Identity();
-    case 'leakyrelu':
-    case 'leaky_relu': return new LeakyReLU();
-    case 'prelu': return new PReLU();
-    case 'dice':
-      if (hiddenSize === undefined) throw new Error('activationLayer: dice needs the layer width (hiddenSize)');
-      return new Dice(hiddenSize);
-    default:
-      throw new Error(`activationLayer: unknown activation '${act}' (expected relu, sigmoid, tanh, linear, leakyRelu, prelu or dice)`);
-  }
+  const name = act.toLowerCase();
+  const make = Object.prototype.hasOwnProperty.call(ACTIVATIONS, name) ? ACTIVATIONS[name] : undefined;
+  if (make === undefined) throw new Error(`activationLayer: unknown activation '${act}' (expected relu, sigmoid, tanh, linear, leakyRelu, prelu or dice)`);
+  return make(hiddenSize);
 }

@@ -2,7 +2,7 @@ import { Tensor, defineOp, full, ones, zeros } from '../autograd/index.js';
 import { NDArray, allocate, formatShape, type Storage } from '../tensor/index.js';
 import { Module, type Layer } from './module.js';
 import { setSavedDType } from './saved-dtype.js';
-import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
+import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
 
 export interface BatchNormOptions {
   /** Added to the variance before the square root (default 1e-5). */

@@ -3,7 +3,7 @@ import { formatShape, type Generator } from '../tensor/index.js';
 import { checkInFeatures, layerSlice, xavierNormalPerSlice } from './crossnet.js';
 import { Linear } from './linear.js';
 import { Module, ModuleList, type Layer } from './module.js';
-import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
+import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
 
 export interface CrossNetMixOptions {
   /** Rank r of each expert's U·C·Vᵀ factorisation (default 32). */

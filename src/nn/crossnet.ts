@@ -2,7 +2,7 @@ import { Tensor, crossNetVector, matmul, zeros } from '../autograd/index.js';
 import { NDArray, formatShape, type Generator } from '../tensor/index.js';
 import { xavierNormal } from './init.js';
 import { Module, type Layer } from './module.js';
-import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
+import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
 
 /**
  * Xavier-normal initialisation of each slice t[i] separately, as DeepCTR-Torch does

@@ -6,7 +6,7 @@ import { Dropout } from './dropout.js';
 import { normal } from './init.js';
 import { Linear } from './linear.js';
 import { Module, ModuleList, type Layer } from './module.js';
-import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
+import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
 
 export interface DNNOptions {
   /** Per-layer activation: a name, a module (shared by every layer) or a factory (default 'relu'). */

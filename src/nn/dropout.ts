@@ -1,7 +1,7 @@
 import { Tensor } from '../autograd/index.js';
 import { allocate, defaultGenerator, formatShape, shapesEqual, type Generator } from '../tensor/index.js';
 import { Module, type Layer } from './module.js';
-import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
+import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
 
 export interface DropoutOptions {
   /** Source of the masks (default: the global generator). */

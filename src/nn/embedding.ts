@@ -1,9 +1,10 @@
 import { Tensor, defineOp, zeros } from '../autograd/index.js';
 import {
+  AllocationError,
   NDArray, allocate, checkIndices, formatShape, indexSelectArray, scatterAddArray, sizeOf, type Generator,
   type Indices,
 } from '../tensor/index.js';
-import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
+import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
 import { normal } from './init.js';
 import { Module } from './module.js';
 
@@ -31,7 +32,13 @@ function makeTable(op: string, num: number, dim: number, opts: EmbeddingOptions)
   if (!Number.isInteger(num) || num <= 0) throw new RangeError(`${op}: numEmbeddings must be a positive integer, got ${num}`);
   if (!Number.isInteger(dim) || dim <= 0) throw new RangeError(`${op}: embeddingDim must be a positive integer, got ${dim}`);
   const paddingIdx = checkPaddingIdx(op, opts.paddingIdx, num);
-  const weight = normal(zeros([num, dim]), { std: opts.initStd ?? 1, generator: opts.generator });
+  let table: Tensor;
+  try {
+    table = zeros([num, dim]);
+  } catch (e) {
+    throw e instanceof AllocationError ? e.in(op) : e; // a vocabulary of 1e9 names the layer
+  }
+  const weight = normal(table, { std: opts.initStd ?? 1, generator: opts.generator });
   if (paddingIdx >= 0) weight.data.fill(0, paddingIdx * dim, (paddingIdx + 1) * dim);
   return { weight, paddingIdx };
 }

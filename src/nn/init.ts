@@ -1,3 +1,4 @@
+import { bumpVersion } from '../autograd/index.js';
 import { defaultGenerator, formatShape, type Generator, type NDArray } from '../tensor/index.js';
 
 /*
@@ -53,6 +54,7 @@ export function xavierNormal<T extends NDArray>(t: T, opts: XavierOptions = {}):
   const [fanIn, fanOut] = computeFans('xavierNormal', t.shape);
   const std = (opts.gain ?? 1) * Math.sqrt(2 / (fanIn + fanOut));
   (opts.generator ?? defaultGenerator).fillNormal(t.data, 0, std);
+  bumpVersion(t);
   return t;
 }
 
@@ -61,6 +63,7 @@ export function xavierUniform<T extends NDArray>(t: T, opts: XavierOptions = {})
   const [fanIn, fanOut] = computeFans('xavierUniform', t.shape);
   const bound = (opts.gain ?? 1) * Math.sqrt(6 / (fanIn + fanOut));
   (opts.generator ?? defaultGenerator).fillUniform(t.data, -bound, bound);
+  bumpVersion(t);
   return t;
 }
 
@@ -85,6 +88,7 @@ function kaimingStd(op: string, t: NDArray, opts: KaimingOptions): number {
 export function kaimingNormal<T extends NDArray>(t: T, opts: KaimingOptions = {}): T {
   const std = kaimingStd('kaimingNormal', t, opts);
   (opts.generator ?? defaultGenerator).fillNormal(t.data, 0, std);
+  bumpVersion(t);
   return t;
 }
 
@@ -92,6 +96,7 @@ export function kaimingNormal<T extends NDArray>(t: T, opts: KaimingOptions = {}
 export function kaimingUniform<T extends NDArray>(t: T, opts: KaimingOptions = {}): T {
   const bound = Math.sqrt(3) * kaimingStd('kaimingUniform', t, opts);
   (opts.generator ?? defaultGenerator).fillUniform(t.data, -bound, bound);
+  bumpVersion(t);
   return t;
 }
 
@@ -105,6 +110,7 @@ export function normal<T extends NDArray>(t: T, opts: NormalOptions = {}): T {
   const std = opts.std ?? 1;
   if (!(std >= 0)) throw new RangeError(`normal: std must be non-negative, got ${std}`);
   (opts.generator ?? defaultGenerator).fillNormal(t.data, opts.mean ?? 0, std);
+  bumpVersion(t);
   return t;
 }
 
@@ -119,11 +125,13 @@ export function uniform<T extends NDArray>(t: T, opts: UniformOptions = {}): T {
   const high = opts.high ?? 1;
   if (!(low <= high)) throw new RangeError(`uniform: low ${low} must not exceed high ${high}`);
   (opts.generator ?? defaultGenerator).fillUniform(t.data, low, high);
+  bumpVersion(t);
   return t;
 }
 
 export function constant<T extends NDArray>(t: T, value: number): T {
   t.data.fill(value);
+  bumpVersion(t);
   return t;
 }
 

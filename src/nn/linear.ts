@@ -2,7 +2,7 @@ import { Tensor, matmul, zeros } from '../autograd/index.js';
 import { formatShape, type Generator } from '../tensor/index.js';
 import { kaimingUniform, uniform } from './init.js';
 import { Module, type Layer } from './module.js';
-import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
+import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
 
 export interface LinearOptions {
   /** Add a learnable bias (default true). */

@@ -1,7 +1,7 @@
 import { Tensor, abs, defineOp, mean, mul, sub, sum } from '../autograd/index.js';
 import { NDArray, allocate, broadcastShapes, expandArray, formatShape, shapesEqual, type Storage } from '../tensor/index.js';
 import { Module } from './module.js';
-import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
+import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
 
 /*
  * Loss functions with PyTorch's semantics. `reduction` is explicit and 'mean' by default; 'mean'

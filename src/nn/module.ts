@@ -1,7 +1,7 @@
-import { Tensor, castStorage } from '../autograd/index.js';
+import { Tensor, bumpVersion, castStorage } from '../autograd/index.js';
 import { NDArray, checkDType, formatShape, shapesEqual, type DType } from '../tensor/index.js';
 import { summary, type SummaryOptions } from './summary.js';
-import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
+import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
 import { moduleTypeName } from './type-name.js';
 
 export interface LoadStateDictOptions {
@@ -37,12 +37,17 @@ const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnPropert
  * are registered by name (in order), which gives dotted state-dict keys like `linears.0.weight`.
  * Subclasses define their own `forward` with whatever signature they need.
  */
+/** Bumped whenever any module registers a child: cached module lists made before are stale. */
+let structureVersion = 0;
+
 export class Module {
   static readonly typeName: string = 'Module';
   training = true;
   private readonly _parameters = new Map<string, Tensor>();
   private readonly _buffers = new Map<string, Tensor>();
   private readonly _modules = new Map<string, Module>();
+  private _moduleList: Module[] | null = null;
+  private _moduleListVersion = -1;
 
   /** Registers a learnable tensor (marked requiresGrad) and returns it. */
   registerParameter(name: string, t: Tensor): Tensor {
@@ -64,6 +69,7 @@ export class Module {
     this.checkName('registerModule', name);
     if (!(m instanceof Module)) throw new TypeError(`registerModule: '${name}' is not a Module`);
     this._modules.set(name, m);
+    structureVersion++;
     return m;
   }
 
@@ -91,7 +97,19 @@ export class Module {
   }
 
   modules(): Module[] {
-    return [...this.namedModules()].map(([, m]) => m);
+    return this.moduleList().slice();
+  }
+
+  /**
+   * The descendants as `modules()` lists them, cached until any module anywhere registers a child
+   * (predict at batch 1 spent a third of its time re-walking the tree to switch modes).
+   */
+  private moduleList(): readonly Module[] {
+    if (this._moduleListVersion !== structureVersion || this._moduleList === null) {
+      this._moduleList = [...this.namedModules()].map(([, m]) => m);
+      this._moduleListVersion = structureVersion;
+    }
+    return this._moduleList;
   }
 
   /** Parameters with dotted paths, in registration order; a shared tensor appears once. */
@@ -131,7 +149,8 @@ export class Module {
 
   /** Sets training mode recursively (BatchNorm, Dropout and Dice behave differently in eval). */
   train(mode = true): this {
-    for (const m of this.modules()) m.training = mode;
+    const list = this.moduleList();
+    for (let i = 0; i < list.length; i++) list[i].training = mode;
     return this;
   }
 
@@ -191,7 +210,10 @@ export class Module {
     if (problems.length) throw new Error(`loadStateDict: ${problems.join('; ')}`);
     for (const [k, t] of Object.entries(own)) {
       // TypedArray.set converts element by element: float64 → float32 rounds to nearest even.
-      if (hasOwn(dict, k)) t.data.set(dict[k].data);
+      if (hasOwn(dict, k)) {
+        t.data.set(dict[k].data);
+        bumpVersion(t);
+      }
     }
     return { missingKeys, unexpectedKeys };
   }

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import type { Tensor } from '../autograd/index.js';
 import type { NDArray } from '../tensor/index.js';
-import { writeFileAtomic, writeFileAtomicSync } from './atomic-write-node.js';
+import { writeFileAtomic, writeFileAtomicSync } from '../io/atomic-write-node.js';
 import { decodeSafetensorsAs, encodeSafetensorsAs, type SafetensorsContents, type SafetensorsMetadata } from './safetensors.js';
 
 /**

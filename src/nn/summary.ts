@@ -1,8 +1,20 @@
 import { Tensor, noGrad } from '../autograd/index.js';
 import { formatShape } from '../tensor/index.js';
-import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
-import type { Module } from './module.js';
+import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
 import { moduleTypeName } from './type-name.js';
+
+/**
+ * What summary needs of a module: declared here rather than imported from module.ts, which
+ * imports summary, so the two files do not form an import circle.
+ */
+interface Module {
+  training: boolean;
+  modules(): Module[];
+  namedModules(): Iterable<[string, Module]>;
+  parameters(): Tensor[];
+  buffers(): Tensor[];
+  eval(): unknown;
+}
 
 export interface SummaryOptions {
   /**

@@ -1,6 +1,6 @@
 import { Tensor, noGrad, traceOps, untraced, type TracedOp } from '../autograd/index.js';
 import { Generator, allocate, formatShape, type DType } from '../tensor/index.js';
-import { checkOptionKeys, type OptionKeys } from '../tensor/options.js';
+import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
 import { MultiTaskBase, hasGateWeights } from '../models/base.js';
 import { PLE } from '../models/ple.js';
 import { InputLayer } from '../models/features.js';

@@ -1,4 +1,4 @@
-import { writeFileAtomic } from '../nn/atomic-write-node.js';
+import { writeFileAtomic } from '../io/atomic-write-node.js';
 import type { MultiTaskBase } from '../models/base.js';
 import { exportOnnx, type ExportOnnxOptions } from './export.js';
 

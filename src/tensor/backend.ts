@@ -2,6 +2,7 @@ import { wasmFeatures } from './wasm/features.js';
 import {
   relaxedSimdActive, relaxedSimdWanted, setRelaxedSimd, setThreadCount, threadCount, threadsReady, wasmAvailable, wasmReady,
 } from './wasm/runtime.js';
+import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
 
 /*
  * Which kernels run float32 work: 'wasm' (WebAssembly SIMD, the default wherever the runtime has
@@ -42,14 +43,14 @@ export interface BackendOptions {
   relaxedSimd?: boolean;
 }
 
+const BACKEND_OPTION_KEYS: OptionKeys<BackendOptions> = { relaxedSimd: true };
+
 /** Chooses the float32 kernels. 'wasm' throws where WebAssembly SIMD is missing. */
 export function setBackend(backend: Backend, options: BackendOptions = {}): void {
   if (!(BACKENDS as readonly string[]).includes(backend)) {
     throw new Error(`setBackend: expected one of ${BACKENDS.join(', ')}, got ${JSON.stringify(backend)}`);
   }
-  for (const key of Object.keys(options)) {
-    if (key !== 'relaxedSimd') throw new Error(`setBackend: unknown option '${key}' (known: relaxedSimd)`);
-  }
+  checkOptionKeys('setBackend', options, BACKEND_OPTION_KEYS);
   if (backend === 'wasm' && !wasmFeatures().simd) {
     throw new Error('setBackend: this runtime has no WebAssembly SIMD; only the js backend is available');
   }

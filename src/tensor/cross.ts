@@ -1,6 +1,6 @@
 import { allocate, type Storage } from './dtype.js';
 import { NDArray } from './ndarray.js';
-import { wasmEnabled } from './backend.js';
+import { KERNELS, onWasm } from './dispatch.js';
 import { wasmCrossBackward, wasmCrossForward } from './wasm/runtime.js';
 
 /*
@@ -118,7 +118,7 @@ export function crossBackward(
  * side on this (loaded) 2-core EPYC, JavaScript ÷ WebAssembly time: B·D = 8 0.71, 64 0.80,
  * 256 1.02, 1024 1.64, 2048 2.06, 8192 2.97.
  */
-export const CROSS_WASM_MIN = 512;
+export const CROSS_WASM_MIN = KERNELS.crossStack.minWork;
 
 /** w and b in float64 once per call, so the per-row loops read one parameter array type. */
 function toF64(a: Storage): Float64Array {
@@ -164,9 +164,9 @@ export function crossStackForward(x0: NDArray, w: Storage, b: Storage, L: number
   const o = allocate(x0.dtype, B * D);
   const p = new Float64Array(B * L);
   // float32 on the WebAssembly backend: the same recursion, the dots and the output pass in f32x4.
-  if (X0 instanceof Float32Array && B * D >= CROSS_WASM_MIN && wasmEnabled()) {
+  if (onWasm('crossStack', B * D, X0)) {
     const w32 = w instanceof Float32Array ? w : Float32Array.from(w);
-    if (wasmCrossForward(B, D, L, X0, w32, q, Float32Array.from(beta.subarray(bL, bL + D)), o as Float32Array, p)) {
+    if (wasmCrossForward(B, D, L, X0 as Float32Array, w32, q, Float32Array.from(beta.subarray(bL, bL + D)), o as Float32Array, p)) {
       return { out: new NDArray(o, [B, D]), p };
     }
   }
@@ -232,9 +232,9 @@ export function crossStackBackward(
   const Q = new Float64Array(L);
   // float32 on the WebAssembly backend: the per-row work in f32x4 (gw and colG summed over rows
   // in float32 there), the O(L·D) tail below in float64 as here.
-  const onWasm = X0 instanceof Float32Array && G instanceof Float32Array && B * D >= CROSS_WASM_MIN && wasmEnabled()
-    && wasmCrossBackward(B, D, L, G, X0, w instanceof Float32Array ? w : Float32Array.from(w), p, q, gx0 as Float32Array | null, gw, colG, Q);
-  if (!onWasm) for (let r = 0; r < B; r++) {
+  const ranWasm = onWasm('crossStack', B * D, X0, G)
+    && wasmCrossBackward(B, D, L, G as Float32Array, X0 as Float32Array, w instanceof Float32Array ? w : Float32Array.from(w), p, q, gx0 as Float32Array | null, gw, colG, Q);
+  if (!ranWasm) for (let r = 0; r < B; r++) {
     const base = r * D, pr = r * L;
     // c_0..c_L exactly as forward computed them.
     let cc = 1;

@@ -4,14 +4,50 @@ import { allocateFloat32 } from './storage.js';
 export type DType = 'float32' | 'float64';
 export type Storage = Float32Array | Float64Array;
 
-/** Zero-filled storage (float32 in the WebAssembly arena where it can live there: storage.ts). */
-export function allocate(dtype: DType, size: number): Storage {
-  return dtype === 'float64' ? new Float64Array(size) : allocateFloat32(size);
+/**
+ * Storage that could not be allocated: a RangeError naming the function and the size (and shape)
+ * asked for, instead of V8's bare 'Invalid typed array length' or 'Array buffer allocation failed'.
+ */
+export class AllocationError extends RangeError {
+  constructor(readonly fn: string, readonly dtype: DType, readonly elements: number, readonly shape: readonly number[] | undefined, cause: unknown) {
+    const bytes = elements * (dtype === 'float64' ? 8 : 4);
+    super(`${fn}: cannot allocate ${elements} ${dtype} elements${shape ? ` for shape [${shape.join(', ')}]` : ''} (${formatBytes(bytes)}): ` +
+      `${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+
+  /** The same failure, named after the op that asked for the storage. */
+  in(fn: string): AllocationError {
+    return this.fn === fn ? this : new AllocationError(fn, this.dtype, this.elements, this.shape, this.cause);
+  }
+}
+
+function formatBytes(n: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let u = 0;
+  while (n >= 1024 && u < units.length - 1) { n /= 1024; u++; }
+  return `${u === 0 ? n : n.toPrecision(3)} ${units[u]}`;
+}
+
+function tryAllocate(dtype: DType, size: number, zero: boolean, fn: string, shape: readonly number[] | undefined): Storage {
+  try {
+    return dtype === 'float64' ? new Float64Array(size) : allocateFloat32(size, zero);
+  } catch (e) {
+    if (e instanceof RangeError) throw new AllocationError(fn, dtype, size, shape, e);
+    throw e;
+  }
+}
+
+/**
+ * Zero-filled storage (float32 in the WebAssembly arena where it can live there: storage.ts);
+ * `fn` and `shape` name the request when it cannot be met.
+ */
+export function allocate(dtype: DType, size: number, fn = 'allocate', shape?: readonly number[]): Storage {
+  return tryAllocate(dtype, size, true, fn, shape);
 }
 
 /** Storage whose every element the caller writes before anyone reads it: a reused block is not cleared. */
-export function allocateUninit(dtype: DType, size: number): Storage {
-  return dtype === 'float64' ? new Float64Array(size) : allocateFloat32(size, false);
+export function allocateUninit(dtype: DType, size: number, fn = 'allocate', shape?: readonly number[]): Storage {
+  return tryAllocate(dtype, size, false, fn, shape);
 }
 
 export function dtypeOf(data: Storage): DType {
@@ -33,4 +69,11 @@ export function checkDType(fn: string, dtype: unknown): DType {
   const hint = typeof dtype === 'string' && /^(float|f)?16|bfloat16|int|uint|bool/.test(dtype)
     ? ' (this engine stores float32, and float64 for gradient checks)' : '';
   throw new TypeError(`${fn}: unknown dtype ${typeof dtype === 'string' ? `'${dtype}'` : String(dtype)}; expected 'float32' or 'float64'${hint}`);
+}
+
+/** A copy of `data` in storage of its own (for float32, in the arena where storage lives there). */
+export function copyStorage(data: Storage): Storage {
+  const out = allocateUninit(dtypeOf(data), data.length);
+  out.set(data);
+  return out;
 }

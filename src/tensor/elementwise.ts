@@ -1,4 +1,5 @@
-import { allocate, type Storage } from './dtype.js';
+import { allocateUninit, type Storage } from './dtype.js';
+import { tryActivationGrad, tryBinary, tryReluGrad, tryUnary } from './glue-calls.js';
 import { NDArray } from './ndarray.js';
 import { broadcastShapes, broadcastStrides, formatShape, sizeOf, shapesEqual, type Shape } from './shape.js';
 
@@ -16,8 +17,8 @@ export type UnaryOp =
 export function unary(op: UnaryOp, x: NDArray, p = 0, q = 0): NDArray {
   const n = x.size;
   const a = x.data;
-  const o = allocate(x.dtype, n);
-  unaryInto(op, a, o, n, p, q);
+  const o = allocateUninit(x.dtype, n);
+  if (!tryUnary(op, a, o, n, p)) unaryInto(op, a, o, n, p, q);
   return new NDArray(o, x.shape);
 }
 
@@ -139,19 +140,20 @@ export function binary(op: BinaryOp, a: NDArray, b: NDArray, opName: string = op
     throw new TypeError(`${opName}: dtype mismatch ${a.dtype} vs ${b.dtype}; cast one operand first`);
   }
   if (shapesEqual(a.shape, b.shape)) {
-    const o = allocate(a.dtype, a.size);
-    binaryRow(op, a.data, 0, 1, b.data, 0, 1, o, 0, a.size);
+    const n = a.size;
+    const o = allocateUninit(a.dtype, n);
+    if (!tryBinary(op, 1, n, a.data, 0, n, 1, b.data, 0, n, 1, o, 0)) binaryRow(op, a.data, 0, 1, b.data, 0, 1, o, 0, n);
     return new NDArray(o, a.shape);
   }
   const outShape = broadcastShapes(opName, a.shape, b.shape);
   const n = sizeOf(outShape);
-  const o = allocate(a.dtype, n);
+  const o = allocateUninit(a.dtype, n);
   if (b.size === 1) {
-    binaryRow(op, a.data, 0, 1, b.data, 0, 0, o, 0, n);
+    if (!tryBinary(op, 1, n, a.data, 0, n, 1, b.data, 0, 0, 0, o, 0)) binaryRow(op, a.data, 0, 1, b.data, 0, 0, o, 0, n);
     return new NDArray(o, outShape);
   }
   if (a.size === 1) {
-    binaryRow(op, a.data, 0, 0, b.data, 0, 1, o, 0, n);
+    if (!tryBinary(op, 1, n, a.data, 0, 0, 0, b.data, 0, n, 1, o, 0)) binaryRow(op, a.data, 0, 0, b.data, 0, 1, o, 0, n);
     return new NDArray(o, outShape);
   }
   // Row and column broadcasts ([M, N] with [N], or with [M, 1]: bias adds, per-row scales) walk
@@ -178,12 +180,19 @@ function rowBroadcast(op: BinaryOp, full: Storage, small: NDArray, outShape: Sha
   const sd = small.data;
   const w = small.size;
   if (isTrailingBlock(small.shape, outShape)) {
+    // [n / w, w] with a row of w: one glue call for the whole block when it can run in place.
+    if (w > 0 && (swapped
+      ? tryBinary(op, n / w, w, sd, 0, 0, 1, full, 0, w, 1, o, 0)
+      : tryBinary(op, n / w, w, full, 0, w, 1, sd, 0, 0, 1, o, 0))) return true;
     if (swapped) for (let r = 0; r < n; r += w) binaryRow(op, sd, 0, 1, full, r, 1, o, r, w);
     else for (let r = 0; r < n; r += w) binaryRow(op, full, r, 1, sd, 0, 1, o, r, w);
     return true;
   }
   if (isRowColumn(small.shape, outShape)) {
     const inner = outShape[outShape.length - 1];
+    if (swapped
+      ? tryBinary(op, w, inner, sd, 0, 1, 0, full, 0, inner, 1, o, 0)
+      : tryBinary(op, w, inner, full, 0, inner, 1, sd, 0, 1, 0, o, 0)) return true;
     if (swapped) for (let r = 0, i = 0; r < w; r++, i += inner) binaryRow(op, sd, r, 0, full, i, 1, o, i, inner);
     else for (let r = 0, i = 0; r < w; r++, i += inner) binaryRow(op, full, i, 1, sd, r, 0, o, i, inner);
     return true;
@@ -220,16 +229,32 @@ function isRowColumn(s: Shape, out: Shape): boolean {
  */
 export function reluBackward(x: NDArray, g: NDArray): NDArray {
   const xd = x.data, gd = g.data, n = xd.length;
-  const o = allocate(g.dtype, n);
-  for (let i = 0; i < n; i++) o[i] = gd[i] * +(xd[i] > 0);
+  const o = allocateUninit(g.dtype, n);
+  if (!tryReluGrad(gd, xd, o, n)) for (let i = 0; i < n; i++) o[i] = gd[i] * +(xd[i] > 0);
   return new NDArray(o, x.shape);
+}
+
+/** Sigmoid's backward from its output y: g·y·(1 − y). */
+export function sigmoidBackward(y: NDArray, g: NDArray): NDArray {
+  const yd = y.data, gd = g.data, n = yd.length;
+  const o = allocateUninit(g.dtype, n);
+  if (!tryActivationGrad('sigmoid', gd, yd, o, n)) for (let i = 0; i < n; i++) o[i] = gd[i] * yd[i] * (1 - yd[i]);
+  return new NDArray(o, y.shape);
+}
+
+/** Tanh's backward from its output y: g·(1 − y²). */
+export function tanhBackward(y: NDArray, g: NDArray): NDArray {
+  const yd = y.data, gd = g.data, n = yd.length;
+  const o = allocateUninit(g.dtype, n);
+  if (!tryActivationGrad('tanh', gd, yd, o, n)) for (let i = 0; i < n; i++) { const v = yd[i]; o[i] = gd[i] * (1 - v * v); }
+  return new NDArray(o, y.shape);
 }
 
 /** out = cond != 0 ? a : b, all three broadcast together. */
 export function where(cond: NDArray, a: NDArray, b: NDArray): NDArray {
   if (a.dtype !== b.dtype) throw new TypeError(`where: dtype mismatch ${a.dtype} vs ${b.dtype}; cast one operand first`);
   const outShape = broadcastShapes('where', broadcastShapes('where', cond.shape, a.shape), b.shape);
-  const o = allocate(a.dtype, sizeOf(outShape));
+  const o = allocateUninit(a.dtype, sizeOf(outShape));
   const sC = broadcastStrides(cond.shape, outShape);
   const sA = broadcastStrides(a.shape, outShape);
   const sB = broadcastStrides(b.shape, outShape);
@@ -247,7 +272,7 @@ export function expandArray(a: NDArray, shape: Shape, opName = 'expand'): NDArra
   if (!shapesEqual(outShape, shape)) {
     throw new Error(`${opName}: cannot expand ${formatShape(a.shape)} to ${formatShape(shape)}`);
   }
-  const o = allocate(a.dtype, sizeOf(outShape));
+  const o = allocateUninit(a.dtype, sizeOf(outShape));
   const sA = broadcastStrides(a.shape, outShape);
   const ad = a.data;
   forEachBroadcastRow(outShape, [sA], (off, inner, st, oo) => {

@@ -1,5 +1,5 @@
 import { copyRange } from './copy.js';
-import { allocate } from './dtype.js';
+import { allocate, allocateUninit } from './dtype.js';
 import { NDArray } from './ndarray.js';
 import { axisView } from './shape.js';
 
@@ -21,7 +21,7 @@ export function indexSelectArray(x: NDArray, axis: number, indices: Indices): ND
   const m = indices.length;
   const outShape = x.shape.slice();
   outShape[axis] = m;
-  const o = allocate(x.dtype, outer * m * inner);
+  const o = allocateUninit(x.dtype, outer * m * inner);
   const d = x.data;
   for (let a = 0; a < outer; a++) {
     for (let r = 0; r < m; r++) {

@@ -1,5 +1,5 @@
 export * from './dtype.js';
-export { openStorageScope, closeStorageScope, scopeCarry, storageStats, type ScopeBlocks } from './storage.js';
+export { openStorageScope, closeStorageScope, releaseCarry, scopeCarry, storageStats, type ScopeBlocks } from './storage.js';
 export * from './shape.js';
 export * from './ndarray.js';
 export * from './elementwise.js';
@@ -12,3 +12,5 @@ export * from './random.js';
 export * from './cross.js';
 export * from './copy.js';
 export * from './backend.js';
+export { tryAdam, trySgd, tryAdagrad, tryRmsprop } from './glue-calls.js';
+export { KERNELS, onWasm, type KernelName, type KernelPolicy } from './dispatch.js';

@@ -1,5 +1,6 @@
 import { copyRange } from './copy.js';
-import { allocate } from './dtype.js';
+import { allocate, allocateUninit } from './dtype.js';
+import { tryCopyBlocks } from './glue-calls.js';
 import { NDArray } from './ndarray.js';
 import { axisView, formatShape, normalizeAxis, stridesOf } from './shape.js';
 
@@ -12,7 +13,7 @@ export function permuteArray(x: NDArray, perm: readonly number[], opName = 'perm
   const outShape = p.map((a) => x.shape[a]);
   const inStrides = stridesOf(x.shape);
   const st = p.map((a) => inStrides[a]);
-  const o = allocate(x.dtype, x.size);
+  const o = allocateUninit(x.dtype, x.size);
   const d = x.data;
   if (nd === 0 || x.size === 0) { o.set(d); return new NDArray(o, outShape); }
   const inner = outShape[nd - 1];
@@ -50,12 +51,14 @@ export function concatArrays(xs: readonly NDArray[], axis: number, opName = 'con
   const outShape = first.shape.slice();
   outShape[ax] = total;
   const [outer, , inner] = axisView(outShape, ax);
-  const o = allocate(first.dtype, outer * total * inner);
+  const o = allocateUninit(first.dtype, outer * total * inner);
   let offset = 0;
   for (const x of xs) {
     const w = x.shape[ax] * inner;
     const xd = x.data;
-    for (let a = 0; a < outer; a++) copyRange(xd, a * w, o, a * total * inner + offset, w);
+    if (!tryCopyBlocks(outer, w, xd, 0, w, o, offset, total * inner)) {
+      for (let a = 0; a < outer; a++) copyRange(xd, a * w, o, a * total * inner + offset, w);
+    }
     offset += w;
   }
   return new NDArray(o, outShape);
@@ -66,13 +69,13 @@ export function sliceArray(x: NDArray, axis: number, start: number, length: numb
   const [outer, n, inner] = axisView(x.shape, axis);
   const outShape = x.shape.slice();
   outShape[axis] = length;
-  const o = allocate(x.dtype, outer * length * inner);
+  const o = allocateUninit(x.dtype, outer * length * inner);
   const w = length * inner;
   const d = x.data;
   if (outer === 1 || w === n * inner) {
     // One contiguous run (the leading axis, or the whole axis): a single copy.
     copyRange(d, start * inner, o, 0, outer * w);
-  } else {
+  } else if (!tryCopyBlocks(outer, w, d, start * inner, n * inner, o, 0, w)) {
     for (let a = 0; a < outer; a++) copyRange(d, (a * n + start) * inner, o, a * w, w);
   }
   return new NDArray(o, outShape);

@@ -1,7 +1,7 @@
 import { allocate, type Storage } from './dtype.js';
 import { NDArray } from './ndarray.js';
 import { formatShape } from './shape.js';
-import { wasmEnabled } from './backend.js';
+import { KERNELS, onWasm } from './dispatch.js';
 import { wasmGemm } from './wasm/runtime.js';
 
 /*
@@ -18,16 +18,9 @@ import { wasmGemm } from './wasm/runtime.js';
 
 /**
  * Below this many multiply-adds (per call: a batch counts whole) the JavaScript direct kernel
- * wins, because the WebAssembly path copies operands in and C out. bench/gemm-dispatch.ts, this
- * 2-core EPYC under load from other jobs, medians of interleaved runs, wasm time ÷ js time:
- * 4³ 2.2–2.6× slower, 8³ 0.9–1.8×, 16³ 1.5× faster, 24³ 3×, 48³ 5–7×, the models' 128×16×100 NT
- * and 16×100×128 TN 7–8×, a batch of 128 [2,8]·[8,16] 1.2× faster (32768 in all).
+ * wins, because the WebAssembly path copies operands in and C out (measured: bench/results/gemm-tuning.md).
  */
-export const WASM_MIN_WORK = 2048;
-
-function onWasm(A: Storage, B: Storage, C: Storage, work: number): boolean {
-  return work >= WASM_MIN_WORK && A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array && wasmEnabled();
-}
+export const WASM_MIN_WORK = KERNELS.gemm.minWork;
 
 const KC = 128; // depth of a packed block
 const MC = 64; // rows of A per packed block
@@ -51,7 +44,7 @@ export function gemm(
   B: Storage, bOff: number, transB: boolean,
   C: Storage, cOff: number,
 ): void {
-  if (onWasm(A, B, C, M * N * K)
+  if (onWasm('gemm', M * N * K, A, B, C)
     && wasmGemm(1, M, N, K, A as Float32Array, aOff, 0, transA, B as Float32Array, bOff, 0, transB, C as Float32Array, cOff, true)) {
     return;
   }
@@ -74,9 +67,8 @@ export function gemmJs(
 
 /*
  * Below this many multiply-adds (and with K within one packed block) packing costs more than it
- * saves: the operands sit in L1/L2 anyway, and MMoE's shapes ([128,100]·[16,100]ᵀ, and 128 tiny
- * [2,8]·[8,16] products per batched mix) ran 1.5-4× faster unpacked. With K ≤ KC both paths sum
- * each output in float64 over k in order and add it to C once, so they agree bit for bit.
+ * saves: the operands sit in L1/L2 anyway (measured: bench/results/gemm-tuning.md). With K ≤ KC
+ * both paths sum each output in float64 over k in order and add it to C once, so they agree bit for bit.
  */
 const DIRECT_MAX_WORK = 1 << 21;
 
@@ -260,7 +252,7 @@ export function matmulArray(a: NDArray, b: NDArray, opts: MatmulOptions = {}, op
   const C = allocate(a.dtype, batch * M * N);
   const sa = a.ndim === 3 ? M * Ka : 0;
   const sb = b.ndim === 3 ? Kb * N : 0;
-  if (onWasm(a.data, b.data, C, batch * M * N * Ka)
+  if (onWasm('gemm', batch * M * N * Ka, a.data, b.data, C)
     && wasmGemm(batch, M, N, Ka, a.data as Float32Array, 0, sa, transA, b.data as Float32Array, 0, sb, transB, C as Float32Array, 0, false)) {
     return new NDArray(C, outShape);
   }

@@ -34,17 +34,13 @@ export class NDArray {
 }
 
 export function empty(shape: Shape, dtype: DType = 'float32'): NDArray {
-  return new NDArray(allocate(dtype, sizeOf(shape)), shape);
+  return new NDArray(allocate(dtype, sizeOf(shape), 'empty', shape), shape);
 }
 
 export function filled(shape: Shape, value: number, dtype: DType = 'float32'): NDArray {
   const a = empty(shape, dtype);
   a.data.fill(value);
   return a;
-}
-
-export function copyArray(a: NDArray): NDArray {
-  return new NDArray(a.data.slice(), a.shape);
 }
 
 export function castArray(a: NDArray, dtype: DType): NDArray {

@@ -1,4 +1,5 @@
-import { allocate } from './dtype.js';
+import { allocate, type Storage } from './dtype.js';
+import { trySum } from './glue-calls.js';
 import { NDArray } from './ndarray.js';
 import { axisView, formatShape, normalizeAxes, sizeOf, type Shape } from './shape.js';
 
@@ -16,6 +17,7 @@ function reduceAxis(op: ReduceOp, x: NDArray, axis: number): NDArray {
     if (op !== 'sum') throw new RangeError(`${op}: cannot reduce an empty axis ${axis} of shape ${formatShape(shape)}`);
     return new NDArray(o, outShape);
   }
+  if (op === 'sum' && sumOnGlue(d, o, outer, n, inner)) return new NDArray(o, outShape);
   for (let a = 0; a < outer; a++) {
     const base = a * n * inner;
     const ob = a * inner;
@@ -48,17 +50,30 @@ function reduceAxis(op: ReduceOp, x: NDArray, axis: number): NDArray {
 }
 
 /**
+ * The sum kernels of the glue (bit-identical to the loops above): a last-axis sum is row sums
+ * over [outer, n]; an inner axis is column sums of each [n, inner] block. Offsets go through
+ * subarrays, which share the arena block and so its address.
+ */
+function sumOnGlue(d: Storage, o: Storage, outer: number, n: number, inner: number): boolean {
+  if (inner === 1) return trySum('rows', d, o, outer, n);
+  if (outer === 1) return trySum('columns', d, o, n, inner);
+  return false;
+}
+
+/**
  * Reduces over `axis` (a number, a list, or undefined for all) with PyTorch's keepdim meaning.
  * Sums accumulate in doubles for whole-array reductions (JS numbers), row by row otherwise.
  */
 export function reduce(op: ReduceOp, x: NDArray, axis?: number | readonly number[], keepdim = false): NDArray {
   const axes = normalizeAxes(op, axis, x.ndim);
   if (axes.length === x.ndim && x.ndim > 0 && op === 'sum') {
-    let s = 0;
     const d = x.data;
-    for (let i = 0; i < d.length; i++) s += d[i];
     const o = allocate(x.dtype, 1);
-    o[0] = s;
+    if (!trySum('rows', d, o, 1, d.length)) {
+      let s = 0;
+      for (let i = 0; i < d.length; i++) s += d[i];
+      o[0] = s;
+    }
     return new NDArray(o, keepdim ? x.shape.map(() => 1) : []);
   }
   let r = x;

@@ -1,4 +1,5 @@
-import { allocate, type Storage } from './dtype.js';
+import { allocateUninit, type Storage } from './dtype.js';
+import { trySoftmaxGradRows, trySoftmaxRows } from './glue-calls.js';
 import { NDArray } from './ndarray.js';
 import { axisView } from './shape.js';
 
@@ -9,9 +10,9 @@ let rowExp = new Float64Array(64);
 export function softmaxArray(x: NDArray, axis: number, log: boolean): NDArray {
   const [outer, n, inner] = axisView(x.shape, axis);
   const d = x.data;
-  const o = allocate(x.dtype, x.size);
+  const o = allocateUninit(x.dtype, x.size);
   if (inner === 1 && !log) {
-    softmaxRows(d, o, outer, n);
+    if (!trySoftmaxRows(d, o, outer, n)) softmaxRows(d, o, outer, n);
     return new NDArray(o, x.shape);
   }
   for (let a = 0; a < outer; a++) {
@@ -60,8 +61,9 @@ export function logSoftmaxArray(x: NDArray, axis: number): NDArray {
 export function softmaxBackward(y: NDArray, g: NDArray, axis: number): NDArray {
   const [outer, n, inner] = axisView(y.shape, axis);
   const yd = y.data, gd = g.data;
-  const o = allocate(y.dtype, y.size);
+  const o = allocateUninit(y.dtype, y.size);
   if (inner === 1) {
+    if (trySoftmaxGradRows(yd, gd, o, outer, n)) return new NDArray(o, y.shape);
     for (let base = 0, end = outer * n; base < end; base += n) {
       let dot = 0;
       for (let k = 0; k < n; k++) dot += gd[base + k] * yd[base + k];
@@ -84,7 +86,7 @@ export function softmaxBackward(y: NDArray, g: NDArray, axis: number): NDArray {
 export function logSoftmaxBackward(y: NDArray, g: NDArray, axis: number): NDArray {
   const [outer, n, inner] = axisView(y.shape, axis);
   const yd = y.data, gd = g.data;
-  const o = allocate(y.dtype, y.size);
+  const o = allocateUninit(y.dtype, y.size);
   for (let a = 0; a < outer; a++) {
     for (let i = 0; i < inner; i++) {
       const base = a * n * inner + i;

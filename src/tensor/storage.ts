@@ -43,10 +43,11 @@ export function allocateFloat32(size: number, zero = true): Float32Array {
     const heap = storageHeap();
     if (heap !== null) {
       const bytes = 4 * size;
-      const ptr = heap.alloc(bytes);
+      const ptr = heap.alloc(bytes, scopes.length > 0);
       if (ptr >= 0) {
         const view = heap.view(ptr, size);
-        if (zero) view.fill(0);
+        // Memory the bump pointer just reached is zero already; filling it would also touch every page.
+        if (zero && !heap.lastFresh) view.fill(0);
         // A block made in a scope is the scope's to return; the collector only needs to know of
         // it if the scope keeps it (registering costs more than the rest of an allocation).
         const inScope = scopes.length > 0;
@@ -119,8 +120,8 @@ export function closeStorageScope(
     }
     if (lo > 0 && ends[lo - 1] > b.ptr) {
       if (outer !== null) { outer.views.push(s.views[i]); outer.blocks.push(b); }
-      if (!b.registered && scopes.length === 0) {
-        // Kept past the outermost scope: from here on the collector may return it too.
+      if (!b.registered && outer === null) {
+        // Kept past the outermost scope with no carry to hold it: the collector returns it now.
         registry.register(s.views[i], b, s.views[i]);
         b.registered = true;
       }
@@ -131,6 +132,22 @@ export function closeStorageScope(
     released++;
   }
   return released;
+}
+
+/**
+ * Hands a carry's blocks to the garbage collector (a run of scopes has ended: whatever they kept is
+ * returned once unreachable, like any other storage).
+ */
+export function releaseCarry(carry: ScopeBlocks): void {
+  for (let i = 0; i < carry.blocks.length; i++) {
+    const b = carry.blocks[i];
+    if (!b.registered) {
+      registry.register(carry.views[i], b, carry.views[i]);
+      b.registered = true;
+    }
+  }
+  carry.views = [];
+  carry.blocks = [];
 }
 
 /** The arena heap's counters (null where storage stays on the JavaScript heap): for tests and benches. */

@@ -1,6 +1,7 @@
 import { inStorageScope } from './held-storage.js';
 import { Tensor, noGrad } from '../autograd/index.js';
-import { checkOptions } from '../tensor/options.js';
+import { checkOptions } from '../validation/options.js';
+import { checkPositiveInt } from '../validation/values.js';
 import type { MultiTaskModel } from '../models/types.js';
 import { type Dataset, type Features, type ResolvedDataset, sliceFeatures } from './dataset.js';
 import { checkedDataset } from './checks.js';
@@ -31,11 +32,6 @@ export function checkModel(fn: string, model: MultiTaskModel): void {
   if (model === null || typeof model !== 'object' || typeof model.logits !== 'function' || !Array.isArray(model.taskNames)) {
     throw new TypeError(`${fn}: model must be a multi-task model (logits, forward, taskNames, taskTypes)`);
   }
-}
-
-export function positiveInt(fn: string, name: string, v: number): number {
-  if (!Number.isInteger(v) || v < 1) throw new RangeError(`${fn}: ${name} must be a positive integer, got ${v}`);
-  return v;
 }
 
 export function resolveLossWeights(fn: string, model: MultiTaskModel, w: EvaluateOptions['lossWeights']): number[] {
@@ -87,7 +83,7 @@ export function predictResolved(model: MultiTaskModel, x: Features, n: number, b
 export function predict(model: MultiTaskModel, x: Features, opts: PredictOptions = {}): Tensor {
   checkModel('predict', model);
   checkOptions('predict', opts, PREDICT_KEYS);
-  const batchSize = positiveInt('predict', 'batchSize', opts.batchSize ?? 1024);
+  const batchSize = checkPositiveInt('predict', 'batchSize', opts.batchSize ?? 1024);
   const n = x instanceof Tensor ? x.shape[0] : rowsOf(x, model);
   const out = predictResolved(model, x, n, batchSize);
   return new Tensor(out, [n, model.taskNames.length]);
@@ -133,6 +129,6 @@ export function evaluate(model: MultiTaskModel, data: Dataset, opts: EvaluateOpt
   checkOptions('evaluate', opts, EVALUATE_KEYS);
   const d = checkedDataset('evaluate', data, model);
   if (d.n === 0) throw new RangeError('evaluate: the data has no rows (every metric would be NaN)');
-  const batchSize = positiveInt('evaluate', 'batchSize', opts.batchSize ?? 1024);
+  const batchSize = checkPositiveInt('evaluate', 'batchSize', opts.batchSize ?? 1024);
   return evaluateResolved(model, d, batchSize, resolveLossWeights('evaluate', model, opts.lossWeights), opts.metrics);
 }

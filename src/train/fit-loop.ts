@@ -120,6 +120,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
       yield 'epoch';
     }
   } finally {
+    stepScopes.finish();
     bar?.end();
   }
   if (stopper) {

@@ -1,16 +1,17 @@
 import type { Tensor } from '../autograd/index.js';
 import { Generator, defaultGenerator } from '../tensor/index.js';
-import { checkOptions } from '../tensor/options.js';
+import { checkOptions } from '../validation/options.js';
+import { checkOptionTypes, checkPositiveInt, type ValueKind } from '../validation/values.js';
 import { numBatches } from '../data/batches.js';
 import type { MultiTaskModel } from '../models/types.js';
 import { type Dataset, type ResolvedDataset, rangeRows, subsetDataset } from './dataset.js';
-import { checkModel, positiveInt, resolveLossWeights } from './evaluate.js';
+import { checkModel, resolveLossWeights } from './evaluate.js';
 import { EarlyStopping, type EarlyStoppingOptions, type EpochLog, type History } from './history.js';
 import { ProgressBar, type ProgressStream } from './progress.js';
 import { checkedDataset } from './checks.js';
 import { resolveRowWeights, type ClassWeight, type SampleWeight } from './sample-weights.js';
 import { resolveTaskWeighting, type TaskWeighting, type TaskWeightingOption } from './task-weighting.js';
-import { makeOptimizer, type OptimizerLike, type OptimizerName } from './optimizer.js';
+import { makeOptimizer, type OptimizerLike, type OptimizerName } from './optimizer-registry.js';
 import { LRScheduler, ReduceLROnPlateau, type AnyLRScheduler, type SchedulableOptimizer } from '../nn/optim/lr-scheduler.js';
 
 /** Hooks into the training loop; `control.stop()` ends training after the current epoch. */
@@ -124,6 +125,11 @@ export const FIT_KEYS = [
   'epochs', 'batchSize', 'optimizer', 'lr', 'lossWeights', 'sampleWeight', 'classWeight', 'taskWeighting', 'validationSplit', 'validationData', 'shuffle',
   'earlyStopping', 'seed', 'clipGradNorm', 'callbacks', 'verbose', 'progressStream', 'lrScheduler', 'signal',
 ] as const satisfies ReadonlyArray<keyof FitOptions>;
+/** The options whose value has one kind: a value of another kind is a TypeError, not a truthy default. */
+const FIT_VALUE_KINDS: Partial<Record<keyof FitOptions, ValueKind>> = {
+  epochs: 'number', batchSize: 'number', lr: 'number', validationSplit: 'number', shuffle: 'boolean', seed: 'number', clipGradNorm: 'number',
+  validationData: 'object', earlyStopping: 'object', progressStream: 'object',
+};
 export const FIT_ASYNC_KEYS = [...FIT_KEYS, 'yieldEvery'] as const satisfies ReadonlyArray<keyof FitAsyncOptions>;
 
 /** Everything the training loop needs, resolved and checked before the first step. */
@@ -211,8 +217,9 @@ export function planFit(fn: string, model: MultiTaskModel, data: Dataset, opts: 
     throw new TypeError('fit: yieldEvery is an option of fitAsync (fit runs to the end without yielding)');
   }
   checkOptions(fn, opts, allowed);
-  const epochs = positiveInt(fn, 'epochs', opts.epochs ?? 1);
-  const batchSize = positiveInt(fn, 'batchSize', opts.batchSize ?? 256);
+  checkOptionTypes(fn, opts, FIT_VALUE_KINDS);
+  const epochs = checkPositiveInt(fn, 'epochs', opts.epochs ?? 1);
+  const batchSize = checkPositiveInt(fn, 'batchSize', opts.batchSize ?? 256);
   const weights = resolveLossWeights(fn, model, opts.lossWeights);
   const numTasks = model.taskNames.length;
   let train = checkedDataset(fn, data, model);

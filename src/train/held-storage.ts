@@ -1,4 +1,4 @@
-import { NDArray, closeStorageScope, openStorageScope, scopeCarry, type ScopeBlocks } from '../tensor/index.js';
+import { NDArray, closeStorageScope, openStorageScope, releaseCarry, scopeCarry, type ScopeBlocks } from '../tensor/index.js';
 
 import type { Tensor } from '../autograd/index.js';
 
@@ -132,5 +132,10 @@ export class StepScopes {
       }
       closeStorageScope(keep, this.carry);
     }
+  }
+
+  /** Ends the run: what the steps kept is left to the garbage collector from here on. */
+  finish(): void {
+    releaseCarry(this.carry);
   }
 }

@@ -1,5 +1,5 @@
 import type { Tensor } from '../autograd/index.js';
-import { checkOptions } from '../tensor/options.js';
+import { checkOptions, closestMatch } from '../validation/options.js';
 
 /** What one epoch produced; `logs` uses Keras-style keys (`loss`, `ctr_loss`, `val_loss`, `val_ctr_auc`). */
 export interface EpochLog {
@@ -22,17 +22,29 @@ export class History {
     this.epochs.push(log);
   }
 
-  /** The values of `key` per epoch (NaN for an epoch that did not log it). */
+  /**
+   * The values of `key` per epoch (NaN for an epoch that did not log it). A key no epoch logged is
+   * an error naming the logged keys: a typo (`val_los`) would otherwise plot a line of NaNs.
+   */
   series(key: string): number[] {
+    if (this.epochs.length > 0 && !this.epochs.some((e) => key in e.logs)) {
+      const logged = this.loggedKeys();
+      const near = closestMatch(key, logged);
+      throw new RangeError(`History.series: no epoch logged '${key}'${near === undefined ? '' : ` (did you mean '${near}'?)`}; logged: ${logged.join(', ')}`);
+    }
     return this.epochs.map((e) => e.logs[key] ?? NaN);
+  }
+
+  private loggedKeys(): string[] {
+    const keys = new Set<string>();
+    for (const e of this.epochs) for (const k of Object.keys(e.logs)) keys.add(k);
+    return [...keys];
   }
 
   /** Every logged key → its series, like Keras's `history.history`. */
   get history(): Record<string, number[]> {
-    const keys = new Set<string>();
-    for (const e of this.epochs) for (const k of Object.keys(e.logs)) keys.add(k);
     const out: Record<string, number[]> = {};
-    for (const k of keys) out[k] = this.series(k);
+    for (const k of this.loggedKeys()) out[k] = this.series(k);
     return out;
   }
 

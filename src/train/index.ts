@@ -8,4 +8,4 @@ export type { SampleWeight, ClassWeight, ClassWeights } from './sample-weights.j
 export type { TaskWeightingOption, UncertaintyWeightingOptions, GradNormOptions } from './task-weighting.js';
 export { History, EarlyStopping, type EpochLog, type EarlyStoppingOptions } from './history.js';
 export { rocAuc, logloss, mse, accuracy, perTaskMetrics, type TaskMetrics, type MetricName } from './metrics.js';
-export { lineChart, histogram, heatmap, gridLayout } from './svg.js';
+export { lineChart, histogram, heatmap, gridLayout } from '../plot/svg.js';

@@ -1,5 +1,5 @@
 import { Tensor, tensor, noGrad } from '../autograd/index.js';
-import { checkOptions } from '../tensor/options.js';
+import { checkOptions } from '../validation/options.js';
 import { Adam } from '../nn/optim/index.js';
 import { moduleTypeName } from '../nn/type-name.js';
 import type { MultiTaskModel, TaskType } from '../models/types.js';

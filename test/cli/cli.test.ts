@@ -133,8 +133,29 @@ describe('mmoe-ts in process', () => {
     [['cross-claims', '--targets', 'cubic'], /unknown target 'cubic'/],
     [['train'], /--config FILE is required/],
     [['train', '--config', '/nonexistent/config.json'], /cannot read .*config\.json: ENOENT/],
+    [['synthetic', '--epoch', '3'], /^mmoe-ts: synthetic: unknown flag --epoch \(did you mean --epochs\?\) \(see mmoe-ts synthetic --help\)$/],
+    [['census', '--batchsize', '8'], /^mmoe-ts: census: unknown flag --batchsize \(did you mean --batch-size\?\)/],
+    [['synthetic', '-q'], /^mmoe-ts: synthetic: unexpected argument '-q'/],
+    [['synthetic', '--', '--quiet'], /^mmoe-ts: synthetic: unexpected argument '--'/],
+    [['census', '--data', '/nonexistent/census.gz'], /^mmoe-ts: census: --data: no file \/nonexistent\/census\.gz$/],
+    [['synthetic', '--pilot', '--train-size', '64', '--batch-size', '8', '--log-every', '3'], /^mmoe-ts: synthetic: --log-every 3 must divide the 8 steps per epoch \(--train-size 64 \/ --batch-size 8\)/],
   ])('%j exits 2 with one line', async (args, pattern) => {
     expectUsageError(await inProcess(...(args as string[])), pattern);
+  });
+
+  it('an --out that is an existing file fails before any training, for every command', async () => {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'keep me');
+    writeTinyCsv(join(dir, 'tiny.csv'));
+    const config = writeConfig('good-for-out.json', goodConfig);
+    for (const args of [['synthetic', '--quiet'], ['census', '--quiet'], ['cross-claims', '--quiet'], ['train', '--config', config, '--quiet']]) {
+      const r = await inProcess(...args, '--out', file);
+      expectUsageError(r, new RegExp(`^mmoe-ts: ${args[0]}: --out: .*a-file is an existing file, not a folder$`));
+      expect(r.stdout).toBe(''); // nothing was trained
+    }
+    expect(readFileSync(file, 'utf8')).toBe('keep me');
+    const r = await inProcess('synthetic', '--paper', '--results', dir, '--out', join(dir, 'paper-out'), '--quiet');
+    expectUsageError(r, /^mmoe-ts: synthetic: --results: .* is a folder, not a file$/);
   });
 
   it('an unusable --out folder fails before any training', async () => {

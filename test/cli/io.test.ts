@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -19,5 +19,20 @@ describe('writeOutputs', () => {
     mkdirSync(join(dir, 'model.safetensors')); // a directory where the file should go: rename fails
     expect(() => writeOutputs(dir, { 'model.safetensors': new Uint8Array(16) })).toThrow();
     expect(readdirSync(dir)).toEqual(['model.safetensors']);
+  });
+
+  it('a folder that cannot be written after the work is done: the outputs go to a temp folder the error names', () => {
+    const base = mkdtempSync(join(tmpdir(), 'mmoe-io-'));
+    writeFileSync(join(base, 'blocker'), 'a file where the folder should be');
+    let message = '';
+    try {
+      writeOutputs(join(base, 'blocker', 'out'), { 'metrics.json': '{"auc":0.9}\n' });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    const m = /^write: cannot write to .*blocker\/out \(ENOTDIR\); the outputs were saved to (\S+) instead$/.exec(message);
+    expect(m).not.toBeNull();
+    expect(readFileSync(join(m![1], 'metrics.json'), 'utf8')).toBe('{"auc":0.9}\n');
+    rmSync(m![1], { recursive: true, force: true });
   });
 });

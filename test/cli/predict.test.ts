@@ -98,6 +98,8 @@ describe('mmoe-ts predict', () => {
   it.each([
     [['predict', '--data', 'x.csv'], /--model PATH and --data FILE are required/],
     [['predict', '--model', '/nonexistent', '--data', 'x.csv'], /predict: --model: no file \/nonexistent/],
+    [['predict', '--model', out, '--data', join(dir, 'missing.csv')], /^mmoe-ts: predict: --data: no file .*missing\.csv\n$/],
+    [['predict', '--model', out, '--data', join(dir, 'new.csv'), '--out', dir], /^mmoe-ts: predict: --out: .* is a folder, not a file\n$/],
   ])('%j is a usage error', async (args, pattern) => {
     const r = await run(...(args as string[]));
     expect(r.status).toBe(2);

@@ -23,7 +23,7 @@ describe('parseCsvStream', () => {
 
   it('rejects unknown option keys at the call, not at the first row', () => {
     expect(() => parseCsvStream(['a\n1\n'], { header: true, colums: ['a'] } as object)).toThrow(new TypeError(
-      "parseCsvStream: unknown option 'colums' (did you mean 'columns'?); allowed: separator, header, columns, missing, skipInitialSpace, arrays, onHeader, source"));
+      "parseCsvStream: unknown option 'colums' (did you mean 'columns'?); allowed: separator, header, columns, missing, skipInitialSpace, arrays, onHeader, source, encoding"));
   });
 
   it('takes strings and async sources, and names `source` in errors with the line', async () => {

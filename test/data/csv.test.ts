@@ -72,7 +72,7 @@ describe('parseCsv', () => {
 
   it('rejects unknown option keys, naming the allowed ones', () => {
     expect(() => parseCsv('a\n1\n', { seperator: ';' } as object)).toThrow(new TypeError(
-      "parseCsv: unknown option 'seperator' (did you mean 'separator'?); allowed: separator, header, columns, missing, skipInitialSpace, arrays, onHeader, source"));
+      "parseCsv: unknown option 'seperator' (did you mean 'separator'?); allowed: separator, header, columns, missing, skipInitialSpace, arrays, onHeader, source, encoding"));
     // gzip is readCsv's: text in memory is never compressed.
     expect(() => parseCsv('a\n1\n', { gzip: true } as object)).toThrow("parseCsv: unknown option 'gzip'");
   });
@@ -121,7 +121,7 @@ describe('readCsv', () => {
 
   it('rejects unknown option keys at the call, before opening the file', () => {
     expect(() => readCsv(join(dir, 'never-opened.csv'), { skipInitialSpaces: true } as object)).toThrow(new TypeError(
-      "readCsv: unknown option 'skipInitialSpaces' (did you mean 'skipInitialSpace'?); allowed: separator, header, columns, missing, skipInitialSpace, gzip, arrays, onHeader"));
+      "readCsv: unknown option 'skipInitialSpaces' (did you mean 'skipInitialSpace'?); allowed: separator, header, columns, missing, skipInitialSpace, gzip, arrays, onHeader, encoding"));
     expect(() => readCsv(join(dir, 'never-opened.csv'), { source: 'x' } as object)).toThrow("readCsv: unknown option 'source'");
   });
 

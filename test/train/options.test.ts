@@ -39,3 +39,26 @@ describe('unknown option keys are errors with a did-you-mean', () => {
     expect(() => fit(smallMMoE(), data, { verbose: 3 as 1 })).toThrow(new RangeError('fit: verbose must be 0, 1 or 2, got 3'));
   });
 });
+
+describe('option values of the wrong kind are errors naming the option and the value', () => {
+  it('fit: a string where a boolean or number belongs (shuffle: "false" would shuffle)', () => {
+    expect(() => fit(smallMMoE(), data, anyOpts({ verbose: 0, shuffle: 'false' })))
+      .toThrow(new TypeError('fit: shuffle must be a boolean, got the string "false"'));
+    expect(() => fit(smallMMoE(), data, anyOpts({ verbose: 0, seed: '7' }))).toThrow(new TypeError('fit: seed must be a number, got the string "7"'));
+    expect(() => fit(smallMMoE(), data, anyOpts({ verbose: 0, epochs: '3' }))).toThrow(new TypeError('fit: epochs must be a number, got the string "3"'));
+    expect(() => fit(smallMMoE(), data, anyOpts({ verbose: 0, earlyStopping: true }))).toThrow(new TypeError('fit: earlyStopping must be an object, got boolean true'));
+  });
+  it('evaluate and predict: batchSize', () => {
+    expect(() => evaluate(smallMMoE(), data, anyOpts({ batchSize: '8' }))).toThrow('evaluate: batchSize must be a positive integer, got the string "8"');
+    expect(() => predict(smallMMoE(), data.x, anyOpts({ batchSize: true }))).toThrow('predict: batchSize must be a positive integer, got boolean true');
+  });
+});
+
+describe('History.series', () => {
+  it('a key no epoch logged is an error with a did-you-mean and the logged keys', () => {
+    const h = fit(smallMMoE(), data, { verbose: 0, epochs: 2, validationSplit: 0.25 });
+    expect(h.series('val_loss')).toHaveLength(2);
+    expect(() => h.series('val_los')).toThrow(/^History\.series: no epoch logged 'val_los' \(did you mean 'val_loss'\?\); logged: .*\bloss\b/);
+    expect(() => h.series('zzz')).toThrow(/^History\.series: no epoch logged 'zzz'; logged: /);
+  });
+});

@@ -3,7 +3,7 @@
  * the library's own SVG charts. Redraws are coalesced into one per animation frame.
  */
 import { heatmap, lineChart } from '../../src/index.js';
-import type { LineSeries } from '../../src/train/svg.js';
+import type { LineSeries } from '../../src/plot/svg.js';
 import { DEMO_MODELS, type DemoModel, type TrainRequest, type WorkerMessage } from './protocol.js';
 
 const INFO: Record<DemoModel, { label: string; color: string; desc: string }> = {

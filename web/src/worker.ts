@@ -9,7 +9,7 @@ import {
 } from '../../src/index.js';
 import type { DemoModel, TrainRequest, WorkerMessage } from './protocol.js';
 
-// The synthetic experiment's architecture (src/experiments/synthetic.ts): 8 experts of one hidden
+// The synthetic experiment's architecture (src/experiments/synthetic/experiment.ts): 8 experts of one hidden
 // layer of 16, towers of 8, N(0, 0.1²) init; Shared-Bottom as wide as gives MMoE's parameter count.
 const DIM = 100;
 const EXPERTS = 8;

@@ -1,4 +1,4 @@
-import { NDArray, allocate, binary, reluBackward, unary } from '../../tensor/index.js';
+import { binary, reluBackward, sigmoidBackward, tanhBackward, unary, type NDArray } from '../../tensor/index.js';
 import { defineOp } from '../function.js';
 import type { Tensor, TensorLike } from '../tensor.js';
 import { liftPair } from './scalar.js';
@@ -87,25 +87,13 @@ const absOp = defineOp({
 const tanhOp = defineOp<undefined, NDArray>({
   name: 'tanh',
   forward: (c, [x]) => (c.saved = unary('tanh', x)),
-  backward: (c, g) => {
-    const y = c.saved.data;
-    const gd = g.data;
-    const o = allocate(g.dtype, y.length);
-    for (let i = 0; i < y.length; i++) { const v = y[i]; o[i] = gd[i] * (1 - v * v); }
-    return [new NDArray(o, c.saved.shape)];
-  },
+  backward: (c, g) => [tanhBackward(c.saved, g)],
 });
 
 const sigmoidOp = defineOp<undefined, NDArray>({
   name: 'sigmoid',
   forward: (c, [x]) => (c.saved = unary('sigmoid', x)),
-  backward: (c, g) => {
-    const y = c.saved.data;
-    const gd = g.data;
-    const o = allocate(g.dtype, y.length);
-    for (let i = 0; i < y.length; i++) o[i] = gd[i] * y[i] * (1 - y[i]);
-    return [new NDArray(o, c.saved.shape)];
-  },
+  backward: (c, g) => [sigmoidBackward(c.saved, g)],
 });
 
 const reluOp = defineOp({

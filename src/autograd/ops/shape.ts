@@ -1,5 +1,5 @@
 import {
-  NDArray, castArray, checkDType, checkIndices, concatArrays, expandArray, formatShape, indexSelectArray,
+  NDArray, castArray, copyStorage, checkDType, checkIndices, concatArrays, expandArray, formatShape, indexSelectArray,
   normalizeAxis, padSliceArray, permuteArray, resolveShape, scatterAddArray, sliceArray, where as whereKernel,
   type DType, type Indices, binary, filled,
 } from '../../tensor/index.js';
@@ -194,7 +194,7 @@ const castOp = defineOp<DType, DType>({
   name: 'cast',
   forward: (c, [x], dtype) => {
     c.saved = x.dtype;
-    return castArray(x, dtype) === x ? new NDArray(x.data.slice(), x.shape) : castArray(x, dtype);
+    return castArray(x, dtype) === x ? new NDArray(copyStorage(x.data), x.shape) : castArray(x, dtype);
   },
   backward: (c, g) => [castArray(g, c.saved)],
 });
@@ -206,7 +206,7 @@ export function cast(x: Tensor, dtype: DType): Tensor {
 
 const cloneOp = defineOp({
   name: 'clone',
-  forward: (_c, [x]) => new NDArray(x.data.slice(), x.shape),
+  forward: (_c, [x]) => new NDArray(copyStorage(x.data), x.shape),
   backward: (_c, g) => [g],
 });
 

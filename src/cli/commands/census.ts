@@ -1,16 +1,15 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CENSUS_TASK_GROUPS, type CensusTaskGroup } from '../../data/census.js';
 import { serializeSafetensors } from '../../nn/safetensors.js';
 import {
   CENSUS_MODELS, CENSUS_MODEL_LABELS, censusDataset, censusExperiment,
   type CensusExperimentOptions, type CensusResult,
-} from '../../experiments/census.js';
+} from '../../experiments/census/experiment.js';
 import { gateHeatmap } from '../../experiments/figures.js';
 import { sliceFeatures } from '../../train/dataset.js';
 import { formatDuration } from '../../train/progress.js';
-import { UsageError, getString, type FlagSpec, type FlagValues } from '../args.js';
-import { println, toJson, writeOutputs, type CliIO } from '../io.js';
+import { UsageError, getNumber, getString, type FlagSpec, type FlagValues } from '../args.js';
+import { checkInputFile, checkOutDir, println, toJson, writeOutputs, type CliIO } from '../io.js';
 import { fixed, markdownTable } from '../table.js';
 
 export const censusFlags: Record<string, FlagSpec> = {
@@ -69,16 +68,16 @@ export function censusTables(res: CensusResult): string {
 }
 
 export async function runCensus(flags: FlagValues, io: CliIO): Promise<number> {
-  const num = (k: string): number | undefined => (typeof flags[k] === 'number' ? (flags[k] as number) : undefined);
   const opts: CensusExperimentOptions = {
     groups: parseList(flags, 'groups', CENSUS_TASK_GROUPS),
     models: parseList(flags, 'models', CENSUS_MODELS),
-    seeds: num('seeds'), firstSeed: num('seed'),
-    epochs: num('epochs'), batchSize: num('batch-size'), lr: num('lr'), embeddingDim: num('embedding-dim'),
-    splitSeed: num('split-seed'), limit: num('limit'), path: getString(flags, 'data'), workers: num('workers'),
+    seeds: getNumber(flags, 'seeds'), firstSeed: getNumber(flags, 'seed'),
+    epochs: getNumber(flags, 'epochs'), batchSize: getNumber(flags, 'batch-size'), lr: getNumber(flags, 'lr'), embeddingDim: getNumber(flags, 'embedding-dim'),
+    splitSeed: getNumber(flags, 'split-seed'), limit: getNumber(flags, 'limit'), path: getString(flags, 'data'), workers: getNumber(flags, 'workers'),
   };
+  if (opts.path !== undefined) checkInputFile('census', 'data', opts.path);
   const outDir = getString(flags, 'out') ?? join('out', 'census');
-  mkdirSync(outDir, { recursive: true }); // a bad --out fails now, not after every run
+  checkOutDir('census', 'out', outDir); // a bad --out fails now, not after every run
   const t0 = performance.now();
   opts.onNote = (line) => io.err.write(`${line}\n`);
   if (!flags.quiet) {

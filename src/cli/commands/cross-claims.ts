@@ -1,11 +1,10 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   POLYNOMIAL_TARGETS, crossClaimsExperiment, type CrossClaimsResult, type PolynomialFitRow, type PolynomialTarget,
 } from '../../experiments/cross-claims.js';
 import { formatDuration } from '../../train/progress.js';
-import { UsageError, getString, type FlagSpec, type FlagValues } from '../args.js';
-import { println, toJson, writeOutputs, type CliIO } from '../io.js';
+import { UsageError, getNumber, getString, type FlagSpec, type FlagValues } from '../args.js';
+import { checkOutDir, println, toJson, writeOutputs, type CliIO } from '../io.js';
 import { markdownTable } from '../table.js';
 
 export const crossClaimsFlags: Record<string, FlagSpec> = {
@@ -75,7 +74,6 @@ export function crossClaimsTables(res: CrossClaimsResult): string {
 }
 
 export function runCrossClaims(flags: FlagValues, io: CliIO): number {
-  const num = (k: string): number | undefined => (typeof flags[k] === 'number' ? (flags[k] as number) : undefined);
   let layers: number[] | undefined;
   if (Array.isArray(flags.layers)) {
     layers = flags.layers;
@@ -92,10 +90,10 @@ export function runCrossClaims(flags: FlagValues, io: CliIO): number {
     if (new Set(targets).size !== targets.length) throw new UsageError(`cross-claims: --targets: '${rawTargets}' names a target twice`);
   }
   const outDir = getString(flags, 'out') ?? join('out', 'cross-claims');
-  mkdirSync(outDir, { recursive: true });
+  checkOutDir('cross-claims', 'out', outDir);
   const res = crossClaimsExperiment({
-    d: num('d'), layers, targets, seeds: num('seeds'),
-    fit: { ...(num('steps') !== undefined && { steps: num('steps') }), ...(num('lr') !== undefined && { lr: num('lr') }), ...(num('batch-size') !== undefined && { batchSize: num('batch-size') }) },
+    d: getNumber(flags, 'd'), layers, targets, seeds: getNumber(flags, 'seeds'),
+    fit: { ...(getNumber(flags, 'steps') !== undefined && { steps: getNumber(flags, 'steps') }), ...(getNumber(flags, 'lr') !== undefined && { lr: getNumber(flags, 'lr') }), ...(getNumber(flags, 'batch-size') !== undefined && { batchSize: getNumber(flags, 'batch-size') }) },
     onFit: flags.quiet ? undefined : (f) => io.err.write(`cross-claims: ${f.target} L=${f.L} seed ${f.seed}: test MSE CrossNet ${sci(f.cross.testMse)}, ReLU net ${sci(f.dnn.testMse)}\n`),
   });
   const tables = crossClaimsTables(res);

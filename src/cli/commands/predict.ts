@@ -7,7 +7,7 @@ import { encodeColumns, type RowEncoding } from '../../models/index.js';
 import { predict } from '../../train/trainer.js';
 import { UsageError, getString, type FlagSpec, type FlagValues } from '../args.js';
 import { ConfigError } from '../config.js';
-import { writeOutputs, type CliIO } from '../io.js';
+import { checkInputFile, checkOutFile, writeOutputs, type CliIO } from '../io.js';
 import { parseCliModelInfo, type CliModelInfo } from '../model-info.js';
 
 export const predictFlags: Record<string, FlagSpec> = {
@@ -86,6 +86,9 @@ export async function runPredict(flags: FlagValues, io: CliIO): Promise<number> 
   const separator = getString(flags, 'separator');
   if (separator !== undefined && separator.length !== 1) throw new UsageError(`predict: --separator must be one character, got '${separator}'`);
   const loaded = loadTrainedModel('predict', '--model', modelPath);
+  checkInputFile('predict', 'data', data);
+  const out = getString(flags, 'out');
+  if (out !== undefined) checkOutFile('predict', 'out', out);
   const { model, info } = loaded;
   const taskNames = [...model.taskNames];
   const idColumn = getString(flags, 'id');
@@ -102,7 +105,6 @@ export async function runPredict(flags: FlagValues, io: CliIO): Promise<number> 
     lines.push(cells.map(csvCell).join(','));
   }
   const body = `${lines.join('\n')}\n`;
-  const out = getString(flags, 'out');
   if (out === undefined) {
     io.out.write(body);
   } else {

@@ -1,20 +1,19 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gateHeatmap, modelLabel, sharedBottomFigure, syntheticCurvesFigure, syntheticHistogramsFigure } from '../../experiments/figures.js';
 import { serializeSafetensors } from '../../nn/safetensors.js';
-import { gridLayout } from '../../train/svg.js';
+import { gridLayout } from '../../plot/svg.js';
 import {
-  DEMO_SYNTHETIC, FULL_SYNTHETIC, LEARNING_RATE_GRID, PAPER_SYNTHETIC, SYNTHETIC_MODELS, stepsPerEpoch, totalSteps,
-  type SyntheticExperimentOptions, type SyntheticModelName, type SyntheticResult,
-} from '../../experiments/synthetic.js';
-import { FLAT_TOLERANCE, type PilotChoice } from '../../experiments/synthetic-pilot.js';
-import { SYNTHETIC_PILOT } from '../../experiments/synthetic-lr.js';
-import { SIGNIFICANCE, summarizeCells, syntheticFindings } from '../../experiments/synthetic-findings.js';
-import { MAX_DEFAULT_WORKERS, syntheticExperimentParallel } from '../../experiments/synthetic-parallel.js';
-import { syntheticPaper } from '../../experiments/synthetic-paper.js';
+  DEMO_SYNTHETIC, FULL_SYNTHETIC, LEARNING_RATE_GRID, PAPER_SYNTHETIC, SYNTHETIC_MODELS, resolveSyntheticSettings, stepsPerEpoch, totalSteps,
+  type SyntheticExperimentOptions, type SyntheticSettings, type SyntheticModelName, type SyntheticResult,
+} from '../../experiments/synthetic/index.js';
+import { FLAT_TOLERANCE, type PilotChoice } from '../../experiments/synthetic/index.js';
+import { SYNTHETIC_PILOT } from '../../experiments/synthetic/index.js';
+import { SIGNIFICANCE, summarizeCells, syntheticFindings } from '../../experiments/synthetic/index.js';
+import { MAX_DEFAULT_WORKERS, syntheticExperimentParallel } from '../../experiments/synthetic/index.js';
+import { syntheticPaper } from '../../experiments/synthetic/index.js';
 import { formatDuration } from '../../train/progress.js';
-import { UsageError, getString, type FlagSpec, type FlagValues } from '../args.js';
-import { println, toJson, writeOutputs, type CliIO } from '../io.js';
+import { UsageError, getNumber, getString, type FlagSpec, type FlagValues } from '../args.js';
+import { checkOutDir, checkOutFile, println, toJson, writeOutputs, type CliIO } from '../io.js';
 import { RunProgress } from '../run-progress.js';
 import { fixed, markdownTable } from '../table.js';
 
@@ -158,35 +157,48 @@ export async function runSynthetic(flags: FlagValues, io: CliIO): Promise<number
   const mode = (modes[0] ?? 'demo') as 'paper' | 'pilot' | 'full' | 'demo';
   if (flags.results !== undefined && mode !== 'paper' && mode !== 'pilot') throw new UsageError('synthetic: --results goes with --paper or --pilot');
   if (flags.lr !== undefined && (mode === 'paper' || mode === 'pilot')) throw new UsageError(`synthetic: --lr cannot be combined with --${mode}: its pilot chooses the rates`);
-  const num = (k: string): number | undefined => (typeof flags[k] === 'number' ? (flags[k] as number) : undefined);
   const recorded = SYNTHETIC_PILOT.choice;
   const base: SyntheticExperimentOptions = mode === 'demo' ? { ...DEMO_SYNTHETIC, lr: recorded.lr }
     : mode === 'full' ? { ...PAPER_SYNTHETIC, ...FULL_SYNTHETIC, epochs: recorded.epochs, lr: recorded.lr }
       : { ...PAPER_SYNTHETIC };
   const opts: SyntheticExperimentOptions = {
     ...base,
-    ...(num('runs') !== undefined && { runs: num('runs') }),
-    ...(num('epochs') !== undefined && { epochs: num('epochs') }),
-    ...(num('train-size') !== undefined && { trainSize: num('train-size') }),
-    ...(num('validation-size') !== undefined && { validationSize: num('validation-size') }),
-    ...(num('test-size') !== undefined && { testSize: num('test-size') }),
-    ...(num('batch-size') !== undefined && { batchSize: num('batch-size') }),
-    ...(num('log-every') !== undefined && { logEvery: num('log-every') }),
-    ...(num('lr') !== undefined && { lr: num('lr') }),
-    ...(num('seed') !== undefined && { seed: num('seed') }),
-    ...(num('sine-seed') !== undefined && { sineSeed: num('sine-seed') }),
+    ...(getNumber(flags, 'runs') !== undefined && { runs: getNumber(flags, 'runs') }),
+    ...(getNumber(flags, 'epochs') !== undefined && { epochs: getNumber(flags, 'epochs') }),
+    ...(getNumber(flags, 'train-size') !== undefined && { trainSize: getNumber(flags, 'train-size') }),
+    ...(getNumber(flags, 'validation-size') !== undefined && { validationSize: getNumber(flags, 'validation-size') }),
+    ...(getNumber(flags, 'test-size') !== undefined && { testSize: getNumber(flags, 'test-size') }),
+    ...(getNumber(flags, 'batch-size') !== undefined && { batchSize: getNumber(flags, 'batch-size') }),
+    ...(getNumber(flags, 'log-every') !== undefined && { logEvery: getNumber(flags, 'log-every') }),
+    ...(getNumber(flags, 'lr') !== undefined && { lr: getNumber(flags, 'lr') }),
+    ...(getNumber(flags, 'seed') !== undefined && { seed: getNumber(flags, 'seed') }),
+    ...(getNumber(flags, 'sine-seed') !== undefined && { sineSeed: getNumber(flags, 'sine-seed') }),
     ...(flags['bottom-units'] !== undefined && { bottomUnits: parseBottom(getString(flags, 'bottom-units')) }),
     ...(Array.isArray(flags.correlations) && { correlations: uniqueCorrelations(flags.correlations) }),
     ...(flags.models !== undefined && { models: parseModels(getString(flags, 'models')) }),
   };
+  // Every setting, flag and path is checked now, not after minutes of training.
+  let settings: SyntheticSettings;
+  try {
+    settings = resolveSyntheticSettings(opts);
+  } catch (e) {
+    throw new UsageError(`synthetic: ${(e as Error).message}`);
+  }
+  if (mode === 'paper' || mode === 'pilot') {
+    const per = stepsPerEpoch(settings);
+    if (per % settings.logEvery !== 0) {
+      throw new UsageError(`synthetic: --log-every ${settings.logEvery} must divide the ${per} steps per epoch (--train-size ${settings.trainSize} / --batch-size ${settings.batchSize}): the --${mode} pilot compares validation loss at each epoch's end`);
+    }
+  }
   const outDir = getString(flags, 'out') ?? join('out', mode === 'full' ? 'full' : mode);
-  // Fail on an unusable output folder now, not after minutes of training.
-  mkdirSync(outDir, { recursive: true });
+  checkOutDir('synthetic', 'out', outDir);
+  const resultsFlag = getString(flags, 'results');
+  if (resultsFlag !== undefined) checkOutFile('synthetic', 'results', resultsFlag);
   const progress = flags.quiet ? null : new RunProgress(io.err, `synthetic ${mode}`);
   const onRun = (r: { model: SyntheticModelName; correlation: number; run: number; phase: string }, done: number, total: number): void => {
     progress?.update(done, total, `${r.phase === 'pilot' ? 'pilot ' : ''}${modelLabel(r.model)} ρ=${r.correlation} run ${r.run + 1}`);
   };
-  const parallel = { workers: num('workers'), onNote: (line: string) => { if (progress) progress.note(line); else io.err.write(`${line}\n`); } };
+  const parallel = { workers: getNumber(flags, 'workers'), onNote: (line: string) => { if (progress) progress.note(line); else io.err.write(`${line}\n`); } };
 
   if (mode === 'demo' || mode === 'full') {
     const result = await syntheticExperimentParallel({ ...opts, onRun }, parallel);
@@ -194,7 +206,7 @@ export async function runSynthetic(flags: FlagValues, io: CliIO): Promise<number
     const s = result.settings;
     const sameRates = s.models.every((m) => s.lr[m] === recorded.lr[m]);
     printResult(io, result, mode === 'demo' ? 'MMoE paper synthetic experiment (demo)' : 'MMoE paper synthetic experiment (--full)', [
-      sameRates ? `Learning rates from the recorded pilot of \`mmoe-ts synthetic --pilot\` (src/experiments/synthetic-lr.ts; ${recorded.runsPerCell} runs per model, ρ and lr at the --paper size).`
+      sameRates ? `Learning rates from the recorded pilot of \`mmoe-ts synthetic --pilot\` (src/experiments/synthetic/pilot-record.json; ${recorded.runsPerCell} runs per model, ρ and lr at the --paper size).`
         : 'Learning rates given by --lr (not the recorded pilot\'s).',
       `The pilot's training-length rule gave ${recorded.epochs} epochs = ${recorded.epochs * stepsPerEpoch(SYNTHETIC_PILOT.settings)} steps at the pilot's size (${SYNTHETIC_PILOT.settings.trainSize} rows)${recorded.flat ? ', where validation loss had flattened' : ', its full length: validation loss had not flattened by then'}; ` +
         (mode === 'demo' ? `the demo trains ${totalSteps(s)} steps on ${s.trainSize} rows to fit its time budget, so its losses are higher than --paper's and not all curves have flattened (see the Fig. 4 curves).` : `this run trains ${totalSteps(s)} steps.`),
@@ -204,7 +216,7 @@ export async function runSynthetic(flags: FlagValues, io: CliIO): Promise<number
     return 0;
   }
 
-  const resultsPath = getString(flags, 'results') ?? join(outDir, 'results.jsonl');
+  const resultsPath = resultsFlag ?? join(outDir, 'results.jsonl');
   const { runs: _r, onRun: _o, lr: _l, ...paperOpts } = opts;
   const out = await syntheticPaper({ ...paperOpts, runs: opts.runs }, {
     results: resultsPath, parallel, pilotOnly: mode === 'pilot', onRun,
@@ -219,9 +231,9 @@ export async function runSynthetic(flags: FlagValues, io: CliIO): Promise<number
   println(io, markdownTable(['model', ...out.pilot.grid.map((g) => `lr ${rate(g)}`), 'chosen'],
     ps.models.map((m) => [modelLabel(m), ...out.pilot.grid.map((g) => fixed(out.pilot.scores[m][String(g)])), rate(out.pilot.lr[m])])));
   if (mode === 'pilot') {
-    const files = writeOutputs(outDir, { 'pilot.json': toJson({ command: 'mmoe-ts synthetic --pilot', seconds: out.seconds, settings: ps, choice: out.pilot }) });
+    const files = writeOutputs(outDir, { 'pilot.json': toJson({ command: 'mmoe-ts synthetic --pilot', seconds: out.seconds, settings: { ...ps, lr: out.pilot.lr }, choice: out.pilot }) });
     println(io);
-    println(io, `pilot record: ${files[0]} (the demo's rates come from its copy in src/experiments/synthetic-lr.ts)`);
+    println(io, `pilot record: ${files[0]} (the demo's rates come from its copy in src/experiments/synthetic/pilot-record.json)`);
     println(io, `took ${formatDuration(out.seconds)}`);
     return 0;
   }

@@ -7,7 +7,7 @@ import { evaluate, fit } from '../../train/trainer.js';
 import { formatDuration } from '../../train/progress.js';
 import { UsageError, getString, type FlagSpec, type FlagValues } from '../args.js';
 import { ConfigError, readTrainConfig } from '../config.js';
-import { println, toJson, writeOutputs, type CliIO } from '../io.js';
+import { checkOutDir, println, toJson, writeOutputs, type CliIO } from '../io.js';
 import { fixed, markdownTable } from '../table.js';
 import { loadTabular } from '../tabular.js';
 
@@ -33,6 +33,7 @@ export async function runTrain(flags: FlagValues, io: CliIO): Promise<number> {
   const cfg = readTrainConfig(file);
   if (typeof flags.epochs === 'number') cfg.training.epochs = flags.epochs;
   const outDir = getString(flags, 'out') ?? join('out', 'train');
+  checkOutDir('train', 'out', outDir); // an unusable --out fails now, not after training
   const t0 = performance.now();
   const data = await loadTabular(cfg);
   const taskNames = cfg.labels.map((l) => l.name);

@@ -1,5 +1,5 @@
 import type { Tensor } from '../../autograd/index.js';
-import type { Storage } from '../../tensor/index.js';
+import { tryAdagrad, type Storage } from '../../tensor/index.js';
 import { Optimizer, checkRange, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
 export interface AdagradOptions {
@@ -48,6 +48,7 @@ export class Adagrad extends Optimizer<AdagradOptions> {
     const t = ((state.step as number | undefined) ?? 0) + 1;
     state.step = t;
     const clr = lr / (1 + (t - 1) * lrDecay);
+    if (tryAdagrad(theta, grad, sum, clr, wd, eps)) return;
     for (let i = 0; i < n; i++) {
       const g = grad[i] + wd * theta[i];
       sum[i] += g * g;

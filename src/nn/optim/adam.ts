@@ -1,5 +1,5 @@
 import type { Tensor } from '../../autograd/index.js';
-import type { Storage } from '../../tensor/index.js';
+import { tryAdam, type Storage } from '../../tensor/index.js';
 import { Optimizer, checkBoolean, checkRange, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
 export interface AdamOptions {
@@ -68,6 +68,9 @@ export class Adam extends Optimizer<AdamOptions> {
     const stepSize = lr / (1 - Math.pow(b1, t));
     const bc2Sqrt = Math.sqrt(1 - Math.pow(b2, t));
     const theta = p.data;
+    const shrink = this.decoupled ? 1 - lr * wd : 1, l2 = this.decoupled ? 0 : wd;
+    const vmax = amsgrad ? this.buffer(state, 'maxExpAvgSq', p) : null;
+    if (tryAdam(theta, grad, m, v, vmax, b1, b2, wd !== 0, shrink, l2, stepSize, bc2Sqrt, eps)) return;
     if (amsgrad) {
       adamAmsgrad(theta, grad, m, v, this.buffer(state, 'maxExpAvgSq', p), b1, b2, this.decoupled ? 1 - lr * wd : 1, this.decoupled ? 0 : wd, stepSize, bc2Sqrt, eps);
     } else if (wd !== 0) {

@@ -1,5 +1,5 @@
 import { Tensor } from '../../autograd/index.js';
-import { checkOptionKeys, type OptionKeys } from '../../tensor/options.js';
+import { checkOptionKeys, type OptionKeys } from '../../validation/options.js';
 
 export interface ClipGradNormOptions {
   /** The p of the p-norm; Infinity for the max-norm (default 2). */

@@ -1,4 +1,4 @@
-import { checkOptions } from '../../tensor/options.js';
+import { checkOptions } from '../../validation/options.js';
 
 /*
  * Learning-rate schedulers with torch.optim.lr_scheduler's names and semantics: the constructor

@@ -1,5 +1,5 @@
-import { Tensor, enableGrad, noGrad } from '../../autograd/index.js';
-import { checkOptions } from '../../tensor/options.js';
+import { Tensor, bumpVersion, enableGrad, noGrad } from '../../autograd/index.js';
+import { checkOptions } from '../../validation/options.js';
 import { allocate, type Storage } from '../../tensor/index.js';
 
 /*
@@ -105,6 +105,7 @@ export abstract class Optimizer<O extends object = object> {
             this.state.set(p, st);
           }
           this.update(p, g.data, group, st);
+          bumpVersion(p);
         }
       }
     });

@@ -1,5 +1,5 @@
 import type { Tensor } from '../../autograd/index.js';
-import type { Storage } from '../../tensor/index.js';
+import { tryRmsprop, type Storage } from '../../tensor/index.js';
 import { Optimizer, checkBoolean, checkRange, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
 export interface RMSpropOptions {
@@ -52,6 +52,7 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
     const gAvg = centered ? this.buffer(state, 'gradAvg', p) : null;
     const buf = mu > 0 ? this.buffer(state, 'momentumBuffer', p) : null;
     state.step = ((state.step as number | undefined) ?? 0) + 1;
+    if (tryRmsprop(theta, grad, v, gAvg, buf, lr, alpha, eps, wd, mu)) return;
     for (let i = 0; i < n; i++) {
       const g = grad[i] + wd * theta[i];
       v[i] = alpha * v[i] + (1 - alpha) * g * g;

@@ -1,5 +1,5 @@
 import type { Tensor } from '../../autograd/index.js';
-import type { Storage } from '../../tensor/index.js';
+import { trySgd, type Storage } from '../../tensor/index.js';
 import { Optimizer, checkBoolean, checkRange, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
 export interface SGDOptions {
@@ -48,11 +48,13 @@ export class SGD extends Optimizer<SGDOptions> {
     const theta = p.data;
     const n = theta.length;
     if (mu === 0) {
+      if (trySgd(theta, grad, null, lr, wd, 0, dampening, nesterov, false)) return;
       for (let i = 0; i < n; i++) theta[i] -= lr * (grad[i] + wd * theta[i]);
       return;
     }
     const first = state.momentumBuffer === undefined;
     const buf = this.buffer(state, 'momentumBuffer', p);
+    if (trySgd(theta, grad, buf, lr, wd, mu, dampening, nesterov, first)) return;
     for (let i = 0; i < n; i++) {
       const g = grad[i] + wd * theta[i];
       const b = first ? g : mu * buf[i] + (1 - dampening) * g;

@@ -53,15 +53,24 @@ export class Arena {
     return this.maximumPages * PAGE;
   }
 
-  /** Grows the memory to hold at least `bytes`; false if that is beyond its maximum. */
+  /**
+   * Grows the memory to hold at least `bytes`; false if that is beyond its maximum. It grows by at
+   * least a quarter of its size at a time: each growth of a shared memory shows a new buffer
+   * object, and tensor storage checks its buffer against every one (heap.ts), so they must stay few.
+   */
   ensure(bytes: number): boolean {
     if (bytes > this.maxBytes) return false;
     const have = this.memory.buffer.byteLength;
     if (bytes > have) {
+      const want = Math.min(this.maxBytes, Math.max(bytes, have + (have >> 2)));
       try {
-        this.memory.grow(Math.ceil((bytes - have) / PAGE));
+        this.memory.grow(Math.ceil((want - have) / PAGE));
       } catch {
-        return false; // the host refused the pages
+        try {
+          this.memory.grow(Math.ceil((bytes - have) / PAGE));
+        } catch {
+          return false; // the host refused the pages
+        }
       }
     }
     return true;

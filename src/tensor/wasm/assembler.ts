@@ -81,7 +81,6 @@ export interface MemArg {
 export class FunctionBuilder {
   readonly bytes: number[] = [];
   private readonly locals: ValType[] = [];
-  private depth = 0;
 
   constructor(readonly params: readonly ValType[], readonly results: readonly ValType[]) {}
 
@@ -105,31 +104,25 @@ export class FunctionBuilder {
   /** `block … end`; `br(0)` inside jumps to its end. */
   block(body: () => void): this {
     this.bytes.push(0x02, 0x40);
-    this.depth++;
     body();
-    this.depth--;
     this.bytes.push(0x0b);
     return this;
   }
   /** `loop … end`; `br(0)` / `brIf(0)` inside jumps back to its start. */
   loop(body: () => void): this {
     this.bytes.push(0x03, 0x40);
-    this.depth++;
     body();
-    this.depth--;
     this.bytes.push(0x0b);
     return this;
   }
   /** `if … else … end` on the i32 at the top of the stack. */
   if(then: () => void, otherwise?: () => void): this {
     this.bytes.push(0x04, 0x40);
-    this.depth++;
     then();
     if (otherwise) {
       this.bytes.push(0x05);
       otherwise();
     }
-    this.depth--;
     this.bytes.push(0x0b);
     return this;
   }
@@ -198,7 +191,11 @@ export class FunctionBuilder {
     load: (m: MemArg = {}): this => this.mem([0x2a], m, 2),
     store: (m: MemArg = {}): this => this.mem([0x38], m, 2),
     add: (): this => this.emit(0x92),
+    sub: (): this => this.emit(0x93),
     mul: (): this => this.emit(0x94),
+    div: (): this => this.emit(0x95),
+    max: (): this => this.emit(0x97),
+    eq: (): this => this.emit(0x5b),
     /** f32.demote_f64 */
     fromF64: (): this => this.emit(0xb6),
   };
@@ -212,6 +209,8 @@ export class FunctionBuilder {
     store: (m: MemArg = {}): this => this.mem([0x39], m, 3),
     add: (): this => this.emit(0xa0),
     mul: (): this => this.emit(0xa2),
+    div: (): this => this.emit(0xa3),
+    ne: (): this => this.emit(0x62),
     /** f64.promote_f32 */
     fromF32: (): this => this.emit(0xbb),
   };
@@ -251,22 +250,73 @@ export class FunctionBuilder {
       for (let i = 0; i < 16; i++) this.bytes.push(0);
       return this;
     },
+    /** A v128 constant: four f32 lanes of `v` ('f32'), or four i32 lanes ('i32'). */
+    splatConst: (type: 'f32' | 'i32', v: number): this => {
+      const lane = new Uint8Array((type === 'f32' ? new Float32Array([v]) : new Int32Array([v])).buffer);
+      this.simd(0x0c);
+      for (let i = 0; i < 4; i++) for (const b of lane) this.bytes.push(b);
+      return this;
+    },
+    and: (): this => this.simd(0x4e),
+    /** a & ~b (stack: a, b) */
+    andnot: (): this => this.simd(0x4f),
+    or: (): this => this.simd(0x50),
+    /** Lanes of a where the mask's bits are 1, else of b (stack: a, b, mask). */
+    bitselect: (): this => this.simd(0x52),
+  };
+
+  readonly i32x4 = {
+    shl: (): this => this.simd(0xab),
+    shrS: (): this => this.simd(0xac),
+    add: (): this => this.simd(0xae),
+    sub: (): this => this.simd(0xb1),
+    /** i32x4.trunc_sat_f32x4_s */
+    fromF32x4: (): this => this.simd(0xf8),
+  };
+
+  readonly f64x2 = {
+    splat: (): this => this.simd(0x14),
+    gt: (): this => this.simd(0x4a),
+    sqrt: (): this => this.simd(0xef),
+    add: (): this => this.simd(0xf0),
+    sub: (): this => this.simd(0xf1),
+    mul: (): this => this.simd(0xf2),
+    div: (): this => this.simd(0xf3),
+    /** f64x2.promote_low_f32x4: f32 lanes 0 and 1, widened. */
+    promoteLow: (): this => this.simd(0x5f),
+    extractLane: (lane: number): this => this.simd(0x21).emit(lane),
   };
 
   readonly f32x4 = {
     splat: (): this => this.simd(0x13),
     extractLane: (lane: number): this => this.simd(0x1f).emit(lane),
+    eq: (): this => this.simd(0x41),
+    ne: (): this => this.simd(0x42),
+    lt: (): this => this.simd(0x43),
+    gt: (): this => this.simd(0x44),
+    le: (): this => this.simd(0x45),
+    ge: (): this => this.simd(0x46),
+    nearest: (): this => this.simd(0x6a),
+    abs: (): this => this.simd(0xe0),
+    neg: (): this => this.simd(0xe1),
+    sqrt: (): this => this.simd(0xe3),
     add: (): this => this.simd(0xe4),
     sub: (): this => this.simd(0xe5),
     mul: (): this => this.simd(0xe6),
+    div: (): this => this.simd(0xe7),
+    /** NaN if either lane is NaN (unlike pmin/pmax). */
+    min: (): this => this.simd(0xe8),
+    max: (): this => this.simd(0xe9),
+    /** b < a ? b : a (one x86 minps; NaN in a passes through, NaN in b is ignored) */
+    pmin: (): this => this.simd(0xea),
+    /** a < b ? b : a */
+    pmax: (): this => this.simd(0xeb),
+    /** f32x4.demote_f64x2_zero: two f64 lanes narrowed into lanes 0 and 1, lanes 2 and 3 zero. */
+    demote: (): this => this.simd(0x5e),
+    fromI32x4: (): this => this.simd(0xfa),
     /** Relaxed SIMD: a·b + c, fused or not as the hardware does it (stack: a, b, c). */
     relaxedMadd: (): this => this.simd(0x105),
   };
-
-  /** Nesting depth of blocks open right now (for `br` labels computed by callers). */
-  get openBlocks(): number {
-    return this.depth;
-  }
 
   /** Locals declaration + body + end, as the code section wants it. */
   encode(): number[] {

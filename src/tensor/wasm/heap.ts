@@ -43,6 +43,8 @@ export class ArenaHeap {
   private freeTotal = 0;
   private allocs = 0;
   private releasesCount = 0;
+  /** Whether the last `alloc` came from never-used memory (zero, as WebAssembly memory grows). */
+  lastFresh = false;
   private scratchPtr = -1;
   private scratchSize = 0;
   // A shared memory shows a new buffer object after each growth; older views keep the older
@@ -51,30 +53,33 @@ export class ArenaHeap {
   private readonly buffers: ArrayBufferLike[] = [];
 
   /**
-   * Live bytes beyond which `alloc` refuses (callers then use the JavaScript heap): a safety net
-   * for code that allocates in a long synchronous loop outside any storage scope, where the
-   * FinalizationRegistry cannot run until the loop yields.
+   * Live bytes beyond which `alloc` refuses blocks outside a storage scope (callers then use the
+   * JavaScript heap): code that allocates in a long synchronous loop outside any scope holds every
+   * block until the loop yields (the FinalizationRegistry cannot run before), so the arena would
+   * grow with it. Blocks inside a scope, which comes back at its end, are not limited.
    */
   limitBytes: number;
 
   constructor(readonly arena: Arena) {
     this.top = CONTROL_BYTES;
-    this.limitBytes = Math.min(arena.maxBytes / 2, 1024 * 1024 * 1024);
+    this.limitBytes = Math.min(arena.maxBytes / 4, 64 * 1024 * 1024);
   }
 
   /** A block of at least `bytes` (64-byte aligned), or -1 when the arena cannot give one. */
-  alloc(bytes: number): number {
+  alloc(bytes: number, scoped = false): number {
     const size = classBytes(bytes);
-    if (this.live + size > this.limitBytes) return -1;
+    if (!scoped && this.live + size > this.limitBytes) return -1;
     const list = this.free.get(size);
     let ptr: number;
     if (list !== undefined && list.length > 0) {
       ptr = list.pop()!;
       this.freeTotal -= size;
+      this.lastFresh = false;
     } else {
       if (!this.arena.ensure(this.top + size)) return -1;
       ptr = this.top;
       this.top += size;
+      this.lastFresh = true;
     }
     this.live += size;
     this.allocs++;

@@ -14,24 +14,15 @@ import { GEMM_ARGS, MAX_WORKERS, Pool, defaultThreadCount } from './pool.js';
  */
 
 /**
- * Register tile, chosen by measurement (bench-style, 512³ single thread, this repo's
- * Zen-class EPYC with AVX2, Node 20, best of 6 runs; machine shared, so best-of, not medians):
- *   relaxed FMA: 4×8 47.2–47.3, 5×8 47.2–47.7, 6×8 47.3–47.9, 8×8 30.0, 4×16 30.3, 3×16 23.2
- *                GFLOP/s (8×8 and 4×16 need 16 accumulators: V8 has 16 xmm registers, so they spill);
- *   mul+add:     4×8 23.5–36.0, 5×8 26.9–39.1, 6×8 17.6–24.4 (the product needs a temporary
- *                register, so 6×8 spills).
- * 4×8 is within a percent of the best with FMA and near the best without, and it divides the
- * models' power-of-two shapes (128×16, 16×100) with no edge tiles, so both modes use it.
+ * Register tile: 4×8 is within a percent of the best with FMA and near it without, spills in
+ * neither mode and divides the models' shapes with no edge tiles (measured: bench/results/gemm-tuning.md).
  */
 export const TILE: TileShape = { mr: 4, nr: 8 };
 
 /**
- * Work (batch·M·N·K multiply-adds) from which a product is split over the pool.
- * bench/gemm-dispatch.ts on this 2-core EPYC, 2 threads ÷ 1 thread, medians. Load ~2 (other jobs
- * still running): 128³ 0.89×, 192³ 1.01×, [512,256]·[256,64] (8.4·10^6) 1.30×; 512³ and 1024³
- * 1.65–1.75× (best runs 1.76–1.87×). Under load ~16 every split below 512³ was a loss. 2^22
- * (≈ 160³) is between the last loss and the first gain. The models' per-step products
- * (≈ 2·10^5) stay on one thread.
+ * Work (batch·M·N·K multiply-adds) from which a product is split over the pool: 2^22 (≈ 160³) lies
+ * between the last loss and the first gain of 2 threads over 1, so the models' per-step products
+ * (≈ 2·10^5) stay on one thread (measured: bench/results/gemm-tuning.md).
  */
 export const THREAD_MIN_WORK = 1 << 22;
 
@@ -123,6 +114,15 @@ function reset(): void {
 /** Whether the WebAssembly kernels can run now (compiling the module on first use). */
 export function wasmAvailable(): boolean {
   return getRuntime() !== null;
+}
+
+/**
+ * The kernel module's exports and the arena memory they address, or null where WebAssembly cannot
+ * run now: glue.ts builds its typed entry points from these.
+ */
+export function wasmKernelInstance(): { exports: Record<string, unknown>; arena: Arena } | null {
+  const rt = getRuntime();
+  return rt ? { exports: rt.exports as unknown as Record<string, unknown>, arena: rt.arena } : null;
 }
 
 /** Resolves once a background compile (browsers' main thread) has finished. */

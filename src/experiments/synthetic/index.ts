@@ -1,0 +1,15 @@
+/*
+ * The MMoE paper's synthetic experiment (§3 and Figs. 4–5), one folder, entered here:
+ * experiment.ts  the protocol: settings, jobs, one job's training, the single-thread run
+ * parallel.ts    the same jobs on worker threads (worker.ts), bit-identical results
+ * pilot.ts       the learning-rate pilot and its choice; pilot-record.json, the recorded one
+ * paper.ts       --paper end to end: pilot, then the main runs, resumable through results-file.ts
+ * findings.ts    cells and the paper's claims tested on them
+ */
+export * from './experiment.js';
+export * from './parallel.js';
+export * from './pilot.js';
+export * from './pilot-record.js';
+export * from './paper.js';
+export * from './findings.js';
+export { SyntheticResultsFile } from './results-file.js';

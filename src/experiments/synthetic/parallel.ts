@@ -1,0 +1,88 @@
+import type { Worker } from 'node:worker_threads';
+import {
+  assembleSynthetic, resolveSyntheticSettings, runJobsHere, splitKey, syntheticJobs,
+  type SyntheticExperimentOptions, type SyntheticJob, type SyntheticJobOutcome,
+  type SyntheticResult, type SyntheticRun, type SyntheticSettings,
+} from './experiment.js';
+import { decodeStateDict, defaultWorkers, runJobs, startModuleWorker, type EncodedStateDict } from '../job-runner.js';
+
+/*
+ * The synthetic experiment's jobs are independent and each is fixed by its seeds, so they can run
+ * on worker threads in any order and the result is the same, bit for bit, as in one thread.
+ */
+
+export interface WorkerRequest {
+  settings: SyntheticSettings;
+  job: SyntheticJob;
+}
+
+export interface WorkerReply {
+  index: number;
+  run: SyntheticRun;
+  labelCorrelation: number;
+  /** The trained model's state dict, for the jobs whose model the result keeps. */
+  state?: EncodedStateDict;
+}
+
+export interface ParallelOptions {
+  /** Worker threads; 1 runs every job in this thread. Default: one per CPU core, at most 8. */
+  workers?: number;
+  /** One-line notes for the user (a fallback to one thread). */
+  onNote?(line: string): void;
+  /** Starts one worker; tests replace it to exercise the fallback. Default: the synthetic worker. */
+  spawn?(): Worker;
+}
+
+export const MAX_DEFAULT_WORKERS = 8;
+
+export function defaultWorkerCount(): number {
+  return defaultWorkers(MAX_DEFAULT_WORKERS);
+}
+
+const startWorker = (): Worker => startModuleWorker(import.meta.url, 'worker');
+
+function outcomeOf(reply: WorkerReply): SyntheticJobOutcome {
+  return {
+    run: reply.run, labelCorrelation: reply.labelCorrelation,
+    ...(reply.state && { state: decodeStateDict(reply.state) }),
+  };
+}
+
+/**
+ * Runs the jobs that `done` has no outcome for, on worker threads, and returns every outcome in job
+ * order. If the workers cannot start or one fails, the jobs not yet done run in this thread after a
+ * one-line note; a job that fails there too throws as it would have in one thread. `record` sees
+ * each new outcome as it arrives (in completion order); an error it throws stops the run.
+ */
+export async function runSyntheticJobs(
+  s: SyntheticSettings, jobs: readonly SyntheticJob[], parallel: ParallelOptions = {},
+  done: ReadonlyMap<number, SyntheticJobOutcome> = new Map(), record?: (job: SyntheticJob, o: SyntheticJobOutcome) => void,
+): Promise<SyntheticJobOutcome[]> {
+  const outcomes: Array<SyntheticJobOutcome | undefined> = jobs.map((j) => done.get(j.index));
+  const keep = (job: SyntheticJob, o: SyntheticJobOutcome): void => {
+    record?.(job, o);
+    outcomes[job.index] = o;
+  };
+  // A free worker takes the next job on the data set it just used, if any, so data sets are
+  // rarely generated twice.
+  await runJobs<SyntheticJob, WorkerRequest, WorkerReply>(jobs, {
+    workers: parallel.workers ?? defaultWorkerCount(), name: 'synthetic', noun: 'jobs', onNote: parallel.onNote,
+    isDone: (j) => outcomes[j.index] !== undefined,
+    request: (job) => ({ settings: s, job }),
+    spawn: parallel.spawn ?? startWorker,
+    onReply: (reply, req) => keep(req.job, outcomeOf(reply)),
+    runHere: (left) => runJobsHere(s, left, keep),
+    pick: (pending, last) => pending.findIndex((r) => splitKey(s, r.job) === splitKey(s, last.job)),
+  });
+  return outcomes as SyntheticJobOutcome[];
+}
+
+/** The synthetic experiment on worker threads (see syntheticExperiment for what it runs). */
+export async function syntheticExperimentParallel(options: SyntheticExperimentOptions = {}, parallel: ParallelOptions = {}): Promise<SyntheticResult> {
+  const t0 = performance.now();
+  const s = resolveSyntheticSettings(options);
+  const jobs = syntheticJobs(s);
+  let n = 0;
+  const outcomes = await runSyntheticJobs(s, jobs, parallel, new Map(), (_job, o) => { n++; options.onRun?.(o.run, n, jobs.length); });
+  return assembleSynthetic(s, jobs, outcomes, (performance.now() - t0) / 1000);
+}
