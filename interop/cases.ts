@@ -6,7 +6,7 @@
  * (test/fixtures/pytorch/): changing a case means regenerating those.
  */
 import {
-  DCN, DenseFeat, ESMM, MMoE, PLE, SharedBottom, SparseFeat, VarLenSparseFeat, Generator, Tensor, noGrad, randn,
+  DCN, DCNMix, DenseFeat, ESMM, MMoE, PLE, SharedBottom, SparseFeat, VarLenSparseFeat, Generator, Tensor, noGrad, randn,
   type FeatureBatch, type FeatureColumn, type ModelInput, type MultiTaskModel,
 } from '../src/index.js';
 
@@ -18,8 +18,8 @@ export type FeatureSpec =
 
 export interface Case {
   name: string;
-  /** DeepCTR-Torch class: deepctr_torch.models.DCN or deepctr_torch.models.multitask.{MMOE, SharedBottom, PLE, ESMM}. */
-  deepctrModel: 'MMOE' | 'SharedBottom' | 'DCN' | 'PLE' | 'ESMM';
+  /** DeepCTR-Torch class: deepctr_torch.models.{DCN, DCNMix} or deepctr_torch.models.multitask.{MMOE, SharedBottom, PLE, ESMM}. */
+  deepctrModel: 'MMOE' | 'SharedBottom' | 'DCN' | 'DCNMix' | 'PLE' | 'ESMM';
   /** Keyword arguments besides the feature columns. */
   kwargs: Record<string, unknown>;
   /** The feature columns in declaration order (the columns of DeepCTR-Torch's input matrix X). */
@@ -90,6 +90,13 @@ export const cases: Case[] = [
   mk('esmm_features_bn', 'ESMM', false,
     { tower_dnn_hidden_units: [6, 3], dnn_use_bn: true, task_types: ['binary', 'binary'], task_names: ['ctr', 'ctcvr'] },
     (i) => new ESMM({ ...i, ...common, towerHiddenUnits: [6, 3], dnnUseBn: true })),
+  // Appended, so the earlier cases keep their seeds (check.py and export.ts seed by position).
+  mk('dcnmix_dense_bn', 'DCNMix', true,
+    { cross_num: 2, low_rank: 3, num_experts: 3, dnn_hidden_units: [8, 4], dnn_use_bn: true, task: 'binary' },
+    (i) => new DCNMix({ ...i, ...common, crossNum: 2, lowRank: 3, numExperts: 3, dnnHiddenUnits: [8, 4], dnnUseBn: true })),
+  mk('dcnmix_features', 'DCNMix', false,
+    { cross_num: 1, low_rank: 2, num_experts: 2, dnn_hidden_units: [5], task: 'regression' },
+    (i) => new DCNMix({ ...i, ...common, crossNum: 1, lowRank: 2, numExperts: 2, dnnHiddenUnits: [5], taskTypes: ['regression'] })),
 ];
 
 export const BATCH = 7;

@@ -3,7 +3,7 @@
 
 Run by hand (not in CI), from anywhere:
 
-    apt-get install python3-torch python3-sklearn python3-tqdm     # Debian's CPU build of PyTorch
+    apt-get install python3-torch     # Debian's CPU build of PyTorch (sklearn, tqdm stubbed if absent)
     git clone https://github.com/shenweichen/DeepCTR-Torch /tmp/deepctr-torch
     DEEPCTR_TORCH=/tmp/deepctr-torch /usr/bin/python3 interop/check.py
 
@@ -55,6 +55,18 @@ def stub_imports():
 
     requests.get = offline
     sys.modules['requests'] = requests
+    # sklearn.metrics and tqdm serve only fit/evaluate, never called here: stub them when absent
+    # (python3-sklearn / python3-tqdm not installed), so torch alone is enough.
+    for name in ['sklearn.metrics', 'tqdm']:
+        try:
+            __import__(name)
+        except ImportError:
+            parent = name.split('.')[0]
+            sys.modules.setdefault(parent, types.ModuleType(parent))
+            mod = sys.modules.setdefault(name, types.ModuleType(name))
+            mod.__all__ = []
+            if name == 'tqdm':
+                mod.tqdm = lambda *a, **k: None
 
 
 def import_deepctr():
@@ -127,7 +139,7 @@ def load_safetensors(path):
 # --- building DeepCTR-Torch models ----------------------------------------------------------
 def build(case):
     from deepctr_torch.inputs import DenseFeat, SparseFeat, VarLenSparseFeat
-    from deepctr_torch.models import DCN
+    from deepctr_torch.models import DCN, DCNMix
     from deepctr_torch.models.multitask import ESMM, MMOE, PLE, SharedBottom
 
     cols = []
@@ -140,8 +152,8 @@ def build(case):
             sparse = SparseFeat(f['name'], f['vocabulary_size'], embedding_dim=f['embedding_dim'])
             cols.append(VarLenSparseFeat(sparse, maxlen=f['maxlen'], combiner=f['combiner']))
     kw = {k: tuple(v) if isinstance(v, list) else v for k, v in case['kwargs'].items()}
-    if case['model'] == 'DCN':
-        return DCN(cols, cols, **kw)
+    if case['model'] in ('DCN', 'DCNMix'):
+        return {'DCN': DCN, 'DCNMix': DCNMix}[case['model']](cols, cols, **kw)
     return {'MMOE': MMOE, 'PLE': PLE, 'SharedBottom': SharedBottom, 'ESMM': ESMM}[case['model']](cols, **kw)
 
 

@@ -50,7 +50,39 @@ export interface Contender {
   name: string;
   /** Called right before this contender's turn (switches a TF.js backend, for instance). */
   before?: () => void | Promise<void>;
-  fn: () => void;
+  /** Timed by benchmark.js; give this or `samples`. */
+  fn?: () => void;
+  /**
+   * Takes this contender's samples itself (per-call ms), for work benchmark.js cannot time: an
+   * async call (sampleAsync) or another process (the PyTorch peer times itself the same way).
+   */
+  samples?: (opts: TimingOptions) => Promise<number[]>;
+}
+
+/** benchmark.js's shortest sample on any timer this precise: a sample repeats the call until it lasts this long. */
+export const MIN_SAMPLE_SECONDS = 0.05;
+
+/**
+ * benchmark.js's sampling for an async function: calls are repeated (awaited one after another)
+ * until a sample lasts MIN_SAMPLE_SECONDS; samples are taken until `minSamples` are in and
+ * `maxTime` seconds have passed. Returns per-call ms per sample.
+ */
+export async function sampleAsync(fn: () => Promise<unknown>, opts: TimingOptions = {}): Promise<number[]> {
+  const minSamples = opts.minSamples ?? 5, maxTime = opts.maxTime ?? 1;
+  const run = async (n: number): Promise<number> => {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await fn();
+    return performance.now() - t0;
+  };
+  await run(1);
+  let n = 1;
+  for (let ms = await run(n); ms < MIN_SAMPLE_SECONDS * 1000; ms = await run(n)) {
+    n = Math.max(n * 2, Math.ceil((n * MIN_SAMPLE_SECONDS * 1000 * 1.1) / Math.max(ms, 1e-3)));
+  }
+  const out: number[] = [];
+  const start = performance.now();
+  while (out.length < minSamples || performance.now() - start < maxTime * 1000) out.push((await run(n)) / n);
+  return out;
 }
 
 /**
@@ -64,7 +96,9 @@ export async function interleave(
   for (let r = 0; r < rounds; r++) {
     for (const c of contenders) {
       if (c.before) await c.before();
-      pooled.get(c.name)!.push(...sample(`${label} ${c.name}`, c.fn, opts));
+      const got = c.samples ? await c.samples(opts) : c.fn ? sample(`${label} ${c.name}`, c.fn, opts) : [];
+      if (got.length === 0) throw new Error(`interleave: ${label} ${c.name} has neither fn nor samples, or gave no samples`);
+      pooled.get(c.name)!.push(...got);
     }
   }
   return new Map([...pooled].map(([k, v]) => [k, summarize(v)]));

@@ -1,203 +1,162 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { execSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { matmul, type Tensor } from '../../src/index.js';
-import { ourCross } from '../lib/cross.js';
-import { crossData } from '../lib/data.js';
-import { MMOE, mmoeData, ourMmoe } from '../lib/mmoe.js';
-import { PAPER, ourPaperMmoe, paperData } from '../lib/paper-mmoe.js';
+import { backendInfo } from '../../src/index.js';
+import { writeFileAtomicSync } from '../../src/io/atomic-write-node.js';
+import { cpuInfo, describeCpu } from '../lib/cpu.js';
 import { fmt, markdownTable, msRange, ratio } from '../lib/report.js';
-import { CROSS_B, CROSS_DIMS, CROSS_L, LAYOUTS, MATMUL_SIZES, layoutFlags, matmulOperands } from '../lib/suites.js';
-import { interleave, type Contender, type Timing } from '../lib/timing.js';
-import { initTf, tf, tfCross, tfMmoe, tfPaperMmoe, type TfBackend } from './tf.js';
+import { runPeak } from '../lib/simd-peak.js';
+import type { Timing } from '../lib/timing.js';
+import { checks, TOL } from './check.js';
+import { loadOrt, runOrtRows } from './ort-rows.js';
+import type { PeerRow } from './peer-race.js';
+import { parsePlan } from './plan.js';
+import { runTfRows, type TfSection } from './tf-rows.js';
+import { describeTargets, judgeTargets } from './targets.js';
+import { STACK_RUNS, TORCH_ROWS } from './torch-rows.js';
+import { PYTHON, TorchPeer, type TorchInfo } from './torch.js';
 
 /*
- * `npm run bench:peers`: the cross layer, matmul and the MMoE steps (bench shape, paper size) on our engine, tfjs-cpu and
- * tfjs-wasm (SIMD), in one process, interleaved round by round. Before anything is timed, each
- * TF.js backend must reproduce our outputs, gradients and Adam update to 1e-4 relative, so the
- * times compare the same work.
+ * `npm run bench:peers [-- --quick] [-- --only=…]`: our engine side by side with TF.js (cpu, wasm),
+ * PyTorch (Debian's python3-torch, a separate process) and onnxruntime-node, in one run. Every
+ * row checks first that the peer computes the same outputs, gradients and Adam-updated weights
+ * as ours, to 1e-4 relative; then ours and the peer are timed interleaved, round by round.
+ * A mismatch or an error fails its row loudly (and the exit code); the other rows still run.
  */
 
 const here = dirname(fileURLToPath(import.meta.url));
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
-const BACKENDS: readonly TfBackend[] = ['cpu', 'wasm'];
-/** fused: nn.CrossNet, the whole stack as one op; fused-layer: crossLayer applied L times. */
-const OUR_CROSS = ['fused', 'fused-layer'] as const;
-const TOL = 1e-4;
+const plan = parsePlan(process.argv.slice(2));
+const started = Date.now();
+const failures: string[] = [];
+const fail = (what: string, e: unknown): string => {
+  const msg = e instanceof Error ? e.message : String(e);
+  failures.push(`${what}: ${msg}`);
+  log(`FAILED ${what}: ${msg}`);
+  return msg;
+};
 
-/** max |a - b| / max |b|: relative to the array's scale, so near-zero entries do not blow it up. */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity;
-  let diff = 0, scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
+const cpu = cpuInfo();
+log(`cpu: ${describeCpu(cpu)}`);
+const backend = backendInfo();
+const peak = runPeak(log);
+// % of peak against the arithmetic our GEMM really uses: FMA with relaxed SIMD, else mul+add.
+const peakRow = peak.find((p) => p.mode === (backend.relaxedSimd ? 'fma' : 'mul+add'));
+const peakGflops = peakRow?.gflops ?? NaN;
+
+let tfSection: TfSection | null = null;
+if (plan.wants('tfjs')) {
+  try { tfSection = await runTfRows(plan, log); } catch (e) { fail('tfjs rows', e); }
+}
+
+const peerRows: PeerRow[] = [];
+let torchInfo: TorchInfo | null = null;
+let torchSkipped: string | undefined;
+const torchWanted = TORCH_ROWS.filter((r) => plan.wants('pytorch', r.tag));
+if (torchWanted.length) {
+  const started = await TorchPeer.start();
+  if ('skipped' in started) {
+    torchSkipped = `skipped: ${started.skipped}`;
+    log(`PyTorch rows ${torchSkipped}`);
+    for (const r of torchWanted) peerRows.push({ item: r.item, peer: 'pytorch', threads: 1, ours: null, theirs: null, unit: 'ms', note: torchSkipped });
+  } else {
+    const { peer, info } = started;
+    torchInfo = info;
+    log(`torch ${info.torch} (${info.executable}), OpenBLAS ${info.openblas?.corename ?? 'not found'}, OPENBLAS_CORETYPE=${info.OPENBLAS_CORETYPE ?? '(unset)'}`);
+    try {
+      for (const r of torchWanted) {
+        try { peerRows.push(...await r.run(peer, plan, log)); } catch (e) {
+          peerRows.push({ item: r.item, peer: 'pytorch', threads: 1, ours: null, theirs: null, unit: 'ms', note: fail(r.item, e), failed: true });
+        }
+      }
+    } finally { peer.close(); }
   }
-  return scale === 0 ? diff : diff / scale;
 }
 
-const checks: Array<{ what: string; backend: TfBackend; relErr: number }> = [];
-function check(what: string, backend: TfBackend, theirs: ArrayLike<number>, ours: ArrayLike<number>): void {
-  const e = relErr(theirs, ours);
-  checks.push({ what, backend, relErr: e });
-  if (!(e <= TOL)) throw new Error(`bench:peers: tfjs-${backend} and ours differ on ${what}: relative error ${e.toExponential(2)} > ${TOL}`);
-}
-
-async function use(b: TfBackend): Promise<void> {
-  if (tf.getBackend() !== b && !(await tf.setBackend(b))) throw new Error(`bench:peers: cannot switch to tfjs-${b}`);
-}
-
-const tfInfo = await initTf();
-log(`tfjs ${tf.version_core}: wasm SIMD ${tfInfo.wasmSimd}, threads ${tfInfo.wasmThreads}`);
-
-// ---- Same work: values and gradients agree before anything is timed.
-for (const D of CROSS_DIMS) {
-  const d = crossData(CROSS_B, D, CROSS_L);
-  for (const variant of OUR_CROSS) {
-    const ours = ourCross(d, variant);
-    const out = ours.forwardBackward();
-    const ourGrads = ours.grads();
-    for (const b of BACKENDS) {
-      await use(b);
-      const v = tfCross(d).values();
-      check(`cross ${variant} D=${D} output`, b, v.out, out.data);
-      v.grads.forEach((g, i) => check(`cross ${variant} D=${D} gradient ${i}`, b, g, ourGrads[i]));
+let ortVersion: string | null = null;
+if (plan.wants('ort', 'predict')) {
+  const o = await loadOrt();
+  if ('skipped' in o) {
+    log(`onnxruntime-node rows ${o.skipped}`);
+    peerRows.push({ item: 'predict paper mmoe', peer: 'onnxruntime-node', threads: 1, ours: null, theirs: null, unit: 'calls/s', note: o.skipped });
+  } else {
+    ortVersion = o.version;
+    try { peerRows.push(...await runOrtRows(o.ort, plan, log)); } catch (e) {
+      peerRows.push({ item: 'predict paper mmoe', peer: 'onnxruntime-node', threads: 1, ours: null, theirs: null, unit: 'calls/s', note: fail('predict vs onnxruntime-node', e), failed: true });
     }
   }
 }
-{
-  const data = mmoeData();
-  const ours = ourMmoe(data);
-  const mirrors = [];
-  for (const b of BACKENDS) {
-    await use(b);
-    mirrors.push({ b, m: tfMmoe(ours.model, data) });
-  }
-  const loss = ours.step().item();
-  const params = ours.model.parameters();
-  for (const { b, m } of mirrors) {
-    await use(b);
-    const lg = m.lossAndGrads();
-    check('mmoe loss', b, [lg.loss], [loss]);
-    lg.grads.forEach((g, i) => check(`mmoe gradient ${i}`, b, g, params[i].grad!.data));
-    m.step();
-    m.vars.forEach((v, i) => check(`mmoe weights after one Adam step ${i}`, b, v.dataSync(), params[i].data));
-  }
-}
-{
-  const data = paperData();
-  const ours = ourPaperMmoe(data);
-  const mirrors = [];
-  for (const b of BACKENDS) {
-    await use(b);
-    mirrors.push({ b, m: tfPaperMmoe(ours.model, data) });
-  }
-  const loss = ours.step();
-  const params = ours.model.parameters();
-  for (const { b, m } of mirrors) {
-    await use(b);
-    const lg = m.lossAndGrads(0);
-    check('paper mmoe loss', b, [lg.loss], [loss]);
-    lg.grads.forEach((g, i) => check(`paper mmoe gradient ${i}`, b, g, params[i].grad!.data));
-    m.step();
-    m.vars.forEach((v, i) => check(`paper mmoe weights after one Adam step ${i}`, b, v.dataSync(), params[i].data));
-  }
-}
-log(`checks: ${checks.length} arrays agree to ${TOL} relative (worst ${Math.max(...checks.map((c) => c.relErr)).toExponential(2)})`);
-
-// ---- Timing, interleaved: ours, tfjs-cpu, tfjs-wasm, ours, ...
-interface Row { item: string; ours: Timing; cpu: Timing; wasm: Timing; unit?: (t: Timing) => number }
-const rows: Row[] = [];
-
-/**
- * One interleaved race of our function(s) against both TF.js backends. With several of ours (the
- * cross stack op and crossLayer ×L), each gets its own row, named `item [name]` after the first,
- * sharing the TF.js timings of the same race.
- */
-async function race(item: string, ourFn: (() => void) | Array<{ name: string; fn: () => void }>, make: (b: TfBackend) => () => void, rounds: number, minSamples: number, maxTime: number): Promise<void> {
-  const ours = typeof ourFn === 'function' ? [{ name: 'ours', fn: ourFn }] : ourFn;
-  const contenders: Contender[] = ours.map((o) => ({ name: `ours:${o.name}`, fn: o.fn }));
-  for (const b of BACKENDS) {
-    await use(b);
-    contenders.push({ name: b, before: () => use(b), fn: make(b) });
-  }
-  const t = await interleave(item, contenders, rounds, { minSamples, maxTime });
-  ours.forEach((o, i) => {
-    const row = { item: i === 0 ? item : `${item} [${o.name}]`, ours: t.get(`ours:${o.name}`)!, cpu: t.get('cpu')!, wasm: t.get('wasm')! };
-    log(`${row.item}: ours ${fmt(row.ours.medianMs)} ms, tfjs-cpu ${fmt(row.cpu.medianMs)} ms, tfjs-wasm ${fmt(row.wasm.medianMs)} ms`);
-    rows.push(row);
-  });
-}
-
-for (const D of CROSS_DIMS) {
-  const d = crossData(CROSS_B, D, CROSS_L);
-  const ours = OUR_CROSS.map((v) => ({ name: v, c: ourCross(d, v) }));
-  const theirs = new Map<TfBackend, ReturnType<typeof tfCross>>();
-  const get = (b: TfBackend): ReturnType<typeof tfCross> => {
-    if (!theirs.has(b)) theirs.set(b, tfCross(d));
-    return theirs.get(b)!;
-  };
-  await race(`cross D=${D} forward`, ours.map(({ name, c }) => ({ name, fn: () => void c.forward() })), (b) => { const c = get(b); return () => c.forward(); }, 2, 3, 0.5);
-  await race(`cross D=${D} forward+backward`, ours.map(({ name, c }) => ({ name, fn: () => void c.forwardBackward() })), (b) => { const c = get(b); return () => c.forwardBackward(); }, 2, 3, 0.5);
-}
-const flops: Record<string, number> = {};
-for (const n of MATMUL_SIZES) {
-  const [a, b] = matmulOperands(n);
-  for (const layout of LAYOUTS) {
-    const f = layoutFlags(layout);
-    const item = `matmul ${n}³ ${layout}`;
-    flops[item] = 2 * n ** 3;
-    await race(item, () => void matmul(a, b, f), () => {
-      const ta = tf.tensor2d(a.data as Float32Array, [n, n]);
-      const tb = tf.tensor2d(b.data as Float32Array, [n, n]);
-      return () => tf.tidy(() => void tf.matMul(ta, tb, f.transA, f.transB));
-    }, 2, 3, n > 512 ? 1.5 : 0.8);
-  }
-}
-{
-  const data = mmoeData();
-  const ours = ourMmoe(data);
-  const mirrors = new Map<TfBackend, ReturnType<typeof tfMmoe>>();
-  await race('mmoe step', () => void ours.step(), (b) => {
-    const m = tfMmoe(ours.model, data);
-    mirrors.set(b, m);
-    return () => m.step();
-  }, 3, 5, 1.5);
-}
-
-{
-  const ours = ourPaperMmoe(paperData());
-  await race('paper mmoe step', () => void ours.step(), () => {
-    const m = tfPaperMmoe(ours.model, paperData());
-    return () => m.step();
-  }, 4, 10, 1);
-}
 
 // ---- Report
-const speed = (ours: Timing, theirs: Timing): string => ratio(theirs.medianMs / ours.medianMs);
-const perf = (r: Row, t: Timing): string =>
-  r.item in flops ? `${fmt(flops[r.item] / (t.medianMs * 1e6))} GFLOP/s`
-    : r.item === 'mmoe step' ? `${fmt(MMOE.batch / (t.medianMs / 1000))} samples/s`
-      : r.item === 'paper mmoe step' ? `${fmt(PAPER.batch / (t.medianMs / 1000))} samples/s` : '';
-const table = markdownTable(
-  ['item', 'ours ms', 'tfjs-cpu ms', 'tfjs-wasm ms', 'ours ÷ tfjs-cpu', 'ours ÷ tfjs-wasm', 'ours', 'tfjs-cpu', 'tfjs-wasm'],
-  rows.map((r) => [r.item, msRange(r.ours), msRange(r.cpu), msRange(r.wasm), speed(r.ours, r.cpu), speed(r.ours, r.wasm), perf(r, r.ours), perf(r, r.cpu), perf(r, r.wasm)]),
+/** A timing in the row's unit: ms per call (÷ models when stacked), or calls/s, or rows/s. */
+function cell(r: PeerRow, t: Timing | null): string {
+  if (!t) return '–';
+  if (r.unit === 'ms') {
+    const m = r.models ?? 1;
+    return `${fmt(t.medianMs / m)} (${fmt(t.minMs / m)}–${fmt(t.maxMs / m)})`;
+  }
+  const per = r.unit === 'rows/s' ? (r.rows ?? 1) : 1;
+  return `${fmt((per * 1000) / t.medianMs)} (${fmt((per * 1000) / t.maxMs)}–${fmt((per * 1000) / t.minMs)})`;
+}
+const unitName = (r: PeerRow): string => (r.unit === 'ms' ? (r.models ? 'ms per model-step' : 'ms') : r.unit);
+const peerTable = markdownTable(
+  ['item', 'peer', 'threads', 'unit', 'ours', 'theirs', 'ours ÷ theirs', 'ours % SIMD peak', 'note'],
+  peerRows.map((r) => [
+    r.item, r.peer, String(r.threads), unitName(r), cell(r, r.ours), cell(r, r.theirs),
+    r.ours && r.theirs ? ratio(r.theirs.medianMs / r.ours.medianMs) : '',
+    r.ours && r.flops ? `${fmt((100 * r.flops) / (r.ours.medianMs * 1e6) / peakGflops)}%` : '',
+    r.failed ? `FAILED: ${r.note}` : r.note ?? '',
+  ]),
 );
+
+/** The paper protocol at the stacked per-model-step time on two threads (MMoE's cost for every model; evaluation left out). */
+const PROTOCOLS = [
+  { name: "today's --paper protocol (1,854 runs × 3,072 steps)", modelSteps: 1854 * 3072 },
+  { name: 'a converged protocol (200 runs × 9 cells × 32,768 steps)', modelSteps: 200 * 9 * 32768 },
+];
+const stacked2 = peerRows.find((r) => r.models === STACK_RUNS && r.threads === 2 && r.ours);
+const projections = stacked2
+  ? PROTOCOLS.map((p) => `Projected: ${p.name} at ${fmt(stacked2.ours!.medianMs / STACK_RUNS)} ms per model-step (stacked R=${STACK_RUNS}, 2 threads): ${fmt((p.modelSteps * stacked2.ours!.medianMs) / STACK_RUNS / 3.6e6)} h of training steps`)
+  : [`Projected paper-protocol time: skipped (${peerRows.some((r) => r.models) ? 'no stacked API in this build' : 'the stacked row did not run'})`];
+
+const targets = peerRows.length ? judgeTargets(peerRows, peakGflops) : [];
+
+function gitCommit(): string {
+  try { return execSync('git rev-parse --short HEAD', { cwd: here, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim(); } catch { return 'unknown'; }
+}
 const meta = {
-  date: new Date().toISOString(), node: process.version, cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length,
-  tfjs: tf.version_core, ...tfInfo,
+  date: new Date().toISOString(), commit: gitCommit(), node: process.version, seconds: (Date.now() - started) / 1000,
+  quick: plan.quick, only: plan.only ? [...plan.only] : null,
+  cpu, backend, peakGflops, peakMode: peakRow?.mode ?? null,
+  tfjs: tfSection?.info ?? null,
+  pytorch: torchInfo ?? (torchSkipped ? { skipped: torchSkipped, python: PYTHON } : null),
+  onnxruntimeNode: ortVersion,
 };
 const outDir = join(here, '..', 'results');
+// Only a full run replaces the committed results; --quick / --only runs go to a scratch file.
+const outFile = join(outDir, plan.quick || plan.only ? 'peers-partial.json' : 'peers-latest.json');
 mkdirSync(outDir, { recursive: true });
-writeFileSync(join(outDir, 'peers-latest.json'), `${JSON.stringify({ meta, checks, rows }, null, 2)}\n`);
-console.log([
-  `Machine: ${meta.cpu}, ${meta.cores} cores, Node ${meta.node}; TF.js ${meta.tfjs} (wasm SIMD ${meta.wasmSimd}, threads ${meta.wasmThreads})`,
-  `Checked first: ${checks.length} outputs/gradients/updated weights agree with each TF.js backend to ≤ ${TOL} relative.`,
-  'Times: ms median (min–max), pooled over interleaved rounds. ours ÷ theirs = their time ÷ our time (> 1: ours is faster).',
-  'cross rows: ours = nn.CrossNet (the whole stack as one crossNetVector op); [fused-layer] = crossLayer applied L times, same race.',
-  '',
-  table,
-  '',
-  'Results: bench/results/peers-latest.json',
-].join('\n'));
+writeFileAtomicSync('bench:peers', outFile, `${JSON.stringify({ meta, peak, checks, failures, targets, rows: tfSection?.rows ?? [], peerRows }, null, 2)}\n`);
+
+const worst = checks.length ? Math.max(...checks.map((c) => c.relErr)) : NaN;
+const out = [
+  `Machine: ${describeCpu(cpu)}; Node ${meta.node}; commit ${meta.commit}${plan.quick ? '; --quick (short samples: not for quoting)' : ''}`,
+  `Ours: backend ${backend.backend}, relaxed SIMD ${backend.relaxedSimd}; WASM SIMD peak (one thread, ${peakRow?.mode ?? '?'}): ${fmt(peakGflops)} GFLOP/s`,
+  torchInfo
+    ? `PyTorch ${torchInfo.torch} (${torchInfo.executable}, ATen ${torchInfo.cpuCapability ?? '?'}), OpenBLAS ${torchInfo.openblas?.corename ?? 'not found'} (${torchInfo.openblas?.config ?? ''}), OPENBLAS_CORETYPE=${torchInfo.OPENBLAS_CORETYPE ?? '(unset)'}; threads set by torch.set_num_threads and openblas_set_num_threads`
+    : `PyTorch: ${torchSkipped ?? 'not asked for'}`,
+  `onnxruntime-node: ${ortVersion ?? 'not run'}`,
+  `Checked first: ${checks.length} losses/outputs/gradients/updated weights agree to ≤ ${TOL} relative (worst ${worst.toExponential(2)}).`,
+  'Times: median (min–max), pooled over interleaved rounds. ours ÷ theirs = their time ÷ our time (> 1: ours is faster).',
+];
+if (tfSection) {
+  out.push('', 'TF.js (ours on the default thread count). cross rows: ours = nn.CrossNet (one crossNetVector op); [fused-layer] = crossLayer applied L times, same race.', '', tfSection.table);
+}
+if (peerRows.length) {
+  out.push('', 'PyTorch and onnxruntime-node, same thread count on both sides. % SIMD peak: flops of the matrix products (bench/lib/step-flops.ts) ÷ our median time ÷ the peak above.', '', peerTable, '', ...projections, '', ...describeTargets(targets, plan.quick));
+}
+if (failures.length) out.push('', `FAILED (${failures.length}):`, ...failures.map((f) => `- ${f}`));
+out.push('', `Total ${meta.seconds.toFixed(0)} s. Results: ${outFile.slice(join(here, '..', '..').length + 1)}`);
+console.log(out.join('\n'));
+if (failures.length) process.exitCode = 1;

@@ -1,4 +1,4 @@
-import { NDArray, addInto, binary, copyStorage, formatShape, shapesEqual, sumToShape } from '../tensor/index.js';
+import { NDArray, RowSparse, addInto, binary, copyStorage, formatShape, shapesEqual, sumToShape } from '../tensor/index.js';
 import { checkFinite } from './function.js';
 import { isAnomalyEnabled, noGrad } from './mode.js';
 import { Tensor } from './tensor.js';
@@ -83,9 +83,18 @@ export function runBackward(root: Tensor, gradOutput?: Tensor | NDArray, opts: B
       checkBackwardResult(spec.name, inGrads, inputs);
       for (let i = 0; i < inputs.length; i++) {
         if (!ctx.needsInputGrad[i]) continue;
-        const gi = inGrads[i];
+        let gi = inGrads[i];
         if (gi === null || gi === undefined) continue;
         const x = inputs[i];
+        if (gi instanceof RowSparse) {
+          if (isAnomalyEnabled()) checkFinite(spec.name, `gradient for input ${i}`, new NDArray(gi.values, [gi.values.length]));
+          // Only a leaf keeps it sparse (that is where optimizers look); any other input densifies.
+          if (x.gradFn === null) {
+            x.addSparseGrad(gi);
+            continue;
+          }
+          gi = gi.toDense();
+        }
         let reduced: NDArray;
         try {
           reduced = sumToShape(gi, x.shape);
@@ -138,8 +147,11 @@ function checkBackwardResult(name: string, inGrads: unknown, inputs: readonly Te
   for (let i = 0; i < inputs.length; i++) {
     const gi: unknown = inGrads[i];
     if (gi === null || gi === undefined) continue;
-    if (!(gi instanceof NDArray)) {
-      throw new TypeError(`backward: ${name}'s backward returned ${describe(gi)} for input ${i}; expected an NDArray or null`);
+    if (!(gi instanceof NDArray) && !(gi instanceof RowSparse)) {
+      throw new TypeError(`backward: ${name}'s backward returned ${describe(gi)} for input ${i}; expected an NDArray, a RowSparse or null`);
+    }
+    if (gi instanceof RowSparse && gi.numRows * gi.dim !== inputs[i].size) {
+      throw new Error(`backward: ${name} returned a row-sparse gradient [${gi.numRows},${gi.dim}] for input ${i} of shape ${formatShape(inputs[i].shape)}`);
     }
     if (gi.dtype !== inputs[i].dtype) {
       throw new TypeError(`backward: ${name}'s backward returned a ${gi.dtype} gradient for input ${i}, which is ${inputs[i].dtype}`);

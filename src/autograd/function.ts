@@ -3,11 +3,28 @@ import type { GraphNode, OpContext, OpSpec } from './graph.js';
 import { isAnomalyEnabled, isGradEnabled } from './mode.js';
 import { Tensor } from './tensor.js';
 import { activeTracer } from './trace.js';
+import { physicalTensor, stackedInUse } from './stacked/view.js';
 
 export type { OpContext, OpSpec } from './graph.js';
 
 /** A differentiable op produced by defineOp: tensors in, one tensor out. */
 export type Op<A> = (inputs: readonly Tensor[], attrs: A) => Tensor;
+
+/**
+ * How an op runs when an input is stacked (R runs on a hidden leading axis; see stacked/): set
+ * by stacked/rules.ts, which imports the ops, so this file does not.
+ */
+type StackedHandler = (spec: OpSpec<any, any>, inputs: readonly Tensor[], attrs: unknown) => Tensor; // eslint-disable-line @typescript-eslint/no-explicit-any
+let stackedHandler: StackedHandler | null = null;
+
+export function setStackedHandler(h: StackedHandler): void {
+  stackedHandler = h;
+}
+
+function anyStacked(inputs: readonly Tensor[]): boolean {
+  for (let i = 0; i < inputs.length; i++) if (physicalTensor(inputs[i]) !== undefined) return true;
+  return false;
+}
 
 /** Throws, naming the op, when an array holds NaN or Inf (anomaly mode). */
 export function checkFinite(opName: string, what: string, a: NDArray): void {
@@ -29,6 +46,10 @@ export function checkFinite(opName: string, what: string, a: NDArray): void {
 export function defineOp<A = undefined, S = undefined>(spec: OpSpec<A, S>): Op<A> {
   const name = spec.name;
   return (inputs: readonly Tensor[], attrs: A): Tensor => {
+    if (stackedInUse() && anyStacked(inputs)) {
+      if (stackedHandler === null) throw new Error(`${name}: stacked inputs, but no batching rules are loaded`);
+      return stackedHandler(spec, inputs, attrs);
+    }
     let record = false;
     for (let i = 0; i < inputs.length; i++) {
       const t = inputs[i];

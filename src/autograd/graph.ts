@@ -1,4 +1,4 @@
-import type { NDArray } from '../tensor/index.js';
+import type { NDArray, RowSparse } from '../tensor/index.js';
 
 /** What an op's forward and backward share: which inputs need gradients, and what was saved. */
 export interface OpContext<S> {
@@ -15,12 +15,13 @@ export interface OpContext<S> {
  * An op's forward (a kernel call over NDArrays) and its backward rule side by side.
  * backward returns one gradient per input, of the input's shape or of any shape that broadcasts
  * to the output: the engine sums broadcast gradients back to the input's shape in one place.
- * Entries for inputs that need no gradient may be null.
+ * Entries for inputs that need no gradient may be null. A RowSparse gradient (a row lookup's) is
+ * kept sparse when it reaches a leaf, and densified when it reaches anything else.
  */
 export interface OpSpec<A, S> {
   readonly name: string;
   forward(ctx: OpContext<S>, inputs: readonly NDArray[], attrs: A): NDArray;
-  backward(ctx: OpContext<S>, grad: NDArray, inputs: readonly NDArray[], attrs: A): ReadonlyArray<NDArray | null | undefined>;
+  backward(ctx: OpContext<S>, grad: NDArray, inputs: readonly NDArray[], attrs: A): ReadonlyArray<NDArray | RowSparse | null | undefined>;
 }
 
 /**

@@ -9,3 +9,5 @@ export { runBackward, type BackwardOptions } from './engine.js';
 export * from './creation.js';
 export * from './ops/index.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './gradcheck.js';
+export { stackedView, physical, runsOf } from './stacked/view.js';
+export { defineBatchRule, type BatchRule } from './stacked/rules.js';

@@ -1,4 +1,4 @@
-import { NDArray, checkDType, type DType, type Storage, type Shape, formatShape } from '../tensor/index.js';
+import { NDArray, RowSparse, addRowSparse, addRowSparseInto, checkDType, type DType, type Storage, type Shape, formatShape } from '../tensor/index.js';
 import { formatTensor } from './format.js';
 import type { GraphNode } from './graph.js';
 
@@ -20,8 +20,13 @@ export function bumpVersion(t: NDArray): void {
 export class Tensor extends NDArray {
   /** True for leaves the user asked gradients for, and for every output recorded from them. */
   requiresGrad: boolean;
-  /** Accumulated gradient (leaves, and non-leaves that called retainGrad()). */
-  grad: Tensor | null = null;
+  private denseGrad: Tensor | null = null;
+  /**
+   * A row-sparse gradient not yet densified (sparse embeddings): optimizers read it here and update
+   * only its rows. Reading `grad` turns it into the dense gradient, so code that knows nothing of
+   * sparse gradients still sees the right values.
+   */
+  sparseGrad: RowSparse | null = null;
   /** The recorded operation that produced this tensor; null for leaves. */
   gradFn: GraphNode<Tensor> | null = null;
   /** Keep the gradient of a non-leaf after backward, like torch's retain_grad(). */
@@ -43,6 +48,31 @@ export class Tensor extends NDArray {
     return a instanceof Tensor && !requiresGrad && a.gradFn === null && !a.requiresGrad
       ? a
       : new Tensor(a.data, a.shape, requiresGrad);
+  }
+
+  /** Accumulated gradient (leaves, and non-leaves that called retainGrad()); setting it drops a sparse one. */
+  get grad(): Tensor | null {
+    const s = this.sparseGrad;
+    if (s !== null) {
+      this.sparseGrad = null;
+      if (this.denseGrad === null) this.denseGrad = new Tensor(s.toDense().data, this.shape);
+      else addRowSparseInto(this.denseGrad.data, s);
+    }
+    return this.denseGrad;
+  }
+
+  set grad(g: Tensor | null) {
+    this.denseGrad = g;
+    this.sparseGrad = null;
+  }
+
+  /** Accumulates a row-sparse gradient: kept sparse unless a dense one is already there. */
+  addSparseGrad(s: RowSparse): void {
+    if (s.numRows * s.dim !== this.size) {
+      throw new RangeError(`backward: a row-sparse gradient [${s.numRows},${s.dim}] for a tensor of shape ${formatShape(this.shape)}`);
+    }
+    if (this.denseGrad !== null) addRowSparseInto(this.denseGrad.data, s);
+    else this.sparseGrad = this.sparseGrad === null ? s : addRowSparse(this.sparseGrad, s);
   }
 
   get isLeaf(): boolean {

@@ -17,11 +17,20 @@ export interface LabelSpec {
   name: string;
   /** For binary labels given as text: the value that means 1 (default: labels must be 0/1). */
   positive?: string;
+  /**
+   * Partial labels: an empty (or `missing`-marked) cell is a missing label, masked out of this
+   * task's loss and metrics (fit's missingLabels). Default false: such a cell is an error.
+   */
+  allowMissing?: boolean;
+  /** A multiclass label's classes: the cell values, in class-index order (K = their number). */
+  classes?: string[];
 }
 
 export interface SparseSpec {
   column: string;
   embeddingDim: number | 'auto';
+  /** Hash the column's text into this many buckets (SparseFeat useHash) instead of building a vocabulary. */
+  hashBuckets?: number;
 }
 
 export interface TrainingSpec {
@@ -48,6 +57,8 @@ export interface TrainConfig {
   labels: LabelSpec[];
   sparse: SparseSpec[];
   dense: string[];
+  /** A column of user (group) ids: adds grouped AUC to the binary tasks' validation and test metrics. */
+  groupBy?: string;
   model: { name: ModelName; options: Record<string, unknown> };
   training: TrainingSpec;
 }
@@ -79,30 +90,43 @@ function strings(where: string, v: unknown): string[] {
 }
 
 function parseLabels(v: unknown): LabelSpec[] {
-  if (!Array.isArray(v) || v.length === 0) throw new ConfigError(`config: 'labels' must be a non-empty array of { column, type: "binary" | "regression" }, got ${JSON.stringify(v)}`);
+  if (!Array.isArray(v) || v.length === 0) throw new ConfigError(`config: 'labels' must be a non-empty array of { column, type: "binary" | "regression" | "multiclass" }, got ${JSON.stringify(v)}`);
   return v.map((l, i) => {
     const w = `labels[${i}]`;
     if (!isObject(l)) throw new ConfigError(`config: '${w}' must be an object { column, type }, got ${JSON.stringify(l)}`);
-    checkKeys(`${w}.`, l, ['column', 'type', 'name', 'positive']);
+    checkKeys(`${w}.`, l, ['column', 'type', 'name', 'positive', 'allowMissing', 'classes']);
     const column = str(`${w}.column`, l.column);
-    if (l.type !== 'binary' && l.type !== 'regression') throw new ConfigError(`config: '${w}.type' must be "binary" or "regression", got ${JSON.stringify(l.type)}`);
+    if (l.type !== 'binary' && l.type !== 'regression' && l.type !== 'multiclass') throw new ConfigError(`config: '${w}.type' must be "binary", "regression" or "multiclass", got ${JSON.stringify(l.type)}`);
+    let classes: string[] | undefined;
+    if (l.type === 'multiclass') {
+      if (l.classes === undefined) throw new ConfigError(`config: '${w}.classes' is required for a multiclass label: its values in class order, e.g. ["news", "sports", "music"]`);
+      classes = strings(`${w}.classes`, l.classes);
+      if (classes.length < 2 || new Set(classes).size !== classes.length) throw new ConfigError(`config: '${w}.classes' must list at least 2 distinct values, got ${JSON.stringify(l.classes)}`);
+    } else if (l.classes !== undefined) throw new ConfigError(`config: '${w}.classes' only applies to multiclass labels`);
     const name = l.name === undefined ? column : str(`${w}.name`, l.name);
     if (name.includes('.')) throw new ConfigError(`config: task name '${name}' (${w}) must not contain dots; give labels[${i}].name`);
     const positive = l.positive === undefined ? undefined : str(`${w}.positive`, l.positive);
     if (positive !== undefined && l.type !== 'binary') throw new ConfigError(`config: '${w}.positive' only applies to binary labels`);
-    return { column, type: l.type, name, positive };
+    if (l.allowMissing !== undefined && typeof l.allowMissing !== 'boolean') throw new ConfigError(`config: '${w}.allowMissing' must be true or false, got ${JSON.stringify(l.allowMissing)}`);
+    return { column, type: l.type, name, positive, ...(l.allowMissing === true ? { allowMissing: true } : {}), ...(classes ? { classes } : {}) };
   });
 }
 
 function parseSparse(v: unknown, defaultDim: number | 'auto'): SparseSpec[] {
   if (v === undefined) return [];
-  if (!Array.isArray(v)) throw new ConfigError(`config: 'sparse' must be an array of column names or { column, embeddingDim }, got ${JSON.stringify(v)}`);
+  if (!Array.isArray(v)) throw new ConfigError(`config: 'sparse' must be an array of column names or { column, embeddingDim, hashBuckets }, got ${JSON.stringify(v)}`);
   return v.map((s, i) => {
     if (typeof s === 'string') return { column: str(`sparse[${i}]`, s), embeddingDim: defaultDim };
-    if (!isObject(s)) throw new ConfigError(`config: 'sparse[${i}]' must be a column name or { column, embeddingDim }, got ${JSON.stringify(s)}`);
-    checkKeys(`sparse[${i}].`, s, ['column', 'embeddingDim']);
+    if (!isObject(s)) throw new ConfigError(`config: 'sparse[${i}]' must be a column name or { column, embeddingDim, hashBuckets }, got ${JSON.stringify(s)}`);
+    checkKeys(`sparse[${i}].`, s, ['column', 'embeddingDim', 'hashBuckets']);
     const dim = s.embeddingDim === undefined || s.embeddingDim === 'auto' ? (s.embeddingDim ?? defaultDim) as number | 'auto' : posInt(`sparse[${i}].embeddingDim`, s.embeddingDim);
-    return { column: str(`sparse[${i}].column`, s.column), embeddingDim: dim };
+    const spec: SparseSpec = { column: str(`sparse[${i}].column`, s.column), embeddingDim: dim };
+    if (s.hashBuckets !== undefined) {
+      const b = posInt(`sparse[${i}].hashBuckets`, s.hashBuckets);
+      if (b > 0x7fffffff) throw new ConfigError(`config: 'sparse[${i}].hashBuckets' must be at most 2^31 − 1, got ${b}`);
+      spec.hashBuckets = b;
+    }
+    return spec;
   });
 }
 
@@ -156,12 +180,12 @@ function parseTraining(v: unknown, labels: LabelSpec[]): TrainingSpec {
   };
 }
 
-const RESERVED_MODEL_OPTIONS = ['features', 'inputDim', 'taskTypes', 'taskNames'];
+const RESERVED_MODEL_OPTIONS = ['features', 'inputDim', 'taskTypes', 'taskNames', 'numClasses'];
 
 /** Checks a parsed JSON config; `baseDir` resolves a relative csv path. */
 export function parseTrainConfig(raw: unknown, baseDir: string): TrainConfig {
   if (!isObject(raw)) throw new ConfigError(`config: expected a JSON object at the top level, got ${Array.isArray(raw) ? 'an array' : JSON.stringify(raw)}`);
-  checkKeys('', raw, ['csv', 'separator', 'header', 'columns', 'missing', 'labels', 'sparse', 'dense', 'embeddingDim', 'model', 'training', '$comment']);
+  checkKeys('', raw, ['csv', 'separator', 'header', 'columns', 'missing', 'labels', 'sparse', 'dense', 'groupBy', 'embeddingDim', 'model', 'training', '$comment']);
   const csv = resolve(baseDir, str('csv', raw.csv));
   const separator = raw.separator === undefined ? (csv.endsWith('.tsv') || csv.endsWith('.tsv.gz') ? '\t' : ',') : str('separator', raw.separator);
   if (separator.length !== 1) throw new ConfigError(`config: 'separator' must be one character, got ${JSON.stringify(separator)}`);
@@ -173,6 +197,8 @@ export function parseTrainConfig(raw: unknown, baseDir: string): TrainConfig {
   const labels = parseLabels(raw.labels);
   const sparse = parseSparse(raw.sparse, defaultDim);
   const dense = raw.dense === undefined ? [] : strings('dense', raw.dense);
+  const groupBy = raw.groupBy === undefined ? undefined : str('groupBy', raw.groupBy);
+  if (groupBy !== undefined && labels.some((l) => l.column === groupBy)) throw new ConfigError(`config: 'groupBy' column '${groupBy}' is a label column`);
   if (sparse.length + dense.length === 0) throw new ConfigError(`config: give at least one input column in 'sparse' or 'dense'`);
   const used = new Map<string, string>();
   const claim = (col: string, role: string): void => {
@@ -198,7 +224,7 @@ export function parseTrainConfig(raw: unknown, baseDir: string): TrainConfig {
     if (k in options) throw new ConfigError(`config: 'model.options.${k}' is set from the data columns; remove it`);
   }
   return {
-    csv, separator, header, columns, missing, labels, sparse, dense,
+    csv, separator, header, columns, missing, labels, sparse, dense, ...(groupBy !== undefined ? { groupBy } : {}),
     model: { name: name as ModelName, options },
     training: parseTraining(raw.training, labels),
   };

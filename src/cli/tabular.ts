@@ -27,7 +27,15 @@ export interface TabularData {
 
 function parseLabel(cfg: TrainConfig, j: number, v: string | null, where: string): number {
   const l = cfg.labels[j];
-  if (v === null) throw new Error(`train: ${where}: label column '${l.column}' is missing`);
+  if (v === null) {
+    if (l.allowMissing) return NaN; // a missing label: fit masks it (missingLabels)
+    throw new Error(`train: ${where}: label column '${l.column}' is missing (empty); set labels[${j}].allowMissing to train on partial labels`);
+  }
+  if (l.type === 'multiclass') {
+    const c = l.classes!.indexOf(v);
+    if (c < 0) throw new Error(`train: ${where}: multiclass label '${l.column}' must be one of ${JSON.stringify(l.classes)} (labels[${j}].classes), got ${JSON.stringify(v)}`);
+    return c;
+  }
   if (l.type === 'binary') {
     if (l.positive !== undefined) return v === l.positive ? 1 : 0;
     const t = v.trim().toLowerCase();
@@ -44,6 +52,7 @@ export async function loadTabular(cfg: TrainConfig): Promise<TabularData> {
   const nt = cfg.labels.length, ns = cfg.sparse.length, nd = cfg.dense.length;
   let index: Map<string, number> | null = null;
   let labelCols: number[] = [], sparseCols: number[] = [], denseCols: number[] = [];
+  let groupCol = -1;
   const onHeader = (cols: string[]): void => {
     index = new Map(cols.map((c, i) => [c, i]));
     const find = (c: string, role: string): number => {
@@ -54,10 +63,14 @@ export async function loadTabular(cfg: TrainConfig): Promise<TabularData> {
     labelCols = cfg.labels.map((l) => find(l.column, 'label'));
     sparseCols = cfg.sparse.map((s) => find(s.column, 'sparse'));
     denseCols = cfg.dense.map((d) => find(d, 'dense'));
+    if (cfg.groupBy !== undefined) groupCol = find(cfg.groupBy, 'groupBy');
   };
   const raw: (string | null)[][] = [];
   const dense: number[] = [];
   const labels: number[] = [];
+  // Group ids are numbered over all rows, so a user first seen in the test split keeps a group of their own.
+  const groupIds = new Map<string, number>();
+  const groups: number[] = [];
   let line = 0;
   for await (const row of readCsv(cfg.csv, { separator: cfg.separator, header: cfg.header, columns: cfg.columns, missing: cfg.missing, arrays: true, onHeader })) {
     line++;
@@ -70,6 +83,13 @@ export async function loadTabular(cfg: TrainConfig): Promise<TabularData> {
       dense.push(x);
     }
     for (let j = 0; j < nt; j++) labels.push(parseLabel(cfg, j, row[labelCols[j]], where));
+    if (groupCol >= 0) {
+      const g = row[groupCol];
+      if (g === null) throw new Error(`train: ${where}: groupBy column '${cfg.groupBy}' is missing (empty); every row needs a group id`);
+      let id = groupIds.get(g);
+      if (id === undefined) groupIds.set(g, id = groupIds.size);
+      groups.push(id);
+    }
   }
   const n = raw.length;
   if (n < 2) throw new Error(`train: ${cfg.csv} has ${n} data row(s); need at least 2`);
@@ -79,6 +99,7 @@ export async function loadTabular(cfg: TrainConfig): Promise<TabularData> {
 
   const encoding: RowEncoding = {
     sparse: cfg.sparse.map((s, k) => {
+      if (s.hashBuckets !== undefined) return { column: s.column, vocabulary: [], hashBuckets: s.hashBuckets }; // hashed: no vocabulary
       const values: string[] = [];
       for (const r of parts.train) { const v = raw[r][k]; if (v !== null) values.push(v); }
       return { column: s.column, vocabulary: sortVocabulary(values) };
@@ -100,7 +121,7 @@ export async function loadTabular(cfg: TrainConfig): Promise<TabularData> {
     const x = encodeColumns(encoding, raw, dense, rows);
     const y = new Float32Array(rows.length * nt);
     for (let i = 0; i < rows.length; i++) for (let j = 0; j < nt; j++) y[i * nt + j] = labels[rows[i] * nt + j];
-    return { x, y };
+    return groupCol >= 0 ? { x, y, groups: Int32Array.from(rows, (r) => groups[r]) } : { x, y };
   };
   return {
     features,

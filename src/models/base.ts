@@ -22,8 +22,13 @@ export interface CommonModelOptions {
   features?: readonly FeatureColumn[];
   /** Width F of a dense input [B, F]. Give this or `features`. */
   inputDim?: number;
-  /** One entry per task: 'binary' (sigmoid output) or 'regression' (identity). */
+  /** One entry per task: 'binary' (sigmoid output), 'regression' (identity) or 'multiclass' (softmax over numClasses). */
   taskTypes: readonly TaskType[];
+  /**
+   * The number of classes K ≥ 2 of each multiclass task: by task name (`{ genre: 5 }`), or one
+   * entry per task in order (1 for binary and regression tasks). Required when a task is multiclass.
+   */
+  numClasses?: Readonly<Record<string, number>> | readonly number[];
   /** Default task0, task1, … */
   taskNames?: readonly string[];
   /** L2 strength on embedding tables (added by regularizationLoss). */
@@ -37,11 +42,17 @@ export interface CommonModelOptions {
   dnnDropout?: number;
   dnnActivation?: ActivationSpec;
   dnnUseBn?: boolean;
+  /**
+   * Row-sparse embedding gradients, updated lazily by Adam/AdamW/Adagrad (docs/large-vocabularies.md).
+   * Default false. With it, l2RegEmbedding defaults to 0 and must stay 0: a penalty on whole tables
+   * would make every step dense (use the optimizer's weightDecay, applied lazily, instead).
+   */
+  sparseEmbedding?: boolean;
 }
 
 const COMMON_KEYS: OptionKeys<CommonModelOptions> = {
-  features: true, inputDim: true, taskTypes: true, taskNames: true, l2RegEmbedding: true, l2RegDnn: true,
-  initStd: true, seed: true, dnnDropout: true, dnnActivation: true, dnnUseBn: true,
+  features: true, inputDim: true, taskTypes: true, taskNames: true, numClasses: true, l2RegEmbedding: true, l2RegDnn: true,
+  initStd: true, seed: true, dnnDropout: true, dnnActivation: true, dnnUseBn: true, sparseEmbedding: true,
 };
 
 interface Resolved {
@@ -52,11 +63,42 @@ interface Resolved {
   dnnDropout: number;
   dnnActivation: ActivationSpec;
   dnnUseBn: boolean;
+  sparseEmbedding: boolean;
 }
 
 function nonNegative(model: string, what: string, v: number): number {
   if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) throw new RangeError(`${model}: ${what} must be a finite number ≥ 0, got ${String(v)}`);
   return v;
+}
+
+/** numClasses as one entry per task (1 for binary and regression), checked against the task types. */
+function resolveNumClasses(
+  model: string, given: CommonModelOptions['numClasses'], types: readonly TaskType[], names: readonly string[],
+): number[] {
+  let k: Array<number | undefined>;
+  if (given === undefined) k = types.map(() => undefined);
+  else if (Array.isArray(given)) {
+    if (given.length !== types.length) throw new RangeError(`${model}: numClasses needs one entry per task (${names.join(', ')}), got ${given.length}`);
+    k = given.slice();
+  } else if (given !== null && typeof given === 'object') {
+    const rec = given as Record<string, number>;
+    for (const name of Object.keys(rec)) {
+      if (!names.includes(name)) throw new RangeError(`${model}: numClasses names unknown task '${name}'; tasks: ${names.join(', ')}`);
+    }
+    k = names.map((n) => rec[n]);
+  } else {
+    throw new TypeError(`${model}: numClasses must map multiclass task names to their class counts, or give one entry per task, got ${JSON.stringify(given)}`);
+  }
+  return types.map((t, i) => {
+    const v = k[i];
+    if (t === 'multiclass') {
+      if (v === undefined) throw new Error(`${model}: task '${names[i]}' is multiclass; give its number of classes in numClasses (e.g. { ${names[i]}: 5 })`);
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 2) throw new RangeError(`${model}: numClasses of task '${names[i]}' must be an integer ≥ 2, got ${JSON.stringify(v)}`);
+      return v;
+    }
+    if (v !== undefined && v !== 1) throw new RangeError(`${model}: numClasses of ${t} task '${names[i]}' must be 1 (or left out), got ${JSON.stringify(v)}; only multiclass tasks have classes`);
+    return 1;
+  });
 }
 
 /** True for models that expose their softmax gates (MMoE, OMoE, PLE). */
@@ -80,6 +122,8 @@ export function checkUnits(model: string, what: string, units: unknown, allowEmp
 export abstract class MultiTaskBase extends Module implements MultiTaskModel {
   readonly taskNames: readonly string[];
   readonly taskTypes: readonly TaskType[];
+  /** Output columns per task: K for a K-class task, 1 otherwise. */
+  readonly numClasses: readonly number[];
   /** Width of the vector the layers see (after the input layer, when there are features). */
   readonly inputDim: number;
   readonly inputLayer: InputLayer | null;
@@ -104,10 +148,10 @@ export abstract class MultiTaskBase extends Module implements MultiTaskModel {
     this.constructorOptions = { ...o };
     const types = o.taskTypes;
     if (!Array.isArray(types) || types.length === 0) {
-      throw new Error(`${modelName}: taskTypes must be a non-empty array of 'binary' | 'regression', got ${JSON.stringify(types)}`);
+      throw new Error(`${modelName}: taskTypes must be a non-empty array of 'binary' | 'regression' | 'multiclass', got ${JSON.stringify(types)}`);
     }
     types.forEach((t, i) => {
-      if (t !== 'binary' && t !== 'regression') throw new Error(`${modelName}: taskTypes[${i}] must be 'binary' or 'regression', got ${JSON.stringify(t)}`);
+      if (t !== 'binary' && t !== 'regression' && t !== 'multiclass') throw new Error(`${modelName}: taskTypes[${i}] must be 'binary', 'regression' or 'multiclass', got ${JSON.stringify(t)}`);
     });
     const names = o.taskNames ?? types.map((_, i) => `task${i}`);
     if (!Array.isArray(names) || names.length !== types.length) {
@@ -116,14 +160,21 @@ export abstract class MultiTaskBase extends Module implements MultiTaskModel {
     if (new Set(names).size !== names.length) throw new Error(`${modelName}: taskNames must be distinct, got ${JSON.stringify(names)}`);
     this.taskTypes = types.slice();
     this.taskNames = names.slice();
+    const sparseEmbedding = o.sparseEmbedding ?? false;
+    if (typeof sparseEmbedding !== 'boolean') throw new TypeError(`${modelName}: sparseEmbedding must be a boolean, got ${String(o.sparseEmbedding)}`);
+    if (sparseEmbedding && o.l2RegEmbedding !== undefined && o.l2RegEmbedding !== 0) {
+      throw new RangeError(`${modelName}: l2RegEmbedding must be 0 with sparseEmbedding (got ${String(o.l2RegEmbedding)}): a penalty on whole tables makes every step dense; use the optimizer's weightDecay, which sparse updates apply to touched rows`);
+    }
+    this.numClasses = resolveNumClasses(modelName, o.numClasses, this.taskTypes, this.taskNames);
     this.opts = {
-      l2RegEmbedding: nonNegative(modelName, 'l2RegEmbedding', o.l2RegEmbedding ?? 1e-5),
+      l2RegEmbedding: nonNegative(modelName, 'l2RegEmbedding', o.l2RegEmbedding ?? (sparseEmbedding ? 0 : 1e-5)),
       l2RegDnn: nonNegative(modelName, 'l2RegDnn', o.l2RegDnn ?? 0),
       initStd: nonNegative(modelName, 'initStd', o.initStd ?? 1e-4),
       seed: o.seed ?? 1024,
       dnnDropout: o.dnnDropout ?? 0,
       dnnActivation: o.dnnActivation ?? 'relu',
       dnnUseBn: o.dnnUseBn ?? false,
+      sparseEmbedding,
     };
     if (!(this.opts.dnnDropout >= 0 && this.opts.dnnDropout < 1)) {
       throw new RangeError(`${modelName}: dnnDropout must be in [0, 1), got ${String(o.dnnDropout)}`);
@@ -134,7 +185,7 @@ export abstract class MultiTaskBase extends Module implements MultiTaskModel {
       throw new Error(`${modelName}: give exactly one of 'features' (feature columns) or 'inputDim' (dense input width)`);
     }
     if (o.features !== undefined) {
-      this.inputLayer = new InputLayer(o.features, { initStd: this.opts.initStd, generator: this.generator.fork() });
+      this.inputLayer = new InputLayer(o.features, { initStd: this.opts.initStd, generator: this.generator.fork(), sparse: sparseEmbedding });
       this.inputDim = this.inputLayer.inputDim;
       // DeepCTR's key: the tables sit at the model's top level (embedding_dict.<name>.weight).
       const dict: EmbeddingDict = this.registerModule('embedding_dict', this.inputLayer.embeddingDict);
@@ -155,6 +206,11 @@ export abstract class MultiTaskBase extends Module implements MultiTaskModel {
 
   get numTasks(): number {
     return this.taskTypes.length;
+  }
+
+  /** Output columns of task t: its number of classes for a multiclass task, else 1. */
+  protected taskWidth(t: number): number {
+    return this.numClasses[t];
   }
 
   /** The input as one tensor [B, inputDim] in the model's dtype. */
@@ -205,7 +261,7 @@ export abstract class MultiTaskBase extends Module implements MultiTaskModel {
 
   /** One PredictionLayer per task, as DeepCTR's multi-task `out` (keys out.<t>.bias). */
   protected perTaskOut(): ModuleList<PredictionLayer> {
-    return new ModuleList(this.taskTypes.map((t) => new PredictionLayer([t])));
+    return new ModuleList(this.taskTypes.map((t, i) => new PredictionLayer([t], [this.numClasses[i]])));
   }
 
   /** Puts `params` under an L2 penalty of strength l2 (skipped when l2 is 0). */
@@ -217,7 +273,7 @@ export abstract class MultiTaskBase extends Module implements MultiTaskModel {
   abstract logits(x: ModelInput): Tensor;
 
   forward(x: ModelInput): Tensor {
-    return taskOutputs(this.logits(x), this.taskTypes);
+    return taskOutputs(this.logits(x), this.taskTypes, this.numClasses);
   }
 
   /** Σ l2 · ‖w‖² over the regularised parameters (DeepCTR's scale), or null when there are none. */

@@ -2,14 +2,15 @@ import { Tensor, zeros } from '../autograd/index.js';
 import { NDArray, formatShape, shapesEqual } from '../tensor/index.js';
 import { checkLoadOptions, type LoadStateDictOptions, type LoadStateDictResult, type Module } from '../nn/module.js';
 import { savedDType, setSavedDType } from '../nn/saved-dtype.js';
-import { DCN } from './dcn.js';
+import { DCN, DeepCrossBase } from './dcn.js';
+import { DCNMix } from './dcn-mix.js';
 import { ESMM } from './esmm.js';
 import { MMoE } from './mmoe.js';
 import { PLE } from './ple.js';
 import { SharedBottom } from './sharedbottom.js';
 
 /*
- * State dicts in DeepCTR-Torch's layout. For MMoE, SharedBottom, ESMM and DCN the layouts are the same
+ * State dicts in DeepCTR-Torch's layout. For MMoE, SharedBottom, ESMM, DCN and DCNMix the layouts are the same
  * (the conversion is the identity, apart from DCN without cross layers); PLE differs in three
  * ways, all DeepCTR-Torch's: its shared experts and task gate DNNs sit one ModuleList deeper
  * (`shared_experts.{level}.0.{k}`, `specific_gate_dnn.{level}.{task}.0`), it builds a shared gate
@@ -67,11 +68,12 @@ function pleLayout(m: PLE, fn: string): Layout {
   return { rename, extras };
 }
 
-function dcnLayout(m: DCN, fn: string): Layout {
-  if (m.numTasks !== 1) throw new Error(`${fn}: DeepCTR-Torch's DCN has one task; this DCN has ${m.numTasks} (${m.taskNames.join(', ')})`);
-  if (!m.dnn) throw new Error(`${fn}: DeepCTR-Torch's DCN always has a deep part (its DNN rejects empty hidden units); this DCN has dnnHiddenUnits []`);
+function dcnLayout(m: DeepCrossBase<Module & { forward(x: Tensor): Tensor }>, fn: string): Layout {
+  const name = m instanceof DCNMix ? 'DCNMix' : 'DCN';
+  if (m.numTasks !== 1) throw new Error(`${fn}: DeepCTR-Torch's ${name} has one task; this ${name} has ${m.numTasks} (${m.taskNames.join(', ')})`);
+  if (!m.dnn) throw new Error(`${fn}: DeepCTR-Torch's ${name} always has a deep part (its DNN rejects empty hidden units); this ${name} has dnnHiddenUnits []`);
   const extras: Record<string, Tensor> = {};
-  if (!m.crossnet) {
+  if (!m.crossnet && m instanceof DCN) {
     // DeepCTR-Torch builds a CrossNet of 0 layers: empty kernels and bias.
     const F = m.inputDim;
     const dtype = m.dnn_linear.weight.dtype;
@@ -82,11 +84,18 @@ function dcnLayout(m: DCN, fn: string): Layout {
 }
 
 function layoutOf(model: Module, fn: string): Layout {
+  const types = (model as { taskTypes?: readonly string[] }).taskTypes;
+  const names = (model as { taskNames?: readonly string[] }).taskNames;
+  const j = types?.indexOf('multiclass') ?? -1;
+  if (j >= 0) {
+    // DeepCTR-Torch's PredictionLayer knows 'binary' and 'regression' only, one output per task.
+    throw new Error(`${fn}: task '${names?.[j]}' is multiclass; DeepCTR-Torch's models have one output per task with task_types 'binary' or 'regression' (its PredictionLayer has no softmax), so this model has no DeepCTR-Torch counterpart`);
+  }
   if (model instanceof PLE) return pleLayout(model, fn);
-  if (model instanceof DCN) return dcnLayout(model, fn);
+  if (model instanceof DeepCrossBase) return dcnLayout(model, fn);
   if (model instanceof MMoE || model instanceof SharedBottom || model instanceof ESMM) return { rename: (k) => k, extras: {} };
   const name = model?.constructor?.name ?? typeof model;
-  throw new TypeError(`${fn}: ${name} has no DeepCTR-Torch counterpart (supported: MMoE, SharedBottom, DCN, PLE, ESMM)`);
+  throw new TypeError(`${fn}: ${name} has no DeepCTR-Torch counterpart (supported: MMoE, SharedBottom, DCN, DCNMix, PLE, ESMM)`);
 }
 
 /**

@@ -35,7 +35,8 @@ export class ESMM extends MultiTaskBase {
   constructor(opts: ESMMOptions = {}) {
     const types = opts?.taskTypes ?? ['binary', 'binary'];
     if (!Array.isArray(types) || types.length !== 2 || types.some((t) => t !== 'binary')) {
-      throw new Error(`ESMM: taskTypes must be ['binary', 'binary'] (CTR, then CTCVR), got ${JSON.stringify(types)}`);
+      // pCTCVR = pCTR · pCVR is a product of two click/conversion probabilities; a class distribution has no such chain.
+      throw new Error(`ESMM: taskTypes must be ['binary', 'binary'] (CTR, then CTCVR; multiclass and regression tasks have no CTR × CVR chain), got ${JSON.stringify(types)}`);
     }
     super('ESMM', { ...opts, taskNames: opts.taskNames ?? ['ctr', 'ctcvr'], taskTypes: types }, KEYS);
     const U = this.towerHiddenUnits = checkUnits('ESMM', 'towerHiddenUnits', opts.towerHiddenUnits ?? [256, 128], false);

@@ -9,6 +9,8 @@ export interface FeatureLinearOptions {
   /** Std of the N(0, initStd²) init of every weight (DeepCTR default 1e-4). */
   initStd?: number;
   generator?: Generator;
+  /** Row-sparse gradients for the per-id weights (see InputLayerOptions.sparse). */
+  sparse?: boolean;
 }
 
 /**
@@ -46,7 +48,7 @@ export class FeatureLinear extends Module {
         const narrow = SparseFeat(s.name, s.vocabularySize, { embeddingDim: numOutputs, embeddingName: s.embeddingName });
         return f.kind === 'sparse' ? narrow : VarLenSparseFeat(narrow, f.maxLen, f.combiner);
       });
-      this.input = new InputLayer(linearColumns, { initStd: std, generator: opts.generator });
+      this.input = new InputLayer(linearColumns, { initStd: std, generator: opts.generator, sparse: opts.sparse });
       this.embedding_dict = this.input.embeddingDict.tables.size ? this.registerModule('embedding_dict', this.input.embeddingDict) : null;
       this.numTables = features.filter((f) => f.kind !== 'dense').length;
       this.denseDim = features.reduce((n, f) => n + (f.kind === 'dense' ? f.dimension : 0), 0);

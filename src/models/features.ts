@@ -5,6 +5,7 @@ import { checkPositiveInt } from '../validation/values.js';
 import { Module } from '../nn/module.js';
 import { Embedding } from '../nn/embedding.js';
 import type { FeatureBatch } from './types.js';
+import { hashIds } from './hash.js';
 
 /*
  * Feature columns after DeepCTR-Torch's inputs.py, and the input layer that turns a batch of them
@@ -18,6 +19,12 @@ export interface SparseFeatOptions {
   embeddingDim?: number | 'auto';
   /** Name of the embedding table; features with the same name share one table. Default: `name`. */
   embeddingName?: string;
+  /**
+   * Raw values are hashed into vocabularySize buckets (hashBucket in hash.ts: MurmurHash3_x86_32 of
+   * the UTF-8 text, seed 0, mod vocabularySize), so no vocabulary is needed. The batch value may
+   * then be the raw strings (hashed by the input layer) or the bucket ids from hashIds. Default false.
+   */
+  useHash?: boolean;
 }
 
 export interface SparseFeatColumn {
@@ -26,6 +33,8 @@ export interface SparseFeatColumn {
   readonly vocabularySize: number;
   readonly embeddingDim: number;
   readonly embeddingName: string;
+  /** Whether raw values are hashed into vocabularySize buckets (see SparseFeatOptions.useHash). */
+  readonly useHash: boolean;
 }
 
 export interface DenseFeatColumn {
@@ -57,14 +66,17 @@ function checkName(fn: string, name: unknown): string {
 /** A categorical column of integer ids in [0, vocabularySize), looked up in an embedding table. */
 export function SparseFeat(name: string, vocabularySize: number, opts: SparseFeatOptions = {}): SparseFeatColumn {
   checkName('SparseFeat', name);
-  checkOptions('SparseFeat', opts, ['embeddingDim', 'embeddingName']);
+  checkOptions('SparseFeat', opts, ['embeddingDim', 'embeddingName', 'useHash']);
+  if (opts.useHash !== undefined && typeof opts.useHash !== 'boolean') {
+    throw new TypeError(`SparseFeat: useHash of '${name}' must be a boolean, got ${String(opts.useHash)}`);
+  }
   checkPositiveInt('SparseFeat', `vocabularySize of '${name}'`, vocabularySize);
   const dim = opts.embeddingDim ?? 4;
   const embeddingDim = dim === 'auto'
     ? 6 * Math.floor(Math.pow(vocabularySize, 0.25))
     : checkPositiveInt('SparseFeat', `embeddingDim of '${name}'`, dim);
   const embeddingName = checkName('SparseFeat', opts.embeddingName ?? name);
-  return { kind: 'sparse', name, vocabularySize, embeddingDim, embeddingName };
+  return { kind: 'sparse', name, vocabularySize, embeddingDim, embeddingName, useHash: opts.useHash ?? false };
 }
 
 /** A numeric column of `dimension` values per row. */
@@ -99,6 +111,8 @@ export interface InputLayerOptions {
   initStd?: number;
   /** Source of the embedding init (default: the global generator). */
   generator?: Generator;
+  /** Row-sparse embedding gradients with lazy optimizer updates (Embedding's `sparse`; default false). */
+  sparse?: boolean;
 }
 
 /** The embedding tables by name; a Module so that keys read `embedding_dict.<name>.weight`. */
@@ -153,7 +167,7 @@ export class InputLayer extends Module {
         }
         continue;
       }
-      this.embeddingDict.add(s.embeddingName, new Embedding(s.vocabularySize, s.embeddingDim, { initStd: std, generator: opts.generator }));
+      this.embeddingDict.add(s.embeddingName, new Embedding(s.vocabularySize, s.embeddingDim, { initStd: std, generator: opts.generator, sparse: opts.sparse ?? false }));
     }
   }
 
@@ -201,8 +215,8 @@ export class InputLayer extends Module {
         parts.push(x.dtype === dtype ? x : x.to(dtype));
         continue;
       }
-      const ids = toIds(f.name, v);
       const s = f.kind === 'sparse' ? f : f.sparseFeat;
+      const ids = Array.isArray(v) ? hashedIds(f.name, s, v) : toIds(f.name, v as Tensor | Int32Array);
       const len = f.kind === 'sparse' ? 1 : f.maxLen;
       if (ids.length % len !== 0) {
         throw new RangeError(`InputLayer: var-len feature '${f.name}' must have B·maxLen = B·${len} ids, got ${ids.length}`);
@@ -220,6 +234,15 @@ export class InputLayer extends Module {
     }
     return parts.length === 1 ? parts[0] : concat(parts, 1);
   }
+}
+
+/** Raw strings of a useHash feature, hashed to bucket ids (strings only for useHash features). */
+function hashedIds(name: string, s: SparseFeatColumn, v: readonly unknown[]): Int32Array {
+  if (!s.useHash) throw new TypeError(`InputLayer: feature '${name}' got an array of values; raw values need SparseFeat(..., { useHash: true }), otherwise pass an Int32Array of ids`);
+  v.forEach((x, i) => {
+    if (typeof x !== 'string') throw new TypeError(`InputLayer: hashed feature '${name}' must be an array of strings, got ${typeof x} at position ${i}`);
+  });
+  return hashIds(v as string[], s.vocabularySize);
 }
 
 function toIds(name: string, v: Tensor | Int32Array): Int32Array {

@@ -1,4 +1,4 @@
-export type { TaskType, FeatureBatch, ModelInput, MultiTaskModel, GatedMultiTaskModel } from './types.js';
+export { outputWidths, outputOffsets, type TaskType, type FeatureBatch, type ModelInput, type MultiTaskModel, type GatedMultiTaskModel } from './types.js';
 export {
   SparseFeat, DenseFeat, VarLenSparseFeat, InputLayer, EmbeddingDict, computeInputDim,
   type SparseFeatOptions, type SparseFeatColumn, type DenseFeatColumn, type VarLenSparseFeatColumn,
@@ -10,12 +10,15 @@ export { MMoE, MixtureOfExpertsBase, type MMoEOptions, type MixtureOfExpertsOpti
 export { OMoE, type OMoEOptions } from './omoe.js';
 export { SharedBottom, type SharedBottomOptions } from './sharedbottom.js';
 export { SingleTask, type SingleTaskOptions } from './singletask.js';
-export { DCN, type DCNOptions } from './dcn.js';
+export { DCN, DeepCrossBase, type DCNOptions, type DeepCrossOptions } from './dcn.js';
+export { DCNMix, type DCNMixOptions } from './dcn-mix.js';
 export { PLE, type PLEOptions } from './ple.js';
 export { ESMM, type ESMMOptions } from './esmm.js';
+export { AITM, AITAttention, type AITMOptions } from './aitm.js';
 export { countParameters, widthForParameterCount, type WidthSearchOptions, type WidthSearchResult } from './params.js';
 export { createModel, modelNames, modelClasses, type ModelName, type ModelOptionsByName } from './registry.js';
 export { toDeepCTRTorch, fromDeepCTRTorch } from './deepctr.js';
+export { hashBucket, hashIds, murmur3 } from './hash.js';
 export { FeatureLinear, type FeatureLinearOptions } from './feature-linear.js';
 export {
   serializeModel, deserializeModel, MODEL_FORMAT, MODEL_FORMAT_VERSION,

@@ -68,7 +68,7 @@ export abstract class MixtureOfExpertsBase extends MultiTaskBase {
       ? this.registerModule('tower_dnn', new ModuleList(Array.from({ length: this.numTasks }, () => this.makeDnn(H, Tw))))
       : null;
     this.tower_dnn_final_layer = this.registerModule('tower_dnn_final_layer', new ModuleList(
-      Array.from({ length: this.numTasks }, () => this.makeLinear(Tw.length ? Tw[Tw.length - 1] : H, 1)),
+      Array.from({ length: this.numTasks }, (_, t) => this.makeLinear(Tw.length ? Tw[Tw.length - 1] : H, this.taskWidth(t))),
     ));
     this.out = this.registerModule('out', this.perTaskOut());
   }

@@ -128,7 +128,10 @@ function rebuildFeature(fn: string, f: unknown): FeatureColumn {
   if (!isObject(f)) throw new FormatError(`${fn}: a feature column is ${JSON.stringify(f)}`);
   try {
     if (f.kind === 'dense') return DenseFeat(f.name as string, f.dimension as number);
-    const sparse = (s: Record<string, unknown>) => SparseFeat(s.name as string, s.vocabularySize as number, { embeddingDim: s.embeddingDim as number, embeddingName: s.embeddingName as string });
+    const sparse = (s: Record<string, unknown>) => SparseFeat(s.name as string, s.vocabularySize as number, {
+      embeddingDim: s.embeddingDim as number, embeddingName: s.embeddingName as string,
+      ...(s.useHash === true ? { useHash: true } : {}),
+    });
     if (f.kind === 'sparse') return sparse(f);
     if (f.kind === 'varlen' && isObject(f.sparseFeat)) return VarLenSparseFeat(sparse(f.sparseFeat), f.maxLen as number, f.combiner as 'mean');
   } catch (e) {

@@ -93,7 +93,7 @@ export class PLE extends MultiTaskBase {
       ? this.registerModule('tower_dnn', list(times(T, () => this.makeDnn(H, Tw))))
       : null;
     this.tower_dnn_final_layer = this.registerModule('tower_dnn_final_layer',
-      list(times(T, () => this.makeLinear(Tw.length ? Tw[Tw.length - 1] : H, 1))));
+      list(times(T, (t) => this.makeLinear(Tw.length ? Tw[Tw.length - 1] : H, this.taskWidth(t)))));
     this.out = this.registerModule('out', this.perTaskOut());
   }
 

@@ -1,4 +1,6 @@
 import { DCN, type DCNOptions } from './dcn.js';
+import { DCNMix, type DCNMixOptions } from './dcn-mix.js';
+import { AITM, type AITMOptions } from './aitm.js';
 import { ESMM, type ESMMOptions } from './esmm.js';
 import { MMoE, type MMoEOptions } from './mmoe.js';
 import { OMoE, type OMoEOptions } from './omoe.js';
@@ -14,8 +16,10 @@ export interface ModelOptionsByName {
   SharedBottom: SharedBottomOptions;
   SingleTask: SingleTaskOptions;
   DCN: DCNOptions;
+  DCNMix: DCNMixOptions;
   PLE: PLEOptions;
   ESMM: ESMMOptions;
+  AITM: AITMOptions;
 }
 
 export type ModelName = keyof ModelOptionsByName;
@@ -26,15 +30,17 @@ const builders: { [K in ModelName]: (o: ModelOptionsByName[K]) => MultiTaskModel
   SharedBottom: (o) => new SharedBottom(o),
   SingleTask: (o) => new SingleTask(o),
   DCN: (o) => new DCN(o),
+  DCNMix: (o) => new DCNMix(o),
   PLE: (o) => new PLE(o),
   ESMM: (o) => new ESMM(o),
+  AITM: (o) => new AITM(o),
 };
 
 export const modelNames: readonly ModelName[] = Object.keys(builders) as ModelName[];
 
 /** The class createModel builds for each name (a subclass of one is not rebuilt by name). */
 export const modelClasses: { readonly [K in ModelName]: abstract new (...args: never[]) => MultiTaskModel } = {
-  MMoE, OMoE, SharedBottom, SingleTask, DCN, PLE, ESMM,
+  MMoE, OMoE, SharedBottom, SingleTask, DCN, DCNMix, PLE, ESMM, AITM,
 };
 
 /** Builds a model from its name and options (as a JSON config names them). */

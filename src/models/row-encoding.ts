@@ -1,18 +1,23 @@
 import { checkOptions } from '../validation/options.js';
 import { DenseFeat, SparseFeat, type FeatureColumn, type SparseFeatOptions } from './features.js';
+import { hashBucket } from './hash.js';
 
 /*
  * Raw rows (category text, raw numbers) to model input, the census loader's conventions: a
  * category's id is its 1-based position in the column's sorted training vocabulary, 0 = missing
- * or unseen; a number is standardised as (x − mean) / std with the training split's statistics,
+ * or unseen (a hashed column, `hashBuckets` set, has no vocabulary: its id is hashBucket(text,
+ * hashBuckets), a missing cell hashed as the empty string, as docs/large-vocabularies.md says); a number is standardised as (x − mean) / std with the training split's statistics,
  * missing (NaN) → the mean, i.e. 0. `mmoe-ts train` learns a RowEncoding, `serializeModel` keeps
  * it with the weights, `mmoe-ts predict` and the ONNX graph of `exportOnnx({ encoding })` apply it,
  * so training and serving cannot drift apart.
  */
 
 export interface RowEncoding {
-  /** Category columns, in feature order: id i + 1 is vocabulary[i]; 0 = missing or unseen. */
-  sparse: Array<{ column: string; vocabulary: string[] }>;
+  /**
+   * Category columns, in feature order: id i + 1 is vocabulary[i]; 0 = missing or unseen. With
+   * hashBuckets the vocabulary is empty and the id is hashBucket(text, hashBuckets).
+   */
+  sparse: Array<{ column: string; vocabulary: string[]; hashBuckets?: number }>;
   /** Numeric columns, in feature order, standardised as (x − mean) / std; missing → the mean. */
   dense: Array<{ column: string; mean: number; std: number }>;
 }
@@ -50,11 +55,18 @@ function rawNumber(fn: string, column: string, row: number, v: RawValue): number
  * column's mean and (population) std; a constant column gets std 1.
  */
 export function fitRowEncoding(
-  rows: ReadonlyArray<Readonly<Record<string, RawValue>>>, columns: { sparse?: readonly string[]; dense?: readonly string[] },
+  rows: ReadonlyArray<Readonly<Record<string, RawValue>>>,
+  columns: { sparse?: readonly string[]; dense?: readonly string[]; hashBuckets?: Readonly<Record<string, number>> },
 ): RowEncoding {
   if (!Array.isArray(rows)) throw new TypeError('fitRowEncoding: rows must be an array of objects (column → value)');
-  checkOptions('fitRowEncoding', columns, ['sparse', 'dense']);
-  const sparse = (columns.sparse ?? []).map((column) => {
+  checkOptions('fitRowEncoding', columns, ['sparse', 'dense', 'hashBuckets']);
+  const hashed = columns.hashBuckets ?? {};
+  for (const [column, b] of Object.entries(hashed)) {
+    if (!(columns.sparse ?? []).includes(column)) throw new Error(`fitRowEncoding: hashBuckets names '${column}', which is not a sparse column`);
+    if (!Number.isInteger(b) || b < 1 || b > 0x7fffffff) throw new RangeError(`fitRowEncoding: hashBuckets of '${column}' must be an integer in [1, 2^31 − 1], got ${JSON.stringify(b)}`);
+  }
+  const sparse = (columns.sparse ?? []).map((column): RowEncoding['sparse'][number] => {
+    if (Object.prototype.hasOwnProperty.call(hashed, column)) return { column, vocabulary: [], hashBuckets: hashed[column] };
     const values: string[] = [];
     for (const r of rows) { const v = rawText(r[column]); if (v !== null) values.push(v); }
     return { column, vocabulary: sortVocabulary(values) };
@@ -79,11 +91,14 @@ export function denseStats(column: string, values: ArrayLike<number>): RowEncodi
 
 /**
  * The feature columns a model is built from for this encoding: a SparseFeat per category column
- * (vocabulary + 1 ids, id 0 for missing), then a DenseFeat per numeric column.
+ * (vocabulary + 1 ids, id 0 for missing; hashBuckets ids with useHash for a hashed column), then a
+ * DenseFeat per numeric column.
  */
 export function encodingFeatures(encoding: RowEncoding, sparseOptions: Record<string, SparseFeatOptions> = {}): FeatureColumn[] {
   return [
-    ...encoding.sparse.map((s) => SparseFeat(s.column, s.vocabulary.length + 1, sparseOptions[s.column] ?? {})),
+    ...encoding.sparse.map((s) => (s.hashBuckets !== undefined
+      ? SparseFeat(s.column, s.hashBuckets, { ...sparseOptions[s.column], useHash: true })
+      : SparseFeat(s.column, s.vocabulary.length + 1, sparseOptions[s.column] ?? {}))),
     ...encoding.dense.map((d) => DenseFeat(d.column, 1)),
   ];
 }
@@ -99,10 +114,15 @@ export function encodeColumns(
   const nd = encoding.dense.length;
   const x: Record<string, Int32Array | Float32Array> = {};
   encoding.sparse.forEach((s, k) => {
-    const ids = new Map(s.vocabulary.map((v, i) => [v, i + 1]));
     const col = new Int32Array(rows.length);
-    for (let i = 0; i < rows.length; i++) { const v = sparse[rows[i]][k]; col[i] = v === null ? 0 : ids.get(v) ?? 0; }
     x[s.column] = col;
+    const buckets = s.hashBuckets;
+    if (buckets !== undefined) {
+      for (let i = 0; i < rows.length; i++) col[i] = hashBucket(sparse[rows[i]][k] ?? '', buckets);
+      return;
+    }
+    const ids = new Map(s.vocabulary.map((v, i) => [v, i + 1]));
+    for (let i = 0; i < rows.length; i++) { const v = sparse[rows[i]][k]; col[i] = v === null ? 0 : ids.get(v) ?? 0; }
   });
   encoding.dense.forEach((d, k) => {
     const col = new Float32Array(rows.length);
@@ -133,7 +153,10 @@ export function checkRowEncoding(fn: string, raw: unknown): RowEncoding {
   if (!isObject(raw) || !Array.isArray(raw.sparse) || !Array.isArray(raw.dense)) throw new Error(`${fn}: encoding must be { sparse: […], dense: […] }, got ${JSON.stringify(raw)}`);
   for (const s of raw.sparse) {
     if (!isObject(s) || typeof s.column !== 'string' || !Array.isArray(s.vocabulary) || !s.vocabulary.every((v) => typeof v === 'string')) {
-      throw new Error(`${fn}: encoding.sparse entries must be { column, vocabulary: string[] }, got ${JSON.stringify(s).slice(0, 200)}`);
+      throw new Error(`${fn}: encoding.sparse entries must be { column, vocabulary: string[], hashBuckets? }, got ${JSON.stringify(s).slice(0, 200)}`);
+    }
+    if (s.hashBuckets !== undefined && (!Number.isInteger(s.hashBuckets) || (s.hashBuckets as number) < 1 || (s.hashBuckets as number) > 0x7fffffff || s.vocabulary.length > 0)) {
+      throw new Error(`${fn}: encoding.sparse '${s.column}': hashBuckets must be an integer in [1, 2^31 − 1] with an empty vocabulary, got ${JSON.stringify(s.hashBuckets)} and ${s.vocabulary.length} categories`);
     }
   }
   for (const d of raw.dense) {

@@ -41,7 +41,7 @@ export class SharedBottom extends MultiTaskBase {
       ? this.registerModule('tower_dnn', new ModuleList(Array.from({ length: this.numTasks }, () => this.makeDnn(Hb, Tw))))
       : null;
     this.tower_dnn_final_layer = this.registerModule('tower_dnn_final_layer', new ModuleList(
-      Array.from({ length: this.numTasks }, () => this.makeLinear(Tw.length ? Tw[Tw.length - 1] : Hb, 1)),
+      Array.from({ length: this.numTasks }, (_, t) => this.makeLinear(Tw.length ? Tw[Tw.length - 1] : Hb, this.taskWidth(t))),
     ));
     this.out = this.registerModule('out', this.perTaskOut());
   }

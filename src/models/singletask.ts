@@ -33,7 +33,7 @@ export class SingleTask extends MultiTaskBase {
       ? this.registerModule('tower_dnn', new ModuleList(Array.from({ length: this.numTasks }, () => this.makeDnn(this.inputDim, U))))
       : null;
     this.tower_dnn_final_layer = this.registerModule('tower_dnn_final_layer', new ModuleList(
-      Array.from({ length: this.numTasks }, () => this.makeLinear(U.length ? U[U.length - 1] : this.inputDim, 1)),
+      Array.from({ length: this.numTasks }, (_, t) => this.makeLinear(U.length ? U[U.length - 1] : this.inputDim, this.taskWidth(t))),
     ));
     this.out = this.registerModule('out', this.perTaskOut());
   }

@@ -1,8 +1,8 @@
 import { Tensor, defineOp, zeros } from '../autograd/index.js';
 import {
   AllocationError,
-  NDArray, allocate, checkIndices, formatShape, indexSelectArray, scatterAddArray, sizeOf, type Generator,
-  type Indices,
+  NDArray, allocate, checkIndices, formatShape, indexSelectArray, rowSparseFromLookup, scatterAddArray, sizeOf,
+  type Generator, type Indices,
 } from '../tensor/index.js';
 import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
 import { normal } from './init.js';
@@ -45,12 +45,14 @@ function makeTable(op: string, num: number, dim: number, opts: EmbeddingOptions)
 
 /*
  * Row lookup whose backward scatter-adds (repeated ids accumulate) and gives the padding row no
- * gradient, as torch.nn.Embedding(padding_idx=…) does.
+ * gradient, as torch.nn.Embedding(padding_idx=…) does. With `sparse` the gradient is row-sparse
+ * (only the looked-up rows), as torch.nn.Embedding(sparse=True).
  */
-const embeddingOp = defineOp<{ ids: Indices; paddingIdx: number }>({
+const embeddingOp = defineOp<{ ids: Int32Array; paddingIdx: number; sparse?: boolean }>({
   name: 'embedding',
   forward: (_c, [w], { ids }) => indexSelectArray(w, 0, ids),
-  backward: (_c, g, [w], { ids, paddingIdx }) => {
+  backward: (_c, g, [w], { ids, paddingIdx, sparse }) => {
+    if (sparse) return [rowSparseFromLookup(g.data, ids, w.shape[0], w.shape[1], paddingIdx)];
     const gw = scatterAddArray(g, 0, ids, w.shape[0]);
     if (paddingIdx >= 0) {
       const dim = w.shape[1];
@@ -68,7 +70,15 @@ export interface EmbeddingOptions {
   generator?: Generator;
 }
 
-const EMBEDDING_OPTION_KEYS: OptionKeys<EmbeddingOptions> = { paddingIdx: true, initStd: true, generator: true };
+export interface SparseEmbeddingOptions extends EmbeddingOptions {
+  /**
+   * Row-sparse gradient: backward gives only the looked-up rows (`weight.sparseGrad`), and Adam,
+   * AdamW and Adagrad update those rows only (lazily). Default false (dense, as PyTorch).
+   */
+  sparse?: boolean;
+}
+
+const EMBEDDING_OPTION_KEYS: OptionKeys<SparseEmbeddingOptions> = { paddingIdx: true, initStd: true, generator: true, sparse: true };
 
 /** A lookup table [numEmbeddings, embeddingDim]; parameter `weight` as torch.nn.Embedding. */
 export class Embedding extends Module {
@@ -77,15 +87,21 @@ export class Embedding extends Module {
   readonly embeddingDim: number;
   /** The padding row, or -1 for none. */
   readonly paddingIdx: number;
+  /** Whether backward gives a row-sparse gradient (see SparseEmbeddingOptions.sparse). */
+  readonly sparse: boolean;
   readonly weight: Tensor;
 
-  constructor(numEmbeddings: number, embeddingDim: number, opts: EmbeddingOptions = {}) {
+  constructor(numEmbeddings: number, embeddingDim: number, opts: SparseEmbeddingOptions = {}) {
     super();
     checkOptionKeys('Embedding', opts, EMBEDDING_OPTION_KEYS);
+    if (opts.sparse !== undefined && typeof opts.sparse !== 'boolean') {
+      throw new TypeError(`Embedding: sparse must be a boolean, got ${String(opts.sparse)}`);
+    }
     const t = makeTable('Embedding', numEmbeddings, embeddingDim, opts);
     this.numEmbeddings = numEmbeddings;
     this.embeddingDim = embeddingDim;
     this.paddingIdx = t.paddingIdx;
+    this.sparse = opts.sparse ?? false;
     this.weight = this.registerParameter('weight', t.weight);
   }
 
@@ -99,7 +115,7 @@ export class Embedding extends Module {
     if (sizeOf(outer) !== flat.length) {
       throw new RangeError(`Embedding: shape ${formatShape(outer)} needs ${sizeOf(outer)} ids, got ${flat.length}`);
     }
-    const rows = embeddingOp([this.weight], { ids: flat, paddingIdx: this.paddingIdx });
+    const rows = embeddingOp([this.weight], { ids: flat, paddingIdx: this.paddingIdx, sparse: this.sparse });
     return outer.length === 1 ? rows : rows.reshape([...outer, this.embeddingDim]);
   }
 }

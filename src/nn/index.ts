@@ -14,3 +14,4 @@ export * from './safetensors.js';
 export * from './saved-dtype.js';
 export * from './dnn-stack.js';
 export { moduleTypeName } from './type-name.js';
+export * from './stacked.js';

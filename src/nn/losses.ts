@@ -179,6 +179,12 @@ const bceOp = defineOp<FusedAttrs>({
     const [x, y] = inputs;
     const w = expanded(hasWeight ? inputs[2] : undefined, x.shape);
     const xd = x.data, yd = y.data;
+    // Checked inside the op (not by the caller), so stacked runs are each checked on their values.
+    for (let i = 0; i < xd.length; i++) {
+      if (!(xd[i] >= 0 && xd[i] <= 1)) {
+        throw new RangeError(`binaryCrossEntropy: input must hold probabilities in [0, 1], got ${xd[i]} at flat index ${i} (use bceWithLogits for logits)`);
+      }
+    }
     const per = allocate(x.dtype, x.size);
     for (let i = 0; i < xd.length; i++) {
       const pi = xd[i], yi = yd[i];
@@ -224,12 +230,6 @@ export function binaryCrossEntropy(probs: Tensor, targets: Tensor, opts: LossOpt
   const reduction = checkReduction(name, opts.reduction ?? 'mean');
   checkTarget(name, probs, targets);
   checkBroadcastTo(name, 'weight', opts.weight, probs);
-  const d = probs.data;
-  for (let i = 0; i < d.length; i++) {
-    if (!(d[i] >= 0 && d[i] <= 1)) {
-      throw new RangeError(`${name}: input must hold probabilities in [0, 1], got ${d[i]} at flat index ${i} (use bceWithLogits for logits)`);
-    }
-  }
   const inputs = opts.weight ? [probs, targets, opts.weight] : [probs, targets];
   return bceOp(inputs, { reduction, hasWeight: opts.weight !== undefined, hasPosWeight: false });
 }

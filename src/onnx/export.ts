@@ -279,19 +279,20 @@ function checkSameGraph(a: Lowered, b: Lowered): void {
 /**
  * The model as an ONNX model (the bytes of an .onnx file, opset 13), in eval mode: dropout off,
  * BatchNorm on its running statistics. Works for every model here (MMoE, OMoE, SharedBottom,
- * SingleTask, PLE, DCN, ESMM), dense or feature-column input.
+ * SingleTask, PLE, DCN, DCNMix, ESMM, AITM), dense or feature-column input.
  *
  * Inputs: a dense model takes `input` [batch, inputDim] (float32, or float64 for a float64 model).
  * A feature-column model takes one input per column, named as the column: a sparse column int64
  * ids [batch], a var-len column int64 ids [batch, maxLen] (0 = padding), a dense column floats
  * [batch, dimension]; ids are int32 with `idType: 'int32'`. Output: `predictions` (or `logits`)
- * [batch, T], columns in `taskNames` order.
+ * [batch, T], columns in `taskNames` order; a multiclass task takes K columns there (softmax class
+ * probabilities, or its K logits), and the metadata then carries `num_classes`.
  * Parameters are initializers under their state-dict names. The model's metadata carries the task
  * names and types (`task_names`, `task_types`, JSON).
  */
 export function exportOnnx(model: MultiTaskBase, options: ExportOnnxOptions = {}): Uint8Array {
   if (!(model instanceof MultiTaskBase)) {
-    throw new TypeError(`exportOnnx: expected one of the models (MMoE, OMoE, SharedBottom, SingleTask, PLE, DCN, ESMM), got ${model === null ? 'null' : typeof model === 'object' ? (model as object).constructor.name : typeof model}`);
+    throw new TypeError(`exportOnnx: expected one of the models (MMoE, OMoE, SharedBottom, SingleTask, PLE, DCN, DCNMix, ESMM, AITM), got ${model === null ? 'null' : typeof model === 'object' ? (model as object).constructor.name : typeof model}`);
   }
   checkOptionKeys('exportOnnx', options, OPTION_KEYS);
   const output = options.output ?? 'predictions';
@@ -312,12 +313,14 @@ export function exportOnnx(model: MultiTaskBase, options: ExportOnnxOptions = {}
     if (stray) throw new Error(`exportOnnx: encoding column '${stray.column}' is not a feature of the model${names.size ? ` (${[...names].join(', ')})` : ' (it takes a dense tensor)'}`);
   }
   const T = model.taskNames.length;
-  const taskList = model.taskNames.map((t, i) => `${t} (${model.taskTypes[i]})`).join(', ');
+  // A multiclass task takes K columns (its class probabilities, or logits), in task order.
+  const W = model.numClasses.reduce((a, k) => a + k, 0);
+  const taskList = model.taskNames.map((t, i) => `${t} (${model.taskTypes[i]}${model.taskTypes[i] === 'multiclass' ? `, ${model.numClasses[i]} columns` : ''})`).join(', ');
   const specs: OutputSpec[] = [{
     name: output,
     compute: (x) => (output === 'logits' ? model.logits(x) : model.forward(x)),
-    dims: [T],
-    doc: () => `${output} [batch, ${T}], one column per task: ${taskList}`,
+    dims: [W],
+    doc: () => `${output} [batch, ${W}], ${W === T ? 'one column per task' : 'the columns of each task in order'}: ${taskList}`,
   }];
   if (gates && hasGateWeights(model)) {
     specs.push({
@@ -363,6 +366,7 @@ export function exportOnnx(model: MultiTaskBase, options: ExportOnnxOptions = {}
       inputs: encoding ? 'raw' : 'encoded',
       task_names: JSON.stringify(model.taskNames),
       task_types: JSON.stringify(model.taskTypes),
+      ...(W === T ? {} : { num_classes: JSON.stringify(model.numClasses) }),
       output,
     },
   });

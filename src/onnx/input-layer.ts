@@ -34,6 +34,11 @@ export function lowerInputLayer(
   const parts: string[] = [];
   const idElem = idType === 'int32' ? DataType.INT32 : DataType.INT64;
   const zero = (): string => (idType === 'int32' ? g.int32s([0], []) : g.int64s([0], []));
+  // ONNX has no string hash operator, so a hashed column cannot be served from raw text inside the graph.
+  const hashed = encoding?.sparse.find((s) => s.hashBuckets !== undefined);
+  if (hashed) {
+    throw exportError(`encoding: column '${hashed.column}' is hashed (hashBuckets ${hashed.hashBuckets}) and ONNX cannot hash strings; export without encoding, so the graph takes ids, and feed it hashBucket(text, ${hashed.hashBuckets}) per row`);
+  }
   const rawSparse = new Map(encoding?.sparse.map((s) => [s.column, s.vocabulary]) ?? []);
   const rawDense = new Map(encoding?.dense.map((d) => [d.column, d]) ?? []);
   for (const f of layer.features) {

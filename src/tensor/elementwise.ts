@@ -287,3 +287,14 @@ export function addInto(a: NDArray, b: NDArray): void {
   const ad = a.data, bd = b.data, n = ad.length;
   for (let i = 0; i < n; i++) ad[i] += bd[i];
 }
+
+/** y[r, :] += b for every row r of y [rows, n] (b [n]), in place: a bias added to a fresh product. */
+export function addRowInPlace(y: NDArray, b: Storage): void {
+  const yd = y.data, n = b.length;
+  if (n === 0) return;
+  const rows = yd.length / n;
+  if (tryBinary('add', rows, n, yd, 0, n, 1, b, 0, 0, 1, yd, 0)) return;
+  for (let r = 0, end = yd.length; r < end; r += n) {
+    for (let j = 0; j < n; j++) yd[r + j] += b[j];
+  }
+}

@@ -1,5 +1,5 @@
 export * from './dtype.js';
-export { openStorageScope, closeStorageScope, releaseCarry, scopeCarry, storageStats, type ScopeBlocks } from './storage.js';
+export { allocateFloat32Persistent, openStorageScope, closeStorageScope, releaseCarry, scopeCarry, storageStats, type ScopeBlocks } from './storage.js';
 export * from './shape.js';
 export * from './ndarray.js';
 export * from './elementwise.js';
@@ -7,6 +7,7 @@ export * from './reduce.js';
 export * from './matmul.js';
 export * from './softmax.js';
 export * from './gather.js';
+export * from './row-sparse.js';
 export * from './layout.js';
 export * from './random.js';
 export * from './cross.js';

@@ -220,6 +220,12 @@ function microKernel(
 export interface MatmulOptions {
   transA?: boolean;
   transB?: boolean;
+  /**
+   * The batch is this many independent runs stacked (stacked training): the WebAssembly-or-JS
+   * choice is made on one run's work, as that run alone would make it, so each run's product goes
+   * through the same kernel (same summation order) as when trained alone. Must divide the batch.
+   */
+  runs?: number;
 }
 
 /**
@@ -229,6 +235,7 @@ export interface MatmulOptions {
 export function matmulArray(a: NDArray, b: NDArray, opts: MatmulOptions = {}, opName = 'matmul'): NDArray {
   const transA = opts.transA ?? false;
   const transB = opts.transB ?? false;
+  const runs = opts.runs ?? 1;
   if (a.dtype !== b.dtype) throw new TypeError(`${opName}: dtype mismatch ${a.dtype} vs ${b.dtype}; cast one operand first`);
   if (a.ndim < 2 || a.ndim > 3 || b.ndim < 2 || b.ndim > 3) {
     throw new Error(`${opName}: expected 2-D or 3-D operands, got ${formatShape(a.shape)} @ ${formatShape(b.shape)}`);
@@ -248,11 +255,14 @@ export function matmulArray(a: NDArray, b: NDArray, opts: MatmulOptions = {}, op
     throw new Error(`${opName}: batch dimensions differ: ${formatShape(a.shape)} @ ${formatShape(b.shape)}`);
   }
   const batch = Math.max(batchA, batchB);
+  if (!Number.isInteger(runs) || runs < 1 || batch % runs !== 0) {
+    throw new RangeError(`${opName}: runs ${runs} does not divide the batch ${batch} of ${formatShape(a.shape)} @ ${formatShape(b.shape)}`);
+  }
   const outShape = a.ndim === 3 || b.ndim === 3 ? [batch, M, N] : [M, N];
   const C = allocate(a.dtype, batch * M * N);
   const sa = a.ndim === 3 ? M * Ka : 0;
   const sb = b.ndim === 3 ? Kb * N : 0;
-  if (onWasm('gemm', batch * M * N * Ka, a.data, b.data, C)
+  if (onWasm('gemm', (batch / runs) * M * N * Ka, a.data, b.data, C)
     && wasmGemm(batch, M, N, Ka, a.data as Float32Array, 0, sa, transA, b.data as Float32Array, 0, sb, transB, C as Float32Array, 0, false)) {
     return new NDArray(C, outShape);
   }

@@ -66,6 +66,19 @@ export function allocateFloat32(size: number, zero = true): Float32Array {
   return new Float32Array(size);
 }
 
+/**
+ * A float32 array that outlives any open storage scope (a cache an op keeps across calls): in the
+ * arena where storage lives there, returned by the garbage collector only.
+ */
+export function allocateFloat32Persistent(size: number): Float32Array {
+  const saved = scopes.splice(0, scopes.length);
+  try {
+    return allocateFloat32(size, false);
+  } finally {
+    scopes.push(...saved);
+  }
+}
+
 /** Opens a storage scope (see above); scopes nest. */
 export function openStorageScope(): void {
   scopes.push({ views: [], blocks: [] });

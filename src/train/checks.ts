@@ -1,19 +1,37 @@
 import { Tensor } from '../autograd/index.js';
-import type { MultiTaskModel, TaskType } from '../models/types.js';
+import { outputWidths, type MultiTaskModel, type TaskType } from '../models/types.js';
 import { resolveDataset, type Dataset, type ResolvedDataset } from './dataset.js';
+import { resolveGroups } from './groups.js';
 
 /*
  * Checks of a data set before any training step, so that bad data is reported as bad data
  * (which task, row, feature and column) rather than as a loss that "became NaN" some steps later.
  */
 
-/** Binary labels in [0, 1] (soft labels are fine for the loss); regression labels finite. */
-export function checkLabels(fn: string, d: ResolvedDataset, taskTypes: readonly TaskType[], taskNames: readonly string[]): void {
+/**
+ * Binary labels in [0, 1] (soft labels are fine for the loss); regression labels finite; a NaN
+ * label (missing) only in the tasks `maskable` allows; multiclass labels class indices 0..K-1 (K: numClasses).
+ */
+export function checkLabels(
+  fn: string, d: ResolvedDataset, taskTypes: readonly TaskType[], taskNames: readonly string[], maskable: readonly boolean[] = [],
+  numClasses: readonly number[] = [],
+): void {
   const t = d.numTasks, y = d.y;
   for (let j = 0; j < t; j++) {
     const binary = taskTypes[j] === 'binary';
     for (let i = 0; i < d.n; i++) {
       const v = y[i * t + j];
+      if (Number.isNaN(v)) {
+        if (maskable[j]) continue;
+        throw new RangeError(`${fn}: task '${taskNames[j]}' has a missing (NaN) label at row ${i}; to train on partial labels, pass missingLabels: 'mask' (or the task names that may miss labels)`);
+      }
+      if (taskTypes[j] === 'multiclass') {
+        const k = numClasses[j];
+        if (!(Number.isInteger(v) && v >= 0 && v < k)) {
+          throw new RangeError(`${fn}: labels of multiclass task '${taskNames[j]}' must be class indices 0..${k - 1}; row ${i} has ${v}`);
+        }
+        continue;
+      }
       if (binary ? !(v >= 0 && v <= 1) : !Number.isFinite(v)) {
         const want = binary ? 'lie in [0, 1] (0/1, or soft labels)' : 'be finite';
         throw new RangeError(`${fn}: labels of ${taskTypes[j]} task '${taskNames[j]}' must ${want}; row ${i} has ${v}`);
@@ -41,10 +59,12 @@ export function checkFiniteFeatures(fn: string, d: ResolvedDataset): void {
   }
 }
 
-/** A data set resolved for `model`, with its labels and dense inputs checked. */
-export function checkedDataset(fn: string, data: Dataset, model: MultiTaskModel): ResolvedDataset {
+/** A data set resolved for `model`, with its labels and dense inputs checked; `maskable`: see checkLabels. */
+export function checkedDataset(fn: string, data: Dataset, model: MultiTaskModel, maskable: readonly boolean[] = []): ResolvedDataset {
   const d = resolveDataset(fn, data, model.taskNames.length);
-  checkLabels(fn, d, model.taskTypes, model.taskNames);
+  checkLabels(fn, d, model.taskTypes, model.taskNames, maskable, outputWidths(model));
+  if (data.groups !== undefined) d.groups = resolveGroups(fn, data.groups, d, 'groups');
+  if (maskable.some(Boolean)) d.maskable = maskable.slice();
   checkFiniteFeatures(fn, d);
   return d;
 }

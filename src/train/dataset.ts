@@ -16,6 +16,11 @@ export type Features = Tensor | Record<string, Tensor | Int32Array | Float32Arra
 export interface Dataset {
   x: Features;
   y: Tensor | Float32Array;
+  /**
+   * One group (user) id per row, optional: adds grouped AUC ('gauc') to the binary tasks' metrics
+   * wherever this data set is evaluated (evaluate, fit's validation). evaluate's groupBy overrides it.
+   */
+  groups?: Int32Array | Float64Array | readonly number[];
 }
 
 /** A data set resolved once for fast batching: labels as a flat row-major [N, T] array. */
@@ -26,6 +31,10 @@ export interface ResolvedDataset {
   numTasks: number;
   /** Per row and task weights [N, T] (fit's sampleWeight × classWeight), or absent for weight 1. */
   w?: Float32Array | null;
+  /** Per task: may its labels be missing (NaN)? Absent: none may (checked by checkLabels). */
+  maskable?: readonly boolean[];
+  /** Per row: the group (user id) of the row, for grouped AUC; absent when no grouping was asked for. */
+  groups?: Int32Array | Float64Array | null;
 }
 
 function columnWidth(fn: string, name: string, col: Tensor | Int32Array | Float32Array, n: number): number {
@@ -80,7 +89,7 @@ function takeTensorRows(t: Tensor, rows: Int32Array): Tensor {
   return new Tensor(out, [rows.length, ...t.shape.slice(1)]);
 }
 
-function takeTypedRows<A extends Int32Array | Float32Array>(a: A, rows: Int32Array, w: number): A {
+function takeTypedRows<A extends Int32Array | Float32Array | Float64Array>(a: A, rows: Int32Array, w: number): A {
   const out = new (a.constructor as { new (n: number): A })(rows.length * w);
   for (let i = 0; i < rows.length; i++) {
     const o = rows[i] * w;
@@ -142,7 +151,8 @@ export function subsetFeatures(x: Features, rows: Int32Array, n: number): Featur
 /** The subset `rows` of a resolved data set. */
 export function subsetDataset(d: ResolvedDataset, rows: Int32Array): ResolvedDataset {
   const w = d.w ? takeTypedRows(d.w, rows, d.numTasks) : null;
-  return { x: subsetFeatures(d.x, rows, d.n), y: takeTypedRows(d.y, rows, d.numTasks), n: rows.length, numTasks: d.numTasks, w };
+  const groups = d.groups ? takeTypedRows(d.groups, rows, 1) : null;
+  return { x: subsetFeatures(d.x, rows, d.n), y: takeTypedRows(d.y, rows, d.numTasks), n: rows.length, numTasks: d.numTasks, w, maskable: d.maskable, groups };
 }
 
 /** 0..n-1 from `start`, as row indices. */

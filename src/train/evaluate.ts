@@ -1,11 +1,13 @@
-import { inStorageScope } from './held-storage.js';
+import { StepScopes } from './held-storage.js';
 import { Tensor, noGrad } from '../autograd/index.js';
 import { checkOptions } from '../validation/options.js';
 import { checkPositiveInt } from '../validation/values.js';
-import type { MultiTaskModel } from '../models/types.js';
+import { outputWidths, type MultiTaskModel } from '../models/types.js';
 import { type Dataset, type Features, type ResolvedDataset, sliceFeatures } from './dataset.js';
 import { checkedDataset } from './checks.js';
 import { column, logloss, mse, perTaskMetrics, type TaskMetrics } from './metrics.js';
+import { resolveMissingLabels, type MissingLabels } from './label-mask.js';
+import { resolveGroups, type GroupBy } from './groups.js';
 
 export interface EvaluateOptions {
   batchSize?: number;
@@ -13,13 +15,20 @@ export interface EvaluateOptions {
   metrics?: ReadonlyArray<keyof TaskMetrics>;
   /** Weights for the combined `loss`, as in fit. */
   lossWeights?: readonly number[] | Record<string, number>;
+  /** Tasks whose labels may be missing (NaN), as in fit; their metrics and loss use observed rows only. */
+  missingLabels?: MissingLabels;
+  /**
+   * Adds grouped AUC ('gauc') to binary tasks: the name of a feature column holding one group
+   * (user) id per row, or the ids themselves (one per row).
+   */
+  groupBy?: GroupBy;
 }
 
 export interface PredictOptions {
   batchSize?: number;
 }
 
-const EVALUATE_KEYS = ['batchSize', 'metrics', 'lossWeights'] as const satisfies ReadonlyArray<keyof EvaluateOptions>;
+const EVALUATE_KEYS = ['batchSize', 'metrics', 'lossWeights', 'missingLabels', 'groupBy'] as const satisfies ReadonlyArray<keyof EvaluateOptions>;
 const PREDICT_KEYS = ['batchSize'] as const satisfies ReadonlyArray<keyof PredictOptions>;
 
 /** evaluate's answer: the per-task metrics by task name, and the weighted total loss. */
@@ -61,13 +70,24 @@ function inEvalMode<T>(model: MultiTaskModel, fn: () => T): T {
   }
 }
 
+/**
+ * One run of scopes per model for its inference batches: the walk of what the model holds is
+ * cached (held-storage.ts), which a batch of one row could not afford every call.
+ */
+const inferenceScopes = new WeakMap<object, StepScopes>();
+function batchScopes(model: MultiTaskModel): StepScopes {
+  let s = inferenceScopes.get(model);
+  if (s === undefined) inferenceScopes.set(model, (s = new StepScopes([model])));
+  return s;
+}
+
 export function predictResolved(model: MultiTaskModel, x: Features, n: number, batchSize: number): Float32Array {
-  const t = model.taskNames.length;
+  const t = outputWidths(model).reduce((a, k) => a + k, 0);
   const out = new Float32Array(n * t);
   inEvalMode(model, () => {
     for (let start = 0; start < n; start += batchSize) {
       const end = Math.min(n, start + batchSize);
-      inStorageScope([model], () => {
+      batchScopes(model).run(() => {
         const p = model.forward(sliceFeatures(x, start, end, n));
         if (p.ndim !== 2 || p.shape[0] !== end - start || p.shape[1] !== t) {
           throw new RangeError(`predict: the model returned [${p.shape.join(', ')}] for a batch of ${end - start}, expected [${end - start}, ${t}]`);
@@ -79,14 +99,17 @@ export function predictResolved(model: MultiTaskModel, x: Features, n: number, b
   return out;
 }
 
-/** Model outputs [N, T] (probabilities for binary tasks, values for regression), in eval mode. */
+/**
+ * Model outputs [N, W] (probabilities for binary tasks, values for regression, K class
+ * probabilities for a K-class task; W = T without multiclass tasks), in eval mode.
+ */
 export function predict(model: MultiTaskModel, x: Features, opts: PredictOptions = {}): Tensor {
   checkModel('predict', model);
   checkOptions('predict', opts, PREDICT_KEYS);
   const batchSize = checkPositiveInt('predict', 'batchSize', opts.batchSize ?? 1024);
   const n = x instanceof Tensor ? x.shape[0] : rowsOf(x, model);
   const out = predictResolved(model, x, n, batchSize);
-  return new Tensor(out, [n, model.taskNames.length]);
+  return new Tensor(out, [n, outputWidths(model).reduce((a, k) => a + k, 0)]);
 }
 
 /**
@@ -112,12 +135,36 @@ export function evaluateResolved(
   metrics?: ReadonlyArray<keyof TaskMetrics>,
 ): Evaluation {
   const pred = predictResolved(model, d.x, d.n, batchSize);
-  const tasks = perTaskMetrics(d.y, pred, model.taskTypes, model.taskNames, metrics ? { metrics } : {});
-  const t = model.taskNames.length;
+  const names = model.taskNames;
+  const tasks = perTaskMetrics(d.y, pred, model.taskTypes, names, {
+    ...(metrics ? { metrics } : {}),
+    ...(d.groups ? { groups: d.groups } : {}),
+    ...(d.maskable ? { missingLabels: names.filter((_, j) => d.maskable![j]) } : {}),
+    ...(model.taskTypes.includes('multiclass') ? { numClasses: outputWidths(model) } : {}),
+  });
+  const t = names.length;
+  const widths = outputWidths(model);
+  const width = widths.reduce((a, k) => a + k, 0);
   let loss = 0;
   model.taskTypes.forEach((type, j) => {
     if (weights[j] === 0) return;
-    const y = column(d.y, t, j), p = column(pred, t, j);
+    // A multiclass task's loss is its cross-entropy, already computed as its logloss metric.
+    if (type === 'multiclass') {
+      const ll = tasks[names[j]].logloss ?? perTaskMetrics(d.y, pred, model.taskTypes, names, {
+        metrics: ['logloss'], numClasses: widths, ...(d.maskable ? { missingLabels: 'mask' as const } : {}),
+      })[names[j]].logloss!;
+      if (!Number.isNaN(ll)) loss += weights[j] * ll;
+      return;
+    }
+    const off = widths.slice(0, j).reduce((a, k) => a + k, 0);
+    let y = column(d.y, t, j), p = column(pred, width, off);
+    if (d.maskable?.[j]) {
+      // The mean over observed rows; a task with none observed adds nothing (as in a training batch).
+      const keep = y.map((v) => (Number.isNaN(v) ? 0 : 1));
+      p = p.filter((_, i) => keep[i] === 1);
+      y = y.filter((_, i) => keep[i] === 1);
+      if (y.length === 0) return;
+    }
     loss += weights[j] * (type === 'binary' ? logloss(y, p) : mse(y, p));
   });
   return { loss, tasks };
@@ -127,7 +174,8 @@ export function evaluateResolved(
 export function evaluate(model: MultiTaskModel, data: Dataset, opts: EvaluateOptions = {}): Evaluation {
   checkModel('evaluate', model);
   checkOptions('evaluate', opts, EVALUATE_KEYS);
-  const d = checkedDataset('evaluate', data, model);
+  const d = checkedDataset('evaluate', data, model, resolveMissingLabels('evaluate', opts.missingLabels, model.taskNames));
+  if (opts.groupBy !== undefined) d.groups = resolveGroups('evaluate', opts.groupBy, d);
   if (d.n === 0) throw new RangeError('evaluate: the data has no rows (every metric would be NaN)');
   const batchSize = checkPositiveInt('evaluate', 'batchSize', opts.batchSize ?? 1024);
   return evaluateResolved(model, d, batchSize, resolveLossWeights('evaluate', model, opts.lossWeights), opts.metrics);

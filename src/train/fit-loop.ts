@@ -1,3 +1,4 @@
+import type { Tensor } from '../autograd/index.js';
 import { batchIndices } from '../data/batches.js';
 import { clipGradNorm } from '../nn/optim/index.js';
 import { takeFeatures, takeLabels } from './dataset.js';
@@ -6,6 +7,7 @@ import type { FitPlan, PlannedScheduler } from './fit-plan.js';
 import { ReduceLROnPlateau, type LRScheduler } from '../nn/optim/lr-scheduler.js';
 import { History, type EpochLog } from './history.js';
 import { accumulateTaskLosses } from './loss.js';
+import { outputWidths } from '../models/types.js';
 import { StepScopes } from './held-storage.js';
 
 /** Where the loop pauses: after a batch, or after an epoch (validation and callbacks done). */
@@ -54,6 +56,8 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
   for (const cb of callbacks) cb.onTrainBegin?.({ epochs, stepsPerEpoch: steps, samples: train.n });
   const stateTensors = Object.values(model.stateDict());
   const taskSums = new Float64Array(numTasks);
+  const taskCounts = new Float64Array(numTasks);
+  const widths = outputWidths(model);
   const sched = plan.scheduler;
   let lastLr = sched?.group.lr ?? NaN;
   const stepScopes = new StepScopes([model, optimizer, weighting, sched]);
@@ -63,6 +67,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
       model.train();
       bar?.epochBegin(epoch, epochs, steps);
       taskSums.fill(0);
+      taskCounts.fill(0);
       let lossSum = 0;
       let seen = 0;
       let step = 0;
@@ -76,7 +81,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
           const wb = train.w ? takeLabels(train.w, numTasks, rows) : null;
           optimizer.zeroGrad();
           const logits = model.logits(xb);
-          const v = weighting.backward(logits, yb, wb, model.regularizationLoss(), (loss) => {
+          const v = weighting.backward(logits, yb, wb, penalties(model.regularizationLoss(), model.auxiliaryLoss?.(logits) ?? null), (loss) => {
             // Checked before any gradient or step: stepping on a NaN loss would leave NaN weights behind the error.
             if (!Number.isFinite(loss)) throw new Error(`${fn}: the loss became ${loss} at epoch ${epoch}, step ${step + 1} (lower the learning rate, or clip gradients with clipGradNorm)`);
           });
@@ -87,7 +92,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
             lastLr = sched.group.lr;
             if (sched.interval === 'step') (sched.scheduler as LRScheduler).step();
           }
-          accumulateTaskLosses(logits, yb, model.taskTypes, taskSums, wb);
+          accumulateTaskLosses(logits, yb, model.taskTypes, taskSums, wb, taskCounts, widths);
           return v;
         });
         lossSum += value * rows.length;
@@ -99,7 +104,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
         if (signal?.aborted) throw abortReason(signal);
       }
       const logs: Record<string, number> = { loss: lossSum / seen };
-      model.taskNames.forEach((name, j) => { logs[`${name}_loss`] = taskSums[j] / seen; });
+      model.taskNames.forEach((name, j) => { logs[`${name}_loss`] = taskSums[j] / taskCounts[j]; });
       weighting.log(logs);
       const trainSeconds = (performance.now() - t0) / 1000;
       if (val !== null) validationLogs(evaluateResolved(model, val, Math.max(batchSize, 1024), weights), logs);
@@ -129,4 +134,9 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause, History, void
   }
   for (const cb of callbacks) cb.onTrainEnd?.(history);
   return history;
+}
+
+/** The model's regularisation plus its own loss on its logits (AITM's calibrator), or null for neither. */
+function penalties(reg: Tensor | null, aux: Tensor | null): Tensor | null {
+  return reg === null ? aux : aux === null ? reg : reg.add(aux);
 }

@@ -9,6 +9,8 @@ import { checkModel, resolveLossWeights } from './evaluate.js';
 import { EarlyStopping, type EarlyStoppingOptions, type EpochLog, type History } from './history.js';
 import { ProgressBar, type ProgressStream } from './progress.js';
 import { checkedDataset } from './checks.js';
+import { resolveMissingLabels, type MissingLabels } from './label-mask.js';
+import { resolveGroups, type GroupBy } from './groups.js';
 import { resolveRowWeights, type ClassWeight, type SampleWeight } from './sample-weights.js';
 import { resolveTaskWeighting, type TaskWeighting, type TaskWeightingOption } from './task-weighting.js';
 import { makeOptimizer, type OptimizerLike, type OptimizerName } from './optimizer-registry.js';
@@ -36,7 +38,7 @@ export interface FitOptions {
   /**
    * Per-row weights, Keras's sample_weight: [N] for all tasks, or [N, T] per row and task. A task's
    * loss is (1/B) Σ_b r_b · loss_b over each batch of B rows (Keras: the mean of the weighted
-   * losses, not divided by Σ r). Rows held out by validationSplit take their weights with them;
+   * losses, not divided by Σ r); with missingLabels, B is the task's observed rows in the batch. Rows held out by validationSplit take their weights with them;
    * validation metrics are unweighted.
    */
   sampleWeight?: SampleWeight;
@@ -53,6 +55,18 @@ export interface FitOptions {
    * be negative); `val_loss` stays the plain sum of the task losses.
    */
   taskWeighting?: TaskWeightingOption;
+  /**
+   * Partial labels: a NaN label is a missing one, and this says where that is allowed: 'mask' (every
+   * task) or the names of the tasks that may miss labels. A missing label takes no part in its task's
+   * loss (each task's loss is the mean over its observed rows in the batch, sampleWeight still
+   * applied inside it) nor in its validation metrics. Default 'error': a NaN label is an error.
+   */
+  missingLabels?: MissingLabels;
+  /**
+   * Adds grouped AUC (`val_<task>_gauc`) to the validation metrics of binary tasks: the name of a
+   * feature column holding a group (user) id per row, or the ids of fit's rows (with validationSplit).
+   */
+  groupBy?: GroupBy;
   /** Fraction of the rows, taken from the end (before shuffling, as Keras does), held out for validation. */
   validationSplit?: number;
   validationData?: Dataset;
@@ -124,6 +138,7 @@ export interface FitAsyncOptions extends FitOptions {
 export const FIT_KEYS = [
   'epochs', 'batchSize', 'optimizer', 'lr', 'lossWeights', 'sampleWeight', 'classWeight', 'taskWeighting', 'validationSplit', 'validationData', 'shuffle',
   'earlyStopping', 'seed', 'clipGradNorm', 'callbacks', 'verbose', 'progressStream', 'lrScheduler', 'signal',
+  'missingLabels', 'groupBy',
 ] as const satisfies ReadonlyArray<keyof FitOptions>;
 /** The options whose value has one kind: a value of another kind is a TypeError, not a truthy default. */
 const FIT_VALUE_KINDS: Partial<Record<keyof FitOptions, ValueKind>> = {
@@ -222,17 +237,20 @@ export function planFit(fn: string, model: MultiTaskModel, data: Dataset, opts: 
   const batchSize = checkPositiveInt(fn, 'batchSize', opts.batchSize ?? 256);
   const weights = resolveLossWeights(fn, model, opts.lossWeights);
   const numTasks = model.taskNames.length;
-  let train = checkedDataset(fn, data, model);
+  const maskable = resolveMissingLabels(fn, opts.missingLabels, model.taskNames);
+  let train = checkedDataset(fn, data, model, maskable);
   train.w = resolveRowWeights(fn, opts.sampleWeight, opts.classWeight, train.y, train.n, model.taskTypes, model.taskNames);
   let val: ResolvedDataset | null = null;
   if (opts.validationData !== undefined && opts.validationSplit !== undefined) {
     throw new Error(`${fn}: give validationSplit or validationData, not both`);
   }
   if (opts.validationData !== undefined) {
-    val = checkedDataset(`${fn} (validationData)`, opts.validationData, model);
+    val = checkedDataset(`${fn} (validationData)`, opts.validationData, model, maskable);
     // Its metrics would be NaN every epoch, which early stopping and ReduceLROnPlateau misread.
     if (val.n === 0) throw new RangeError(`${fn}: validationData has no rows`);
   } else if (opts.validationSplit !== undefined) {
+    // Ids given per row travel with their rows into the split.
+    if (opts.groupBy !== undefined && typeof opts.groupBy !== 'string') train.groups = resolveGroups(fn, opts.groupBy, train);
     const s = opts.validationSplit;
     if (!(s > 0 && s < 1)) throw new RangeError(`${fn}: validationSplit must be in (0, 1), got ${s}`);
     const nTrain = Math.floor(train.n * (1 - s));
@@ -241,6 +259,11 @@ export function planFit(fn: string, model: MultiTaskModel, data: Dataset, opts: 
     train = subsetDataset(train, rangeRows(0, nTrain));
   }
   if (train.n === 0) throw new RangeError(`${fn}: no training rows`);
+  if (opts.groupBy !== undefined) {
+    if (val === null) throw new Error(`${fn}: groupBy adds grouped AUC to the validation metrics; give validationSplit or validationData`);
+    if (typeof opts.groupBy === 'string') val.groups = resolveGroups(`${fn} (validation data)`, opts.groupBy, val);
+    else if (opts.validationData !== undefined) throw new TypeError(`${fn}: groupBy ids (one per row) follow fit's data rows; with validationData, name a feature column instead`);
+  }
   const params = model.parameters();
   const verbose = opts.verbose ?? 1;
   if (verbose !== 0 && verbose !== 1 && verbose !== 2) throw new RangeError(`${fn}: verbose must be 0, 1 or 2, got ${String(verbose)}`);

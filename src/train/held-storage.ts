@@ -1,8 +1,13 @@
 import { NDArray, closeStorageScope, openStorageScope, releaseCarry, scopeCarry, type ScopeBlocks } from '../tensor/index.js';
 
-import type { Tensor } from '../autograd/index.js';
+import { Tensor, physical, runsOf } from '../autograd/index.js';
 
 type Held = Float32Array | Float64Array;
+
+/** Where an array's values live: a stacked tensor's are in its physical [R, ...] tensor (fitStacked). */
+function real(v: NDArray): NDArray {
+  return v instanceof Tensor && runsOf(v) > 0 ? physical(v) : v;
+}
 
 /*
  * What outlives a training step, found by walking the objects that do (the model, the optimizer,
@@ -23,9 +28,10 @@ export function heldArrays(roots: readonly unknown[], holders: object[] | null =
     if (v instanceof NDArray) {
       // A tensor holds its storage and its gradient's; its shape and graph node hold none.
       holders?.push(v);
-      out.push(v.data);
-      const g = (v as Tensor).grad;
-      if (g instanceof NDArray && !seen.has(g)) { seen.add(g); out.push(g.data); }
+      const r = real(v);
+      out.push(r.data);
+      const g = gradientStorage(r as Tensor);
+      if (g !== null) out.push(g);
       continue;
     }
     if (v instanceof Float32Array || v instanceof Float64Array) {
@@ -58,6 +64,17 @@ export function heldArrays(roots: readonly unknown[], holders: object[] | null =
   return out;
 }
 
+/**
+ * A tensor's gradient storage: a row-sparse gradient's values (read as they are: `.grad` would
+ * densify a sparse embedding's gradient, a [V, D] array per step), else the dense gradient's.
+ */
+function gradientStorage(t: Tensor): Held | null {
+  const s = t.sparseGrad;
+  if (s !== undefined && s !== null) return s.values;
+  const g = t.grad;
+  return g instanceof NDArray ? g.data : null;
+}
+
 function isObject(x: unknown): boolean {
   return x !== null && typeof x === 'object';
 }
@@ -82,16 +99,17 @@ function heldByHolders(holders: readonly object[]): Held[] {
   const seen = new Set<object>();
   for (const h of holders) {
     if (h instanceof NDArray) {
-      out.push(h.data);
-      const g = (h as Tensor).grad;
-      if (g instanceof NDArray) out.push(g.data);
+      const r = real(h);
+      out.push(r.data);
+      const g = gradientStorage(r as Tensor);
+      if (g !== null) out.push(g);
       continue;
     }
     // One level of fields (and of the collections in them): where a holder keeps what it holds.
     for (const key in h) {
       const x = (h as Record<string, unknown>)[key];
       if (x === null || typeof x !== 'object' || seen.has(x)) continue;
-      if (x instanceof NDArray) out.push(x.data);
+      if (x instanceof NDArray) out.push(real(x).data);
       else if (x instanceof Float32Array || x instanceof Float64Array) out.push(x);
     }
   }

@@ -53,6 +53,7 @@ export function resolveRowWeights(
     for (const [j, cw] of classWeightsByTask(fn, classWeight, taskTypes, taskNames)) {
       for (let i = 0; i < n; i++) {
         const yi = y[i * t + j];
+        if (Number.isNaN(yi)) continue; // a missing label: masked out of the loss, its weight never read
         w[i * t + j] *= (1 - yi) * cw[0] + yi * cw[1];
       }
     }

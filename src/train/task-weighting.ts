@@ -2,7 +2,7 @@ import { Tensor, tensor, noGrad } from '../autograd/index.js';
 import { checkOptions } from '../validation/options.js';
 import { Adam } from '../nn/optim/index.js';
 import { moduleTypeName } from '../nn/type-name.js';
-import type { MultiTaskModel, TaskType } from '../models/types.js';
+import { outputWidths, type MultiTaskModel, type TaskType } from '../models/types.js';
 import { multiTaskLoss, perTaskLosses } from './loss.js';
 
 /*
@@ -50,10 +50,10 @@ export interface TaskWeighting {
 
 /** Σ_t w_t L_t with the given fixed weights (the default). */
 export class FixedWeighting implements TaskWeighting {
-  constructor(private readonly taskTypes: readonly TaskType[], private readonly weights: readonly number[]) {}
+  constructor(private readonly taskTypes: readonly TaskType[], private readonly weights: readonly number[], private readonly widths: readonly number[] | null = null) {}
 
   backward(logits: Tensor, y: Tensor, r: Tensor | null, reg: Tensor | null, check: (v: number) => void): number {
-    let loss = multiTaskLoss(logits, y, this.taskTypes, this.weights, r);
+    let loss = multiTaskLoss(logits, y, this.taskTypes, this.weights, r, this.widths);
     if (reg !== null) loss = loss === null ? reg : loss.add(reg);
     const value = loss === null ? 0 : loss.item();
     check(value);
@@ -98,7 +98,7 @@ export class UncertaintyWeighting implements TaskWeighting {
 
   backward(logits: Tensor, y: Tensor, r: Tensor | null, reg: Tensor | null, check: (v: number) => void): number {
     this.optimizer.zeroGrad();
-    const L = perTaskLosses(logits, y, this.model.taskTypes, r);
+    const L = perTaskLosses(logits, y, this.model.taskTypes, r, outputWidths(this.model));
     let loss = uncertaintyLoss(L, this.logVars, this.factors);
     if (reg !== null) loss = loss.add(reg);
     const value = loss.item();
@@ -174,7 +174,7 @@ export class GradNormWeighting implements TaskWeighting {
 
   backward(logits: Tensor, y: Tensor, r: Tensor | null, reg: Tensor | null, check: (v: number) => void): number {
     const T = this.T;
-    const L = perTaskLosses(logits, y, this.model.taskTypes, r);
+    const L = perTaskLosses(logits, y, this.model.taskTypes, r, outputWidths(this.model));
     const w = Float64Array.from(this.weights.data);
     let value = reg === null ? 0 : reg.item();
     for (let i = 0; i < T; i++) value += w[i] * L.data[i];
@@ -291,7 +291,7 @@ export function resolveTaskWeighting(
   fn: string, option: TaskWeightingOption | undefined, model: MultiTaskModel, fixed: readonly number[],
   lossWeightsGiven: boolean, fitLr: number | undefined,
 ): TaskWeighting {
-  if (option === undefined) return new FixedWeighting(model.taskTypes, fixed);
+  if (option === undefined) return new FixedWeighting(model.taskTypes, fixed, outputWidths(model));
   const o = (typeof option === 'string' ? { method: option } : option) as Omit<Partial<GradNormOptions>, 'method'> & { method?: string };
   if (o === null || typeof o !== 'object') throw new TypeError(`${fn}: taskWeighting must be 'uncertainty', 'gradnorm' or { method, ... }`);
   if (lossWeightsGiven) throw new Error(`${fn}: give lossWeights (fixed) or taskWeighting (learned), not both`);

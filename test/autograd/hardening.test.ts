@@ -22,7 +22,7 @@ describe('defineOp: backward results are checked', () => {
     const bare = defineOp({ name: 'bare', forward: (_c, [a]) => a, backward: (_c, g) => g as never });
     expect(() => bare([x()], undefined).sum().backward()).toThrow(/^backward: bare's backward must return an array of gradients.*NDArray/);
     const plain = defineOp({ name: 'plain', forward: (_c, [a]) => a, backward: () => [[1, 1, 1] as never] });
-    expect(() => plain([x()], undefined).sum().backward()).toThrow(/^backward: plain's backward returned an Array for input 0; expected an NDArray or null/);
+    expect(() => plain([x()], undefined).sum().backward()).toThrow(/^backward: plain's backward returned an Array for input 0; expected an NDArray, a RowSparse or null/);
   });
 
   it('rejects a gradient of another dtype than its input', () => {

@@ -169,7 +169,7 @@ describe('mmoe-ts in process', () => {
   it.each([
     ['not JSON', '{ "csv": ', /is not valid JSON/],
     ['unknown key', { ...goodConfig, epochs: 3 }, /unknown key 'epochs'/],
-    ['bad label type', { ...goodConfig, labels: [{ column: 'clicked', type: 'multiclass' }] }, /labels\[0\]\.type' must be "binary" or "regression"/],
+    ['bad label type', { ...goodConfig, labels: [{ column: 'clicked', type: 'ranking' }] }, /labels\[0\]\.type' must be "binary", "regression" or "multiclass"/],
     ['column used twice', { ...goodConfig, dense: ['age', 'clicked'] }, /column 'clicked' is used twice/],
     ['missing column', { ...goodConfig, dense: ['height'] }, /dense column 'height' is not in .*tiny\.csv \(columns: city, age, clicked, spend\)/],
     ['bad model option', { ...goodConfig, model: { name: 'MMoE', options: { numExperts: 0, expertHiddenUnits: [4] } } }, /model\.options for MMoE: MMoE: numExperts/],

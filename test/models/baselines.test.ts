@@ -44,7 +44,7 @@ describe('widthForParameterCount', () => {
 describe('createModel and hasGateWeights', () => {
   it('builds each model by name and tells which expose gates', async () => {
     const { createModel, modelNames, hasGateWeights } = await import('../../src/models/index.js');
-    expect(modelNames).toEqual(['MMoE', 'OMoE', 'SharedBottom', 'SingleTask', 'DCN', 'PLE', 'ESMM']);
+    expect(modelNames).toEqual(['MMoE', 'OMoE', 'SharedBottom', 'SingleTask', 'DCN', 'DCNMix', 'PLE', 'ESMM', 'AITM']);
     const common = { inputDim: 5, taskTypes: ['binary', 'regression'] as const };
     const m = createModel('MMoE', { ...common, numExperts: 2, expertHiddenUnits: [3] });
     expect(m).toBeInstanceOf(MMoE);

@@ -134,7 +134,7 @@ describe('toDeepCTRTorch / fromDeepCTRTorch', () => {
 
   it('refuses models DeepCTR-Torch does not have', () => {
     expect(() => toDeepCTRTorch(new OMoE({ inputDim: 5, taskTypes: ['binary'], numExperts: 2, expertHiddenUnits: [3] }))).toThrow(
-      'toDeepCTRTorch: OMoE has no DeepCTR-Torch counterpart (supported: MMoE, SharedBottom, DCN, PLE, ESMM)',
+      'toDeepCTRTorch: OMoE has no DeepCTR-Torch counterpart (supported: MMoE, SharedBottom, DCN, DCNMix, PLE, ESMM)',
     );
     expect(() => fromDeepCTRTorch(new SingleTask({ inputDim: 5, taskTypes: ['binary'], hiddenUnits: [3] }), {})).toThrow(TypeError);
   });

@@ -75,7 +75,7 @@ describe('ESMM', () => {
     expect(loss[loss.length - 1]).toBeLessThan(loss[0] * 0.8);
     const p = predict(m, x);
     for (let b = 0; b < 64; b++) expect(p.data[b * 2 + 1]).toBeLessThanOrEqual(p.data[b * 2] + 1e-7); // pCTCVR ≤ pCTR
-    expect(() => new ESMM({ inputDim: 5, taskTypes: ['binary', 'regression'] })).toThrow(`ESMM: taskTypes must be ['binary', 'binary'] (CTR, then CTCVR), got ["binary","regression"]`);
+    expect(() => new ESMM({ inputDim: 5, taskTypes: ['binary', 'regression'] })).toThrow(`ESMM: taskTypes must be ['binary', 'binary'] (CTR, then CTCVR; multiclass and regression tasks have no CTR × CVR chain), got ["binary","regression"]`);
     expect(() => new ESMM({ inputDim: 5, towerHiddenUnits: [] })).toThrow(/^ESMM: towerHiddenUnits must be a non-empty array/);
     expect(() => new ESMM({ inputDim: 5, towerHiddenUnit: [3] } as never)).toThrow("ESMM: unknown option 'towerHiddenUnit' (did you mean 'towerHiddenUnits'?)");
     expect(() => new DCN({ inputDim: 5, linaer: false } as never)).toThrow("DCN: unknown option 'linaer' (did you mean 'linear'?)");

@@ -120,7 +120,7 @@ describe('MMoE', () => {
   it('rejects bad options with messages naming the model and the option', () => {
     const bad: Array<[Partial<MMoEOptions>, RegExp]> = [
       [{ taskTypes: [] }, /^MMoE: taskTypes must be a non-empty array/],
-      [{ taskTypes: ['binary', 'ranking' as never] }, /^MMoE: taskTypes\[1\] must be 'binary' or 'regression', got "ranking"/],
+      [{ taskTypes: ['binary', 'ranking' as never] }, /^MMoE: taskTypes\[1\] must be 'binary', 'regression' or 'multiclass', got "ranking"/],
       [{ taskNames: ['a'] }, /^MMoE: taskNames must have one name per task \(taskTypes has 2\)/],
       [{ numExperts: 0 }, /^MMoE: numExperts must be an integer ≥ 1, got 0/],
       [{ numExperts: 1.5 }, /^MMoE: numExperts must be an integer ≥ 1, got 1.5/],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  DCN, DenseFeat, ESMM, MMoE, OMoE, PLE, SharedBottom, SingleTask, SparseFeat, VarLenSparseFeat, exportOnnx, manualSeed, randn,
+  AITM, DCN, DCNMix, DenseFeat, ESMM, MMoE, OMoE, PLE, SharedBottom, SingleTask, SparseFeat, VarLenSparseFeat, exportOnnx, manualSeed, randn,
   noGrad, type FeatureColumn, type GatedMultiTaskModel, type MultiTaskBase,
 } from '../../src/index.js';
 import { columnSpread, denseSample, featureSample, maxScaledDiff, ort, randomizeParameters, runBoth } from './helpers.js';
@@ -32,6 +32,9 @@ const builders: Record<string, (input: Input) => MultiTaskBase> = {
   'DCN (cross only, vector)': (i) => new DCN({ ...i, crossNum: 2, dnnHiddenUnits: [] }),
   'DCN (no linear part)': (i) => new DCN({ ...i, crossNum: 1, dnnHiddenUnits: [5], linear: false }),
   ESMM: (i) => new ESMM({ ...i, towerHiddenUnits: [6], dnnActivation: 'tanh' }),
+  DCNMix: (i) => new DCNMix({ ...i, taskTypes: ['binary', 'regression'], crossNum: 2, lowRank: 3, numExperts: 3, dnnHiddenUnits: [6], dnnUseBn: true }),
+  'DCNMix (cross only, one expert)': (i) => new DCNMix({ ...i, crossNum: 1, lowRank: 2, numExperts: 1, dnnHiddenUnits: [] }),
+  AITM: (i) => new AITM({ ...i, taskTypes: ['binary', 'binary', 'binary'], towerHiddenUnits: [6, 4], dnnUseBn: true }),
 };
 
 function build(name: string, input: Input, seed: number): MultiTaskBase {
@@ -82,7 +85,7 @@ describe('exportOnnx: ONNX Runtime agrees with our eval-mode forward (1e-5)', ()
     });
   }
 
-  for (const name of ['MMoE', 'DCN']) {
+  for (const name of ['MMoE', 'DCN', 'DCNMix']) {
     it(`${name}: a float64 model with feature columns agrees to 1e-12`, async () => {
       const m = build(name, { features }, 9).to('float64');
       const { ours, theirs } = await runBoth(m, exportOnnx(m), featureSample(m.inputLayer!.features, 6, 10, { dtype: 'float64' }));

@@ -74,3 +74,15 @@ describe('protobuf writer', () => {
     expect(initNames).toEqual(expect.arrayContaining(Object.keys(m.stateDict())));
   });
 });
+
+describe('multiclass metadata', () => {
+  it('a model with a multiclass task records num_classes; others do not', () => {
+    const m = new MMoE({ inputDim: 3, taskTypes: ['multiclass', 'binary'], taskNames: ['genre', 'ctr'], numClasses: { genre: 4 }, numExperts: 2, expertHiddenUnits: [2] });
+    const f = decode(exportOnnx(m));
+    const meta = Object.fromEntries(f.get(14)!.map((e) => {
+      const kv = decode(e as Uint8Array);
+      return [Buffer.from(kv.get(1)![0] as Uint8Array).toString(), Buffer.from(kv.get(2)![0] as Uint8Array).toString()];
+    }));
+    expect(meta).toEqual({ model: 'MMoE', task_names: '["genre","ctr"]', task_types: '["multiclass","binary"]', num_classes: '[4,1]', output: 'predictions' });
+  });
+});

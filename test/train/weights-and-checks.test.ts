@@ -113,11 +113,13 @@ describe('labels and inputs are checked before training', () => {
     expect(() => fit(smallMMoE(), d1, { verbose: 0 })).toThrow(new RangeError("fit: labels of binary task 'click' must lie in [0, 1] (0/1, or soft labels); row 5 has 2"));
     const d2 = data();
     d2.y.data[2 * 3] = NaN;
-    expect(() => fit(smallMMoE(), d2, { verbose: 0 })).toThrow("fit: labels of regression task 'value' must be finite; row 3 has NaN");
+    expect(() => fit(smallMMoE(), d2, { verbose: 0 })).toThrow("fit: task 'value' has a missing (NaN) label at row 3; to train on partial labels, pass missingLabels");
     const d3 = data();
     d3.y.data[2 * 7 + 1] = -0.5;
     expect(() => fit(smallMMoE(), data(), { verbose: 0, validationData: d3 })).toThrow("fit (validationData): labels of binary task 'click' must lie in [0, 1] (0/1, or soft labels); row 7 has -0.5");
-    expect(() => evaluate(smallMMoE(), d2)).toThrow("evaluate: labels of regression task 'value' must be finite; row 3 has NaN");
+    expect(() => evaluate(smallMMoE(), d2)).toThrow("evaluate: task 'value' has a missing (NaN) label at row 3");
+    d2.y.data[2 * 3] = Infinity;
+    expect(() => fit(smallMMoE(), d2, { verbose: 0, missingLabels: 'mask' })).toThrow("fit: labels of regression task 'value' must be finite; row 3 has Infinity");
   });
 
   it('a non-finite input is reported as such (feature, row, column), not as a NaN loss', () => {

@@ -1,5 +1,5 @@
 import {
-  NDArray, allocate, reduce, crossBackward, crossForward, crossStackBackward, crossStackForward, formatShape, matmulArray, shapesEqual,
+  NDArray, addRowInPlace, allocate, allocateFloat32Persistent, reduce, crossBackward, crossForward, crossStackBackward, crossStackForward, formatShape, matmulArray, shapesEqual,
   type Storage,
 } from '../../tensor/index.js';
 import { defineOp } from '../function.js';
@@ -119,28 +119,47 @@ interface LinearConcatAttrs {
   bias: boolean;
 }
 
-/** Packed float32 weights that backward will not need, reused across calls (grown on demand). */
-let packScratch = new Float32Array(0);
+/**
+ * Packed weights of a call that records nothing (inference), kept per first weight tensor until
+ * a weight changes: through its version counter (optimizer steps, loadStateDict, nn.init) or its
+ * storage. A direct write into a weight's `.data` is not seen, as PyTorch's `.data` writes are not.
+ */
+interface PackedCache {
+  parts: NDArray[];
+  versions: number[];
+  data: Storage[];
+  packed: NDArray;
+}
+const packedCache = new WeakMap<NDArray, PackedCache>();
+
+const versionOf = (p: NDArray): number => (p as Tensor)._version ?? 0;
 
 /**
  * The weights [O_i, F] of one linearConcat call packed row after row into one [ΣO_i, F] array:
- * a fresh one when `keep` (backward multiplies by it), else float32 scratch overwritten by the
- * next call (the forward product is all that reads it).
+ * fresh storage when `recording` (backward may multiply by it, and weights change every training
+ * step), else a cached copy reused while the weights are unchanged.
  */
-function packRows(parts: readonly NDArray[], rows: number, F: number, keep = true): NDArray {
-  let w: Storage;
-  if (!keep && parts[0].dtype === 'float32') {
-    if (packScratch.length < rows * F) packScratch = new Float32Array(rows * F);
-    w = packScratch.subarray(0, rows * F);
-  } else {
-    w = allocate(parts[0].dtype, rows * F);
+function packRows(parts: readonly NDArray[], rows: number, F: number, recording: boolean): NDArray {
+  if (!recording && parts[0].dtype === 'float32') {
+    const hit = packedCache.get(parts[0]);
+    if (hit !== undefined && hit.parts.length === parts.length
+      && parts.every((p, i) => p === hit.parts[i] && p.data === hit.data[i] && versionOf(p) === hit.versions[i])) {
+      return hit.packed;
+    }
+    const packed = fill(new NDArray(allocateFloat32Persistent(rows * F), [rows, F]), parts);
+    packedCache.set(parts[0], { parts: parts.slice(), versions: parts.map(versionOf), data: parts.map((p) => p.data), packed });
+    return packed;
   }
+  return fill(new NDArray(allocate(parts[0].dtype, rows * F), [rows, F]), parts);
+}
+
+function fill(w: NDArray, parts: readonly NDArray[]): NDArray {
   let off = 0;
   for (const p of parts) {
-    w.set(p.data, off);
+    w.data.set(p.data, off);
     off += p.size;
   }
-  return new NDArray(w, [rows, F]);
+  return w;
 }
 
 /**
@@ -175,15 +194,11 @@ const linearConcatOp = defineOp<LinearConcatAttrs, NDArray | null>({
     let total = 0;
     for (const w of widths) total += w;
     const keep = c.recording && c.needsInputGrad[0];
-    const W = packRows(inputs.slice(1, 1 + n), total, F, keep);
+    // Inference reuses packed weights while they are unchanged; a recorded call (training: the
+    // weights change every step) packs afresh into step-scoped storage.
+    const W = packRows(inputs.slice(1, 1 + n), total, F, c.recording);
     const y = matmulArray(x, W, { transA: false, transB: true }, 'linearConcat');
-    if (bias) {
-      const yd = y.data;
-      const b = packRows(inputs.slice(1 + n), total, 1).data;
-      for (let r = 0, end = yd.length; r < end; r += total) {
-        for (let j = 0; j < total; j++) yd[r + j] += b[j];
-      }
-    }
+    if (bias) addRowInPlace(y, packRows(inputs.slice(1 + n), total, 1, c.recording).data);
     c.saved = keep ? W : null;
     return y;
   },

@@ -8,7 +8,7 @@ import { predict } from '../../train/trainer.js';
 import { UsageError, getString, type FlagSpec, type FlagValues } from '../args.js';
 import { ConfigError } from '../config.js';
 import { checkInputFile, checkOutFile, writeOutputs, type CliIO } from '../io.js';
-import { parseCliModelInfo, type CliModelInfo } from '../model-info.js';
+import { parseCliModelInfo, outputColumnsOf, type CliModelInfo } from '../model-info.js';
 
 export const predictFlags: Record<string, FlagSpec> = {
   model: { type: 'string', placeholder: 'PATH', description: 'the model.safetensors that `train` wrote (or its --out folder)' },
@@ -90,15 +90,16 @@ export async function runPredict(flags: FlagValues, io: CliIO): Promise<number> 
   const out = getString(flags, 'out');
   if (out !== undefined) checkOutFile('predict', 'out', out);
   const { model, info } = loaded;
-  const taskNames = [...model.taskNames];
   const idColumn = getString(flags, 'id');
   const rows = await readRows(loaded, data, separator ?? info.csv.separator, idColumn);
   const n = rows.sparse.length;
   const x = encodeColumns(loaded.encoding, rows.sparse, rows.dense, Int32Array.from({ length: n }, (_, i) => i));
   const batchSize = typeof flags['batch-size'] === 'number' ? flags['batch-size'] : undefined;
   const scores = predict(model, x, { batchSize }).data;
-  const T = taskNames.length;
-  const lines = [[...(idColumn !== undefined ? [idColumn] : []), ...taskNames].map(csvCell).join(',')];
+  // A multiclass task writes one probability column per class, `<task>:<class>`.
+  const columns = outputColumnsOf(info.labels);
+  const T = columns.length;
+  const lines = [[...(idColumn !== undefined ? [idColumn] : []), ...columns].map(csvCell).join(',')];
   for (let i = 0; i < n; i++) {
     const cells: Array<string | number> = idColumn !== undefined ? [rows.ids[i] ?? ''] : [];
     for (let j = 0; j < T; j++) cells.push(scores[i * T + j]);
@@ -109,7 +110,7 @@ export async function runPredict(flags: FlagValues, io: CliIO): Promise<number> 
     io.out.write(body);
   } else {
     writeOutputs(dirname(out), { [basename(out)]: body });
-    io.err.write(`predict: scored ${n} rows (${taskNames.join(', ')}); wrote ${out}\n`);
+    io.err.write(`predict: scored ${n} rows (${model.taskNames.join(', ')}); wrote ${out}\n`);
   }
   return 0;
 }

@@ -11,6 +11,7 @@ import { SYNTHETIC_PILOT } from '../../experiments/synthetic/index.js';
 import { SIGNIFICANCE, summarizeCells, syntheticFindings } from '../../experiments/synthetic/index.js';
 import { MAX_DEFAULT_WORKERS, syntheticExperimentParallel } from '../../experiments/synthetic/index.js';
 import { syntheticPaper } from '../../experiments/synthetic/index.js';
+import { DEFAULT_STACK } from '../../experiments/synthetic/index.js';
 import { formatDuration } from '../../train/progress.js';
 import { UsageError, getNumber, getString, type FlagSpec, type FlagValues } from '../args.js';
 import { checkOutDir, checkOutFile, println, toJson, writeOutputs, type CliIO } from '../io.js';
@@ -38,6 +39,7 @@ export const syntheticFlags: Record<string, FlagSpec> = {
   out: { type: 'string', placeholder: 'DIR', description: 'output folder for the figures and metrics.json (default out/demo, out/paper or out/pilot)' },
   quiet: { type: 'boolean', description: 'no progress line' },
   workers: { type: 'int', min: 1, description: `worker threads training runs side by side (default one per CPU core, at most ${MAX_DEFAULT_WORKERS}; 1 = all in this thread); the table is the same for any count` },
+  stack: { type: 'int', min: 1, description: `runs of one (model, correlation) trained as one stacked computation (default ${DEFAULT_STACK}; 1 = one at a time); the table is the same for any width` },
 };
 
 function parseModels(v: string | undefined): SyntheticModelName[] | undefined {
@@ -198,7 +200,7 @@ export async function runSynthetic(flags: FlagValues, io: CliIO): Promise<number
   const onRun = (r: { model: SyntheticModelName; correlation: number; run: number; phase: string }, done: number, total: number): void => {
     progress?.update(done, total, `${r.phase === 'pilot' ? 'pilot ' : ''}${modelLabel(r.model)} ρ=${r.correlation} run ${r.run + 1}`);
   };
-  const parallel = { workers: getNumber(flags, 'workers'), onNote: (line: string) => { if (progress) progress.note(line); else io.err.write(`${line}\n`); } };
+  const parallel = { workers: getNumber(flags, 'workers'), stack: getNumber(flags, 'stack'), onNote: (line: string) => { if (progress) progress.note(line); else io.err.write(`${line}\n`); } };
 
   if (mode === 'demo' || mode === 'full') {
     const result = await syntheticExperimentParallel({ ...opts, onRun }, parallel);

@@ -10,6 +10,7 @@ import { ConfigError, readTrainConfig } from '../config.js';
 import { checkOutDir, println, toJson, writeOutputs, type CliIO } from '../io.js';
 import { fixed, markdownTable } from '../table.js';
 import { loadTabular } from '../tabular.js';
+import { taskOptionsOf } from '../model-info.js';
 
 export const trainFlags: Record<string, FlagSpec> = {
   config: { type: 'string', placeholder: 'FILE', description: 'JSON config: csv, labels, sparse / dense columns, model, training (see README)' },
@@ -38,8 +39,9 @@ export async function runTrain(flags: FlagValues, io: CliIO): Promise<number> {
   const data = await loadTabular(cfg);
   const taskNames = cfg.labels.map((l) => l.name);
   const taskTypes = cfg.labels.map((l) => l.type);
-  const model = buildConfiguredModel(cfg.model.name, cfg.model.options, { features: data.features, taskTypes, taskNames });
+  const model = buildConfiguredModel(cfg.model.name, cfg.model.options, { features: data.features, ...taskOptionsOf(cfg.labels) });
   const tr = cfg.training;
+  const missingLabels = cfg.labels.filter((l) => l.allowMissing).map((l) => l.name);
   if (!flags.quiet) {
     io.err.write(`train: ${cfg.model.name} (${model.numParameters()} parameters) on ${data.rows.train} rows ` +
       `(validation ${data.rows.validation}, test ${data.rows.test}) from ${cfg.csv}\n`);
@@ -48,7 +50,7 @@ export async function runTrain(flags: FlagValues, io: CliIO): Promise<number> {
   try {
     history = fit(model, data.train, {
       epochs: tr.epochs, batchSize: tr.batchSize, optimizer: tr.optimizer, lr: tr.lr, seed: tr.seed,
-      lossWeights: tr.lossWeights, clipGradNorm: tr.clipGradNorm,
+      lossWeights: tr.lossWeights, clipGradNorm: tr.clipGradNorm, missingLabels,
       validationData: data.validation ?? undefined,
       earlyStopping: tr.earlyStopping,
       verbose: flags.quiet ? 0 : 1, progressStream: io.err,
@@ -59,10 +61,10 @@ export async function runTrain(flags: FlagValues, io: CliIO): Promise<number> {
     throw e;
   }
   const evalSet = data.test ?? data.validation;
-  const evaluation = evalSet ? evaluate(model, evalSet, { lossWeights: tr.lossWeights }) : null;
+  const evaluation = evalSet ? evaluate(model, evalSet, { lossWeights: tr.lossWeights, missingLabels }) : null;
   const split = data.test ? 'test' : 'validation';
   if (evaluation) {
-    const metricNames = ['auc', 'logloss', 'accuracy', 'mse'] as const;
+    const metricNames = cfg.groupBy !== undefined ? ['auc', 'gauc', 'logloss', 'accuracy', 'mse'] as const : ['auc', 'logloss', 'accuracy', 'mse'] as const;
     println(io, `${split} metrics (${data.test ? data.rows.test : data.rows.validation} rows):`);
     println(io, markdownTable(['task', 'type', ...metricNames], taskNames.map((t, j) => {
       const m = evaluation.tasks[t];

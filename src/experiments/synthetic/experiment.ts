@@ -321,7 +321,7 @@ export function buildSyntheticModel(s: SyntheticSettings, job: Pick<SyntheticJob
   return build(job.model, s, s.bottomUnits, s.seed * 7919 + job.run * 31 + (job.phase === 'pilot' ? 7 : 1));
 }
 
-function meanTaskLoss(model: MultiTaskModel, data: { x: Tensor; y: Tensor }): [number, number, number] {
+export function meanTaskLoss(model: MultiTaskModel, data: { x: Tensor; y: Tensor }): [number, number, number] {
   const ev = evaluate(model, data, { metrics: ['mse'], batchSize: 1024 });
   const a = ev.tasks[TASK_NAMES[0]].mse!, b = ev.tasks[TASK_NAMES[1]].mse!;
   return [(a + b) / 2, a, b];

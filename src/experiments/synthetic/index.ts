@@ -13,3 +13,4 @@ export * from './pilot-record.js';
 export * from './paper.js';
 export * from './findings.js';
 export { SyntheticResultsFile } from './results-file.js';
+export * from './stacked.js';

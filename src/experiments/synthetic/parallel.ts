@@ -1,6 +1,7 @@
 import type { Worker } from 'node:worker_threads';
+import { DEFAULT_STACK, groupJobs, runGroupsHere } from './stacked.js';
 import {
-  assembleSynthetic, resolveSyntheticSettings, runJobsHere, splitKey, syntheticJobs,
+  assembleSynthetic, resolveSyntheticSettings, splitKey, syntheticJobs,
   type SyntheticExperimentOptions, type SyntheticJob, type SyntheticJobOutcome,
   type SyntheticResult, type SyntheticRun, type SyntheticSettings,
 } from './experiment.js';
@@ -11,12 +12,17 @@ import { decodeStateDict, defaultWorkers, runJobs, startModuleWorker, type Encod
  * on worker threads in any order and the result is the same, bit for bit, as in one thread.
  */
 
+/** A group of jobs: runs of one cell, trained as one stack (one job when not stacking). */
 export interface WorkerRequest {
   settings: SyntheticSettings;
-  job: SyntheticJob;
+  jobs: SyntheticJob[];
 }
 
 export interface WorkerReply {
+  replies: JobReply[];
+}
+
+export interface JobReply {
   index: number;
   run: SyntheticRun;
   labelCorrelation: number;
@@ -29,6 +35,11 @@ export interface ParallelOptions {
   workers?: number;
   /** One-line notes for the user (a fallback to one thread). */
   onNote?(line: string): void;
+  /**
+   * Runs of one cell trained as one stacked computation (stacked.ts); 1 trains one at a time.
+   * Default DEFAULT_STACK. The results are the same, bit for bit, for any width.
+   */
+  stack?: number;
   /** Starts one worker; tests replace it to exercise the fallback. Default: the synthetic worker. */
   spawn?(): Worker;
 }
@@ -41,7 +52,7 @@ export function defaultWorkerCount(): number {
 
 const startWorker = (): Worker => startModuleWorker(import.meta.url, 'worker');
 
-function outcomeOf(reply: WorkerReply): SyntheticJobOutcome {
+function outcomeOf(reply: JobReply): SyntheticJobOutcome {
   return {
     run: reply.run, labelCorrelation: reply.labelCorrelation,
     ...(reply.state && { state: decodeStateDict(reply.state) }),
@@ -63,16 +74,17 @@ export async function runSyntheticJobs(
     record?.(job, o);
     outcomes[job.index] = o;
   };
-  // A free worker takes the next job on the data set it just used, if any, so data sets are
-  // rarely generated twice.
-  await runJobs<SyntheticJob, WorkerRequest, WorkerReply>(jobs, {
-    workers: parallel.workers ?? defaultWorkerCount(), name: 'synthetic', noun: 'jobs', onNote: parallel.onNote,
-    isDone: (j) => outcomes[j.index] !== undefined,
-    request: (job) => ({ settings: s, job }),
+  // Groups of the jobs not yet done (a resumed run keeps its finished jobs). A free worker takes
+  // the next group on the data sets it just used, if any, so data sets are rarely generated twice.
+  const groups = groupJobs(jobs.filter((j) => outcomes[j.index] === undefined), parallel.stack ?? DEFAULT_STACK);
+  await runJobs<SyntheticJob[], WorkerRequest, WorkerReply>(groups, {
+    workers: parallel.workers ?? defaultWorkerCount(), name: 'synthetic', noun: 'job groups', onNote: parallel.onNote,
+    isDone: (g) => g.every((j) => outcomes[j.index] !== undefined),
+    request: (g) => ({ settings: s, jobs: g }),
     spawn: parallel.spawn ?? startWorker,
-    onReply: (reply, req) => keep(req.job, outcomeOf(reply)),
-    runHere: (left) => runJobsHere(s, left, keep),
-    pick: (pending, last) => pending.findIndex((r) => splitKey(s, r.job) === splitKey(s, last.job)),
+    onReply: (reply, req) => reply.replies.forEach((r, i) => keep(req.jobs[i], outcomeOf(r))),
+    runHere: (left) => runGroupsHere(s, left, keep),
+    pick: (pending, last) => pending.findIndex((r) => splitKey(s, r.jobs[0]) === splitKey(s, last.jobs[0])),
   });
   return outcomes as SyntheticJobOutcome[];
 }

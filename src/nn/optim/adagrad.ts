@@ -1,5 +1,6 @@
 import type { Tensor } from '../../autograd/index.js';
-import { tryAdagrad, type Storage } from '../../tensor/index.js';
+import { tryAdagrad, type RowSparse, type Storage } from '../../tensor/index.js';
+import { adagradRows } from './lazy-rows.js';
 import { Optimizer, checkRange, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
 export interface AdagradOptions {
@@ -54,5 +55,13 @@ export class Adagrad extends Optimizer<AdagradOptions> {
       sum[i] += g * g;
       theta[i] -= (clr * g) / (Math.sqrt(sum[i]) + eps);
     }
+  }
+
+  /** Adagrad on a row-sparse gradient: touched rows only; equal to the dense rule when weightDecay = 0. */
+  protected override updateRows(p: Tensor, s: RowSparse, group: ParamGroup<AdagradOptions>, state: ParamState): void {
+    const sum = this.buffer(state, 'sum', p, group.initialAccumulatorValue);
+    const t = ((state.step as number | undefined) ?? 0) + 1;
+    state.step = t;
+    adagradRows(p.data, s, sum, group.lr / (1 + (t - 1) * group.lrDecay), group.weightDecay, group.eps);
   }
 }

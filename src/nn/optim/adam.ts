@@ -1,5 +1,6 @@
 import type { Tensor } from '../../autograd/index.js';
-import { tryAdam, type Storage } from '../../tensor/index.js';
+import { tryAdam, type RowSparse, type Storage } from '../../tensor/index.js';
+import { adamRows } from './lazy-rows.js';
 import { Optimizer, checkBoolean, checkRange, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
 export interface AdamOptions {
@@ -78,6 +79,19 @@ export class Adam extends Optimizer<AdamOptions> {
     } else {
       adamPlain(theta, grad, m, v, b1, b2, stepSize, bc2Sqrt, eps);
     }
+  }
+
+  /** Lazy Adam on a row-sparse gradient: touched rows only (see lazy-rows.ts). */
+  protected override updateRows(p: Tensor, s: RowSparse, group: ParamGroup<AdamOptions>, state: ParamState): void {
+    const { lr, eps, weightDecay: wd, amsgrad } = group;
+    const [b1, b2] = group.betas;
+    const m = this.buffer(state, 'expAvg', p);
+    const v = this.buffer(state, 'expAvgSq', p);
+    const t = ((state.step as number | undefined) ?? 0) + 1;
+    state.step = t;
+    const vmax = amsgrad ? this.buffer(state, 'maxExpAvgSq', p) : null;
+    adamRows(p.data, s, m, v, vmax, b1, b2, this.decoupled ? 1 - lr * wd : 1, this.decoupled ? 0 : wd,
+      lr / (1 - Math.pow(b1, t)), Math.sqrt(1 - Math.pow(b2, t)), eps);
   }
 }
 

@@ -29,8 +29,9 @@ export function clipGradNorm(params: Tensor | readonly Tensor[], maxNorm: number
   const list = params instanceof Tensor ? [params] : [...params];
   const grads = list.filter((t, i) => {
     if (!(t instanceof Tensor)) throw new TypeError(`clipGradNorm: params[${i}] is not a Tensor (got ${typeof t})`);
-    return t.grad !== null;
-  }).map((t) => t.grad!.data);
+    return t.sparseGrad !== null || t.grad !== null;
+    // A row-sparse gradient's stored rows are distinct, so its values carry the whole norm.
+  }).map((t) => (t.sparseGrad !== null ? t.sparseGrad.values : t.grad!.data));
   if (grads.length === 0) return 0;
   let total = 0;
   if (p === Infinity) {

@@ -1,6 +1,6 @@
 import { Tensor, bumpVersion, enableGrad, noGrad } from '../../autograd/index.js';
 import { checkOptions } from '../../validation/options.js';
-import { allocate, type Storage } from '../../tensor/index.js';
+import { allocate, type RowSparse, type Storage } from '../../tensor/index.js';
 
 /*
  * The optimizer base, after torch.optim.Optimizer: parameter groups with their own options,
@@ -55,6 +55,15 @@ export abstract class Optimizer<O extends object = object> {
   /** Updates `p.data` in place from its gradient `g` (same size); `state` starts empty. */
   protected abstract update(p: Tensor, g: Storage, group: ParamGroup<O>, state: ParamState): void;
 
+  /**
+   * Updates `p.data` from a row-sparse gradient (a sparse embedding's). This default densifies it
+   * and runs the dense rule, so every optimizer is exact; Adam, AdamW, Adagrad and plain SGD
+   * override it with row updates (lazy-rows.ts) that touch only `rows.rows`.
+   */
+  protected updateRows(p: Tensor, rows: RowSparse, group: ParamGroup<O>, state: ParamState): void {
+    this.update(p, rows.toDense().data, group, state);
+  }
+
   /** Adds a group (options default to the constructor's), like torch's add_param_group. */
   addParamGroup(group: ParamGroupInput<O>): void {
     const name = this.name;
@@ -94,6 +103,10 @@ export abstract class Optimizer<O extends object = object> {
     noGrad(() => {
       for (const group of this.paramGroups) {
         for (const p of group.params) {
+          if (p.sparseGrad !== null) {
+            this.stepRowSparse(p, p.sparseGrad, group);
+            continue;
+          }
           const g = p.grad;
           if (g === null) continue;
           if (g.size !== p.size) {
@@ -110,6 +123,19 @@ export abstract class Optimizer<O extends object = object> {
       }
     });
     return loss;
+  }
+
+  /** The row-sparse branch of step: checks the gradient's shape, then updateRows. */
+  private stepRowSparse(p: Tensor, rows: RowSparse, group: ParamGroup<O>): void {
+    if (rows.numRows * rows.dim !== p.size) {
+      throw new Error(`${this.name}: row-sparse gradient [${rows.numRows},${rows.dim}] for a parameter of ${p.size} elements`);
+    }
+    let st = this.state.get(p);
+    if (st === undefined) {
+      st = {};
+      this.state.set(p, st);
+    }
+    this.updateRows(p, rows, group, st);
   }
 
   /** A buffer of `p`'s size and dtype filled with `value`, created once under `key`. */

@@ -1,5 +1,6 @@
 import type { Tensor } from '../../autograd/index.js';
-import { trySgd, type Storage } from '../../tensor/index.js';
+import { trySgd, type RowSparse, type Storage } from '../../tensor/index.js';
+import { sgdRows } from './lazy-rows.js';
 import { Optimizer, checkBoolean, checkRange, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
 export interface SGDOptions {
@@ -61,5 +62,14 @@ export class SGD extends Optimizer<SGDOptions> {
       buf[i] = b;
       theta[i] -= lr * (nesterov ? g + mu * b : b);
     }
+  }
+
+  /**
+   * Plain SGD touches only the gradient's rows, which is exactly the dense rule; with momentum or
+   * weight decay every row moves, so the gradient is densified (exact, at the dense cost).
+   */
+  protected override updateRows(p: Tensor, s: RowSparse, group: ParamGroup<SGDOptions>, state: ParamState): void {
+    if (group.momentum === 0 && group.weightDecay === 0) sgdRows(p.data, s, group.lr);
+    else super.updateRows(p, s, group, state);
   }
 }

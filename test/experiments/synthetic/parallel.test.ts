@@ -49,7 +49,7 @@ describe('syntheticExperimentParallel', () => {
       spawn: () => new Worker('throw new Error("no threads here")', { eval: true }),
     });
     expect(notes).toHaveLength(1);
-    expect(notes[0]).toMatch(/^synthetic: worker threads failed \(.*no threads here.*\); running the 12 remaining jobs in this thread$/);
+    expect(notes[0]).toMatch(/^synthetic: worker threads failed \(.*no threads here.*\); running the 6 remaining job groups in this thread$/);
     expect(comparable(r)).toEqual(sequential);
   });
 
@@ -59,7 +59,8 @@ describe('syntheticExperimentParallel', () => {
     const small: SyntheticExperimentOptions = { ...tiny, correlations: [0.5], models: ['mmoe', 'omoe'] };
     const notes: string[] = [];
     await syntheticExperimentParallel(small, {
-      workers: 4,
+      // One job per request (stacked groups would be fewer requests than workers).
+      workers: 4, stack: 1,
       onNote: (l) => notes.push(l),
       spawn: () => { started++; return new Worker('throw new Error("no threads here")', { eval: true }); },
     });
@@ -70,7 +71,7 @@ describe('syntheticExperimentParallel', () => {
   it('falls back when spawning itself throws', async () => {
     const notes: string[] = [];
     const r = await syntheticExperimentParallel(tiny, { workers: 2, onNote: (l) => notes.push(l), spawn: () => { throw new Error('spawn refused'); } });
-    expect(notes).toEqual(['synthetic: worker threads failed (spawn refused); running the 12 remaining jobs in this thread']);
+    expect(notes).toEqual(['synthetic: worker threads failed (spawn refused); running the 6 remaining job groups in this thread']);
     expect(comparable(r)).toEqual(sequential);
   });
 });

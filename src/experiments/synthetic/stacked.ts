@@ -1,0 +1,102 @@
+import { stackModels, unstackModels } from '../../nn/stacked.js';
+import { fitStacked } from '../../train/fit-stacked.js';
+import {
+  buildSyntheticModel, meanTaskLoss, runSyntheticJob, splitKey, stepsPerEpoch, syntheticSplit, totalSteps, keepsModel,
+  type SyntheticJob, type SyntheticJobOutcome, type SyntheticRun, type SyntheticSettings, type SyntheticSplit,
+} from './experiment.js';
+import type { MultiTaskModel } from '../../models/index.js';
+
+/*
+ * The synthetic experiment's runs trained R at a time as one stacked computation (nn/stacked.ts):
+ * the runs of one (phase, ρ, model, lr) cell differ only in their seeds and data, which is what
+ * stacking takes. Stacked training is bit-identical to training alone, so a group gives each job
+ * the outcome runSyntheticJob gives it, and the results table does not depend on the width.
+ */
+
+/** Width of a stack by default (runs of one cell trained as one computation). */
+export const DEFAULT_STACK = 8;
+
+/** Jobs in groups of at most `stack` runs of one cell, in the order the cells first appear. */
+export function groupJobs(jobs: readonly SyntheticJob[], stack: number): SyntheticJob[][] {
+  if (!Number.isInteger(stack) || stack < 1) throw new RangeError(`groupJobs: stack must be an integer ≥ 1, got ${stack}`);
+  const cells = new Map<string, SyntheticJob[][]>();
+  const groups: SyntheticJob[][] = [];
+  for (const job of jobs) {
+    const key = `${job.phase}/${job.correlationIndex}/${job.model}/${job.lr}`;
+    let list = cells.get(key);
+    if (list === undefined) cells.set(key, (list = []));
+    let last = list[list.length - 1];
+    if (last === undefined || last.length === stack) {
+      last = [];
+      list.push(last);
+      groups.push(last);
+    }
+    last.push(job);
+  }
+  return groups;
+}
+
+/**
+ * Trains a group of jobs (runs of one cell) as one stack, logging each run's loss on its watched
+ * rows at the steps runSyntheticJob logs at, from a copy of that run's weights.
+ */
+export function runSyntheticGroup(s: SyntheticSettings, jobs: readonly SyntheticJob[], data: readonly SyntheticSplit[]): Array<{ run: SyntheticRun; model: MultiTaskModel }> {
+  if (jobs.length === 1) return [runSyntheticJob(s, jobs[0], data[0])];
+  jobs.forEach((job, r) => {
+    if (data[r].key !== splitKey(s, job)) throw new Error(`runSyntheticGroup: data set ${data[r].key} given for job ${splitKey(s, job)}`);
+    if (job.model !== jobs[0].model || job.lr !== jobs[0].lr || job.phase !== jobs[0].phase) throw new Error('runSyntheticGroup: a group holds runs of one model, phase and learning rate');
+  });
+  const t0 = performance.now();
+  const R = jobs.length;
+  const stacked = stackModels(jobs.map((job) => buildSyntheticModel(s, job)));
+  const copy = buildSyntheticModel(s, jobs[0]);
+  const watched = data.map((d) => (jobs[0].phase === 'main' ? d.test : d.validation));
+  const perEpoch = stepsPerEpoch(s);
+  const last = totalSteps(s);
+  const steps: number[][] = jobs.map(() => []);
+  const curves: number[][] = jobs.map(() => []);
+  const taskLoss: Array<[number, number]> = jobs.map(() => [NaN, NaN]);
+  fitStacked(stacked, data.map((d) => d.train), {
+    epochs: s.epochs, batchSize: s.batchSize, optimizer: 'adam', lr: jobs[0].lr, seeds: data.map((d) => d.dataSeed + 17),
+    onStep: (epoch, step) => {
+      const at = (epoch - 1) * perEpoch + step;
+      if (at % s.logEvery !== 0 && at !== last) return;
+      for (let r = 0; r < R; r++) {
+        copy.loadStateDict(stacked.runStateDict(r));
+        const [mean, a, b] = meanTaskLoss(copy, watched[r]);
+        steps[r].push(at);
+        curves[r].push(mean);
+        taskLoss[r] = [a, b];
+      }
+    },
+  });
+  const models = unstackModels(stacked);
+  const seconds = (performance.now() - t0) / 1000 / R;
+  return jobs.map((job, r) => ({
+    model: models[r],
+    run: {
+      phase: job.phase, model: job.model, correlation: s.correlations[job.correlationIndex], run: job.run, lr: job.lr,
+      steps: steps[r], curve: curves[r], finalLoss: curves[r][curves[r].length - 1], taskLoss: taskLoss[r], seconds,
+    },
+  }));
+}
+
+/** The data sets of a group's jobs, reusing those `cache` holds (the cache keeps the latest ones). */
+export function groupData(s: SyntheticSettings, jobs: readonly SyntheticJob[], cache: Map<string, SyntheticSplit>): SyntheticSplit[] {
+  const out = jobs.map((job) => cache.get(splitKey(s, job)) ?? syntheticSplit(s, job));
+  // Consecutive groups are other models of the same runs: keep this group's data sets only.
+  cache.clear();
+  for (const d of out) cache.set(d.key, d);
+  return out;
+}
+
+/** Runs groups in this thread; `record` sees each job's outcome. */
+export function runGroupsHere(s: SyntheticSettings, groups: readonly SyntheticJob[][], record: (job: SyntheticJob, o: SyntheticJobOutcome) => void): void {
+  const cache = new Map<string, SyntheticSplit>();
+  for (const jobs of groups) {
+    const data = groupData(s, jobs, cache);
+    runSyntheticGroup(s, jobs, data).forEach(({ run, model }, r) => {
+      record(jobs[r], { run, labelCorrelation: data[r].labelCorrelation, ...(keepsModel(jobs[r]) && { state: model.stateDict() }) });
+    });
+  }
+}

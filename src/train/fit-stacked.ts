@@ -1,0 +1,164 @@
+import { Tensor, physical } from '../autograd/index.js';
+import { batchIndices } from '../data/batches.js';
+import type { FeatureBatch, ModelInput, MultiTaskModel } from '../models/types.js';
+import { Adagrad, Adam, AdamW, RMSprop, SGD } from '../nn/optim/index.js';
+import { runSlice, stackTensors, type StackedModules } from '../nn/stacked.js';
+import { Generator } from '../tensor/index.js';
+import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
+import { checkPositiveInt } from '../validation/values.js';
+import { checkedDataset } from './checks.js';
+import { takeFeatures, takeLabels, type Dataset, type ResolvedDataset } from './dataset.js';
+import { checkModel, resolveLossWeights } from './evaluate.js';
+import { History } from './history.js';
+import { StepScopes } from './held-storage.js';
+import { accumulateTaskLosses, multiTaskLoss } from './loss.js';
+import { makeOptimizer, type OptimizerLike, type OptimizerName } from './optimizer-registry.js';
+
+/*
+ * `fit` for R stacked models (nn/stacked.ts): every run draws its batches in its own seeded order
+ * exactly as `fit` with `seed: seeds[r]` would, and each step is one stacked forward, backward and
+ * optimizer step. The optimizers are elementwise, so each run keeps its own state; fit's options
+ * that couple runs or need per-run control flow (global-norm clipping, early stopping,
+ * schedulers, learned task weights, validation) are refused.
+ */
+
+export interface FitStackedOptions {
+  epochs?: number;
+  batchSize?: number;
+  /** A name (with `lr`), or an elementwise optimizer over `stacked.parameters()`. Default 'adam'. */
+  optimizer?: OptimizerLike | OptimizerName;
+  lr?: number;
+  lossWeights?: readonly number[] | Record<string, number>;
+  shuffle?: boolean;
+  /** Run r shuffles with `new Generator(seeds[r])`, as `fit(model, data, { seed })` does. Needed when shuffling. */
+  seeds?: readonly number[];
+  /** Called after every optimizer step with the epoch (1-based) and the step within it (1-based), as fit's onBatchEnd. */
+  onStep?: (epoch: number, step: number) => void;
+}
+
+const KEYS: OptionKeys<FitStackedOptions> = { epochs: true, batchSize: true, optimizer: true, lr: true, lossWeights: true, shuffle: true, seeds: true, onStep: true };
+
+const REFUSED: Record<string, string> = {
+  clipGradNorm: 'global-norm clipping couples every run through one norm',
+  earlyStopping: 'runs would stop at different epochs',
+  lrScheduler: 'a scheduler steps one learning rate for every run',
+  taskWeighting: 'learned task weights are not per run',
+  validationSplit: 'validation is per model: evaluate each unstacked model',
+  validationData: 'validation is per model: evaluate each unstacked model',
+  sampleWeight: 'not supported for stacked training',
+  classWeight: 'not supported for stacked training',
+  seed: "give one seed per run as 'seeds'",
+  callbacks: 'not supported for stacked training',
+  signal: 'not supported for stacked training',
+  verbose: 'stacked training is silent',
+  progressStream: 'stacked training is silent',
+};
+
+const ELEMENTWISE = [Adam, AdamW, SGD, Adagrad, RMSprop];
+
+/** Run r's rows of every feature, stacked into one input ([R, B, ...] behind each tensor). */
+function stackInputs(fn: string, parts: ModelInput[]): ModelInput {
+  const first = parts[0];
+  if (first instanceof Tensor) return stackTensors(parts as Tensor[]);
+  const out: FeatureBatch = {};
+  for (const [name, v] of Object.entries(first)) {
+    if (!(v instanceof Tensor)) {
+      throw new Error(`${fn}: feature '${name}' is sparse ids (Int32Array): the input layer reads ids as values, which differ per run; stacked training takes dense features only`);
+    }
+    out[name] = stackTensors(parts.map((p) => (p as FeatureBatch)[name] as Tensor));
+  }
+  return out;
+}
+
+/**
+ * Trains the R models of `stacked` at once, run r on `data[r]`; returns one History per run, with
+ * the same `loss` and `<task>_loss` logs `fit` would give that run alone.
+ */
+export function fitStacked(stacked: StackedModules<MultiTaskModel>, data: readonly Dataset[], opts: FitStackedOptions = {}): History[] {
+  const fn = 'fitStacked';
+  if (opts !== null && typeof opts === 'object') {
+    for (const k of Object.keys(opts)) if (k in REFUSED) throw new Error(`${fn}: option '${k}' is not available: ${REFUSED[k]}`);
+  }
+  checkOptionKeys(fn, opts, KEYS);
+  const model = stacked.module;
+  checkModel(fn, model);
+  const R = stacked.runs;
+  if (!Array.isArray(data) || data.length !== R) throw new RangeError(`${fn}: expected ${R} data sets (one per run), got ${Array.isArray(data) ? data.length : typeof data}`);
+  const train: ResolvedDataset[] = data.map((d, r) => checkedDataset(`${fn} (data[${r}])`, d, model));
+  train.forEach((t, r) => {
+    if (t.n !== train[0].n) throw new RangeError(`${fn}: data[${r}] has ${t.n} rows, data[0] has ${train[0].n}; every run needs the same number of rows`);
+  });
+  if (train[0].n === 0) throw new RangeError(`${fn}: no training rows`);
+  const epochs = checkPositiveInt(fn, 'epochs', opts.epochs ?? 1);
+  const batchSize = checkPositiveInt(fn, 'batchSize', opts.batchSize ?? 256);
+  const weights = resolveLossWeights(fn, model, opts.lossWeights);
+  const shuffle = opts.shuffle ?? true;
+  const seeds = opts.seeds;
+  if (seeds !== undefined && (!Array.isArray(seeds) || seeds.length !== R || !seeds.every((s) => Number.isInteger(s)))) {
+    throw new RangeError(`${fn}: seeds must be ${R} integers (one per run)`);
+  }
+  if (shuffle && seeds === undefined) throw new Error(`${fn}: shuffling needs seeds (one per run), or shuffle: false`);
+  if (opts.onStep !== undefined && typeof opts.onStep !== 'function') throw new TypeError(`${fn}: onStep must be a function`);
+  const opt = opts.optimizer ?? 'adam';
+  if (typeof opt !== 'string' && !ELEMENTWISE.some((C) => opt instanceof C)) {
+    throw new TypeError(`${fn}: optimizer must be a name or an Adam, AdamW, SGD, Adagrad or RMSprop over stacked.parameters() (elementwise, so per run)`);
+  }
+  const optimizer = makeOptimizer(fn, opt, stacked.parameters(), opts.lr ?? 1e-3);
+  const gens = Array.from({ length: R }, (_, r) => new Generator(seeds?.[r] ?? 0));
+  const numTasks = model.taskNames.length;
+  const histories = Array.from({ length: R }, () => new History());
+  const scopes = new StepScopes([model, optimizer, stacked]);
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    const t0 = performance.now();
+    model.train();
+    const its = train.map((t, r) => batchIndices(t.n, batchSize, { shuffle, generator: gens[r] }));
+    const taskSums = Array.from({ length: R }, () => new Float64Array(numTasks));
+    const lossSum = new Float64Array(R);
+    let seen = 0;
+    let step = 0;
+    for (;;) {
+      const rows = its.map((it) => it.next());
+      if (rows[0].done) break;
+      const rowsR = rows.map((x) => x.value as Int32Array);
+      const b = rowsR[0].length;
+      // The step's intermediates return to the arena when it ends, as in fit (held-storage.ts);
+      // numbers are copied out inside, and onStep runs outside.
+      scopes.run(() => {
+        const ys = rowsR.map((rs, r) => takeLabels(train[r].y, numTasks, rs));
+        const xb = stackInputs(fn, rowsR.map((rs, r) => takeFeatures(train[r].x, rs, train[r].n)));
+        const yb = stackTensors(ys);
+        optimizer.zeroGrad();
+        const logits = model.logits(xb);
+        const reg = model.regularizationLoss();
+        let loss = multiTaskLoss(logits, yb, model.taskTypes, weights, null);
+        if (reg !== null) loss = loss === null ? reg : loss.add(reg);
+        const values = loss === null ? new Float64Array(R) : Float64Array.from(physical(loss).data);
+        for (let r = 0; r < R; r++) {
+          if (!Number.isFinite(values[r])) throw new Error(`${fn}: run ${r}'s loss became ${values[r]} at epoch ${epoch}, step ${step + 1} (lower the learning rate)`);
+        }
+        if (loss !== null) {
+          const p = physical(loss);
+          const seed = new Tensor(p.dtype === 'float64' ? new Float64Array(R).fill(1) : new Float32Array(R).fill(1), [R]);
+          p.backward(seed);
+        }
+        optimizer.step();
+        for (let r = 0; r < R; r++) {
+          accumulateTaskLosses(runSlice(logits, r), ys[r], model.taskTypes, taskSums[r], null);
+          lossSum[r] += values[r] * b;
+        }
+      });
+      seen += b;
+      step++;
+      opts.onStep?.(epoch, step);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    for (let r = 0; r < R; r++) {
+      const logs: Record<string, number> = { loss: lossSum[r] / seen };
+      model.taskNames.forEach((name, j) => { logs[`${name}_loss`] = taskSums[r][j] / seen; });
+      histories[r].push({ epoch, logs, seconds, samplesPerSecond: seen / seconds });
+    }
+  }
+  // What the steps kept (gradients, optimizer state) is the collector's from here on.
+  scopes.finish();
+  return histories;
+}
