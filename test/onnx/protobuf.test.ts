@@ -83,6 +83,6 @@ describe('multiclass metadata', () => {
       const kv = decode(e as Uint8Array);
       return [Buffer.from(kv.get(1)![0] as Uint8Array).toString(), Buffer.from(kv.get(2)![0] as Uint8Array).toString()];
     }));
-    expect(meta).toEqual({ model: 'MMoE', task_names: '["genre","ctr"]', task_types: '["multiclass","binary"]', num_classes: '[4,1]', output: 'predictions' });
+    expect(meta).toEqual({ model: 'MMoE', inputs: 'encoded', task_names: '["genre","ctr"]', task_types: '["multiclass","binary"]', num_classes: '[4,1]', output: 'predictions' });
   });
 });

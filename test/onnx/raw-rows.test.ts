@@ -43,6 +43,6 @@ describe('exportOnnx with a row encoding', () => {
     expect(() => exportOnnx(m, { encoding: { ...encoding, dense: [...encoding.dense, { column: 'tenure', mean: 0, std: 1 }] } }))
       .toThrow(/^exportOnnx: encoding column 'tenure' is not a feature of the model \(device, country, price, age\)/);
     expect(() => exportOnnx(m, { encoding: { sparse: [{ column: 'device', vocabulary: [1] }], dense: [] } as never }))
-      .toThrow(/^exportOnnx: encoding.sparse entries must be \{ column, vocabulary: string\[\] \}/);
+      .toThrow(/^exportOnnx: encoding.sparse entries must be \{ column, vocabulary: string\[\], hashBuckets\? \}/);
   });
 });
