@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { noGrad } from '../../src/autograd/index.js';
 import {
-  ESMM, MMoE, MultiTaskBase, deserializeModel, encodeRows, encodingFeatures, fitRowEncoding, serializeModel,
+  AITM, DCNMix, ESMM, MMoE, MultiTaskBase, hashBucket, modelClasses, modelNames, deserializeModel, encodeRows, encodingFeatures, fitRowEncoding, serializeModel,
   MODEL_FORMAT_VERSION, type ModelInput, type MultiTaskModel,
 } from '../../src/models/index.js';
 import { FormatError, deserializeSafetensorsWithMetadata, serializeSafetensors } from '../../src/nn/safetensors.js';
 import { loadModel, saveModel } from '../../src/models/model-file-node.js';
 import { predict } from '../../src/train/evaluate.js';
 import { ReLU } from '../../src/nn/activation.js';
+import { moduleTypeName } from '../../src/nn/type-name.js';
 import { buildModels, denseBatch, featureBatch, features } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmoe-ts-model-file-'));
@@ -96,6 +97,43 @@ describe('serializeModel / deserializeModel', () => {
       expect(err, String(pattern)).toBeInstanceOf(FormatError);
       expect((err as Error).message).toMatch(pattern);
     }
+  });
+});
+
+describe("main's models and options in the model file", () => {
+  it('DCNMix and AITM are registered, name themselves, and come back with no options', () => {
+    for (const name of modelNames) expect(modelClasses[name], name).toBeDefined();
+    const x = featureBatch(5, 4);
+    const ms = [
+      new DCNMix({ features, taskTypes: ['binary', 'regression'], crossNum: 2, lowRank: 2, numExperts: 2, dnnHiddenUnits: [3], seed: 1 }),
+      new AITM({ features, taskTypes: ['binary', 'binary'], towerHiddenUnits: [3], seed: 2 }),
+    ];
+    for (const m of ms) {
+      expect(moduleTypeName(m)).toBe(m.architecture);
+      const back = deserializeModel(serializeModel(m)).model;
+      expect(back.constructor).toBe(m.constructor);
+      expect(Array.from(scores(back, x))).toEqual(Array.from(scores(m, x)));
+    }
+  });
+
+  it('a multiclass model with a hashed column and sparse embeddings round-trips with its encoding', () => {
+    const rows = [{ user: 'u1', city: 'rome', age: 30 }, { user: 'u2', city: 'oslo', age: 50 }, { user: null, city: 'rome', age: 41 }];
+    const encoding = fitRowEncoding(rows, { sparse: ['user', 'city'], dense: ['age'], hashBuckets: { user: 13 } });
+    expect(encoding.sparse[0]).toEqual({ column: 'user', vocabulary: [], hashBuckets: 13 });
+    const x = encodeRows(encoding, rows);
+    expect(Array.from(x.user)).toEqual([hashBucket('u1', 13), hashBucket('u2', 13), hashBucket('', 13)]);
+    const m = new MMoE({
+      features: encodingFeatures(encoding), taskTypes: ['multiclass', 'binary'], taskNames: ['genre', 'ctr'], numClasses: { genre: 3 },
+      sparseEmbedding: true, numExperts: 2, expertHiddenUnits: [4], towerHiddenUnits: [2], seed: 5,
+    });
+    const { model: back, spec, encoding: enc } = deserializeModel(serializeModel(m, { encoding }));
+    expect(back.numClasses).toEqual([3, 1]);
+    expect(spec.options.sparseEmbedding).toBe(true);
+    expect(back.inputLayer!.features[0]).toMatchObject({ name: 'user', vocabularySize: 13, useHash: true });
+    m.eval();
+    expect(Array.from(predict(back, encodeRows(enc!, rows)).data)).toEqual(Array.from(predict(m, x).data));
+    expect(() => fitRowEncoding(rows, { sparse: ['user'], hashBuckets: { city: 4 } })).toThrow(/^fitRowEncoding: hashBuckets names 'city', which is not a sparse column/);
+    expect(() => fitRowEncoding(rows, { sparse: ['user'], hashBuckets: { user: 0 } })).toThrow(/^fitRowEncoding: hashBuckets of 'user' must be an integer/);
   });
 });
 
