@@ -1,5 +1,5 @@
 import { Tensor, bumpVersion, castStorage } from '../autograd/index.js';
-import { NDArray, checkDType, formatShape, shapesEqual, type DType } from '../tensor/index.js';
+import { NDArray, checkDType, formatShape, shapesEqual, toArenaStorage, type DType } from '../tensor/index.js';
 import { summary, type SummaryOptions } from './summary.js';
 import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
 import { moduleTypeName } from './type-name.js';
@@ -37,6 +37,17 @@ const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnPropert
  * are registered by name (in order), which gives dotted state-dict keys like `linears.0.weight`.
  * Subclasses define their own `forward` with whatever signature they need.
  */
+/**
+ * Moves a parameter's or buffer's storage into the WebAssembly arena (same values, same Tensor
+ * object), so kernels and the optimizer use it in place for the module's whole life. Code holding
+ * the old `.data` array from before registration keeps a copy that no longer changes.
+ */
+function adoptStorage(t: Tensor): void {
+  const d = t.data;
+  const moved = toArenaStorage(d);
+  if (moved !== d) (t as { data: typeof d }).data = moved;
+}
+
 /** Bumped whenever any module registers a child: cached module lists made before are stale. */
 let structureVersion = 0;
 
@@ -54,6 +65,7 @@ export class Module {
     this.checkName('registerParameter', name);
     if (!t.isLeaf) throw new Error(`registerParameter: '${name}' must be a leaf tensor (use detach())`);
     t.requiresGrad = true;
+    adoptStorage(t);
     this._parameters.set(name, t);
     return t;
   }
@@ -61,6 +73,7 @@ export class Module {
   /** Registers a non-learnable state tensor (running statistics) that belongs in the state dict. */
   registerBuffer(name: string, t: Tensor): Tensor {
     this.checkName('registerBuffer', name);
+    adoptStorage(t);
     this._buffers.set(name, t);
     return t;
   }

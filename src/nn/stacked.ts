@@ -1,6 +1,6 @@
 import { Tensor, physical, runsOf, stackedView } from '../autograd/index.js';
 import { restoreTensor, stackInPlace, type SavedProperties } from '../autograd/stacked/view.js';
-import { formatShape } from '../tensor/index.js';
+import { allocateFloat32Persistent, allocateUninit, formatShape } from '../tensor/index.js';
 import { BatchNorm1d } from './batchnorm.js';
 import { Dropout } from './dropout.js';
 import type { Module } from './module.js';
@@ -139,7 +139,7 @@ export function stackModels<M extends Module>(models: readonly M[]): StackedModu
   });
   const R = models.length;
   const params = names.map(([name, t], k) => {
-    const data = t.dtype === 'float64' ? new Float64Array(R * t.size) : new Float32Array(R * t.size);
+    const data = t.dtype === 'float64' ? new Float64Array(R * t.size) : allocateFloat32Persistent(R * t.size, false);
     (models as readonly Module[]).forEach((m: Module, r: number) => data.set(m.namedParameters()[k][1].data, r * t.size));
     const phys = new Tensor(data, [R, ...t.shape], t.requiresGrad);
     const own = stackInPlace(t, phys);
@@ -160,7 +160,8 @@ export function stackTensors(parts: readonly Tensor[]): Tensor {
   if (!Array.isArray(parts) || parts.length === 0) throw new RangeError(`${fn}: expected a non-empty array of tensors`);
   const s = parts[0].shape;
   const n = parts[0].size;
-  const data = parts[0].dtype === 'float64' ? new Float64Array(parts.length * n) : new Float32Array(parts.length * n);
+  // Fully written below; in a step's scope it is an arena block (kernels read it in place).
+  const data = allocateUninit(parts[0].dtype, parts.length * n);
   parts.forEach((p, r) => {
     if (!(p instanceof Tensor) || formatShape(p.shape) !== formatShape(s) || p.dtype !== parts[0].dtype) {
       throw new Error(`${fn}: parts[${r}] is ${p instanceof Tensor ? `${formatShape(p.shape)} ${p.dtype}` : typeof p}, parts[0] is ${formatShape(s)} ${parts[0].dtype}`);

@@ -57,7 +57,13 @@ function reduceAxis(op: ReduceOp, x: NDArray, axis: number): NDArray {
 function sumOnGlue(d: Storage, o: Storage, outer: number, n: number, inner: number): boolean {
   if (inner === 1) return trySum('rows', d, o, outer, n);
   if (outer === 1) return trySum('columns', d, o, n, inner);
-  return false;
+  // [outer, n, inner] (a stacked run axis in front): column sums block by block, each in the
+  // order a lone block's would be; all or none, so a partial run never mixes paths.
+  if (!trySum('columns', d.subarray(0, n * inner), o.subarray(0, inner), n, inner)) return false;
+  for (let a = 1; a < outer; a++) {
+    trySum('columns', d.subarray(a * n * inner, (a + 1) * n * inner), o.subarray(a * inner, (a + 1) * inner), n, inner);
+  }
+  return true;
 }
 
 /**

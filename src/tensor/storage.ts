@@ -37,28 +37,26 @@ type Scope = ScopeBlocks;
 
 const scopes: Scope[] = [];
 
-/** A float32 array of `size` elements, zero-filled unless `zero` is false (for kernels that write every element). */
+/**
+ * A float32 array of `size` elements, zero-filled unless `zero` is false (for kernels that write
+ * every element). Inside a storage scope it is an arena block the scope returns; outside one it is
+ * an ordinary JavaScript array, which the collector reclaims at its own pace (an arena block made
+ * outside a scope could only come back through a finalizer, which a synchronous loop never lets
+ * run, and a user's own training loop grew the arena by its every intermediate).
+ */
 export function allocateFloat32(size: number, zero = true): Float32Array {
-  if (size > 0 && wasmEnabled()) {
+  if (scopes.length > 0 && size > 0 && wasmEnabled()) {
     const heap = storageHeap();
     if (heap !== null) {
       const bytes = 4 * size;
-      const ptr = heap.alloc(bytes, scopes.length > 0);
+      const ptr = heap.alloc(bytes, true);
       if (ptr >= 0) {
         const view = heap.view(ptr, size);
         // Memory the bump pointer just reached is zero already; filling it would also touch every page.
         if (zero && !heap.lastFresh) view.fill(0);
-        // A block made in a scope is the scope's to return; the collector only needs to know of
-        // it if the scope keeps it (registering costs more than the rest of an allocation).
-        const inScope = scopes.length > 0;
-        const block: Block = { heap, ptr, bytes, registered: !inScope };
-        if (inScope) {
-          const s = scopes[scopes.length - 1];
-          s.views.push(view);
-          s.blocks.push(block);
-        } else {
-          registry.register(view, block, view);
-        }
+        const s = scopes[scopes.length - 1];
+        s.views.push(view);
+        s.blocks.push({ heap, ptr, bytes, registered: false });
         return view;
       }
     }
@@ -67,16 +65,37 @@ export function allocateFloat32(size: number, zero = true): Float32Array {
 }
 
 /**
- * A float32 array that outlives any open storage scope (a cache an op keeps across calls): in the
- * arena where storage lives there, returned by the garbage collector only.
+ * A float32 array that lives as long as its owner, wherever a scope is open: a parameter, a
+ * buffer, an optimizer's state, an op's cache. In the arena where storage lives there (so kernels
+ * use it in place), returned by the garbage collector; else an ordinary array.
  */
-export function allocateFloat32Persistent(size: number): Float32Array {
-  const saved = scopes.splice(0, scopes.length);
-  try {
-    return allocateFloat32(size, false);
-  } finally {
-    scopes.push(...saved);
+export function allocateFloat32Persistent(size: number, zero = true): Float32Array {
+  if (size > 0 && wasmEnabled()) {
+    const heap = storageHeap();
+    if (heap !== null) {
+      const bytes = 4 * size;
+      const ptr = heap.alloc(bytes, false);
+      if (ptr >= 0) {
+        const view = heap.view(ptr, size);
+        if (zero && !heap.lastFresh) view.fill(0);
+        const block: Block = { heap, ptr, bytes, registered: true };
+        registry.register(view, block, view);
+        return view;
+      }
+    }
   }
+  return new Float32Array(size);
+}
+
+/** `data` itself when it already lives in the arena (or cannot), else a persistent arena copy of it. */
+export function toArenaStorage<S extends Float32Array | Float64Array>(data: S): S {
+  if (!(data instanceof Float32Array) || data.length === 0 || !wasmEnabled()) return data;
+  const heap = storageHeap();
+  if (heap === null || heap.owns(data.buffer)) return data;
+  const copy = allocateFloat32Persistent(data.length, false);
+  if (!heap.owns(copy.buffer)) return data;
+  copy.set(data);
+  return copy as S;
 }
 
 /** Opens a storage scope (see above); scopes nest. */

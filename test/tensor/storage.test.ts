@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { allocate, closeStorageScope, getBackend, openStorageScope, scopeCarry, storageStats } from '../../src/tensor/index.js';
 import { fit } from '../../src/train/index.js';
+import { randn } from '../../src/autograd/index.js';
+import { Linear } from '../../src/nn/linear.js';
+import { Module } from '../../src/nn/module.js';
 import { smallMMoE, teacherData } from '../train/helpers.js';
 
 // Arena storage needs the WebAssembly backend over a shared memory (Node has both); elsewhere
@@ -14,10 +17,25 @@ describe.runIf(arena)('arena-resident storage', () => {
     a.fill(7);
     expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(closeStorageScope([])).toBe(1);
+    openStorageScope();
     const b = allocate('float32', 37);
     expect(b.byteOffset).toBe(a.byteOffset); // the same block, from its free list
     expect(Array.from(b).every((v) => v === 0)).toBe(true);
     expect(allocate('float64', 3)).toBeInstanceOf(Float64Array);
+    closeStorageScope([]);
+  });
+
+  it('outside a scope storage is an ordinary array; a module moves its parameters into the arena', () => {
+    expect(allocate('float32', 10).buffer).toBeInstanceOf(ArrayBuffer);
+    const lin = new Linear(3, 2);
+    expect(lin.weight.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(lin.bias!.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+    const w = randn([2, 2]);
+    const values = Array.from(w.data);
+    const m = new Module();
+    m.registerParameter('w', w);
+    expect(w.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(Array.from(w.data)).toEqual(values);
   });
 
   it('a scope returns what nothing keeps, keeps views and subarrays of kept blocks intact', () => {

@@ -1,6 +1,6 @@
 import { Tensor, bumpVersion, enableGrad, noGrad } from '../../autograd/index.js';
 import { checkOptions } from '../../validation/options.js';
-import { allocate, type RowSparse, type Storage } from '../../tensor/index.js';
+import { allocate, allocateFloat32Persistent, type RowSparse, type Storage } from '../../tensor/index.js';
 
 /*
  * The optimizer base, after torch.optim.Optimizer: parameter groups with their own options,
@@ -142,7 +142,8 @@ export abstract class Optimizer<O extends object = object> {
   protected buffer(state: ParamState, key: string, p: Tensor, value = 0): Storage {
     let b = state[key];
     if (b === undefined) {
-      b = allocate(p.dtype, p.size);
+      // State lives as long as the optimizer: in the arena where parameters are (fused steps).
+      b = p.dtype === 'float32' ? allocateFloat32Persistent(p.size) : allocate(p.dtype, p.size);
       if (value !== 0) b.fill(value);
       state[key] = b;
     }

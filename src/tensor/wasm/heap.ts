@@ -53,16 +53,15 @@ export class ArenaHeap {
   private readonly buffers: ArrayBufferLike[] = [];
 
   /**
-   * Live bytes beyond which `alloc` refuses blocks outside a storage scope (callers then use the
-   * JavaScript heap): code that allocates in a long synchronous loop outside any scope holds every
-   * block until the loop yields (the FinalizationRegistry cannot run before), so the arena would
-   * grow with it. Blocks inside a scope, which comes back at its end, are not limited.
+   * Live bytes beyond which `alloc` refuses long-lived blocks (parameters, caches: callers then use
+   * the JavaScript heap), which only the garbage collector returns; blocks inside a storage scope,
+   * which come back at its end, are not limited.
    */
   limitBytes: number;
 
   constructor(readonly arena: Arena) {
     this.top = CONTROL_BYTES;
-    this.limitBytes = Math.min(arena.maxBytes / 4, 64 * 1024 * 1024);
+    this.limitBytes = Math.min(arena.maxBytes / 4, 1024 * 1024 * 1024);
   }
 
   /** A block of at least `bytes` (64-byte aligned), or -1 when the arena cannot give one. */
