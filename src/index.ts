@@ -7,7 +7,7 @@ export * as nn from './nn/index.js';
 export { stackModels, unstackModels, stackTensors, runSlice, StackedModules } from './nn/stacked.js';
 export * as optim from './nn/optim/index.js';
 // Bytes only: the file forms (saveSafetensors, loadSafetensors, readCsv, loadCensusIncome) are in mmoe-ts/node (src/node.ts).
-export { serializeSafetensors, deserializeSafetensors, deserializeSafetensorsWithMetadata } from './nn/safetensors.js';
+export { serializeSafetensors, deserializeSafetensors, deserializeSafetensorsWithMetadata, FormatError } from './nn/safetensors.js';
 export { setSavedDType, savedDType, type SavedDType } from './nn/saved-dtype.js';
 export * from './models/index.js';
 export * from './data/index.js';

@@ -8,3 +8,5 @@ export { readCsv, readCsvChunks } from './data/csv-node.js';
 export { loadCensusIncome, readCensusColumns, defaultCensusPath, packageRoot } from './data/census-node.js';
 export { writeOnnx } from './onnx/write-node.js';
 export { ModelCheckpoint, saveCheckpoint, loadCheckpoint, type ModelCheckpointOptions } from './train/checkpoint-node.js';
+export { saveModel, loadModel } from './models/model-file-node.js';
+export { enableRelaxedSimd } from './tensor/relaxed-simd-node.js';

@@ -1,12 +1,8 @@
-import { setFlagsFromString } from 'node:v8';
+import { enableRelaxedSimd } from '../tensor/relaxed-simd-node.js';
 
 /*
- * Node 20 validates relaxed-SIMD WebAssembly (f32x4.relaxed_madd, the GEMM's fused multiply-add)
- * only behind --experimental-wasm-relaxed-simd; Node 22's V8 has it on by default. The CLI turns
- * the flag on at startup — before any kernel is compiled, which happens lazily at the first
- * float32 product — so `mmoe-ts`, `npm run demo` and `npm run census` get the FMA kernels without
- * a flag on the command line. (V8 reads wasm feature flags when it validates a module, so setting
- * one after startup is honoured; the library itself never touches V8 flags: see README,
- * Performance.)
+ * The CLI turns relaxed SIMD on at startup — before any kernel is compiled — so that `npm run demo`
+ * and `npm run census` (tsx, without the bin's re-run under the flag) get the FMA kernels too.
+ * A no-op where the runtime already accepts relaxed SIMD (Node 22, or the bin's re-run).
  */
-if (Number(process.versions.node.split('.')[0]) < 22) setFlagsFromString('--experimental-wasm-relaxed-simd');
+enableRelaxedSimd();

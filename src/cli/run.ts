@@ -6,12 +6,15 @@ import { crossClaimsFlags, runCrossClaims } from './commands/cross-claims.js';
 import { runSynthetic, syntheticFlags } from './commands/synthetic.js';
 import { runTrain, trainFlags } from './commands/train.js';
 import { predictFlags, runPredict } from './commands/predict.js';
+import { exportOnnxFlags, runExportOnnx } from './commands/export-onnx.js';
 import type { CliIO } from './io.js';
 
 interface Command {
   summary: string;
   usage: string;
   flags: Record<string, FlagSpec>;
+  /** Flags that may also come as leading positional arguments, in order (export-onnx MODEL OUT). */
+  positionals?: readonly string[];
   run(flags: FlagValues, io: CliIO): number | Promise<number>;
 }
 
@@ -41,12 +44,32 @@ const COMMANDS: Record<string, Command> = {
     run: runTrain,
   },
   predict: {
-    summary: 'score new rows of a CSV/TSV with a model saved by train (its model.safetensors and preprocessing.json)',
-    usage: 'mmoe-ts predict --model DIR --data FILE [--out FILE] [--id COLUMN]',
+    summary: 'score new rows of a CSV/TSV with the model file that train wrote (model.safetensors)',
+    usage: 'mmoe-ts predict --model FILE --data FILE [--out FILE] [--id COLUMN]',
     flags: predictFlags,
     run: runPredict,
   },
+  'export-onnx': {
+    summary: 'write the model file of train as an ONNX graph that takes raw CSV values (category text, raw numbers)',
+    usage: 'mmoe-ts export-onnx MODEL.safetensors OUT.onnx [--encoded] [--output logits]',
+    flags: exportOnnxFlags,
+    positionals: ['model', 'out'],
+    run: runExportOnnx,
+  },
 };
+
+/** Leading positional arguments as the flags they stand for (`a b --x` → `--model a --out b --x`). */
+function positionalsAsFlags(command: string, argv: readonly string[], names: readonly string[] = []): string[] {
+  let k = 0;
+  while (k < argv.length && k < names.length && !argv[k].startsWith('--')) k++;
+  const given = argv.slice(0, k);
+  for (let i = 0; i < k; i++) {
+    if (argv.slice(k).some((a) => a === `--${names[i]}` || a.startsWith(`--${names[i]}=`))) {
+      throw new UsageError(`${command}: ${names[i].toUpperCase()} given both as an argument and as --${names[i]}`);
+    }
+  }
+  return [...given.flatMap((v, i) => [`--${names[i]}`, v]), ...argv.slice(k)];
+}
 
 const HELP_FLAG: FlagSpec = { type: 'boolean', description: 'show this help' };
 
@@ -95,7 +118,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
       io.out.write(`${commandHelp(first, cmd)}\n`);
       return 0;
     }
-    const flags = parseFlags(first, rest, cmd.flags);
+    const flags = parseFlags(first, positionalsAsFlags(first, rest, cmd.positionals), cmd.flags);
     return await cmd.run(flags, io);
   } catch (e) {
     if (e instanceof UsageError || e instanceof ConfigError) {

@@ -1,8 +1,8 @@
 import { readCsvChunks } from '../data/csv-node.js';
 import { csvDataset, scanCsv, type CsvDataset } from '../data/csv-dataset.js';
-import { SparseFeat, type FeatureColumn } from '../models/index.js';
+import { encodingFeatures, type FeatureColumn, type RowEncoding } from '../models/index.js';
 import { ConfigError, type TrainConfig } from './config.js';
-import { PREPROCESSING_FORMAT, PREPROCESSING_VERSION, featureColumns, type Preprocessing } from './preprocessing.js';
+import type { CliModelInfo } from './model-info.js';
 
 /*
  * `train --config` with training.stream: the CSV is never held in memory. A first pass learns the
@@ -17,7 +17,9 @@ export interface StreamedTabular {
   train: CsvDataset;
   validation: CsvDataset | null;
   test: CsvDataset | null;
-  preprocessing: Preprocessing;
+  /** What the model file records to encode raw rows (as loadTabular's). */
+  encoding: RowEncoding;
+  info: CliModelInfo;
   rows: { total: number; train: number; validation: number; test: number };
 }
 
@@ -33,6 +35,8 @@ export async function streamTabular(cfg: TrainConfig): Promise<StreamedTabular> 
   const { validationSplit, testSplit, seed, batchSize, shuffleBuffer } = cfg.training;
   const unsupported = cfg.labels.find((l) => l.type === 'multiclass' || l.allowMissing);
   if (unsupported) throw new ConfigError(`config: training.stream does not support ${unsupported.type === 'multiclass' ? 'multiclass labels' : 'labels with allowMissing'} yet (label '${unsupported.column}'); train in memory`);
+  const hashed = cfg.sparse.find((s) => s.hashBuckets !== undefined);
+  if (hashed) throw new ConfigError(`config: training.stream does not support hashBuckets yet (column '${hashed.column}'); train in memory`);
   const splitOf = (r: number): 0 | 1 | 2 => {
     const u = rowHash(seed, r);
     return u < 1 - validationSplit - testSplit ? 0 : u < 1 - testSplit ? 1 : 2;
@@ -42,15 +46,13 @@ export async function streamTabular(cfg: TrainConfig): Promise<StreamedTabular> 
   const spec = { labels, sparse: cfg.sparse.map((s) => s.column), dense: cfg.dense, separator: cfg.separator, header: cfg.header, columns: cfg.columns, missing: cfg.missing };
   const scan = await scanCsv(readCsvChunks(cfg.csv), { ...spec, source: cfg.csv, filter: (r) => { const k = splitOf(r); counts[k]++; return k === 0; } });
   if (scan.rows === 0) throw new Error(`train: the training split of ${cfg.csv} is empty (${counts[0] + counts[1] + counts[2]} data rows; lower validationSplit / testSplit)`);
-  const sparse = cfg.sparse.map((s) => ({
-    column: s.column,
-    embeddingDim: SparseFeat(s.column, scan.vocabularies[s.column].length + 1, { embeddingDim: s.embeddingDim }).embeddingDim,
-  }));
-  const preprocessing: Preprocessing = {
-    format: PREPROCESSING_FORMAT, version: PREPROCESSING_VERSION,
-    model: cfg.model, labels: cfg.labels,
+  const encoding: RowEncoding = {
+    sparse: cfg.sparse.map((s) => ({ column: s.column, vocabulary: scan.vocabularies[s.column] })),
+    dense: scan.dense.map((d) => ({ column: d.column, mean: d.mean, std: d.std })),
+  };
+  const info: CliModelInfo = {
+    labels: cfg.labels,
     csv: { separator: cfg.separator, header: cfg.header, columns: cfg.columns, missing: cfg.missing },
-    sparse, vocabularies: scan.vocabularies, dense: scan.dense,
   };
   const part = (k: 0 | 1 | 2): CsvDataset | null => counts[k] === 0 ? null : csvDataset({
     ...spec, source: cfg.csv, open: () => readCsvChunks(cfg.csv), vocabularies: scan.vocabularies, denseStats: scan.dense,
@@ -59,8 +61,9 @@ export async function streamTabular(cfg: TrainConfig): Promise<StreamedTabular> 
     filter: (r) => splitOf(r) === k,
   });
   return {
-    features: featureColumns(preprocessing),
-    train: part(0)!, validation: part(1), test: part(2), preprocessing,
+    // 'auto' embedding widths resolve against the vocabulary inside SparseFeat, as in memory.
+    features: encodingFeatures(encoding, Object.fromEntries(cfg.sparse.map((s) => [s.column, { embeddingDim: s.embeddingDim }]))),
+    train: part(0)!, validation: part(1), test: part(2), encoding, info,
     rows: { total: counts[0] + counts[1] + counts[2], train: counts[0], validation: counts[1], test: counts[2] },
   };
 }

@@ -1,12 +1,10 @@
 import { Generator } from '../tensor/index.js';
 import { readCsv } from '../data/csv-node.js';
 import { splitIndices } from '../data/batches.js';
-import { SparseFeat, type FeatureColumn } from '../models/index.js';
+import { denseStats, encodeColumns, encodingFeatures, sortVocabulary, type FeatureColumn, type RowEncoding } from '../models/index.js';
 import type { Dataset } from '../train/dataset.js';
 import { ConfigError, type TrainConfig } from './config.js';
-import {
-  PREPROCESSING_FORMAT, PREPROCESSING_VERSION, encodeRows, featureColumns, sortVocabulary, type Preprocessing,
-} from './preprocessing.js';
+import type { CliModelInfo } from './model-info.js';
 
 /**
  * Turns a user's CSV into model-ready arrays, following the census loader's conventions:
@@ -20,8 +18,10 @@ export interface TabularData {
   train: Dataset;
   validation: Dataset | null;
   test: Dataset | null;
-  /** What a user needs to encode new rows the same way. */
-  preprocessing: Preprocessing;
+  /** How raw rows become model input (learned from the training split), saved with the model. */
+  encoding: RowEncoding;
+  /** The label columns and CSV settings predict needs, saved with the model. */
+  info: CliModelInfo;
   rows: { total: number; train: number; validation: number; test: number };
 }
 
@@ -97,38 +97,28 @@ export async function loadTabular(cfg: TrainConfig): Promise<TabularData> {
   const parts = splitIndices(n, { train: 1 - validationSplit - testSplit, validation: validationSplit, test: testSplit }, new Generator(seed));
   if (parts.train.length === 0) throw new Error(`train: the training split of ${n} rows is empty (lower validationSplit / testSplit)`);
 
-  const vocabularies: Record<string, string[]> = {};
-  cfg.sparse.forEach((s, k) => {
-    if (s.hashBuckets !== undefined) return; // hashed: no vocabulary
-    const values: string[] = [];
-    for (const r of parts.train) { const v = raw[r][k]; if (v !== null) values.push(v); }
-    vocabularies[s.column] = sortVocabulary(values);
-  });
-  const denseStats: Preprocessing['dense'] = cfg.dense.map((column, k) => {
-    let s = 0, c = 0;
-    for (const r of parts.train) { const x = dense[r * nd + k]; if (!Number.isNaN(x)) { s += x; c++; } }
-    const mean = c > 0 ? s / c : 0;
-    let ss = 0;
-    for (const r of parts.train) { const x = dense[r * nd + k]; if (!Number.isNaN(x)) ss += (x - mean) ** 2; }
-    const sd = c > 0 ? Math.sqrt(ss / c) : 0;
-    return { column, mean, std: sd > 0 ? sd : 1 };
-  });
-  // 'auto' embedding widths resolve against the vocabulary, so SparseFeat decides them once here.
-  const sparse = cfg.sparse.map((s) => ({
-    column: s.column,
-    embeddingDim: SparseFeat(s.column, s.hashBuckets ?? vocabularies[s.column].length + 1, { embeddingDim: s.embeddingDim }).embeddingDim,
-    ...(s.hashBuckets !== undefined ? { hashBuckets: s.hashBuckets } : {}),
-  }));
-  const preprocessing: Preprocessing = {
-    format: PREPROCESSING_FORMAT, version: PREPROCESSING_VERSION,
-    model: cfg.model, labels: cfg.labels,
-    csv: { separator: cfg.separator, header: cfg.header, columns: cfg.columns, missing: cfg.missing },
-    sparse, vocabularies, dense: denseStats,
+  const encoding: RowEncoding = {
+    sparse: cfg.sparse.map((s, k) => {
+      if (s.hashBuckets !== undefined) return { column: s.column, vocabulary: [], hashBuckets: s.hashBuckets }; // hashed: no vocabulary
+      const values: string[] = [];
+      for (const r of parts.train) { const v = raw[r][k]; if (v !== null) values.push(v); }
+      return { column: s.column, vocabulary: sortVocabulary(values) };
+    }),
+    dense: cfg.dense.map((column, k) => {
+      const xs: number[] = [];
+      for (const r of parts.train) { const x = dense[r * nd + k]; if (!Number.isNaN(x)) xs.push(x); }
+      return denseStats(column, xs);
+    }),
   };
-  const features = featureColumns(preprocessing);
+  const info: CliModelInfo = {
+    labels: cfg.labels,
+    csv: { separator: cfg.separator, header: cfg.header, columns: cfg.columns, missing: cfg.missing },
+  };
+  // 'auto' embedding widths resolve against the vocabulary inside SparseFeat.
+  const features = encodingFeatures(encoding, Object.fromEntries(cfg.sparse.map((s) => [s.column, { embeddingDim: s.embeddingDim }])));
   const build = (rows: Int32Array): Dataset | null => {
     if (rows.length === 0) return null;
-    const x = encodeRows(preprocessing, raw, dense, rows);
+    const x = encodeColumns(encoding, raw, dense, rows);
     const y = new Float32Array(rows.length * nt);
     for (let i = 0; i < rows.length; i++) for (let j = 0; j < nt; j++) y[i * nt + j] = labels[rows[i] * nt + j];
     return groupCol >= 0 ? { x, y, groups: Int32Array.from(rows, (r) => groups[r]) } : { x, y };
@@ -138,7 +128,8 @@ export async function loadTabular(cfg: TrainConfig): Promise<TabularData> {
     train: build(parts.train)!,
     validation: build(parts.validation),
     test: build(parts.test),
-    preprocessing,
+    encoding,
+    info,
     rows: { total: n, train: parts.train.length, validation: parts.validation.length, test: parts.test.length },
   };
 }

@@ -1,4 +1,5 @@
 import { Generator } from '../tensor/index.js';
+import { sortVocabulary } from '../models/row-encoding.js';
 import { checkOptions } from '../validation/options.js';
 import { parseCsvStream, type CsvChunks, type CsvRow } from './csv.js';
 
@@ -63,18 +64,6 @@ export interface CsvDatasetOptions extends CsvColumnsSpec {
 
 const SPEC_KEYS = ['labels', 'sparse', 'dense', 'separator', 'header', 'columns', 'missing'] as const;
 const DATASET_KEYS = [...SPEC_KEYS, 'open', 'vocabularies', 'denseStats', 'batchSize', 'shuffleBuffer', 'seed', 'filter', 'source'] as const;
-
-/**
- * Sorted category values: numerically when every value is a number ('2' before '10', as a user
- * reading the vocabulary expects), as strings otherwise.
- */
-export function sortVocabulary(values: Iterable<string>): string[] {
-  const vocab = [...new Set(values)];
-  const numeric = vocab.length > 0 && vocab.every((v) => v.trim() !== '' && Number.isFinite(Number(v)));
-  return numeric
-    ? vocab.sort((a, b) => Number(a) - Number(b) || (a < b ? -1 : a > b ? 1 : 0))
-    : vocab.sort();
-}
 
 /** A label cell as a number; `where` names the file and row in errors. */
 export function parseLabelCell(fn: string, l: CsvLabel, j: number, v: string | null, where: string): number {

@@ -104,6 +104,7 @@ export function monomials(d: number, maxDegree: number): number[][] {
 
 /** A cross network with a linear head: the model fitted, and (with random weights) the teacher. */
 export class CrossRegressor extends Module {
+  static override readonly typeName: string = 'CrossRegressor';
   readonly cross: CrossNet;
   readonly head: Linear;
   constructor(d: number, L: number, generator: Generator) {
@@ -118,6 +119,7 @@ export class CrossRegressor extends Module {
 
 /** One hidden ReLU layer of `width` units and a linear output. */
 export class ReluRegressor extends Module {
+  static override readonly typeName: string = 'ReluRegressor';
   readonly hidden: DNN;
   readonly out: Linear;
   constructor(d: number, width: number, generator: Generator) {

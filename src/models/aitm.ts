@@ -24,6 +24,7 @@ const KEYS: OptionKeys<Omit<AITMOptions, keyof CommonModelOptions>> = { towerHid
  * (`q_layer`, `k_layer`, `v_layer`, the authors' names).
  */
 export class AITAttention extends Module {
+  static override readonly typeName: string = 'AITAttention';
   readonly q_layer: Linear; // eslint-disable-line @typescript-eslint/naming-convention
   readonly k_layer: Linear; // eslint-disable-line @typescript-eslint/naming-convention
   readonly v_layer: Linear; // eslint-disable-line @typescript-eslint/naming-convention
@@ -60,6 +61,7 @@ export class AITAttention extends Module {
  * of the batch size: their α with batch B is α·B here.)
  */
 export class AITM extends MultiTaskBase {
+  static override readonly typeName: string = 'AITM';
   readonly towerHiddenUnits: readonly number[];
   readonly calibrationWeight: number;
   readonly tower_dnn: ModuleList<DNN>; // eslint-disable-line @typescript-eslint/naming-convention

@@ -129,6 +129,11 @@ export abstract class MultiTaskBase extends Module implements MultiTaskModel {
   readonly inputLayer: InputLayer | null;
   protected readonly opts: Resolved;
   protected readonly modelName: string;
+  /**
+   * The options the model was built with (a shallow copy), for `serializeModel`, which saves them
+   * so that `deserializeModel` rebuilds the model with no options from the caller.
+   */
+  readonly constructorOptions: Readonly<CommonModelOptions>;
   /** Source of every init in this model; each submodule forks its own stream from it. */
   protected readonly generator: Generator;
   private readonly l2Terms: Array<{ params: Tensor[]; l2: number }> = [];
@@ -140,6 +145,7 @@ export abstract class MultiTaskBase extends Module implements MultiTaskModel {
     this.modelName = modelName;
     if (!o || typeof o !== 'object') throw new TypeError(`${modelName}: expected an options object`);
     checkOptions(modelName, o, [...Object.keys(COMMON_KEYS), ...Object.keys(ownKeys)]);
+    this.constructorOptions = { ...o };
     const types = o.taskTypes;
     if (!Array.isArray(types) || types.length === 0) {
       throw new Error(`${modelName}: taskTypes must be a non-empty array of 'binary' | 'regression' | 'multiclass', got ${JSON.stringify(types)}`);
@@ -188,6 +194,14 @@ export abstract class MultiTaskBase extends Module implements MultiTaskModel {
       this.inputLayer = null;
       this.inputDim = checkIntAtLeast(modelName, 'inputDim', o.inputDim, 1);
     }
+  }
+
+  /**
+   * The architecture's name as the registry (createModel) knows it: 'MMoE', 'PLE', … Explicit, not
+   * `constructor.name`, so it survives minification (summary() and the ONNX doc string use it).
+   */
+  get architecture(): string {
+    return this.modelName;
   }
 
   get numTasks(): number {

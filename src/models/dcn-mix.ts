@@ -20,6 +20,7 @@ const KEYS: OptionKeys<Pick<DCNMixOptions, 'lowRank' | 'numExperts'>> = { lowRan
  * C, as there. crossNum must be ≥ 1 (DeepCTR-Torch would build an empty CrossNetMix; use DCN).
  */
 export class DCNMix extends DeepCrossBase<CrossNetMix> {
+  static override readonly typeName: string = 'DCNMix';
   readonly lowRank: number;
   readonly numExperts: number;
 

@@ -107,6 +107,7 @@ export abstract class DeepCrossBase<C extends Layer> extends MultiTaskBase {
 
 /** Deep & Cross Network (Wang et al., ADKDD 2017), as DeepCTR-Torch's DCN (see DeepCrossBase). */
 export class DCN extends DeepCrossBase<CrossNet> {
+  static override readonly typeName: string = 'DCN';
   readonly crossParameterization: 'vector' | 'matrix';
 
   constructor(opts: DCNOptions = {}) {

@@ -24,6 +24,7 @@ const KEYS: OptionKeys<Omit<ESMMOptions, keyof CommonModelOptions>> = { towerHid
  * trainer's BCE-with-logits stays stable when either probability saturates.
  */
 export class ESMM extends MultiTaskBase {
+  static override readonly typeName: string = 'ESMM';
   readonly towerHiddenUnits: readonly number[];
   readonly ctr_dnn: DNN; // eslint-disable-line @typescript-eslint/naming-convention
   readonly cvr_dnn: DNN; // eslint-disable-line @typescript-eslint/naming-convention

@@ -22,6 +22,7 @@ export interface FeatureLinearOptions {
  * logit gets its own column of weights.
  */
 export class FeatureLinear extends Module {
+  static override readonly typeName: string = 'FeatureLinear';
   readonly numOutputs: number;
   readonly denseDim: number;
   readonly weight: Tensor | null;

@@ -117,6 +117,7 @@ export interface InputLayerOptions {
 
 /** The embedding tables by name; a Module so that keys read `embedding_dict.<name>.weight`. */
 export class EmbeddingDict extends Module {
+  static override readonly typeName: string = 'EmbeddingDict';
   readonly tables = new Map<string, Embedding>();
 
   add(name: string, table: Embedding): Embedding {
@@ -131,6 +132,7 @@ export class EmbeddingDict extends Module {
  * The models register `embeddingDict` under their own `embedding_dict`, DeepCTR's key.
  */
 export class InputLayer extends Module {
+  static override readonly typeName: string = 'InputLayer';
   readonly features: readonly FeatureColumn[];
   readonly inputDim: number;
   readonly embeddingDict: EmbeddingDict;

@@ -16,7 +16,15 @@ export { PLE, type PLEOptions } from './ple.js';
 export { ESMM, type ESMMOptions } from './esmm.js';
 export { AITM, AITAttention, type AITMOptions } from './aitm.js';
 export { countParameters, widthForParameterCount, type WidthSearchOptions, type WidthSearchResult } from './params.js';
-export { createModel, modelNames, type ModelName, type ModelOptionsByName } from './registry.js';
+export { createModel, modelNames, modelClasses, type ModelName, type ModelOptionsByName } from './registry.js';
 export { toDeepCTRTorch, fromDeepCTRTorch } from './deepctr.js';
 export { hashBucket, hashIds, murmur3 } from './hash.js';
 export { FeatureLinear, type FeatureLinearOptions } from './feature-linear.js';
+export {
+  serializeModel, deserializeModel, MODEL_FORMAT, MODEL_FORMAT_VERSION,
+  type ModelSpec, type SerializeModelOptions, type LoadedModel,
+} from './model-file.js';
+export {
+  fitRowEncoding, encodeRows, encodeColumns, encodingFeatures, sortVocabulary, denseStats,
+  type RowEncoding, type RawValue,
+} from './row-encoding.js';

@@ -118,6 +118,7 @@ export type MMoEOptions = MixtureOfExpertsOptions;
  * task over the experts, a tower per task. `gateWeights(x)` shows which experts each task uses.
  */
 export class MMoE extends MixtureOfExpertsBase {
+  static override readonly typeName: string = 'MMoE';
   constructor(opts: MMoEOptions) {
     super('MMoE', opts, 'perTask');
   }

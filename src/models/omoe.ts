@@ -8,6 +8,7 @@ export type OMoEOptions = MixtureOfExpertsOptions;
  * see the same mixture. `gateWeights(x)` repeats that gate per task: [B, T, E].
  */
 export class OMoE extends MixtureOfExpertsBase {
+  static override readonly typeName: string = 'OMoE';
   constructor(opts: OMoEOptions) {
     super('OMoE', opts, 'one');
   }

@@ -42,6 +42,7 @@ type Nested<M extends DNN | Linear> = ModuleList<ModuleList<M>>;
  * built (DeepCTR-Torch builds specificExpertNum). `toDeepCTRTorch` / `fromDeepCTRTorch` convert.
  */
 export class PLE extends MultiTaskBase {
+  static override readonly typeName: string = 'PLE';
   readonly sharedExpertNum: number;
   readonly specificExpertNum: number;
   readonly numLevels: number;

@@ -10,6 +10,7 @@ import type { TaskType } from './types.js';
  * the trainer wants the pre-activation logits for a numerically stable loss.
  */
 export class PredictionLayer extends Module {
+  static override readonly typeName: string = 'PredictionLayer';
   readonly taskTypes: readonly TaskType[];
   /** Output columns per task (K for a multiclass task: one bias per class). */
   readonly widths: readonly number[];

@@ -38,6 +38,11 @@ const builders: { [K in ModelName]: (o: ModelOptionsByName[K]) => MultiTaskModel
 
 export const modelNames: readonly ModelName[] = Object.keys(builders) as ModelName[];
 
+/** The class createModel builds for each name (a subclass of one is not rebuilt by name). */
+export const modelClasses: { readonly [K in ModelName]: abstract new (...args: never[]) => MultiTaskModel } = {
+  MMoE, OMoE, SharedBottom, SingleTask, DCN, DCNMix, PLE, ESMM, AITM,
+};
+
 /** Builds a model from its name and options (as a JSON config names them). */
 export function createModel<K extends ModelName>(name: K, options: ModelOptionsByName[K]): MultiTaskModel {
   if (!Object.prototype.hasOwnProperty.call(builders, name)) {

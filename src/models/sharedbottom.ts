@@ -22,6 +22,7 @@ const KEYS: OptionKeys<Omit<SharedBottomOptions, keyof CommonModelOptions>> = { 
  * where DeepCTR folds it into the tower DNN; the function computed is the same.
  */
 export class SharedBottom extends MultiTaskBase {
+  static override readonly typeName: string = 'SharedBottom';
   readonly bottomHiddenUnits: readonly number[];
   readonly towerHiddenUnits: readonly number[];
   readonly bottom_dnn: DNN;

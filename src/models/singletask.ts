@@ -19,6 +19,7 @@ const KEYS: OptionKeys<Omit<SingleTaskOptions, keyof CommonModelOptions>> = { hi
  * input — and, with feature columns, the embedding tables, which every task trains.
  */
 export class SingleTask extends MultiTaskBase {
+  static override readonly typeName: string = 'SingleTask';
   readonly hiddenUnits: readonly number[];
   readonly tower_dnn: ModuleList<DNN> | null;
   readonly tower_dnn_final_layer: ModuleList<Linear>;

@@ -27,30 +27,35 @@ export function prelu(x: Tensor, weight: Tensor): Tensor {
 }
 
 export class ReLU extends Module implements Layer {
+  static override readonly typeName: string = 'ReLU';
   forward(x: Tensor): Tensor {
     return relu(x);
   }
 }
 
 export class Sigmoid extends Module implements Layer {
+  static override readonly typeName: string = 'Sigmoid';
   forward(x: Tensor): Tensor {
     return sigmoid(x);
   }
 }
 
 export class Tanh extends Module implements Layer {
+  static override readonly typeName: string = 'Tanh';
   forward(x: Tensor): Tensor {
     return tanh(x);
   }
 }
 
 export class Identity extends Module implements Layer {
+  static override readonly typeName: string = 'Identity';
   forward(x: Tensor): Tensor {
     return x;
   }
 }
 
 export class LeakyReLU extends Module implements Layer {
+  static override readonly typeName: string = 'LeakyReLU';
   constructor(readonly negativeSlope = 0.01) {
     super();
   }
@@ -71,6 +76,7 @@ const PRELU_OPTION_KEYS: OptionKeys<PReLUOptions> = { numParameters: true, init:
 
 /** Leaky ReLU with a learned slope; parameter `weight` as in torch.nn.PReLU. */
 export class PReLU extends Module implements Layer {
+  static override readonly typeName: string = 'PReLU';
   readonly weight: Tensor;
 
   constructor(opts: PReLUOptions = {}) {
@@ -99,6 +105,7 @@ const DICE_OPTION_KEYS: OptionKeys<DiceOptions> = { eps: true };
  * [B, L, C] where the statistics run over B and L (DeepCTR-Torch's dim=3 case; alpha stays [C]).
  */
 export class Dice extends Module implements Layer {
+  static override readonly typeName: string = 'Dice';
   readonly bn: BatchNorm1d;
   readonly alpha: Tensor;
   readonly embSize: number;

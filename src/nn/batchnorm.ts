@@ -109,6 +109,7 @@ const BATCHNORM1D_OPTION_KEYS: OptionKeys<BatchNormOptions> = { eps: true, momen
  * statistics of one sample are degenerate: x̂ would be 0 and the gradient through x would vanish).
  */
 export class BatchNorm1d extends Module implements Layer {
+  static override readonly typeName: string = 'BatchNorm1d';
   readonly numFeatures: number;
   readonly eps: number;
   readonly momentum: number | null;

@@ -23,6 +23,7 @@ const CROSSNETMIX_OPTION_KEYS: OptionKeys<CrossNetMixOptions> = { lowRank: true,
  * per layer slice), bias [L, D, 1] (zeros), gating.e.weight [1, D] (Linear without bias).
  */
 export class CrossNetMix extends Module implements Layer {
+  static override readonly typeName: string = 'CrossNetMix';
   readonly inFeatures: number;
   readonly lowRank: number;
   readonly numExperts: number;

@@ -47,6 +47,7 @@ const CROSSNET_OPTION_KEYS: OptionKeys<CrossNetOptions> = { layerNum: true, para
  * Input and output [B, D]; batch size 1 stays [1, D].
  */
 export class CrossNet extends Module implements Layer {
+  static override readonly typeName: string = 'CrossNet';
   readonly inFeatures: number;
   readonly layerNum: number;
   readonly parameterization: 'vector' | 'matrix';

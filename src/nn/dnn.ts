@@ -33,6 +33,7 @@ const DNN_OPTION_KEYS: OptionKeys<DNNOptions> = { activation: true, l2Reg: true,
  * (see BatchNorm1d).
  */
 export class DNN extends Module implements Layer {
+  static override readonly typeName: string = 'DNN';
   readonly inputsDim: number;
   readonly hiddenUnits: readonly number[];
   readonly l2Reg: number;

@@ -33,6 +33,7 @@ const DROPOUT_OPTION_KEYS: OptionKeys<DropoutOptions> = { generator: true };
 
 /** The module form of `dropout`; follows train()/eval(). */
 export class Dropout extends Module implements Layer {
+  static override readonly typeName: string = 'Dropout';
   readonly p: number;
   private readonly generator: Generator | undefined;
   private fixedMask: Tensor | null = null;

@@ -82,6 +82,7 @@ const EMBEDDING_OPTION_KEYS: OptionKeys<SparseEmbeddingOptions> = { paddingIdx: 
 
 /** A lookup table [numEmbeddings, embeddingDim]; parameter `weight` as torch.nn.Embedding. */
 export class Embedding extends Module {
+  static override readonly typeName: string = 'Embedding';
   readonly numEmbeddings: number;
   readonly embeddingDim: number;
   /** The padding row, or -1 for none. */
@@ -205,6 +206,7 @@ const EMBEDDINGBAG_OPTION_KEYS: OptionKeys<EmbeddingBagOptions> = { paddingIdx: 
  * offsets (`forward`) or as a padded [B, L] matrix with optional lengths (`forwardPadded`).
  */
 export class EmbeddingBag extends Module {
+  static override readonly typeName: string = 'EmbeddingBag';
   readonly numEmbeddings: number;
   readonly embeddingDim: number;
   readonly mode: BagMode;

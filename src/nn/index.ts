@@ -13,4 +13,5 @@ export * from './regularization.js';
 export * from './safetensors.js';
 export * from './saved-dtype.js';
 export * from './dnn-stack.js';
+export { moduleTypeName } from './type-name.js';
 export * from './stacked.js';

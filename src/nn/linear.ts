@@ -18,6 +18,7 @@ const LINEAR_OPTION_KEYS: OptionKeys<LinearOptions> = { bias: true, generator: t
  * unchanged). Initialised like PyTorch: W and b from U(±1/√in).
  */
 export class Linear extends Module implements Layer {
+  static override readonly typeName: string = 'Linear';
   readonly inFeatures: number;
   readonly outFeatures: number;
   readonly weight: Tensor;

@@ -279,6 +279,7 @@ abstract class WeightedLoss extends Module {
 }
 
 export class BCEWithLogitsLoss extends WeightedLoss {
+  static override readonly typeName: string = 'BCEWithLogitsLoss';
   readonly posWeight: Tensor | undefined;
 
   constructor(opts: BCEWithLogitsOptions = {}) {
@@ -292,6 +293,7 @@ export class BCEWithLogitsLoss extends WeightedLoss {
 }
 
 export class BCELoss extends WeightedLoss {
+  static override readonly typeName: string = 'BCELoss';
   constructor(opts: LossOptions = {}) {
     super('BCELoss', opts);
   }
@@ -302,6 +304,7 @@ export class BCELoss extends WeightedLoss {
 }
 
 export class MSELoss extends WeightedLoss {
+  static override readonly typeName: string = 'MSELoss';
   constructor(opts: LossOptions = {}) {
     super('MSELoss', opts);
   }
@@ -312,6 +315,7 @@ export class MSELoss extends WeightedLoss {
 }
 
 export class L1Loss extends WeightedLoss {
+  static override readonly typeName: string = 'L1Loss';
   constructor(opts: LossOptions = {}) {
     super('L1Loss', opts);
   }

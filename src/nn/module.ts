@@ -2,6 +2,7 @@ import { Tensor, bumpVersion, castStorage } from '../autograd/index.js';
 import { NDArray, checkDType, formatShape, shapesEqual, toArenaStorage, type DType } from '../tensor/index.js';
 import { summary, type SummaryOptions } from './summary.js';
 import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
+import { moduleTypeName } from './type-name.js';
 
 export interface LoadStateDictOptions {
   /**
@@ -51,6 +52,7 @@ function adoptStorage(t: Tensor): void {
 let structureVersion = 0;
 
 export class Module {
+  static readonly typeName: string = 'Module';
   training = true;
   private readonly _parameters = new Map<string, Tensor>();
   private readonly _buffers = new Map<string, Tensor>();
@@ -87,7 +89,7 @@ export class Module {
   private checkName(op: string, name: string): void {
     if (name === '' || name.includes('.')) throw new Error(`${op}: invalid name '${name}' (non-empty, no dots)`);
     if (this._parameters.has(name) || this._buffers.has(name) || this._modules.has(name)) {
-      throw new Error(`${op}: '${name}' is already registered on ${this.constructor.name}`);
+      throw new Error(`${op}: '${name}' is already registered on ${moduleTypeName(this)}`);
     }
   }
 
@@ -264,6 +266,7 @@ export interface Layer extends Module {
 
 /** Holds submodules in a list; names are their indices ('0', '1', …). */
 export class ModuleList<M extends Module = Module> extends Module {
+  static override readonly typeName: string = 'ModuleList';
   private readonly items: M[] = [];
 
   constructor(modules: Iterable<M> = []) {
@@ -298,6 +301,7 @@ export class ModuleList<M extends Module = Module> extends Module {
 
 /** Chains layers: forward(x) = layers[n-1](…layers[0](x)). */
 export class Sequential extends ModuleList<Layer> implements Layer {
+  static override readonly typeName: string = 'Sequential';
   constructor(...layers: Layer[]) {
     super(layers);
   }

@@ -45,7 +45,14 @@ const MAX_HEADER = 100_000_000;
 
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-class FormatError extends Error {}
+/**
+ * Bytes that are not a valid file of the format (safetensors, or a model file of serializeModel),
+ * or a value that cannot be written in it. Exported so callers can tell a bad file from other
+ * failures by type; the message starts with the function that found it.
+ */
+export class FormatError extends Error {
+  override readonly name = 'FormatError';
+}
 
 function describe(v: unknown): string {
   try {
@@ -253,7 +260,7 @@ function decode(bytes: Uint8Array): SafetensorsContents {
 }
 
 function rethrow(prefix: string, e: unknown): never {
-  if (e instanceof FormatError) throw new Error(`${prefix} ${e.message}`);
+  if (e instanceof FormatError) throw new FormatError(`${prefix} ${e.message}`);
   throw e;
 }
 

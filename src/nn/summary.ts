@@ -1,6 +1,7 @@
 import { Tensor, noGrad } from '../autograd/index.js';
 import { formatShape } from '../tensor/index.js';
 import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
+import { moduleTypeName } from './type-name.js';
 
 /**
  * What summary needs of a module: declared here rather than imported from module.ts, which
@@ -72,7 +73,7 @@ function traceOutputs(module: Module, input: unknown): Map<Module, string> {
     }
     module.eval();
     const root = forwardOf(module);
-    if (typeof root !== 'function') throw new Error(`summary: ${module.constructor.name} has no forward to run the sample input through`);
+    if (typeof root !== 'function') throw new Error(`summary: ${moduleTypeName(module)} has no forward to run the sample input through`);
     noGrad(() => (root as (x: unknown) => unknown).call(module, input));
   } finally {
     for (const m of patched) delete (m as unknown as { forward?: unknown }).forward;
@@ -106,7 +107,7 @@ export function summary(module: Module, opts: SummaryOptions = {}, defaultInput?
     rows.push({
       // Indentation shows the nesting, so each row names only its own segment.
       name: name === '' ? '(root)' : name.slice(name.lastIndexOf('.') + 1),
-      type: m.constructor.name,
+      type: moduleTypeName(m),
       depth,
       output: shapes ? (shapes.get(m) ?? '—') : '',
       params: numParams(m),
@@ -125,7 +126,7 @@ export function summary(module: Module, opts: SummaryOptions = {}, defaultInput?
   for (const b of module.buffers()) bufferCount += b.size;
   const rule = '='.repeat(widths.reduce((a, w) => a + w, 0) + 2 * (widths.length - 1));
   const out = [
-    `${module.constructor.name}${shapes && opts.input === undefined ? ' (output shapes for a sample batch of 1)' : ''}`,
+    `${moduleTypeName(module)}${shapes && opts.input === undefined ? ' (output shapes for a sample batch of 1)' : ''}`,
     rule,
     line(header),
     rule.replace(/=/g, '-'),

@@ -6,7 +6,8 @@ import { PLE } from '../models/ple.js';
 import { InputLayer } from '../models/features.js';
 import type { FeatureBatch, ModelInput } from '../models/types.js';
 import { GraphBuilder, dataTypeOf, rawBytes, type SymShape } from './graph-builder.js';
-import { lowerInputLayer } from './input-layer.js';
+import { ONNX_ML_OPSET, lowerInputLayer } from './input-layer.js';
+import { checkRowEncoding, type RowEncoding } from '../models/row-encoding.js';
 import { exportError, lowerings } from './lower.js';
 import { encodeModel, type GraphDef, type ValueInfoDef } from './proto.js';
 
@@ -47,9 +48,16 @@ export interface ExportOnnxOptions {
    * per sample and task, the softmax weights over the experts). MMoE, OMoE and PLE only.
    */
   gates?: boolean;
+  /**
+   * Serve raw rows: the columns of this RowEncoding (what `mmoe-ts train` saved with the model, or
+   * `fitRowEncoding`) become raw inputs — category text as string [batch], numbers as float64
+   * [batch, 1], NaN for missing — encoded inside the graph exactly as `encodeRows` does. Category
+   * lookup uses ai.onnx.ml's LabelEncoder (opset 2), which onnxruntime supports.
+   */
+  encoding?: RowEncoding;
 }
 
-const OPTION_KEYS: OptionKeys<ExportOnnxOptions> = { output: true, idType: true, gates: true };
+const OPTION_KEYS: OptionKeys<ExportOnnxOptions> = { output: true, idType: true, gates: true, encoding: true };
 
 /**
  * One graph output: its name, what computes it, its shape after the batch dimension (null: as
@@ -134,6 +142,7 @@ interface Lowered {
 /** The graph of `self`, with the batch dimensions found by comparing it with `partner`. */
 function lowerTrace(
   model: MultiTaskBase, self: Trace, partner: Trace, dtype: DType, specs: readonly OutputSpec[], idType: 'int64' | 'int32',
+  encoding: RowEncoding | null,
 ): Lowered {
   const state = Object.entries(model.stateDict());
   const params = new Map<Tensor, string>(state.map(([k, t]) => [t, k]));
@@ -172,7 +181,7 @@ function lowerTrace(
     const lowered = lowerInputLayer(g, layer, (table) => {
       const w = layer.embeddingDict.tables.get(table)!.weight;
       return names.get(w) ?? param(w, params.get(w) ?? g.fresh(`embedding_dict.${table}.weight`));
-    }, idType);
+    }, idType, encoding);
     lowered.inputs.forEach(addInput);
     names.set(tensor, lowered.output);
     shapes.set(tensor, [null, layer.inputDim]);
@@ -237,7 +246,7 @@ function lowerTrace(
     return { name: spec.name, elemType: dataTypeOf(dtype), dims: [BATCH, ...dims], doc: spec.doc(dims) };
   });
   return {
-    graph: { name: model.constructor.name, nodes: g.nodes, initializers: g.initializers, inputs, outputs },
+    graph: { name: model.architecture, nodes: g.nodes, initializers: g.initializers, inputs, outputs },
     nodeOrigins: g.nodeOrigins,
     initializerOrigins: g.initializerOrigins,
   };
@@ -296,7 +305,13 @@ export function exportOnnx(model: MultiTaskBase, options: ExportOnnxOptions = {}
   }
   const gates = options.gates ?? false;
   if (typeof gates !== 'boolean') throw new TypeError(`exportOnnx: gates must be a boolean, got ${JSON.stringify(gates)}`);
-  if (gates && !hasGateWeights(model)) throw new Error(`exportOnnx: gates: true needs a model with gates (MMoE, OMoE, PLE), got ${model.constructor.name}`);
+  if (gates && !hasGateWeights(model)) throw new Error(`exportOnnx: gates: true needs a model with gates (MMoE, OMoE, PLE), got ${model.architecture}`);
+  const encoding = options.encoding === undefined ? null : checkRowEncoding('exportOnnx', options.encoding);
+  if (encoding) {
+    const names = new Set(model.inputLayer?.features.map((f) => f.name) ?? []);
+    const stray = [...encoding.sparse, ...encoding.dense].find((c) => !names.has(c.column));
+    if (stray) throw new Error(`exportOnnx: encoding column '${stray.column}' is not a feature of the model${names.size ? ` (${[...names].join(', ')})` : ' (it takes a dense tensor)'}`);
+  }
   const T = model.taskNames.length;
   // A multiclass task takes K columns (its class probabilities, or logits), in task order.
   const W = model.numClasses.reduce((a, k) => a + k, 0);
@@ -330,8 +345,8 @@ export function exportOnnx(model: MultiTaskBase, options: ExportOnnxOptions = {}
   } finally {
     for (const [m, training] of modes) m.training = training;
   }
-  const la = lowerTrace(model, a, b, dtype, specs, idType);
-  checkSameGraph(la, lowerTrace(model, b, a, dtype, specs, idType));
+  const la = lowerTrace(model, a, b, dtype, specs, idType, encoding);
+  checkSameGraph(la, lowerTrace(model, b, a, dtype, specs, idType, encoding));
 
   // Protobuf messages are limited to 2 GiB; larger models would need ONNX's external data files.
   const bytes = la.graph.initializers.reduce((n, t) => n + t.raw.length, 0);
@@ -343,10 +358,12 @@ export function exportOnnx(model: MultiTaskBase, options: ExportOnnxOptions = {}
     irVersion: IR_VERSION,
     opsetVersion: ONNX_OPSET,
     producerName: 'mmoe-ts',
-    doc: `${model.constructor.name} exported by mmoe-ts (eval mode). Inputs — ${inputsDoc}. Outputs — ${la.graph.outputs.map((o) => o.doc).join('; ')}.`,
+    doc: `${model.architecture} exported by mmoe-ts (eval mode). Inputs — ${inputsDoc}. Outputs — ${la.graph.outputs.map((o) => o.doc).join('; ')}.`,
     graph: la.graph,
+    ...(encoding ? { extraOpsets: { 'ai.onnx.ml': ONNX_ML_OPSET } } : {}),
     metadata: {
-      model: model.constructor.name,
+      model: model.architecture,
+      inputs: encoding ? 'raw' : 'encoded',
       task_names: JSON.stringify(model.taskNames),
       task_types: JSON.stringify(model.taskTypes),
       ...(W === T ? {} : { num_classes: JSON.stringify(model.numClasses) }),

@@ -59,9 +59,9 @@ export class GraphBuilder {
   }
 
   /** Adds a node with one output and returns the output's name. */
-  node(opType: string, inputs: readonly string[], attributes?: Record<string, Attribute>): string {
+  node(opType: string, inputs: readonly string[], attributes?: Record<string, Attribute>, domain?: string): string {
     const out = this.fresh(opType);
-    this.nodes.push({ opType, inputs, outputs: [out], name: `${opType}_node_${this.nodes.length}`, attributes });
+    this.nodes.push({ opType, inputs, outputs: [out], name: `${opType}_node_${this.nodes.length}`, attributes, ...(domain ? { domain } : {}) });
     this.nodeOrigins.push(this.origin);
     return out;
   }
@@ -85,6 +85,11 @@ export class GraphBuilder {
   /** A fresh int32 constant. */
   int32s(values: readonly number[] | Int32Array, dims: readonly number[] = [values.length]): string {
     return this.initializer(this.fresh('const_i32'), dims, DataType.INT32, rawBytes(Int32Array.from(values)));
+  }
+
+  /** A fresh float64 scalar constant (the raw-row standardisation computes in float64). */
+  double(v: number): string {
+    return this.initializer(this.fresh('const_f64'), [], DataType.DOUBLE, rawBytes(new Float64Array([v])));
   }
 
   /** A fresh scalar constant of the graph's float type. */

@@ -14,9 +14,18 @@ export interface LowerInput {
 /** Emits the ONNX nodes computing one op and returns the name of the value holding its result. */
 export type Lowering = (g: GraphBuilder, op: LowerInput) => string;
 
+/**
+ * A model the exporter cannot write as one ONNX graph (an op without a lowering, a forward that
+ * depends on the batch outside the ops, a graph too big for one file): catch it by type to fall
+ * back to another way of serving. Bad options stay ordinary Errors / TypeErrors.
+ */
+export class OnnxExportError extends Error {
+  override readonly name = 'OnnxExportError';
+}
+
 /** An export error naming the function (every message starts with `exportOnnx:`). */
-export function exportError(msg: string): Error {
-  return new Error(`exportOnnx: ${msg}`);
+export function exportError(msg: string): OnnxExportError {
+  return new OnnxExportError(`exportOnnx: ${msg}`);
 }
 
 const unaryOps: Record<string, string> = {

@@ -8,18 +8,19 @@ import { ProtoWriter } from './protobuf.js';
  */
 
 /** TensorProto.DataType values used here. */
-export const DataType = { FLOAT: 1, INT32: 6, INT64: 7, BOOL: 9, DOUBLE: 11 } as const;
+export const DataType = { FLOAT: 1, INT32: 6, INT64: 7, STRING: 8, BOOL: 9, DOUBLE: 11 } as const;
 export type DataTypeCode = (typeof DataType)[keyof typeof DataType];
 
 /** AttributeProto.AttributeType values used here. */
-const AttrType = { FLOAT: 1, INT: 2, STRING: 3, FLOATS: 6, INTS: 7 } as const;
+const AttrType = { FLOAT: 1, INT: 2, STRING: 3, FLOATS: 6, INTS: 7, STRINGS: 8 } as const;
 
 export type Attribute =
   | { kind: 'int'; value: number }
   | { kind: 'float'; value: number }
   | { kind: 'string'; value: string }
   | { kind: 'ints'; value: readonly number[] }
-  | { kind: 'floats'; value: readonly number[] };
+  | { kind: 'floats'; value: readonly number[] }
+  | { kind: 'strings'; value: readonly string[] };
 
 export const attr = {
   int: (value: number): Attribute => ({ kind: 'int', value }),
@@ -27,6 +28,7 @@ export const attr = {
   string: (value: string): Attribute => ({ kind: 'string', value }),
   ints: (value: readonly number[]): Attribute => ({ kind: 'ints', value }),
   floats: (value: readonly number[]): Attribute => ({ kind: 'floats', value }),
+  strings: (value: readonly string[]): Attribute => ({ kind: 'strings', value }),
 };
 
 export interface NodeDef {
@@ -35,6 +37,8 @@ export interface NodeDef {
   outputs: readonly string[];
   name: string;
   attributes?: Readonly<Record<string, Attribute>>;
+  /** Operator set domain; absent for the standard one ('ai.onnx.ml' for LabelEncoder). */
+  domain?: string;
 }
 
 /** An initializer: dims, element type and the little-endian bytes of its values (raw_data). */
@@ -69,6 +73,8 @@ export interface ModelDef {
   graph: GraphDef;
   doc?: string;
   metadata?: Readonly<Record<string, string>>;
+  /** Operator sets besides the standard one, e.g. { 'ai.onnx.ml': 2 }. */
+  extraOpsets?: Readonly<Record<string, number>>;
 }
 
 function encodeAttribute(name: string, a: Attribute): ProtoWriter {
@@ -79,6 +85,7 @@ function encodeAttribute(name: string, a: Attribute): ProtoWriter {
     case 'string': w.string(4, a.value).int(20, AttrType.STRING); break;
     case 'floats': w.packedFloats(7, a.value).int(20, AttrType.FLOATS); break;
     case 'ints': w.packedInts(8, a.value).int(20, AttrType.INTS); break;
+    case 'strings': for (const v of a.value) w.string(9, v); w.int(20, AttrType.STRINGS); break;
   }
   return w;
 }
@@ -89,6 +96,7 @@ function encodeNode(n: NodeDef): ProtoWriter {
   for (const o of n.outputs) w.string(2, o);
   w.string(3, n.name).string(4, n.opType);
   for (const [k, a] of Object.entries(n.attributes ?? {})) w.message(5, encodeAttribute(k, a));
+  if (n.domain) w.string(7, n.domain);
   return w;
 }
 
@@ -127,6 +135,7 @@ export function encodeModel(m: ModelDef): Uint8Array {
   w.message(7, encodeGraph(m.graph));
   // The default domain ("") is the standard ONNX operator set.
   w.message(8, new ProtoWriter().string(1, '').int(2, m.opsetVersion));
+  for (const [domain, version] of Object.entries(m.extraOpsets ?? {})) w.message(8, new ProtoWriter().string(1, domain).int(2, version));
   for (const [key, value] of Object.entries(m.metadata ?? {})) {
     w.message(14, new ProtoWriter().string(1, key).string(2, value));
   }

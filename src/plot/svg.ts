@@ -128,10 +128,37 @@ function axes(f: Frame, xs: Scale, ys: Scale, xTickLabels = true): string {
   return s;
 }
 
-function legend(f: Frame, items: { name: string; color: string; kind: 'line' | 'box'; dashed?: boolean }[]): string {
+type LegendItem = { name: string; color: string; kind: 'line' | 'box'; dashed?: boolean };
+
+function legendSize(items: readonly LegendItem[]): { w: number; h: number } {
+  return { w: Math.min(220, 34 + Math.max(...items.map((i) => i.name.length)) * 6.5), h: items.length * 16 + 8 };
+}
+
+/**
+ * The legend's top-left corner: the corner of the plot whose legend box covers the fewest of
+ * `marks` (points along the drawn lines, in pixels), top right on a tie — so the legend does not
+ * hide a curve where a free corner exists.
+ */
+function legendCorner(f: Frame, items: readonly LegendItem[], marks: ReadonlyArray<readonly [number, number]>): { x: number; y: number } {
+  const { w, h } = legendSize(items);
+  const corners = [
+    { x: f.x1 - w - 6, y: f.y1 + 6 }, { x: f.x0 + 6, y: f.y1 + 6 },
+    { x: f.x1 - w - 6, y: f.y0 - h - 6 }, { x: f.x0 + 6, y: f.y0 - h - 6 },
+  ];
+  const covered = (c: { x: number; y: number }): number => {
+    let n = 0;
+    for (const [px, py] of marks) if (px >= c.x - 4 && px <= c.x + w + 4 && py >= c.y - 4 && py <= c.y + h + 4) n++;
+    return n;
+  };
+  let best = corners[0], bestN = covered(best);
+  for (const c of corners.slice(1)) { const n = covered(c); if (n < bestN) { best = c; bestN = n; } }
+  return best;
+}
+
+function legend(f: Frame, items: LegendItem[], at?: { x: number; y: number }): string {
   if (items.length === 0) return '';
-  const w = Math.min(220, 34 + Math.max(...items.map((i) => i.name.length)) * 6.5);
-  const x = f.x1 - w - 6, y = f.y1 + 6;
+  const { w } = legendSize(items);
+  const { x, y } = at ?? { x: f.x1 - w - 6, y: f.y1 + 6 };
   let s = `<g><rect x="${r(x)}" y="${r(y)}" width="${r(w)}" height="${items.length * 16 + 8}" fill="#ffffff" fill-opacity="0.85" stroke="#bbbbbb"/>\n`;
   items.forEach((it, i) => {
     const cy = y + 12 + i * 16;
@@ -172,18 +199,26 @@ export function lineChart(o: LineChartOptions): string {
   const ys = o.logY ? logScale(yLo, yHi, f.y0, f.y1) : linearScale(yLo, yHi, f.y0, f.y1, 5);
   let s = open(f.width, f.height) + titles(f, o.title, o.xLabel, o.yLabel) + axes(f, xs, ys);
   s += `<clipPath id="plot"><rect x="${f.x0}" y="${f.y1}" width="${f.x1 - f.x0}" height="${f.y0 - f.y1}"/></clipPath>\n`;
+  const marks: Array<[number, number]> = [];
   o.series.forEach((ser, i) => {
     const color = ser.color ?? PALETTE[i % PALETTE.length];
     let d = '';
     let pen = 'M';
+    let prev: [number, number] | null = null;
     for (const p of ser.points) {
-      if (!ok(p)) { pen = 'M'; continue; }
-      d += `${pen}${r(xs(p[0]))} ${r(ys(p[1]))} `;
+      if (!ok(p)) { pen = 'M'; prev = null; continue; }
+      const q: [number, number] = [xs(p[0]), ys(p[1])];
+      // Points along each segment too, so a line crossing a corner without a vertex there counts.
+      if (prev) for (let k = 1; k < 8; k++) marks.push([prev[0] + ((q[0] - prev[0]) * k) / 8, prev[1] + ((q[1] - prev[1]) * k) / 8]);
+      marks.push(q);
+      prev = q;
+      d += `${pen}${r(q[0])} ${r(q[1])} `;
       pen = 'L';
     }
     if (d) s += `<path d="${d.trim()}" fill="none" stroke="${color}" stroke-width="2"${ser.dashed ? ' stroke-dasharray="5 3"' : ''} clip-path="url(#plot)"/>\n`;
   });
-  s += legend(f, o.series.map((ser, i) => ({ name: ser.name, color: ser.color ?? PALETTE[i % PALETTE.length], kind: 'line' as const, dashed: ser.dashed })));
+  const items = o.series.map((ser, i) => ({ name: ser.name, color: ser.color ?? PALETTE[i % PALETTE.length], kind: 'line' as const, dashed: ser.dashed }));
+  s += legend(f, items, items.length ? legendCorner(f, items, marks) : undefined);
   return s + '</svg>\n';
 }
 

@@ -1,6 +1,6 @@
 import { wasmFeatures } from './wasm/features.js';
 import {
-  relaxedSimdActive, setRelaxedSimd, setThreadCount, threadCount, threadsReady, wasmAvailable, wasmReady,
+  relaxedSimdActive, relaxedSimdWanted, setRelaxedSimd, setThreadCount, threadCount, threadsReady, wasmAvailable, wasmReady,
 } from './wasm/runtime.js';
 import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
 
@@ -27,6 +27,13 @@ function fromEnvironment(): Backend {
 }
 
 let requested: Backend = fromEnvironment();
+let requestedBy: 'default' | 'environment' | 'setBackend' = requested === 'js' ? 'environment' : 'default';
+let relaxedEnabledBy: string | null = null;
+
+/** Records who turned the V8 flag on (enableRelaxedSimd), for backendInfo().reason. */
+export function noteRelaxedSimdEnabled(by: string): void {
+  relaxedEnabledBy = by;
+}
 
 export interface BackendOptions {
   /**
@@ -49,6 +56,7 @@ export function setBackend(backend: Backend, options: BackendOptions = {}): void
   }
   if (options.relaxedSimd !== undefined) setRelaxedSimd(options.relaxedSimd);
   requested = backend;
+  requestedBy = 'setBackend';
 }
 
 /** The backend float32 kernels use right now ('js' when 'wasm' was asked for but cannot run). */
@@ -80,11 +88,34 @@ export interface BackendInfo {
   relaxedSimd: boolean;
   sharedMemory: boolean;
   threads: number;
+  /** Why this path is the active one, in a sentence (and, on a slow path, how to get the fast one). */
+  reason: string;
+}
+
+const RELAXED_FLAG = '--experimental-wasm-relaxed-simd';
+
+function reason(): string {
+  const f = wasmFeatures();
+  if (requested === 'js') {
+    return requestedBy === 'environment' ? 'JavaScript kernels: MMOE_TS_BACKEND=js is set in the environment' : "JavaScript kernels: setBackend('js') was called";
+  }
+  if (!f.simd) return 'JavaScript kernels: this runtime has no WebAssembly SIMD';
+  if (!wasmAvailable()) return 'JavaScript kernels for now: the WebAssembly module is still compiling in the background (await backendReady())';
+  if (relaxedSimdActive()) {
+    const proc = (globalThis as { process?: { execArgv?: string[]; env?: Record<string, string | undefined> } }).process;
+    const how = relaxedEnabledBy
+      ?? (proc?.execArgv?.includes(RELAXED_FLAG)
+        ? (proc.env?.MMOE_TS_REEXEC === '1' ? `the mmoe-ts command re-ran node with ${RELAXED_FLAG}` : `node was started with ${RELAXED_FLAG}`)
+        : 'this runtime accepts relaxed SIMD by default');
+    return `WebAssembly SIMD with relaxed-SIMD fused multiply-add (the fast path): ${how}`;
+  }
+  if (!relaxedSimdWanted()) return "WebAssembly SIMD, plain mul+add: setBackend('wasm', { relaxedSimd: false }) was called";
+  return `WebAssembly SIMD, plain mul+add: this runtime rejects relaxed SIMD (Node 20: run node with ${RELAXED_FLAG}, or call enableRelaxedSimd() from mmoe-ts/node first)`;
 }
 
 export function backendInfo(): BackendInfo {
   const f = wasmFeatures();
-  return { backend: getBackend(), simd: f.simd, relaxedSimd: relaxedSimdActive(), sharedMemory: f.threads, threads: threadCount() };
+  return { backend: getBackend(), simd: f.simd, relaxedSimd: relaxedSimdActive(), sharedMemory: f.threads, threads: threadCount(), reason: reason() };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Tensor, tensor, noGrad } from '../autograd/index.js';
 import { checkOptions } from '../validation/options.js';
 import { Adam } from '../nn/optim/index.js';
+import { moduleTypeName } from '../nn/type-name.js';
 import { outputWidths, type MultiTaskModel, type TaskType } from '../models/types.js';
 import { multiTaskLoss, perTaskLosses } from './loss.js';
 
@@ -267,7 +268,7 @@ function resolveShared(fn: string, model: MultiTaskModel, given: GradNormOptions
   if (given === undefined) {
     const found = defaultSharedParameters(model);
     if (found.length === 0) {
-      throw new Error(`${fn}: taskWeighting 'gradnorm' needs the last shared layer's weights; give taskWeighting.sharedParameters (tensors or parameter names) for this model (${model.constructor.name})`);
+      throw new Error(`${fn}: taskWeighting 'gradnorm' needs the last shared layer's weights; give taskWeighting.sharedParameters (tensors or parameter names) for this model (${moduleTypeName(model as object)})`);
     }
     return found;
   }

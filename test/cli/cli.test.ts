@@ -98,8 +98,9 @@ describe('mmoe-ts executable (spawned under tsx)', () => {
     expect(Object.keys(st.tensors)).toContain('gate_dnn_final_layer.1.weight');
     expect(st.metadata.model).toBe('MMoE');
     for (const svg of ['loss.svg', 'gates.svg']) expect(readFileSync(join(out, svg), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\s*$/);
-    const pre = JSON.parse(readFileSync(join(out, 'preprocessing.json'), 'utf8'));
-    expect(pre.vocabularies.city).toEqual(['oslo', 'paris', 'rome']);
+    const spec = JSON.parse(st.metadata.mmoe_ts_model);
+    expect(spec.encoding.sparse.find((s: { column: string }) => s.column === 'city').vocabulary).toEqual(['oslo', 'paris', 'rome']);
+    expect(existsSync(join(out, 'preprocessing.json'))).toBe(false);
   });
 });
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
 import { Generator } from '../../src/tensor/index.js';
+import { loadModel } from '../../src/models/model-file-node.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmoe-ts-multiclass-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -52,6 +53,11 @@ describe('train and predict with a multiclass label', () => {
     const m = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
     for (const k of ['auc', 'logloss', 'accuracy']) expect(Number.isFinite(m.test.tasks.genre[k]), k).toBe(true);
     expect(Number.isFinite(m.history.epochs[0].logs.val_genre_accuracy)).toBe(true);
+    // The model file alone rebuilds the multiclass head: numClasses and the label's classes are in it.
+    const loaded = await loadModel(join(out, 'model.safetensors'));
+    expect(loaded.spec.options.numClasses).toEqual([1, 3]);
+    expect(loaded.model.numClasses).toEqual([1, 3]);
+    expect((loaded.extra!.cli as { labels: Array<{ classes?: string[] }> }).labels[1].classes).toEqual(GENRES);
     const p = await run('predict', '--model', out, '--data', join(dir, 'new.csv'));
     expect(p.status).toBe(0);
     const [header, ...rows] = p.stdout.trim().split('\n');

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
-import { sortVocabulary } from '../../src/cli/preprocessing.js';
+import { sortVocabulary } from '../../src/models/row-encoding.js';
+import { deserializeModel, serializeModel } from '../../src/models/model-file.js';
+import { serializeSafetensors } from '../../src/nn/safetensors.js';
 import { Generator } from '../../src/tensor/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmoe-ts-predict-'));
@@ -50,9 +52,8 @@ beforeAll(async () => {
 
 describe('mmoe-ts predict', () => {
   it('vocabularies of numbers sort numerically, of text as strings', () => {
-    const pre = JSON.parse(readFileSync(join(out, 'preprocessing.json'), 'utf8'));
-    expect(pre.vocabularies.level).toEqual(['2', '9', '10']);
-    expect(pre.vocabularies.city).toEqual(['oslo', 'paris', 'rome']);
+    const { encoding } = deserializeModel(new Uint8Array(readFileSync(join(out, 'model.safetensors'))));
+    expect(encoding!.sparse.map((s) => [s.column, s.vocabulary])).toEqual([['city', ['oslo', 'paris', 'rome']], ['level', ['2', '9', '10']]]);
     expect(sortVocabulary(['10', '9', '-1', '2.5'])).toEqual(['-1', '2.5', '9', '10']);
     expect(sortVocabulary(['10', '9', 'x'])).toEqual(['10', '9', 'x']);
   });
@@ -116,14 +117,18 @@ describe('mmoe-ts predict', () => {
     expect(r2.stderr).toMatch(/badage\.csv: data row 2: dense column 'age' must be a number, got "old"/);
   });
 
-  it('refuses a preprocessing file from elsewhere', async () => {
+  it('refuses a plain state dict and a model file without the CLI settings, saying what they are', async () => {
     const other = join(dir, 'other');
     const r0 = await run('predict', '--model', out, '--data', join(dir, 'new.csv'), '--out', join(other, 'x.csv'));
     expect(r0.status).toBe(0);
-    writeFileSync(join(other, 'model.safetensors'), readFileSync(join(out, 'model.safetensors')));
-    writeFileSync(join(other, 'preprocessing.json'), JSON.stringify({ vocabularies: {}, dense: {} }));
-    const r = await run('predict', '--model', other, '--data', join(dir, 'new.csv'));
+    const { model } = deserializeModel(new Uint8Array(readFileSync(join(out, 'model.safetensors'))));
+    writeFileSync(join(other, 'old.safetensors'), serializeSafetensors(model.stateDict(), { model: 'MMoE', taskNames: 'clicked,spend', taskTypes: 'binary,regression' }));
+    const r = await run('predict', '--model', join(other, 'old.safetensors'), '--data', join(dir, 'new.csv'));
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/not a preprocessing file of mmoe-ts train/);
+    expect(r.stderr).toMatch(/^mmoe-ts: predict: .*old\.safetensors: not an mmoe-ts model file .*plain state dict of an older mmoe-ts \(model 'MMoE'/);
+    writeFileSync(join(other, 'lib.safetensors'), serializeModel(model));
+    const r2 = await run('predict', '--model', join(other, 'lib.safetensors'), '--data', join(dir, 'new.csv'));
+    expect(r2.status).toBe(2);
+    expect(r2.stderr).toMatch(/predict: .*lib\.safetensors: a model file without the row encoding/);
   });
 });

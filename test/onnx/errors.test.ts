@@ -1,3 +1,4 @@
+import { OnnxExportError } from '../../src/onnx/index.js';
 import { describe, expect, it } from 'vitest';
 import {
   MMoE, MultiTaskBase, SingleTask, SparseFeat, Tensor, defineOp, exportOnnx, tensor, zeros, type ModelInput,
@@ -26,9 +27,9 @@ describe('exportOnnx: errors name the function and what is wrong', () => {
   it('rejects what is not a model, unknown options and a bad output name', () => {
     expect(() => exportOnnx({} as MultiTaskBase)).toThrow(/^exportOnnx: expected one of the models .* got Object/);
     const m = new MMoE({ inputDim: 3, taskTypes: ['binary'], numExperts: 2, expertHiddenUnits: [2] });
-    expect(() => exportOnnx(m, { outputs: 'logits' } as never)).toThrow("exportOnnx: unknown option 'outputs' (did you mean 'output'?); allowed: output, idType, gates");
+    expect(() => exportOnnx(m, { outputs: 'logits' } as never)).toThrow("exportOnnx: unknown option 'outputs' (did you mean 'output'?); allowed: output, idType, gates, encoding");
     expect(() => exportOnnx(m, 'logits' as never)).toThrow('exportOnnx: options must be an object, got string');
-    expect(() => exportOnnx(new Custom((h) => h), { gates: true })).toThrow('exportOnnx: gates: true needs a model with gates (MMoE, OMoE, PLE), got Custom');
+    expect(() => exportOnnx(new Custom((h) => h), { gates: true })).toThrow('exportOnnx: gates: true needs a model with gates (MMoE, OMoE, PLE), got SingleTask');
     expect(() => exportOnnx(m, { gates: 1 } as never)).toThrow('exportOnnx: gates must be a boolean, got 1');
     expect(() => exportOnnx(m, { idType: 'int16' } as never)).toThrow(`exportOnnx: idType must be 'int64' or 'int32', got "int16"`);
     expect(() => exportOnnx(m, { output: 'probs' } as never)).toThrow(`exportOnnx: output must be 'predictions' or 'logits', got "probs"`);
@@ -42,6 +43,7 @@ describe('exportOnnx: errors name the function and what is wrong', () => {
 
   it('names an op that has no lowering (a custom defineOp)', () => {
     expect(() => exportOnnx(new Custom((h) => mystery([h], undefined)))).toThrow(/^exportOnnx: op 'mystery' \(#1 of 2\) has no ONNX lowering/);
+    expect(() => exportOnnx(new Custom((h) => mystery([h], undefined)))).toThrow(OnnxExportError);
   });
 
   it('refuses a forward that computes a constant from the input values outside the ops', () => {

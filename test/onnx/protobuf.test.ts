@@ -68,7 +68,7 @@ describe('protobuf writer', () => {
       const kv = decode(e as Uint8Array);
       return [Buffer.from(kv.get(1)![0] as Uint8Array).toString(), Buffer.from(kv.get(2)![0] as Uint8Array).toString()];
     }));
-    expect(meta).toEqual({ model: 'MMoE', task_names: '["ctr","time"]', task_types: '["binary","regression"]', output: 'predictions' });
+    expect(meta).toEqual({ model: 'MMoE', inputs: 'encoded', task_names: '["ctr","time"]', task_types: '["binary","regression"]', output: 'predictions' });
     const graph = decode(f.get(7)![0] as Uint8Array);
     const initNames = graph.get(5)!.map((t) => Buffer.from(decode(t as Uint8Array).get(8)![0] as Uint8Array).toString());
     expect(initNames).toEqual(expect.arrayContaining(Object.keys(m.stateDict())));
@@ -83,6 +83,6 @@ describe('multiclass metadata', () => {
       const kv = decode(e as Uint8Array);
       return [Buffer.from(kv.get(1)![0] as Uint8Array).toString(), Buffer.from(kv.get(2)![0] as Uint8Array).toString()];
     }));
-    expect(meta).toEqual({ model: 'MMoE', task_names: '["genre","ctr"]', task_types: '["multiclass","binary"]', num_classes: '[4,1]', output: 'predictions' });
+    expect(meta).toEqual({ model: 'MMoE', inputs: 'encoded', task_names: '["genre","ctr"]', task_types: '["multiclass","binary"]', num_classes: '[4,1]', output: 'predictions' });
   });
 });

@@ -42,10 +42,10 @@ describe('the npm tarball (npm pack --dry-run)', () => {
   const files: string[] = r.status === 0 ? JSON.parse(r.stdout)[0].files.map((f: { path: string }) => f.path) : [];
   const built = existsSync(join(root, 'dist', 'index.js'));
 
-  it('holds the license, readme, executable and sources, but no census data, tests or benchmarks', () => {
+  it('holds the license, readme, executable, sources and the example the README trains, but no census data, tests or benchmarks', () => {
     expect(r.status, r.stderr).toBe(0);
-    for (const f of ['LICENSE', 'README.md', 'package.json', 'bin/mmoe-ts.js', 'src/index.ts', 'src/node.ts']) expect(files).toContain(f);
-    expect(files.filter((f) => /^(data|test|bench|web|examples|\.ci)\//.test(f))).toEqual([]);
+    for (const f of ['LICENSE', 'README.md', 'package.json', 'bin/mmoe-ts.js', 'src/index.ts', 'src/node.ts', 'examples/clicks-mmoe.json', 'examples/clicks.csv']) expect(files).toContain(f);
+    expect(files.filter((f) => /^(data|test|bench|web|\.ci)\//.test(f))).toEqual([]);
   });
 
   // The build is npm run build's job (CI runs it before the tests); without it there is nothing to check here.

@@ -138,3 +138,32 @@ describe('charts', () => {
     expect(() => gridLayout(['<g/>'], 1)).toThrow(/gridLayout: panel 0 is not an <svg>/);
   });
 });
+
+describe('lineChart legend placement', () => {
+  /** The legend box and every vertex of the drawn paths, from the SVG text. */
+  function geometry(svg: string): { box: { x: number; y: number; w: number; h: number }; points: Array<[number, number]> } {
+    const m = svg.match(/<g><rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"/)!;
+    const points = [...svg.matchAll(/<path d="([^"]+)"/g)].flatMap((p) => [...p[1].matchAll(/[ML]([\d.]+) ([\d.]+)/g)].map((q) => [Number(q[1]), Number(q[2])] as [number, number]));
+    return { box: { x: Number(m[1]), y: Number(m[2]), w: Number(m[3]), h: Number(m[4]) }, points };
+  }
+  const inside = (b: { x: number; y: number; w: number; h: number }, [x, y]: [number, number]): boolean => x >= b.x && x <= b.x + b.w && y >= b.y && y <= b.y + b.h;
+
+  it.each([
+    ['rising (a validation loss going up)', (i: number) => i],
+    ['falling', (i: number) => 20 - i],
+    ['falling then rising', (i: number) => (i - 10) ** 2],
+  ])('keeps the legend off a %s curve', (_name, f) => {
+    const points = Array.from({ length: 21 }, (_, i) => [i, f(i)] as const);
+    const svg = lineChart({ series: [{ name: 'val_loss', points }, { name: 'loss', points: points.map(([x, y]) => [x, y * 0.9] as const) }] });
+    const { box, points: drawn } = geometry(svg);
+    expect(drawn.length).toBe(42);
+    expect(drawn.filter((p) => inside(box, p))).toEqual([]);
+  });
+
+  it('stays top right when that corner is free (the place readers look first)', () => {
+    const svg = lineChart({ width: 480, series: [{ name: 'loss', points: Array.from({ length: 10 }, (_, i) => [i, 10 - i] as const) }] });
+    const { box } = geometry(svg);
+    expect(box.x).toBeGreaterThan(240);
+    expect(box.y).toBeLessThan(80);
+  });
+});

@@ -193,12 +193,12 @@ function renderCharts(): void {
   }));
   // A line needs two points: until the first epoch ends the placeholder stays.
   const hasLine = testSeries.some((t) => t.points.length > 1);
-  $('test-chart').innerHTML = !hasLine ? '' : lineChart({ title: 'Test loss per epoch', xLabel: 'epoch', yLabel: 'MSE', series: testSeries, width: 560, height: 320 });
+  $('test-chart').innerHTML = !hasLine ? '' : lineChart({ title: 'Test loss per epoch', xLabel: 'epoch', yLabel: 'MSE', series: testSeries, logY: true, width: 560, height: 320 });
   const gates = state.models.mmoe.gates;
   if (gates) {
     $('gate-chart').innerHTML = heatmap({
       title: `MMoE gate weights ${state.models.mmoe.epoch ? `after epoch ${state.models.mmoe.epoch}` : 'before training'} (ρ = ${state.request?.correlation.toFixed(2)})`,
-      xLabel: 'expert', yLabel: 'task', rowLabels: ['task 1', 'task 2'], colLabels: gates[0].map((_, j) => String(j + 1)),
+      xLabel: 'expert', yLabel: 'task', rowLabels: ['task 1', 'task 2'], colLabels: gates[0].map((_, j) => String(j)), // 0-based, as expert_dnn.<j> and the CLI's gates.svg
       values: gates, min: 0, width: 760, height: 220,
     });
   } else if (!state.running) {

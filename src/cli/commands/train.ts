@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { createModel, type ModelName, type ModelOptionsByName, type MultiTaskModel } from '../../models/index.js';
-import { serializeSafetensors } from '../../nn/safetensors.js';
+import { createModel, type ModelName, type ModelOptionsByName, type MultiTaskBase, type MultiTaskModel } from '../../models/index.js';
+import { serializeModel } from '../../models/model-file.js';
 import { gateHeatmap, lossCurvesFigure } from '../../experiments/figures.js';
 import { resolveDataset, sliceFeatures } from '../../train/dataset.js';
 import { evaluateAsync, fitAsync } from '../../train/trainer.js';
@@ -13,11 +13,11 @@ import { checkOutDir, println, toJson, writeOutputs, type CliIO } from '../io.js
 import { fixed, markdownTable } from '../table.js';
 import { loadTabular } from '../tabular.js';
 import { streamTabular } from '../tabular-stream.js';
-import { taskOptionsOf } from '../preprocessing.js';
+import { taskOptionsOf } from '../model-info.js';
 
 export const trainFlags: Record<string, FlagSpec> = {
   config: { type: 'string', placeholder: 'FILE', description: 'JSON config: csv, labels, sparse / dense columns, model, training (see README)' },
-  out: { type: 'string', placeholder: 'DIR', description: 'write metrics.json, model.safetensors, preprocessing.json and SVG figures here (default out/train)' },
+  out: { type: 'string', placeholder: 'DIR', description: 'write metrics.json, model.safetensors (the whole model: weights, options, vocabularies) and SVG figures here (default out/train)' },
   epochs: { type: 'int', min: 1, description: "override the config's training.epochs" },
   quiet: { type: 'boolean', description: 'no progress output' },
 };
@@ -83,8 +83,7 @@ export async function runTrain(flags: FlagValues, io: CliIO): Promise<number> {
       command: 'train', config: cfg, model: { name: cfg.model.name, parameters: model.numParameters() },
       rows: data.rows, [split]: evaluation, history: history.toJSON(), seconds: (performance.now() - t0) / 1000,
     }),
-    'model.safetensors': serializeSafetensors(model.stateDict(), { model: cfg.model.name, taskNames: taskNames.join(','), taskTypes: taskTypes.join(',') }),
-    'preprocessing.json': toJson(data.preprocessing),
+    'model.safetensors': serializeModel(model as MultiTaskBase, { encoding: data.encoding, extra: { cli: data.info } }),
     'loss.svg': lossCurvesFigure([{ name: cfg.model.name, history }]),
   };
   const sample = evalSet ?? data.train;

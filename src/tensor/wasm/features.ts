@@ -44,6 +44,12 @@ function sharedMemoryWorks(): boolean {
 
 let probed: WasmFeatures | undefined;
 
+/** Probes again (after a V8 flag changed what WebAssembly accepts: enableRelaxedSimd). */
+export function reprobeWasmFeatures(): WasmFeatures {
+  probed = undefined;
+  return wasmFeatures();
+}
+
 export function wasmFeatures(): WasmFeatures {
   if (!probed) {
     const simd = validates((f) => f.v128.zero().v128.zero().f32x4.add());

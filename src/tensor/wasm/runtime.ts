@@ -140,6 +140,16 @@ export function setRelaxedSimd(on: boolean): void {
   }
 }
 
+/** Whether relaxed SIMD is wanted (false after setBackend('wasm', { relaxedSimd: false })). */
+export function relaxedSimdWanted(): boolean {
+  return wantRelaxed;
+}
+
+/** Rebuilds the kernel module at its next use (after the features changed: enableRelaxedSimd). */
+export function rebuildKernels(): void {
+  reset();
+}
+
 export function relaxedSimdActive(): boolean {
   return getRuntime()?.relaxed ?? false;
 }
