@@ -37,6 +37,20 @@ type Scope = ScopeBlocks;
 
 const scopes: Scope[] = [];
 
+/** An arena block of `size` floats and its view, or null where storage cannot live in the arena. */
+function arenaBlock(size: number, zero: boolean, scoped: boolean): { view: Float32Array; block: Block } | null {
+  if (size === 0 || !wasmEnabled()) return null;
+  const heap = storageHeap();
+  if (heap === null) return null;
+  const bytes = 4 * size;
+  const ptr = heap.alloc(bytes, scoped);
+  if (ptr < 0) return null;
+  const view = heap.view(ptr, size);
+  // Memory the bump pointer just reached is zero already; filling it would also touch every page.
+  if (zero && !heap.lastFresh) view.fill(0);
+  return { view, block: { heap, ptr, bytes, registered: false } };
+}
+
 /**
  * A float32 array of `size` elements, zero-filled unless `zero` is false (for kernels that write
  * every element). Inside a storage scope it is an arena block the scope returns; outside one it is
@@ -45,20 +59,13 @@ const scopes: Scope[] = [];
  * run, and a user's own training loop grew the arena by its every intermediate).
  */
 export function allocateFloat32(size: number, zero = true): Float32Array {
-  if (scopes.length > 0 && size > 0 && wasmEnabled()) {
-    const heap = storageHeap();
-    if (heap !== null) {
-      const bytes = 4 * size;
-      const ptr = heap.alloc(bytes, true);
-      if (ptr >= 0) {
-        const view = heap.view(ptr, size);
-        // Memory the bump pointer just reached is zero already; filling it would also touch every page.
-        if (zero && !heap.lastFresh) view.fill(0);
-        const s = scopes[scopes.length - 1];
-        s.views.push(view);
-        s.blocks.push({ heap, ptr, bytes, registered: false });
-        return view;
-      }
+  if (scopes.length > 0) {
+    const b = arenaBlock(size, zero, true);
+    if (b !== null) {
+      const s = scopes[scopes.length - 1];
+      s.views.push(b.view);
+      s.blocks.push(b.block);
+      return b.view;
     }
   }
   return new Float32Array(size);
@@ -70,21 +77,11 @@ export function allocateFloat32(size: number, zero = true): Float32Array {
  * use it in place), returned by the garbage collector; else an ordinary array.
  */
 export function allocateFloat32Persistent(size: number, zero = true): Float32Array {
-  if (size > 0 && wasmEnabled()) {
-    const heap = storageHeap();
-    if (heap !== null) {
-      const bytes = 4 * size;
-      const ptr = heap.alloc(bytes, false);
-      if (ptr >= 0) {
-        const view = heap.view(ptr, size);
-        if (zero && !heap.lastFresh) view.fill(0);
-        const block: Block = { heap, ptr, bytes, registered: true };
-        registry.register(view, block, view);
-        return view;
-      }
-    }
-  }
-  return new Float32Array(size);
+  const b = arenaBlock(size, zero, false);
+  if (b === null) return new Float32Array(size);
+  b.block.registered = true;
+  registry.register(b.view, b.block, b.view);
+  return b.view;
 }
 
 /** `data` itself when it already lives in the arena (or cannot), else a persistent arena copy of it. */

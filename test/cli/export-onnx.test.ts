@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ort } from '../onnx/helpers.js';
-import { runCli } from '../../src/cli/run.js';
+import { captureCli } from './capture.js';
 import { Generator } from '../../src/tensor/index.js';
 
 /*
@@ -15,11 +15,7 @@ import { Generator } from '../../src/tensor/index.js';
 const dir = mkdtempSync(join(tmpdir(), 'mmoe-ts-export-onnx-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '', stderr = '';
-  const status = await runCli(args, { out: { write: (s: string) => { stdout += s; } }, err: { write: (s: string) => { stderr += s; } } });
-  return { status, stdout, stderr };
-}
+const run = (...args: string[]): ReturnType<typeof captureCli> => captureCli(args);
 
 function writeCsv(file: string, n: number, seed: number): void {
   const g = new Generator(seed);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/run.js';
+import { captureCli } from './capture.js';
 import { encodeColumns, encodingFeatures, hashBucket } from '../../src/models/index.js';
 import { loadModel } from '../../src/models/model-file-node.js';
 import { exportOnnx, OnnxExportError } from '../../src/onnx/index.js';
@@ -10,11 +10,7 @@ import { exportOnnx, OnnxExportError } from '../../src/onnx/index.js';
 const dir = mkdtempSync(join(tmpdir(), 'mmoe-ts-hash-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '', stderr = '';
-  const status = await runCli(args, { out: { write: (s: string) => { stdout += s; } }, err: { write: (s: string) => { stderr += s; } } });
-  return { status, stdout, stderr };
-}
+const run = (...args: string[]): ReturnType<typeof captureCli> => captureCli(args);
 
 describe('train --config with hashBuckets (hashed sparse columns)', () => {
   it('trains without a vocabulary for the hashed column, records the buckets, and predict hashes new values the same way', async () => {

@@ -2,18 +2,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/run.js';
+import { captureCli } from './capture.js';
 import { Generator } from '../../src/tensor/index.js';
 import { loadModel } from '../../src/models/model-file-node.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmoe-ts-multiclass-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '', stderr = '';
-  const status = await runCli(args, { out: { write: (s: string) => { stdout += s; } }, err: { write: (s: string) => { stderr += s; } } });
-  return { status, stdout, stderr };
-}
+const run = (...args: string[]): ReturnType<typeof captureCli> => captureCli(args);
 
 const GENRES = ['news', 'sports', 'music'];
 

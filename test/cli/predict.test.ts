@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/run.js';
+import { captureCli } from './capture.js';
 import { sortVocabulary } from '../../src/models/row-encoding.js';
 import { deserializeModel, serializeModel } from '../../src/models/model-file.js';
 import { serializeSafetensors } from '../../src/nn/safetensors.js';
@@ -11,11 +11,7 @@ import { Generator } from '../../src/tensor/index.js';
 const dir = mkdtempSync(join(tmpdir(), 'mmoe-ts-predict-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '', stderr = '';
-  const status = await runCli(args, { out: { write: (s: string) => { stdout += s; } }, err: { write: (s: string) => { stderr += s; } } });
-  return { status, stdout, stderr };
-}
+const run = (...args: string[]): ReturnType<typeof captureCli> => captureCli(args);
 
 /** A CSV with a text category, a numeric category (values 2, 9, 10) and a dense column. */
 function writeCsv(file: string, n: number, seed: number, withLabels = true): string[][] {

@@ -2,17 +2,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/run.js';
+import { captureCli } from './capture.js';
 import { Generator } from '../../src/tensor/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmoe-ts-cli-stream-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '', stderr = '';
-  const status = await runCli(args, { out: { write: (s: string) => { stdout += s; } }, err: { write: (s: string) => { stderr += s; } } });
-  return { status, stdout, stderr };
-}
+const run = (...args: string[]): ReturnType<typeof captureCli> => captureCli(args);
 
 function writeCsv(file: string, n: number): void {
   const g = new Generator(1);

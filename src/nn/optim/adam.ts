@@ -72,10 +72,10 @@ export class Adam extends Optimizer<AdamOptions> {
     const shrink = this.decoupled ? 1 - lr * wd : 1, l2 = this.decoupled ? 0 : wd;
     const vmax = amsgrad ? this.buffer(state, 'maxExpAvgSq', p) : null;
     if (tryAdam(theta, grad, m, v, vmax, b1, b2, wd !== 0, shrink, l2, stepSize, bc2Sqrt, eps)) return;
-    if (amsgrad) {
-      adamAmsgrad(theta, grad, m, v, this.buffer(state, 'maxExpAvgSq', p), b1, b2, this.decoupled ? 1 - lr * wd : 1, this.decoupled ? 0 : wd, stepSize, bc2Sqrt, eps);
+    if (vmax !== null) {
+      adamAmsgrad(theta, grad, m, v, vmax, b1, b2, shrink, l2, stepSize, bc2Sqrt, eps);
     } else if (wd !== 0) {
-      adamDecay(theta, grad, m, v, b1, b2, this.decoupled ? 1 - lr * wd : 1, this.decoupled ? 0 : wd, stepSize, bc2Sqrt, eps);
+      adamDecay(theta, grad, m, v, b1, b2, shrink, l2, stepSize, bc2Sqrt, eps);
     } else {
       adamPlain(theta, grad, m, v, b1, b2, stepSize, bc2Sqrt, eps);
     }
