@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { captureCli } from './capture.js';
+import { deserializeModel } from '../../src/models/model-file.js';
 import { Generator } from '../../src/tensor/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmoe-ts-cli-stream-'));
@@ -46,8 +47,9 @@ describe('train --config with training.stream', () => {
     expect(m.rows.train + m.rows.validation + m.rows.test).toBe(400);
     // A hash split: close to the fractions, not exact.
     expect(Math.abs(m.rows.train - 240)).toBeLessThan(40);
-    const pre = JSON.parse(readFileSync(join(out, 'preprocessing.json'), 'utf8'));
-    expect(pre.vocabularies.city).toEqual(['oslo', 'paris', 'rome']);
+    // The model file records the training split's vocabulary, as the in-memory path's does.
+    const { encoding } = deserializeModel(new Uint8Array(readFileSync(join(out, 'model.safetensors'))));
+    expect(encoding!.sparse.find((s) => s.column === 'city')!.vocabulary).toEqual(['oslo', 'paris', 'rome']);
     const loss = m.history.epochs.map((e: { logs: { loss: number } }) => e.logs.loss);
     expect(loss).toHaveLength(8);
     expect(loss[7]).toBeLessThan(0.5 * loss[0]);
