@@ -14,7 +14,7 @@
  * in-memory run may use fewer rows than a file that does not fit in memory. Reports, never asserts.
  */
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Generator, manualSeed } from '../src/tensor/index.js';
@@ -100,6 +100,7 @@ async function main(): Promise<void> {
   const bytes = Number(arg('bytes', '2e9'));
   const memoryRows = Number(arg('memory-rows', '1000000'));
   const dir = arg('dir', '') || mkdtempSync(join(tmpdir(), 'mmoe-stream-bench-'));
+  mkdirSync(dir, { recursive: true }); // a --dir that does not exist yet
   const file = join(dir, 'rows.csv');
   const nRows = await generate(file, bytes);
   console.log(`generated ${file}: ${(statSync(file).size / 1e6).toFixed(1)} MB, ${nRows} rows`);
