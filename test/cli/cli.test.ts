@@ -3,9 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/run.js';
+import { captureCli, writeTinyCsv } from './capture.js';
 import { deserializeSafetensorsWithMetadata } from '../../src/nn/safetensors.js';
-import { Generator } from '../../src/tensor/index.js';
 
 const root = resolve(__dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'mmoe-ts-cli-'));
@@ -17,25 +16,8 @@ function cli(...args: string[]): { status: number | null; stdout: string; stderr
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** In-process run with captured output (fast; same code path after argument parsing). */
-async function inProcess(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '', stderr = '';
-  const status = await runCli(args, { out: { write: (s: string) => { stdout += s; } }, err: { write: (s: string) => { stderr += s; } } });
-  return { status, stdout, stderr };
-}
+const inProcess = (...args: string[]): ReturnType<typeof captureCli> => captureCli(args);
 
-/** A tiny CSV: a categorical and a numeric feature, a binary and a regression label. */
-function writeTinyCsv(file: string, n = 80): void {
-  const g = new Generator(1);
-  const lines = ['city,age,clicked,spend'];
-  for (let i = 0; i < n; i++) {
-    const city = ['paris', 'rome', 'oslo', ''][g.randint(4)];
-    const age = (20 + g.randint(40)).toString();
-    const clicked = city === 'paris' || g.random() < 0.2 ? 1 : 0;
-    lines.push(`${city},${age},${clicked},${(Number(age) / 10 + g.normal()).toFixed(3)}`);
-  }
-  writeFileSync(file, `${lines.join('\n')}\n`);
-}
 
 function writeConfig(name: string, config: unknown): string {
   const file = join(dir, name);

@@ -2,17 +2,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/run.js';
+import { captureCli } from './capture.js';
 import { Generator } from '../../src/tensor/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmoe-ts-partial-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function inProcess(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '', stderr = '';
-  const status = await runCli(args, { out: { write: (s: string) => { stdout += s; } }, err: { write: (s: string) => { stderr += s; } } });
-  return { status, stdout, stderr };
-}
+const inProcess = (...args: string[]): ReturnType<typeof captureCli> => captureCli(args);
 
 /** Clicks on every row; a conversion value only on clicked rows (an empty cell elsewhere), as in a real log. */
 function writeCsv(file: string, n = 120): void {

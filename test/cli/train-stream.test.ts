@@ -2,26 +2,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { captureCli } from './capture.js';
+import { captureCli, writeTinyCsv } from './capture.js';
 import { deserializeModel } from '../../src/models/model-file.js';
-import { Generator } from '../../src/tensor/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmoe-ts-cli-stream-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const run = (...args: string[]): ReturnType<typeof captureCli> => captureCli(args);
 
-function writeCsv(file: string, n: number): void {
-  const g = new Generator(1);
-  const lines = ['city,age,clicked,spend'];
-  for (let i = 0; i < n; i++) {
-    const city = ['paris', 'rome', 'oslo', ''][g.randint(4)];
-    const age = (20 + g.randint(40)).toString();
-    const clicked = city === 'paris' || g.random() < 0.2 ? 1 : 0;
-    lines.push(`${city},${age},${clicked},${(Number(age) / 10 + g.normal()).toFixed(3)}`);
-  }
-  writeFileSync(file, `${lines.join('\n')}\n`);
-}
 
 const config = (training: object): string => {
   const file = join(dir, `cfg-${Math.random().toString(36).slice(2)}.json`);
@@ -37,7 +25,7 @@ const config = (training: object): string => {
 
 describe('train --config with training.stream', () => {
   it('streams the CSV: every row lands in one split, vocabularies come from the training split, the model learns', async () => {
-    writeCsv(join(dir, 'rows.csv'), 400);
+    writeTinyCsv(join(dir, 'rows.csv'), 400);
     const out = join(dir, 'out');
     const r = await run('train', '--config', config({ stream: true, shuffleBuffer: 64 }), '--out', out, '--quiet');
     expect(r.stderr).toBe('');
@@ -65,7 +53,7 @@ describe('train --config with training.stream', () => {
   });
 
   it('a bad stream option is a config error naming it', async () => {
-    writeCsv(join(dir, 'rows.csv'), 20);
+    writeTinyCsv(join(dir, 'rows.csv'), 20);
     const r = await run('train', '--config', config({ stream: 'yes' }), '--quiet');
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("'training.stream' must be true or false");
