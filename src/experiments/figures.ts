@@ -99,3 +99,12 @@ export function gateHeatmap(model: MultiTaskModel, x: ModelInput, title?: string
   });
   return { svg, values };
 }
+
+/** The generator's label correlation against ρ, one line per generator (the paper's correlation plot). */
+export function labelCorrelationFigure(curves: ReadonlyArray<{ name: string; points: ReadonlyArray<readonly [number, number]> }>): string {
+  return lineChart({
+    title: 'Label correlation produced against the weight correlation ρ', xLabel: 'ρ (cosine of w1, w2)', yLabel: 'Pearson correlation of the labels',
+    series: [...curves.map((c) => ({ name: c.name, points: c.points })), { name: 'y = ρ', points: [[-1, -1], [1, 1]] as const, dashed: true, color: '#999999' }],
+    width: 560, height: 400,
+  });
+}

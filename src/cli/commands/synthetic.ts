@@ -1,30 +1,30 @@
 import { join } from 'node:path';
-import { gateHeatmap, modelLabel, sharedBottomFigure, syntheticCurvesFigure, syntheticHistogramsFigure } from '../../experiments/figures.js';
-import { serializeSafetensors } from '../../nn/safetensors.js';
-import { gridLayout } from '../../plot/svg.js';
+import { modelLabel } from '../../experiments/figures.js';
 import {
-  DEMO_SYNTHETIC, FULL_SYNTHETIC, LEARNING_RATE_GRID, PAPER_SYNTHETIC, SYNTHETIC_MODELS, resolveSyntheticSettings, stepsPerEpoch, totalSteps,
-  type SyntheticExperimentOptions, type SyntheticSettings, type SyntheticModelName, type SyntheticResult,
+  DEMO_SYNTHETIC, FULL_SYNTHETIC, LEARNING_RATE_GRID, PAPER_FIRST_EPOCHS, PAPER_SYNTHETIC, ROBUSTNESS_RUNS, SECTION_33_BOTTOM_UNITS, SYNTHETIC_MODELS,
+  resolveSyntheticSettings, stepsPerEpoch, totalSteps, type SyntheticExperimentOptions, type SyntheticSettings, type SyntheticModelName,
 } from '../../experiments/synthetic/index.js';
-import { FLAT_TOLERANCE, type PilotChoice } from '../../experiments/synthetic/index.js';
 import { SYNTHETIC_PILOT } from '../../experiments/synthetic/index.js';
-import { SIGNIFICANCE, summarizeCells, syntheticFindings } from '../../experiments/synthetic/index.js';
 import { MAX_DEFAULT_WORKERS, syntheticExperimentParallel } from '../../experiments/synthetic/index.js';
 import { syntheticPaper } from '../../experiments/synthetic/index.js';
 import { DEFAULT_STACK } from '../../experiments/synthetic/index.js';
 import { formatDuration } from '../../train/progress.js';
 import { UsageError, getNumber, getString, type FlagSpec, type FlagValues } from '../args.js';
-import { checkOutDir, checkOutFile, println, toJson, writeOutputs, type CliIO } from '../io.js';
+import { checkOutDir, checkOutFile, println, type CliIO } from '../io.js';
 import { RunProgress } from '../run-progress.js';
-import { fixed, markdownTable } from '../table.js';
+import { reportPaper } from './synthetic-paper.js';
+import { printResult, writeFigures } from './synthetic-report.js';
 
 export const syntheticFlags: Record<string, FlagSpec> = {
-  paper: { type: 'boolean', description: `the paper's protocol at full size: the learning-rate pilot, then ${PAPER_SYNTHETIC.runs} runs per (model, correlation) on ${PAPER_SYNTHETIC.trainSize} training rows; about an hour and a half on two idle cores; resumable (see --results)` },
-  pilot: { type: 'boolean', description: `only the learning-rate pilot of --paper (grid ${LEARNING_RATE_GRID.join(', ')} on validation loss); writes pilot.json, the record the demo's rates come from` },
+  paper: { type: 'boolean', description: `the paper's protocol at full size (docs/paper/protocol.md): the pilot (rates from ${LEARNING_RATE_GRID.join(', ')} and the training length by its stopping rule), ${PAPER_SYNTHETIC.runs} runs per (model, correlation) on ${PAPER_SYNTHETIC.trainSize} training rows with tables at fixed checkpoints, robustness tables on other generators and the §3.3 experiment; hours on two cores; resumable (see --results)` },
+  pilot: { type: 'boolean', description: `only the pilot of --paper; writes pilot.json, the record the demo's rates come from` },
   full: { type: 'boolean', description: `more than the demo, less than --paper: ${FULL_SYNTHETIC.runs} runs per cell at --paper's data size and the pilot's length and rates (no pilot)` },
   results: { type: 'string', placeholder: 'FILE', description: 'with --paper / --pilot: the JSON-lines file each finished run is appended to; rerunning continues from it (default OUT/results.jsonl)' },
   runs: { type: 'int', min: 1, description: 'seeded runs per (model, correlation)' },
-  epochs: { type: 'int', min: 1, description: 'training epochs per run (with --paper / --pilot: the pilot\'s length)' },
+  epochs: { type: 'int', min: 1, description: 'training epochs per run (with --paper / --pilot: the cap of the training length, the pilot\'s length)' },
+  'first-epochs': { type: 'int', min: 1, description: `with --paper / --pilot: the first candidate length of the stopping rule, doubled up to --epochs (default ${PAPER_FIRST_EPOCHS})` },
+  'robustness-runs': { type: 'int', min: 0, description: `with --paper: runs per cell of each robustness table (default ${ROBUSTNESS_RUNS}; 0 skips them)` },
+  'section33-runs': { type: 'int', min: 0, description: `with --paper: runs per correlation of the §3.3 experiment, Shared-Bottom with ${SECTION_33_BOTTOM_UNITS} units (default --runs; 0 skips it)` },
   'train-size': { type: 'int', min: 2, description: 'training rows per data set' },
   'validation-size': { type: 'int', min: 1, description: 'validation rows per data set (the pilot judges on them)' },
   'test-size': { type: 'int', min: 1, description: 'test rows per data set' },
@@ -64,100 +64,14 @@ function parseBottom(v: string | undefined): number | 'matched' | undefined {
   return n;
 }
 
-const rate = (v: number): string => v.toExponential(0);
-
-function lrLine(lr: Record<SyntheticModelName, number>, models: readonly SyntheticModelName[]): string {
-  return models.map((m) => `${modelLabel(m)} ${rate(lr[m])}`).join(', ');
-}
-
-function pilotLines(p: PilotChoice, models: readonly SyntheticModelName[]): string[] {
-  const worst = p.gaps.reduce((a, g) => (g.atChosen > a.atChosen ? g : a), p.gaps[0]);
-  const lastWorst = p.gaps.reduce((a, g) => (g.lastQuarter > a.lastQuarter ? g : a), p.gaps[0]);
-  return [
-    `Pilot: ${p.runsPerCell} runs per (model, correlation, lr) on data sets of their own, judged on validation rows: ` +
-      `lr = the grid value with the lowest validation loss (best epoch of the mean curve, averaged over ρ): ${lrLine(p.lr, models)}.`,
-    `Training length rule: the fewest epochs E after which no model's mean validation curve (at its lr, any ρ) improves by more than ${FLAT_TOLERANCE * 100}%, ` +
-      `with at least the last quarter of the pilot after E: ` +
-      (p.flat ? `${p.epochs} of ${p.pilotEpochs} pilot epochs (largest later improvement: ${modelLabel(worst.model)} at ρ=${worst.correlation}, ${(worst.atChosen * 100).toFixed(1)}%).`
-        : `not met within the pilot's ${p.pilotEpochs} epochs, so the main runs train all ${p.pilotEpochs}; validation loss had not flattened ` +
-          `(${modelLabel(lastWorst.model)} at ρ=${lastWorst.correlation} still improved ${(lastWorst.lastQuarter * 100).toFixed(1)}% over the last quarter).`),
-  ];
-}
-
-function printResult(io: CliIO, result: SyntheticResult, heading: string, notes: string[]): void {
-  const s = result.settings;
-  println(io);
-  println(io, `${heading}: ${s.runs} runs per cell (model × correlation), ${s.trainSize} training / ${s.validationSize} validation / ${s.testSize} test rows (disjoint), d = ${s.dim}; ` +
-    `${s.epochs} epoch${s.epochs === 1 ? '' : 's'} = ${totalSteps(s)} steps of batch ${s.batchSize} (${stepsPerEpoch(s)} per epoch), test loss every ${s.logEvery} steps.`);
-  println(io, `Data: α, β fixed for every data set (one N(0, 1) draw, sine seed ${s.sineSeed}, m = 10, c = 1, noise σ = 0.1); per run only u1, u2, x, ε and the initialisation vary, ` +
-    'and run r\'s data set and initialisation are shared by every model and ρ, so all comparisons are paired by run.');
-  println(io, `Models: MMoE / OMoE with ${s.numExperts} experts of ${s.expertUnits} units, towers of ${s.towerUnits}; Shared-Bottom with a bottom of ${s.bottomUnits} units` +
-    `${s.bottomRule === 'paper' ? " (the paper's)" : s.bottomRule === 'matched' ? ' (matched to MMoE\'s parameter count)' : ''}; ` +
-    `parameters: ${s.models.map((m) => `${modelLabel(m)} ${result.parameters[m]}`).join(', ')}. Adam lr: ${lrLine(s.lr, s.models)}.`);
-  for (const n of notes) println(io, n);
-  println(io);
-  println(io, 'Final test loss (mean over the two tasks of the test MSE after the last step), per cell:');
-  println(io);
-  const cells = summarizeCells(result);
-  println(io, markdownTable(
-    ['model', 'correlation', 'runs', 'mean', '95% CI of mean', 'median', 'IQR', 'min', 'max'],
-    cells.map((c) => [modelLabel(c.model), String(c.correlation), String(c.runs), fixed(c.mean), `${fixed(c.ci[0])}–${fixed(c.ci[1])}`,
-      fixed(c.median), `${fixed(c.q25)}–${fixed(c.q75)}`, fixed(c.min), fixed(c.max)]),
-  ));
-  println(io);
-  const lc = result.labelCorrelations.map((l) => `ρ=${l.correlation}: ${fixed(l.values.reduce((a, b) => a + b, 0) / l.values.length, 3)}`).join(', ');
-  println(io, `Label correlation actually produced (Pearson, mean over runs): ${lc}.`);
-  println(io);
-  const findings = syntheticFindings(result);
-  if (findings.length > 0) {
-    println(io, `Findings (Wilcoxon signed-rank test, paired by run; a claim holds at p < ${SIGNIFICANCE}, one-sided, no multiple-test correction; Δ = per-run loss difference in the claim's direction):`);
-    println(io);
-    const pct = (x: number): string => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(Math.abs(x) < 0.1 ? 1 : 0)}%`;
-    println(io, markdownTable(
-      ['claim', 'effect', 'p-value', 'result'],
-      findings.map((f) => [`${f.id}  ${f.claim}`,
-        f.effectName === 'IQR ratio' ? `IQR ratio ${fixed(f.effect, 2)}` : `median Δ ${f.effect >= 0 ? '+' : ''}${fixed(f.effect)}${Number.isFinite(f.relative) ? ` (${pct(f.relative)})` : ''}`,
-        f.pValue < 1e-4 ? f.pValue.toExponential(1) : f.pValue.toFixed(4), f.holds ? 'holds' : 'does not hold']),
-    ));
-    println(io);
-  }
-}
-
-function writeFigures(io: CliIO, outDir: string, result: SyntheticResult, extra: Record<string, unknown>): void {
-  const gates = result.mmoeModels.map((m) => ({
-    correlation: m.correlation,
-    ...gateHeatmap(m.model, m.testX, `MMoE gates, correlation ${m.correlation} (run 1, test rows)`)!,
-  }));
-  const outputs: Record<string, string | Uint8Array> = {
-    'curves.svg': syntheticCurvesFigure(result),
-    'histograms.svg': syntheticHistogramsFigure(result),
-  };
-  const sb = sharedBottomFigure(result);
-  if (sb !== null) outputs['shared-bottom.svg'] = sb;
-  if (gates.length > 0) {
-    outputs['gates.svg'] = gridLayout(gates.map((g) => g.svg), gates.length);
-    const first = result.mmoeModels[0];
-    outputs['model.safetensors'] = serializeSafetensors(first.model.stateDict(), { model: 'MMoE', correlation: String(first.correlation), run: '1' });
-  }
-  outputs['metrics.json'] = toJson({
-    command: 'synthetic', ...extra, settings: result.settings, parameters: result.parameters, alpha: result.alpha, beta: result.beta,
-    labelCorrelations: result.labelCorrelations, cells: summarizeCells(result), findings: syntheticFindings(result), runs: result.runs,
-    meanGateWeights: gates.map((g) => ({ correlation: g.correlation, values: g.values })), seconds: result.seconds,
-  });
-  const files = writeOutputs(outDir, outputs);
-  const at = (name: string): string => files[Object.keys(outputs).indexOf(name)];
-  println(io, `Fig. 4, test loss against step (mean, IQR band): ${at('curves.svg')}`);
-  println(io, `Fig. 5, histograms of final test loss: ${at('histograms.svg')}`);
-  if (sb !== null) println(io, `§3.3, Shared-Bottom's loss by correlation: ${at('shared-bottom.svg')}`);
-  if (gates.length > 0) println(io, `MMoE gate weights: ${at('gates.svg')}; weights of the first MMoE (correlation ${result.mmoeModels[0].correlation}, run 1): ${at('model.safetensors')}`);
-  println(io, `metrics (settings, every run's curve, cells, findings): ${at('metrics.json')}`);
-}
-
 export async function runSynthetic(flags: FlagValues, io: CliIO): Promise<number> {
   const modes = ['paper', 'pilot', 'full'].filter((k) => flags[k] === true);
   if (modes.length > 1) throw new UsageError(`synthetic: --${modes.join(' and --')} cannot be combined`);
   const mode = (modes[0] ?? 'demo') as 'paper' | 'pilot' | 'full' | 'demo';
   if (flags.results !== undefined && mode !== 'paper' && mode !== 'pilot') throw new UsageError('synthetic: --results goes with --paper or --pilot');
+  for (const k of ['first-epochs', 'robustness-runs', 'section33-runs']) {
+    if (flags[k] !== undefined && mode !== 'paper' && mode !== 'pilot') throw new UsageError(`synthetic: --${k} goes with --paper or --pilot`);
+  }
   if (flags.lr !== undefined && (mode === 'paper' || mode === 'pilot')) throw new UsageError(`synthetic: --lr cannot be combined with --${mode}: its pilot chooses the rates`);
   const recorded = SYNTHETIC_PILOT.choice;
   const base: SyntheticExperimentOptions = mode === 'demo' ? { ...DEMO_SYNTHETIC, lr: recorded.lr }
@@ -222,26 +136,11 @@ export async function runSynthetic(flags: FlagValues, io: CliIO): Promise<number
   const { runs: _r, onRun: _o, lr: _l, ...paperOpts } = opts;
   const out = await syntheticPaper({ ...paperOpts, runs: opts.runs }, {
     results: resultsPath, parallel, pilotOnly: mode === 'pilot', onRun,
+    ...(getNumber(flags, 'first-epochs') !== undefined && { firstEpochs: getNumber(flags, 'first-epochs') }),
+    ...(getNumber(flags, 'robustness-runs') !== undefined && { robustnessRuns: getNumber(flags, 'robustness-runs') }),
+    ...(getNumber(flags, 'section33-runs') !== undefined && { section33Runs: getNumber(flags, 'section33-runs') }),
   });
   progress?.finish();
-  println(io);
-  println(io, `Results file: ${resultsPath} (${out.resumed > 0 ? `${out.resumed} finished jobs found and kept, ` : ''}${out.trained} trained by this call).`);
-  const ps = out.pilotSettings;
-  println(io, `Pilot at ${ps.trainSize} training / ${ps.validationSize} validation rows, ${ps.epochs} epochs = ${totalSteps(ps)} steps of batch ${ps.batchSize}, grid ${out.pilot.grid.join(', ')}:`);
-  for (const l of pilotLines(out.pilot, ps.models)) println(io, l);
-  println(io);
-  println(io, markdownTable(['model', ...out.pilot.grid.map((g) => `lr ${rate(g)}`), 'chosen'],
-    ps.models.map((m) => [modelLabel(m), ...out.pilot.grid.map((g) => fixed(out.pilot.scores[m][String(g)])), rate(out.pilot.lr[m])])));
-  if (mode === 'pilot') {
-    const files = writeOutputs(outDir, { 'pilot.json': toJson({ command: 'mmoe-ts synthetic --pilot', seconds: out.seconds, settings: { ...ps, lr: out.pilot.lr }, choice: out.pilot }) });
-    println(io);
-    println(io, `pilot record: ${files[0]} (the demo's rates come from its copy in src/experiments/synthetic/pilot-record.json)`);
-    println(io, `took ${formatDuration(out.seconds)}`);
-    return 0;
-  }
-  const result = out.result!;
-  printResult(io, result, 'MMoE paper synthetic experiment (--paper)', []);
-  writeFigures(io, outDir, result, { mode, pilot: out.pilot, pilotSettings: ps });
-  println(io, `took ${formatDuration(out.seconds)} wall time in this call${out.resumed > 0 ? ' (jobs loaded from the results file not counted)' : ''}`);
+  reportPaper(io, out, mode, outDir, resultsPath);
   return 0;
 }

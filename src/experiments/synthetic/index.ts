@@ -5,6 +5,8 @@
  * pilot.ts       the learning-rate pilot and its choice; pilot-record.json, the recorded one
  * paper.ts       --paper end to end: pilot, then the main runs, resumable through results-file.ts
  * findings.ts    cells and the paper's claims tested on them
+ * checkpoints.ts one result read at several lengths: checkpoints, stuck runs, train–test gap
+ * labels.ts      the generator's label variance and label correlation against ρ
  */
 export * from './experiment.js';
 export * from './parallel.js';
@@ -12,5 +14,7 @@ export * from './pilot.js';
 export * from './pilot-record.js';
 export * from './paper.js';
 export * from './findings.js';
+export * from './checkpoints.js';
+export * from './labels.js';
 export { SyntheticResultsFile } from './results-file.js';
 export * from './stacked.js';

@@ -3,14 +3,17 @@ import { fileURLToPath } from 'node:url';
 import { SYNTHETIC_MODELS, type SyntheticSettings } from './experiment.js';
 import type { PilotChoice } from './pilot.js';
 
+/** What the demo reads of a recorded pilot; the record from before the converged protocol has older fields besides. */
+export type RecordedChoice = Pick<PilotChoice, 'grid' | 'runsPerCell' | 'pilotEpochs' | 'scores' | 'lr' | 'epochs' | 'flat'>;
+
 /*
  * The recorded learning-rate pilot lives as data in pilot-record.json: the pilot phase of
  * `mmoe-ts synthetic --paper` (PAPER_SYNTHETIC: 65536 training / 1024 validation rows, batch 128,
  * 6 epochs = 3072 steps, validation loss every 128 steps; 2 runs per model, ρ and lr = 54 runs),
  * run on a 2-core machine with 2 workers while a test run shared it: 299 s of run time, so about
- * 150 s of wall time (`seconds`). The demo and --full take their Adam rates from it; --paper reruns
- * the same pilot (same seeds, so the same choice) before its main runs. Regenerate with
- * `mmoe-ts synthetic --pilot` and copy its pilot.json over pilot-record.json when the protocol changes.
+ * 150 s of wall time (`seconds`). It is the pilot of the 3,072-step protocol (docs/paper/2026-12-06-3072-steps/),
+ * chosen at that short length; the demo and --full take their Adam rates from it until the converged
+ * --paper pilot has run. Replace it with that run's pilot.json (`mmoe-ts synthetic --pilot`) then.
  */
 export interface RecordedPilot {
   command: string;
@@ -18,7 +21,7 @@ export interface RecordedPilot {
   seconds: number;
   /** The pilot's settings; settings.lr is the choice's rate per model. */
   settings: SyntheticSettings;
-  choice: PilotChoice;
+  choice: RecordedChoice;
 }
 
 export const PILOT_RECORD_FILE = fileURLToPath(new URL('./pilot-record.json', import.meta.url));

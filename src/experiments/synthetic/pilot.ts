@@ -8,16 +8,19 @@ import {
  * paper's grid, and one training length for every model. A few runs per (model, ρ, lr) on data
  * sets of their own (never the main runs' data), judged on validation rows only.
  *
- * Learning rate: per model, the grid value whose validation loss — the best the mean-over-runs
- * curve reaches at an epoch boundary, averaged over ρ — is lowest.
- * Training length: the smallest whole number of epochs E at which, for every model at its chosen
- * rate and every ρ, the mean validation curve has flattened — no later epoch of the pilot improves
- * on it by more than FLAT_TOLERANCE (relative) — with at least a quarter of the pilot left after
- * E to show it. If no E qualifies, the pilot's full length, marked not flat.
+ * The pilot trains once, to the longest length allowed (its `epochs`, the cap). The candidate
+ * lengths double from `firstEpochs` up to the cap; at each, in order:
+ * - rate: per model, the grid value whose *final* validation loss at that length (the mean-over-runs
+ *   curve at its last step, averaged over ρ) is lowest — chosen at the length the main runs train;
+ * - the stopping rule: for every model at that rate and every ρ, the mean validation curve improves
+ *   by less than LENGTH_TOLERANCE over the length's last quarter (v(¾L) / v(L) − 1).
+ * The first candidate that meets the rule is the length; none does: the cap, marked not met.
+ * Training to the cap once is the same as rerunning the pilot at each doubled length: a run is
+ * fixed by its seeds and trains at a constant rate, so its first L steps are the run of length L.
  */
 
-/** Relative improvement after E under which a validation curve counts as flattened at E. */
-export const FLAT_TOLERANCE = 0.05;
+/** Relative improvement over the last quarter under which a validation curve counts as flat. */
+export const LENGTH_TOLERANCE = 0.02;
 
 /** Pilot runs per (model, ρ, lr). */
 export const PILOT_RUNS = 2;
@@ -28,22 +31,41 @@ export function pilotJobs(s: SyntheticSettings, grid: readonly number[] = LEARNI
   return syntheticJobs(s, 'pilot', lrs);
 }
 
+/** The doubling lengths (in epochs) from `first` to `cap`; `cap` must be `first` times a power of two. */
+export function candidateLengths(first: number, cap: number): number[] {
+  if (!Number.isInteger(first) || first < 1) throw new RangeError(`candidateLengths: first must be a positive integer, got ${first}`);
+  const out: number[] = [];
+  for (let e = first; e <= cap; e *= 2) out.push(e);
+  if (out[out.length - 1] !== cap) throw new RangeError(`candidateLengths: the cap ${cap} epochs is not ${first} epochs doubled a whole number of times`);
+  return out;
+}
+
+/** One candidate length as the rule saw it. */
+export interface PilotLength {
+  epochs: number;
+  steps: number;
+  /** The rates chosen at this length. */
+  lr: Record<SyntheticModelName, number>;
+  /** Per model (at its rate) and ρ: v(¾L) / v(L) − 1 of the mean validation curve. */
+  improvements: Array<{ model: SyntheticModelName; correlation: number; lastQuarter: number; final: number }>;
+  /** Whether every improvement is under LENGTH_TOLERANCE. */
+  met: boolean;
+}
+
 export interface PilotChoice {
   grid: number[];
   /** Fewest pilot runs in any (model, ρ, lr) cell. */
   runsPerCell: number;
-  /** Pilot length (the longest a main run may be), in epochs. */
+  /** Pilot length (the cap: the longest a main run may be), in epochs. */
   pilotEpochs: number;
-  /** Per model and lr: the score the choice minimised. */
+  /** Every candidate length up to the chosen one, in order. */
+  lengths: PilotLength[];
+  /** Per model and lr: final validation loss at the chosen length, averaged over ρ (what the rate choice minimised). */
   scores: Record<string, Record<string, number>>;
   lr: Record<SyntheticModelName, number>;
   epochs: number;
+  /** Whether the stopping rule was met (false: the cap). */
   flat: boolean;
-  /**
-   * Per model (at its lr) and ρ: how much the mean validation curve still improves after the chosen
-   * length (v(E) / min over later epochs − 1), and over the last quarter of the pilot.
-   */
-  gaps: Array<{ model: SyntheticModelName; correlation: number; atChosen: number; lastQuarter: number; minimum: number }>;
 }
 
 /** Mean over runs of the validation curves (all runs of a cell log the same steps). */
@@ -52,46 +74,53 @@ function meanCurve(runs: readonly SyntheticRun[]): { steps: number[]; values: nu
   return { steps, values: steps.map((_, i) => runs.reduce((a, r) => a + r.curve[i], 0) / runs.length) };
 }
 
-export function choosePilot(s: SyntheticSettings, runs: readonly SyntheticRun[], grid: readonly number[] = LEARNING_RATE_GRID): PilotChoice {
+/** The value of a logged curve at `step`, or at the last logged step before it when `atOrBefore`. */
+function valueAt(c: { steps: number[]; values: number[] }, step: number, atOrBefore = false): number {
+  let i = c.steps.indexOf(step);
+  if (i < 0 && atOrBefore) for (let k = 0; k < c.steps.length && c.steps[k] <= step; k++) i = k;
+  if (i < 0) throw new Error(`choosePilot: the pilot curves do not log step ${step}${atOrBefore ? ' or any before it' : ''}; logEvery must divide the steps per epoch`);
+  return c.values[i];
+}
+
+export function choosePilot(s: SyntheticSettings, runs: readonly SyntheticRun[], firstEpochs: number, grid: readonly number[] = LEARNING_RATE_GRID): PilotChoice {
   const perEpoch = stepsPerEpoch(s);
-  const atEpochs = (c: { steps: number[]; values: number[] }): number[] => {
-    const out: number[] = [];
-    for (let e = 1; e <= s.epochs; e++) {
-      const i = c.steps.indexOf(e * perEpoch);
-      if (i < 0) throw new Error(`choosePilot: the pilot curves do not log step ${e * perEpoch} (epoch ${e}); logEvery must divide the steps per epoch`);
-      out.push(c.values[i]);
-    }
-    return out;
-  };
   const cell = (m: SyntheticModelName, rho: number, lr: number): SyntheticRun[] => {
     const c = runs.filter((r) => r.phase === 'pilot' && r.model === m && r.correlation === rho && r.lr === lr);
     if (c.length === 0) throw new Error(`choosePilot: no pilot runs for ${m} at correlation ${rho}, lr ${lr}`);
     return c;
   };
-  const scores: PilotChoice['scores'] = {};
-  const lr = {} as Record<SyntheticModelName, number>;
-  for (const m of s.models) {
-    scores[m] = {};
-    let best = Infinity;
-    for (const rate of grid) {
-      const score = s.correlations.reduce((a, rho) => a + Math.min(...atEpochs(meanCurve(cell(m, rho, rate)))), 0) / s.correlations.length;
-      scores[m][String(rate)] = score;
-      if (score < best) { best = score; lr[m] = rate; }
-    }
-  }
-  const curves = s.models.flatMap((m) => s.correlations.map((rho) => ({ model: m, correlation: rho, values: atEpochs(meanCurve(cell(m, rho, lr[m]))) })));
-  const gap = (v: number[], e: number): number => v[e - 1] / Math.min(...v.slice(e - 1)) - 1;
-  const lastE = Math.floor(0.75 * s.epochs);
-  let epochs = s.epochs;
-  let flat = false;
-  for (let e = 1; e <= lastE; e++) {
-    if (curves.every((c) => gap(c.values, e) <= FLAT_TOLERANCE)) { epochs = e; flat = true; break; }
-  }
-  const runsPerCell = Math.min(...s.models.flatMap((m) => s.correlations.flatMap((rho) => grid.map((rate) => cell(m, rho, rate).length))));
-  return {
-    grid: [...grid], runsPerCell, pilotEpochs: s.epochs, scores, lr, epochs, flat,
-    gaps: curves.map((c) => ({
-      model: c.model, correlation: c.correlation, atChosen: gap(c.values, epochs), lastQuarter: gap(c.values, Math.max(1, lastE)), minimum: Math.min(...c.values),
-    })),
+  const curves = new Map<string, { steps: number[]; values: number[] }>();
+  const curve = (m: SyntheticModelName, rho: number, lr: number): { steps: number[]; values: number[] } => {
+    const key = `${m}/${rho}/${lr}`;
+    let c = curves.get(key);
+    if (c === undefined) curves.set(key, (c = meanCurve(cell(m, rho, lr))));
+    return c;
   };
+  const lengths: PilotLength[] = [];
+  let scores: PilotChoice['scores'] = {};
+  for (const epochs of candidateLengths(firstEpochs, s.epochs)) {
+    const steps = epochs * perEpoch;
+    const lr = {} as Record<SyntheticModelName, number>;
+    scores = {};
+    for (const m of s.models) {
+      scores[m] = {};
+      let best = Infinity;
+      for (const rate of grid) {
+        const score = s.correlations.reduce((a, rho) => a + valueAt(curve(m, rho, rate), steps), 0) / s.correlations.length;
+        scores[m][String(rate)] = score;
+        if (score < best) { best = score; lr[m] = rate; }
+      }
+    }
+    const improvements = s.models.flatMap((m) => s.correlations.map((rho) => {
+      const c = curve(m, rho, lr[m]);
+      const final = valueAt(c, steps);
+      return { model: m, correlation: rho, lastQuarter: valueAt(c, Math.floor(0.75 * steps), true) / final - 1, final };
+    }));
+    const met = improvements.every((g) => g.lastQuarter < LENGTH_TOLERANCE);
+    lengths.push({ epochs, steps, lr, improvements, met });
+    if (met) break;
+  }
+  const chosen = lengths[lengths.length - 1];
+  const runsPerCell = Math.min(...s.models.flatMap((m) => s.correlations.flatMap((rho) => grid.map((rate) => cell(m, rho, rate).length))));
+  return { grid: [...grid], runsPerCell, pilotEpochs: s.epochs, lengths, scores, lr: chosen.lr, epochs: chosen.epochs, flat: chosen.met };
 }

@@ -107,11 +107,11 @@ export class SyntheticResultsFile {
     }
   }
 
-  /** Finished jobs of `jobs`, by job index. */
-  finished(s: SyntheticSettings, jobs: readonly SyntheticJob[]): Map<number, SyntheticJobOutcome> {
+  /** Finished jobs of `jobs`, by job index; `study` names the part of a protocol they belong to (keys are prefixed with it). */
+  finished(s: SyntheticSettings, jobs: readonly SyntheticJob[], study = ''): Map<number, SyntheticJobOutcome> {
     const out = new Map<number, SyntheticJobOutcome>();
     for (const j of jobs) {
-      const o = this.done.get(jobKey(s, j));
+      const o = this.done.get(study + jobKey(s, j));
       if (o) out.set(j.index, o);
     }
     return out;
@@ -121,8 +121,8 @@ export class SyntheticResultsFile {
     return this.done.size;
   }
 
-  record(s: SyntheticSettings, job: SyntheticJob, o: SyntheticJobOutcome): void {
-    const key = jobKey(s, job);
+  record(s: SyntheticSettings, job: SyntheticJob, o: SyntheticJobOutcome, study = ''): void {
+    const key = study + jobKey(s, job);
     const { state, ...rest } = o;
     const line: JobLine = { key, outcome: { ...rest, ...(state && { state: encodeState(state) }) } };
     this.append(JSON.stringify(line));

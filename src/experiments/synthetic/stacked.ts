@@ -1,7 +1,7 @@
 import { stackModels, unstackModels } from '../../nn/stacked.js';
 import { fitStacked } from '../../train/fit-stacked.js';
 import {
-  buildSyntheticModel, meanTaskLoss, runSyntheticJob, splitKey, stepsPerEpoch, syntheticSplit, totalSteps, keepsModel,
+  buildSyntheticModel, gapRows, meanTaskLoss, runSyntheticJob, splitKey, stepsPerEpoch, syntheticSplit, totalSteps, keepsModel,
   type SyntheticJob, type SyntheticJobOutcome, type SyntheticRun, type SyntheticSettings, type SyntheticSplit,
 } from './experiment.js';
 import type { MultiTaskModel } from '../../models/index.js';
@@ -56,6 +56,7 @@ export function runSyntheticGroup(s: SyntheticSettings, jobs: readonly Synthetic
   const steps: number[][] = jobs.map(() => []);
   const curves: number[][] = jobs.map(() => []);
   const taskLoss: Array<[number, number]> = jobs.map(() => [NaN, NaN]);
+  const trainLoss: number[] = jobs.map(() => NaN);
   fitStacked(stacked, data.map((d) => d.train), {
     epochs: s.epochs, batchSize: s.batchSize, optimizer: 'adam', lr: jobs[0].lr, seeds: data.map((d) => d.dataSeed + 17),
     onStep: (epoch, step) => {
@@ -67,6 +68,7 @@ export function runSyntheticGroup(s: SyntheticSettings, jobs: readonly Synthetic
         steps[r].push(at);
         curves[r].push(mean);
         taskLoss[r] = [a, b];
+        if (at === last) trainLoss[r] = meanTaskLoss(copy, gapRows(s, data[r].train))[0];
       }
     },
   });
@@ -76,7 +78,7 @@ export function runSyntheticGroup(s: SyntheticSettings, jobs: readonly Synthetic
     model: models[r],
     run: {
       phase: job.phase, model: job.model, correlation: s.correlations[job.correlationIndex], run: job.run, lr: job.lr,
-      steps: steps[r], curve: curves[r], finalLoss: curves[r][curves[r].length - 1], taskLoss: taskLoss[r], seconds,
+      steps: steps[r], curve: curves[r], finalLoss: curves[r][curves[r].length - 1], taskLoss: taskLoss[r], trainLoss: trainLoss[r], seconds,
     },
   }));
 }

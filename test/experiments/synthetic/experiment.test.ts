@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
-  PAPER_BOTTOM_UNITS, buildSyntheticModel, matchedBottomUnits, resolveSyntheticSettings, runSyntheticJob, syntheticExperiment,
+  PAPER_BOTTOM_UNITS, buildSyntheticModel, matchedBottomUnits, meanTaskLoss, resolveSyntheticSettings, runSyntheticJob, sineParameters, syntheticExperiment,
   syntheticJobs, syntheticSplit, totalSteps,
 } from '../../../src/experiments/synthetic/experiment.js';
+import { Tensor } from '../../../src/autograd/index.js';
 
 const tiny = { runs: 2, epochs: 2, trainSize: 256, validationSize: 32, testSize: 64, batchSize: 64, logEvery: 3, correlations: [0.5, 1], seed: 3 };
 
@@ -84,5 +85,31 @@ describe('synthetic protocol', () => {
     expect(() => resolveSyntheticSettings({ ...tiny, epochz: 3 } as never)).toThrow("syntheticExperiment: unknown option 'epochz'");
     expect(() => resolveSyntheticSettings({ ...tiny, correlations: [0.5, 0.5] })).toThrow(/correlations name a value twice/);
     expect(() => resolveSyntheticSettings({ ...tiny, runs: 0 })).toThrow('syntheticExperiment: runs must be a positive integer, got 0');
+  });
+
+  it('the first L steps of a longer run are the run of length L (why the pilot trains to its cap once)', () => {
+    const short = resolveSyntheticSettings({ ...tiny, logEvery: 1 });
+    const long = resolveSyntheticSettings({ ...tiny, logEvery: 1, epochs: 4 });
+    const job = syntheticJobs(short, 'pilot')[0];
+    const a = runSyntheticJob(short, job, syntheticSplit(short, job)).run;
+    const b = runSyntheticJob(long, job, syntheticSplit(long, job)).run;
+    expect(b.steps.slice(0, a.steps.length)).toEqual(a.steps);
+    expect(b.curve.slice(0, a.curve.length)).toEqual(a.curve);
+    expect(b.curve.length).toBe(2 * a.curve.length);
+  });
+
+  it('records the loss on training rows at the end (the train–test gap) and takes the linear generator', () => {
+    const job = syntheticJobs(s)[0];
+    const { run, model } = runSyntheticJob(s, job, syntheticSplit(s, job));
+    const data = syntheticSplit(s, job);
+    const n = Math.min(s.testSize, s.trainSize);
+    const rows = { x: new Tensor(data.train.x.data.subarray(0, n * 100), [n, 100]), y: new Tensor(data.train.y.data.subarray(0, n * 2), [n, 2]) };
+    expect(run.trainLoss).toBe(meanTaskLoss(model, rows)[0]);
+    const linear = resolveSyntheticSettings({ ...tiny, sineTerms: 0 });
+    expect(sineParameters(linear).alpha).toHaveLength(0);
+    const y = syntheticSplit(linear, job).train;
+    // No sine terms: y_k = w_kᵀx + ε, so at ρ = 0.5 and 100 inputs the label is linear in x.
+    expect(y.y.shape).toEqual([256, 2]);
+    expect(() => resolveSyntheticSettings({ ...tiny, sineTerms: -1 })).toThrow('syntheticExperiment: sineTerms must be a non-negative integer, got -1');
   });
 });
