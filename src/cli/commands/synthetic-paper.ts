@@ -17,6 +17,9 @@ import { formatP, lrLine, printFindings, printResult, rate, writeFigures } from 
  * the figures, label-correlation plot included.
  */
 
+/** Stuck runs listed by name; the rest are counted (tables.json lists every one). */
+const SHOWN_STUCK = 24;
+
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
 
 function pilotLines(p: PilotChoice, models: readonly SyntheticModelName[]): string[] {
@@ -48,7 +51,8 @@ function medianTable(io: CliIO, result: SyntheticResult, variance: number): void
 function stuckLines(io: CliIO, result: SyntheticResult, variance: number): void {
   const stuck = stuckRuns(result, variance);
   println(io, `Stuck runs (final test loss above ${STUCK_FRACTION} × the label variance ${fixed(variance, 3)}, i.e. explaining less than half of it): ` +
-    (stuck.length === 0 ? 'none.' : `${stuck.length}: ${stuck.map((x) => `${modelLabel(x.model)} ρ=${x.correlation} run ${x.run + 1} (${fixed(x.loss)})`).join(', ')}.`));
+    (stuck.length === 0 ? 'none.' : `${stuck.length}: ${stuck.slice(0, SHOWN_STUCK).map((x) => `${modelLabel(x.model)} ρ=${x.correlation} run ${x.run + 1} (${fixed(x.loss)})`).join(', ')}` +
+      `${stuck.length > SHOWN_STUCK ? `, and ${stuck.length - SHOWN_STUCK} more (all in tables.json)` : ''}.`));
   println(io);
 }
 

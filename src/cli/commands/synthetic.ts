@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { modelLabel } from '../../experiments/figures.js';
 import {
   DEMO_SYNTHETIC, FULL_SYNTHETIC, LEARNING_RATE_GRID, PAPER_FIRST_EPOCHS, PAPER_SYNTHETIC, ROBUSTNESS_RUNS, SECTION_33_BOTTOM_UNITS, SYNTHETIC_MODELS,
-  resolveSyntheticSettings, stepsPerEpoch, totalSteps, type SyntheticExperimentOptions, type SyntheticSettings, type SyntheticModelName,
+  candidateLengths, resolveSyntheticSettings, stepsPerEpoch, totalSteps, type SyntheticExperimentOptions, type SyntheticSettings, type SyntheticModelName,
 } from '../../experiments/synthetic/index.js';
 import { SYNTHETIC_PILOT } from '../../experiments/synthetic/index.js';
 import { MAX_DEFAULT_WORKERS, syntheticExperimentParallel } from '../../experiments/synthetic/index.js';
@@ -101,6 +101,12 @@ export async function runSynthetic(flags: FlagValues, io: CliIO): Promise<number
     throw new UsageError(`synthetic: ${(e as Error).message}`);
   }
   if (mode === 'paper' || mode === 'pilot') {
+    const first = getNumber(flags, 'first-epochs') ?? Math.min(PAPER_FIRST_EPOCHS, settings.epochs);
+    try {
+      candidateLengths(first, settings.epochs);
+    } catch {
+      throw new UsageError(`synthetic: --first-epochs ${first} doubled never reaches --epochs ${settings.epochs}: the stopping rule's lengths double from the first to the cap`);
+    }
     const per = stepsPerEpoch(settings);
     if (per % settings.logEvery !== 0) {
       throw new UsageError(`synthetic: --log-every ${settings.logEvery} must divide the ${per} steps per epoch (--train-size ${settings.trainSize} / --batch-size ${settings.batchSize}): the --${mode} pilot compares validation loss at each epoch's end`);
