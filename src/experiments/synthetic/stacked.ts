@@ -8,21 +8,25 @@ import type { MultiTaskModel } from '../../models/index.js';
 
 /*
  * The synthetic experiment's runs trained R at a time as one stacked computation (nn/stacked.ts):
- * the runs of one (phase, ρ, model, lr) cell differ only in their seeds and data, which is what
- * stacking takes. Stacked training is bit-identical to training alone, so a group gives each job
+ * the runs of one (phase, model, lr) differ only in their seeds and data (ρ changes the labels),
+ * which is what stacking takes. Stacked training is bit-identical to training alone, so a group gives each job
  * the outcome runSyntheticJob gives it, and the results table does not depend on the width.
  */
 
 /** Width of a stack by default (runs of one cell trained as one computation). */
 export const DEFAULT_STACK = 8;
 
-/** Jobs in groups of at most `stack` runs of one cell, in the order the cells first appear. */
+/**
+ * Jobs in groups of at most `stack` runs of one (phase, model, lr), in the order they first appear.
+ * A group may hold runs of several ρ (only the data differs, which stacking takes): the pilot's
+ * cells have 2 runs each, and a group across its 3 ρ trains 6 at once instead of 2.
+ */
 export function groupJobs(jobs: readonly SyntheticJob[], stack: number): SyntheticJob[][] {
   if (!Number.isInteger(stack) || stack < 1) throw new RangeError(`groupJobs: stack must be an integer ≥ 1, got ${stack}`);
   const cells = new Map<string, SyntheticJob[][]>();
   const groups: SyntheticJob[][] = [];
   for (const job of jobs) {
-    const key = `${job.phase}/${job.correlationIndex}/${job.model}/${job.lr}`;
+    const key = `${job.phase}/${job.model}/${job.lr}`;
     let list = cells.get(key);
     if (list === undefined) cells.set(key, (list = []));
     let last = list[list.length - 1];

@@ -49,7 +49,7 @@ describe('syntheticExperimentParallel', () => {
       spawn: () => new Worker('throw new Error("no threads here")', { eval: true }),
     });
     expect(notes).toHaveLength(1);
-    expect(notes[0]).toMatch(/^synthetic: worker threads failed \(.*no threads here.*\); running the 6 remaining job groups in this thread$/);
+    expect(notes[0]).toMatch(/^synthetic: worker threads failed \(.*no threads here.*\); running the 3 remaining job groups in this thread$/);
     expect(comparable(r)).toEqual(sequential);
   });
 
@@ -71,7 +71,7 @@ describe('syntheticExperimentParallel', () => {
   it('falls back when spawning itself throws', async () => {
     const notes: string[] = [];
     const r = await syntheticExperimentParallel(tiny, { workers: 2, onNote: (l) => notes.push(l), spawn: () => { throw new Error('spawn refused'); } });
-    expect(notes).toEqual(['synthetic: worker threads failed (spawn refused); running the 6 remaining job groups in this thread']);
+    expect(notes).toEqual(['synthetic: worker threads failed (spawn refused); running the 3 remaining job groups in this thread']);
     expect(comparable(r)).toEqual(sequential);
   });
 });

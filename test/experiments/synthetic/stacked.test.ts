@@ -16,21 +16,25 @@ function comparable(r: SyntheticResult) {
 }
 
 describe('synthetic experiment, stacked (--stack)', () => {
-  it('groups runs of one cell, at most `stack` per group, cells in order', () => {
+  it('groups runs of one model and rate, at most `stack` per group, across ρ, in order', () => {
     const s = resolveSyntheticSettings(tiny);
     const groups = groupJobs(syntheticJobs(s), 2);
     expect(groups.map((g) => g.map((j) => `${j.correlationIndex}/${j.model}/${j.run}`).join(' '))).toEqual([
-      '0/mmoe/0 0/mmoe/1', '0/omoe/0 0/omoe/1', '0/shared-bottom/0 0/shared-bottom/1', '0/mmoe/2', '0/omoe/2', '0/shared-bottom/2',
-      '1/mmoe/0 1/mmoe/1', '1/omoe/0 1/omoe/1', '1/shared-bottom/0 1/shared-bottom/1', '1/mmoe/2', '1/omoe/2', '1/shared-bottom/2',
+      '0/mmoe/0 0/mmoe/1', '0/omoe/0 0/omoe/1', '0/shared-bottom/0 0/shared-bottom/1', '0/mmoe/2 1/mmoe/0', '0/omoe/2 1/omoe/0', '0/shared-bottom/2 1/shared-bottom/0',
+      '1/mmoe/1 1/mmoe/2', '1/omoe/1 1/omoe/2', '1/shared-bottom/1 1/shared-bottom/2',
     ]);
+    // The pilot: a group never mixes rates.
+    const pilot = groupJobs(syntheticJobs(s, 'pilot', { mmoe: [1e-3, 1e-2] }).filter((j) => j.model === 'mmoe'), 8);
+    expect(pilot.map((g) => [g.length, new Set(g.map((j) => j.lr)).size])).toEqual([[6, 1], [6, 1]]);
     expect(() => groupJobs([], 0)).toThrow(/^groupJobs: stack must be an integer ≥ 1, got 0/);
   });
 
-  it('gives the same results table, bit for bit, with --stack 1, 2 and 3, in this thread and on 2 workers', async () => {
+  it('gives the same results table, bit for bit, with --stack 1, 2, 3 and 6 (across ρ), in this thread and on 2 workers', async () => {
     const one = comparable(await syntheticExperimentParallel(tiny, { workers: 1, stack: 1 }));
     expect(one.runs.length).toBe(18);
     expect(one.runs.every((r) => r.curve.length === 3 && Number.isFinite(r.finalLoss))).toBe(true);
     expect(comparable(await syntheticExperimentParallel(tiny, { workers: 1, stack: 3 }))).toEqual(one);
     expect(comparable(await syntheticExperimentParallel(tiny, { workers: 2, stack: 2 }))).toEqual(one);
+    expect(comparable(await syntheticExperimentParallel(tiny, { workers: 1, stack: 6 }))).toEqual(one);
   });
 });
