@@ -2,7 +2,8 @@ import { gateHeatmap, modelLabel, sharedBottomFigure, syntheticCurvesFigure, syn
 import { serializeSafetensors } from '../../nn/safetensors.js';
 import { gridLayout } from '../../plot/svg.js';
 import {
-  SIGNIFICANCE, stepsPerEpoch, summarizeCells, syntheticFindings, totalSteps, type SyntheticModelName, type SyntheticResult,
+  LENGTH_TOLERANCE, PAPER_FIRST_EPOCHS, PAPER_SYNTHETIC, SIGNIFICANCE, stepsPerEpoch, summarizeCells, syntheticFindings, totalSteps,
+  type SyntheticModelName, type SyntheticResult, type SyntheticSettings,
 } from '../../experiments/synthetic/index.js';
 import { println, toJson, writeOutputs, type CliIO } from '../io.js';
 import { fixed, markdownTable } from '../table.js';
@@ -97,3 +98,29 @@ export function writeFigures(io: CliIO, outDir: string, result: SyntheticResult,
   return Object.fromEntries(Object.keys(outputs).map((k) => [k, at(k)]));
 }
 
+
+/**
+ * What a demo or --full table shares with --paper and where it differs, in two lines: a reader
+ * should not take a short run's verdict for the converged one.
+ */
+export function comparisonWithPaper(s: SyntheticSettings, mode: 'demo' | 'full', recorded: { lr: Record<SyntheticModelName, number>; steps: number }): string[] {
+  const paper = PAPER_SYNTHETIC;
+  const differs: string[] = [];
+  if (s.runs !== paper.runs) differs.push(`${s.runs} runs per cell (--paper: ${paper.runs})`);
+  const rhos = [0.5, 0.9, 1];
+  if (s.correlations.join() !== rhos.join()) differs.push(`ρ ∈ {${s.correlations.join(', ')}} (--paper: ${rhos.join(', ')})`);
+  if (s.trainSize !== paper.trainSize) differs.push(`${s.trainSize} training rows (--paper: ${paper.trainSize})`);
+  if (s.batchSize !== paper.batchSize) differs.push(`batch ${s.batchSize} (--paper: ${paper.batchSize})`);
+  const first = PAPER_FIRST_EPOCHS * stepsPerEpoch(paper), cap = totalSteps(paper);
+  differs.push(`${totalSteps(s)} steps (--paper: the pilot's length, doubled from ${first} up to ${cap} until every mean validation curve improves < ${LENGTH_TOLERANCE * 100}% over its last quarter)`);
+  const same = s.models.every((m) => s.lr[m] === recorded.lr[m]);
+  differs.push(same ? `Adam rates from the recorded pilot (src/experiments/synthetic/pilot-record.json), chosen at ${recorded.steps} steps (--paper: a pilot at its full length)`
+    : 'Adam rates given by --lr (--paper: its pilot\'s)');
+  if (s.sineSeed !== 0 || s.sineTerms !== 10) differs.push(s.sineTerms === 0 ? 'the linear generator (--paper\'s main table: sine draw 0)' : `sine draw ${s.sineSeed} (--paper's main table: 0)`);
+  differs.push('one table at the end (--paper: also at 3,072 and 12,288 steps, with stuck runs and the train–test gap), no robustness tables, no §3.3 run');
+  return [
+    `Shared with \`mmoe-ts synthetic --paper\`: the generator (m = ${s.sineTerms}, c = 1, σ = 0.1, d = ${s.dim}), the three models at the paper's sizes, Adam on the grid's rates, ` +
+      'the paired design (run r\'s data set and initialisation shared by every model and ρ), disjoint test rows, and the tests (one-sided Wilcoxon, paired by run).',
+    `Where this ${mode === 'demo' ? 'demo' : '--full run'} differs: ${differs.join('; ')}. Its verdicts are this length's, not the converged ones (docs/paper/protocol.md).`,
+  ];
+}

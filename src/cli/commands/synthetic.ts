@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { modelLabel } from '../../experiments/figures.js';
 import {
-  DEMO_SYNTHETIC, FULL_SYNTHETIC, LEARNING_RATE_GRID, PAPER_FIRST_EPOCHS, PAPER_SYNTHETIC, ROBUSTNESS_RUNS, SECTION_33_BOTTOM_UNITS, SYNTHETIC_MODELS,
+  DEMO_STACK, DEMO_SYNTHETIC, FULL_SYNTHETIC, LEARNING_RATE_GRID, PAPER_FIRST_EPOCHS, PAPER_SYNTHETIC, ROBUSTNESS_RUNS, SECTION_33_BOTTOM_UNITS, SYNTHETIC_MODELS,
   candidateLengths, resolveSyntheticSettings, stepsPerEpoch, totalSteps, type SyntheticExperimentOptions, type SyntheticSettings, type SyntheticModelName,
 } from '../../experiments/synthetic/index.js';
 import { SYNTHETIC_PILOT } from '../../experiments/synthetic/index.js';
@@ -13,12 +13,12 @@ import { UsageError, getNumber, getString, type FlagSpec, type FlagValues } from
 import { checkOutDir, checkOutFile, println, type CliIO } from '../io.js';
 import { RunProgress } from '../run-progress.js';
 import { reportPaper } from './synthetic-paper.js';
-import { printResult, writeFigures } from './synthetic-report.js';
+import { comparisonWithPaper, printResult, writeFigures } from './synthetic-report.js';
 
 export const syntheticFlags: Record<string, FlagSpec> = {
   paper: { type: 'boolean', description: `the paper's protocol at full size (docs/paper/protocol.md): the pilot (rates from ${LEARNING_RATE_GRID.join(', ')} and the training length by its stopping rule), ${PAPER_SYNTHETIC.runs} runs per (model, correlation) on ${PAPER_SYNTHETIC.trainSize} training rows with tables at fixed checkpoints, robustness tables on other generators and the §3.3 experiment; hours on two cores; resumable (see --results)` },
   pilot: { type: 'boolean', description: `only the pilot of --paper; writes pilot.json, the record the demo's rates come from` },
-  full: { type: 'boolean', description: `more than the demo, less than --paper: ${FULL_SYNTHETIC.runs} runs per cell at --paper's data size and the pilot's length and rates (no pilot)` },
+  full: { type: 'boolean', description: `more than the demo, less than --paper: ${FULL_SYNTHETIC.runs} runs per cell at --paper's data size, ${FULL_SYNTHETIC.epochs} epochs at the recorded pilot's rates (no pilot, robustness or §3.3)` },
   results: { type: 'string', placeholder: 'FILE', description: 'with --paper / --pilot: the JSON-lines file each finished run is appended to; rerunning continues from it (default OUT/results.jsonl)' },
   runs: { type: 'int', min: 1, description: 'seeded runs per (model, correlation)' },
   epochs: { type: 'int', min: 1, description: 'training epochs per run (with --paper / --pilot: the cap of the training length, the pilot\'s length)' },
@@ -39,7 +39,7 @@ export const syntheticFlags: Record<string, FlagSpec> = {
   out: { type: 'string', placeholder: 'DIR', description: 'output folder for the figures and metrics.json (default out/demo, out/paper or out/pilot)' },
   quiet: { type: 'boolean', description: 'no progress line' },
   workers: { type: 'int', min: 1, description: `worker threads training runs side by side (default one per CPU core, at most ${MAX_DEFAULT_WORKERS}; 1 = all in this thread); the table is the same for any count` },
-  stack: { type: 'int', min: 1, description: `runs of one (model, correlation) trained as one stacked computation (default ${DEFAULT_STACK}; 1 = one at a time); the table is the same for any width` },
+  stack: { type: 'int', min: 1, description: `runs of one (model, correlation) trained as one stacked computation (default ${DEFAULT_STACK}, the demo ${DEMO_STACK}; 1 = one at a time); the table is the same for any width` },
 };
 
 function parseModels(v: string | undefined): SyntheticModelName[] | undefined {
@@ -75,7 +75,7 @@ export async function runSynthetic(flags: FlagValues, io: CliIO): Promise<number
   if (flags.lr !== undefined && (mode === 'paper' || mode === 'pilot')) throw new UsageError(`synthetic: --lr cannot be combined with --${mode}: its pilot chooses the rates`);
   const recorded = SYNTHETIC_PILOT.choice;
   const base: SyntheticExperimentOptions = mode === 'demo' ? { ...DEMO_SYNTHETIC, lr: recorded.lr }
-    : mode === 'full' ? { ...PAPER_SYNTHETIC, ...FULL_SYNTHETIC, epochs: recorded.epochs, lr: recorded.lr }
+    : mode === 'full' ? { ...PAPER_SYNTHETIC, ...FULL_SYNTHETIC, lr: recorded.lr }
       : { ...PAPER_SYNTHETIC };
   const opts: SyntheticExperimentOptions = {
     ...base,
@@ -120,19 +120,14 @@ export async function runSynthetic(flags: FlagValues, io: CliIO): Promise<number
   const onRun = (r: { model: SyntheticModelName; correlation: number; run: number; phase: string }, done: number, total: number): void => {
     progress?.update(done, total, `${r.phase === 'pilot' ? 'pilot ' : ''}${modelLabel(r.model)} ρ=${r.correlation} run ${r.run + 1}`);
   };
-  const parallel = { workers: getNumber(flags, 'workers'), stack: getNumber(flags, 'stack'), onNote: (line: string) => { if (progress) progress.note(line); else io.err.write(`${line}\n`); } };
+  const parallel = { workers: getNumber(flags, 'workers'), stack: getNumber(flags, 'stack') ?? (mode === 'demo' ? DEMO_STACK : undefined), onNote: (line: string) => { if (progress) progress.note(line); else io.err.write(`${line}\n`); } };
 
   if (mode === 'demo' || mode === 'full') {
     const result = await syntheticExperimentParallel({ ...opts, onRun }, parallel);
     progress?.finish();
     const s = result.settings;
-    const sameRates = s.models.every((m) => s.lr[m] === recorded.lr[m]);
-    printResult(io, result, mode === 'demo' ? 'MMoE paper synthetic experiment (demo)' : 'MMoE paper synthetic experiment (--full)', [
-      sameRates ? `Learning rates from the recorded pilot of \`mmoe-ts synthetic --pilot\` (src/experiments/synthetic/pilot-record.json; ${recorded.runsPerCell} runs per model, ρ and lr at the --paper size).`
-        : 'Learning rates given by --lr (not the recorded pilot\'s).',
-      `The pilot's training-length rule gave ${recorded.epochs} epochs = ${recorded.epochs * stepsPerEpoch(SYNTHETIC_PILOT.settings)} steps at the pilot's size (${SYNTHETIC_PILOT.settings.trainSize} rows)${recorded.flat ? ', where validation loss had flattened' : ', its full length: validation loss had not flattened by then'}; ` +
-        (mode === 'demo' ? `the demo trains ${totalSteps(s)} steps on ${s.trainSize} rows to fit its time budget, so its losses are higher than --paper's and not all curves have flattened (see the Fig. 4 curves).` : `this run trains ${totalSteps(s)} steps.`),
-    ]);
+    printResult(io, result, mode === 'demo' ? 'MMoE paper synthetic experiment (demo)' : 'MMoE paper synthetic experiment (--full)',
+      comparisonWithPaper(s, mode, { lr: recorded.lr, steps: recorded.epochs * stepsPerEpoch(SYNTHETIC_PILOT.settings) }));
     writeFigures(io, outDir, result, { mode, pilot: SYNTHETIC_PILOT });
     println(io, `took ${formatDuration(result.seconds)}`);
     return 0;
