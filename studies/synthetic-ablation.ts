@@ -15,9 +15,10 @@ import { Tensor } from '../src/autograd/index.js';
 import { syntheticMultiTask } from '../src/data/synthetic.js';
 import { mean, median, wilcoxonSignedRank } from '../src/experiments/stats.js';
 import {
-  PAPER_SYNTHETIC, buildSyntheticModel, resolveSyntheticSettings, sineParameters, syntheticDataSeed,
+  buildSyntheticModel, resolveSyntheticSettings, sineParameters, syntheticDataSeed,
   type SyntheticModelName, type SyntheticSettings,
 } from '../src/experiments/synthetic/experiment.js';
+import { PAPER_SYNTHETIC } from '../src/experiments/synthetic/sizes.js';
 import { evaluate, fit } from '../src/train/trainer.js';
 
 interface Condition {

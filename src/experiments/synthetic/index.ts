@@ -1,6 +1,7 @@
 /*
  * The MMoE paper's synthetic experiment (§3 and Figs. 4–5), one folder, entered here:
  * experiment.ts  the protocol: settings, jobs, one job's training, the single-thread run
+ * sizes.ts       the sizes of the demo, --full and --paper
  * parallel.ts    the same jobs on worker threads (worker.ts), bit-identical results
  * pilot.ts       the learning-rate pilot and its choice; pilot-record.json, the recorded one
  * paper.ts       --paper end to end: pilot, then the main runs, resumable through results-file.ts
@@ -9,6 +10,7 @@
  * labels.ts      the generator's label variance and label correlation against ρ
  */
 export * from './experiment.js';
+export * from './sizes.js';
 export * from './parallel.js';
 export * from './pilot.js';
 export * from './pilot-record.js';

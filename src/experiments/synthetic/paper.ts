@@ -1,8 +1,9 @@
 import {
-  LEARNING_RATE_GRID, PAPER_FIRST_EPOCHS, SINE_TERMS, assembleSynthetic, resolveSyntheticSettings, syntheticJobs, totalSteps,
+  LEARNING_RATE_GRID, SINE_TERMS, assembleSynthetic, resolveSyntheticSettings, syntheticJobs, totalSteps,
   type SyntheticExperimentOptions, type SyntheticJob, type SyntheticJobOutcome, type SyntheticResult, type SyntheticRun, type SyntheticSettings,
 } from './experiment.js';
 import { labelVariance } from './labels.js';
+import { PAPER_FIRST_EPOCHS } from './sizes.js';
 import { CHECKPOINT_STEPS } from './checkpoints.js';
 import { PILOT_RUNS, candidateLengths, choosePilot, pilotJobs, type PilotChoice } from './pilot.js';
 import { runSyntheticJobs, type ParallelOptions } from './parallel.js';
