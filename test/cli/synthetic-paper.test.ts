@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { captureCli } from './capture.js';
+import { parsePilotRecord } from '../../src/experiments/synthetic/pilot-record.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmoe-ts-paper-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -40,6 +41,18 @@ describe('mmoe-ts synthetic --paper (tiny sizes)', () => {
     expect(again.stdout).toContain('(96 finished jobs found and kept, 0 trained by this call)');
     const strip = (s: string): string => s.replace(/^Results file: .*$/m, '').replace(/^took .*$/m, '');
     expect(strip(again.stdout)).toEqual(strip(r.stdout));
+  });
+
+  it('--pilot writes a pilot record the demo can read, with every length the rule looked at', async () => {
+    const out = join(dir, 'pilot');
+    const r = await captureCli(['synthetic', '--pilot', ...tiny, '--out', out]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`pilot record: ${join(out, 'pilot.json')}`);
+    const rec = parsePilotRecord(readFileSync(join(out, 'pilot.json'), 'utf8'), 'pilot.json');
+    const choice = rec.choice as typeof rec.choice & { lengths: Array<{ epochs: number }> };
+    expect(choice.lengths[0].epochs).toBe(1);
+    expect(rec.settings.lr).toEqual(rec.choice.lr);
+    expect(rec.settings.trainSize).toBe(128);
   });
 
   it('refuses a first length that never doubles to the cap, and the --paper flags without --paper, before training', async () => {
