@@ -8,6 +8,8 @@ import { CHECKPOINT_STEPS } from './checkpoints.js';
 import { PILOT_RUNS, candidateLengths, choosePilot, pilotJobs, type PilotChoice } from './pilot.js';
 import { runSyntheticJobs, type ParallelOptions } from './parallel.js';
 import { SyntheticResultsFile } from './results-file.js';
+import { checkOptionKeys, type OptionKeys } from '../../validation/options.js';
+import { checkIntAtLeast, checkPositiveInt } from '../../validation/values.js';
 
 /*
  * The paper's protocol end to end (docs/paper/protocol.md): the pilot (rates and length, pilot.ts),
@@ -78,13 +80,18 @@ export interface PaperOutcome {
   seconds: number;
 }
 
+const RUN_OPTION_KEYS: OptionKeys<PaperRunOptions> = {
+  results: true, parallel: true, pilotRuns: true, firstEpochs: true, robustnessRuns: true, section33Runs: true, pilotOnly: true, onRun: true, onPilot: true,
+};
+
 export async function syntheticPaper(options: Omit<SyntheticExperimentOptions, 'lr' | 'onRun'>, o: PaperRunOptions): Promise<PaperOutcome> {
   const t0 = performance.now();
   const base = resolveSyntheticSettings(options);
-  const pilotRuns = o.pilotRuns ?? PILOT_RUNS;
-  const firstEpochs = o.firstEpochs ?? Math.min(PAPER_FIRST_EPOCHS, base.epochs);
-  const robustnessRuns = Math.min(o.robustnessRuns ?? ROBUSTNESS_RUNS, base.runs);
-  const section33Runs = o.section33Runs ?? base.runs;
+  checkOptionKeys('syntheticPaper', o, RUN_OPTION_KEYS);
+  const pilotRuns = checkPositiveInt('syntheticPaper', 'pilotRuns', o.pilotRuns ?? PILOT_RUNS);
+  const firstEpochs = checkPositiveInt('syntheticPaper', 'firstEpochs', o.firstEpochs ?? Math.min(PAPER_FIRST_EPOCHS, base.epochs));
+  const robustnessRuns = Math.min(checkIntAtLeast('syntheticPaper', 'robustnessRuns', o.robustnessRuns ?? ROBUSTNESS_RUNS, 0), base.runs);
+  const section33Runs = checkIntAtLeast('syntheticPaper', 'section33Runs', o.section33Runs ?? base.runs, 0);
   const pilotSettings: SyntheticSettings = { ...base, runs: pilotRuns };
   // Checked before any training, not after hours of it.
   candidateLengths(firstEpochs, base.epochs);

@@ -102,7 +102,10 @@ describe('syntheticPaper: pilot, main runs, results file', () => {
     expect(table(full)).toEqual(table(whole));
   });
 
-  it('checks the stopping rule\'s lengths before training', async () => {
+  it('checks its options and the stopping rule\'s lengths before training', async () => {
+    await expect(syntheticPaper(tiny, { results: join(dir, 'e.jsonl'), robustnessRuns: -1 })).rejects.toThrow(/^syntheticPaper: robustnessRuns/);
+    await expect(syntheticPaper(tiny, { results: join(dir, 'e.jsonl'), section33Runs: 1.5 })).rejects.toThrow(/^syntheticPaper: section33Runs/);
+    await expect(syntheticPaper(tiny, { results: join(dir, 'e.jsonl'), firstEpoch: 1 } as never)).rejects.toThrow(/^syntheticPaper: unknown option 'firstEpoch'/);
     await expect(syntheticPaper({ ...tiny, epochs: 3 }, { results: join(dir, 'e.jsonl'), firstEpochs: 2 }))
       .rejects.toThrow('candidateLengths: the cap 3 epochs is not 2 epochs doubled a whole number of times');
   });
