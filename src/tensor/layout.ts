@@ -85,9 +85,15 @@ export function sliceArray(x: NDArray, axis: number, start: number, length: numb
 export function padSliceArray(g: NDArray, shape: readonly number[], axis: number, start: number): NDArray {
   const [outer, n, inner] = axisView(shape, axis);
   const length = g.shape[axis];
-  const o = allocate(g.dtype, outer * n * inner);
+  // Only the padding is zeroed: the copies write the rest.
+  const o = allocateUninit(g.dtype, outer * n * inner);
   const w = length * inner;
   const gd = g.data;
-  for (let a = 0; a < outer; a++) copyRange(gd, a * w, o, (a * n + start) * inner, w);
+  for (let a = 0; a < outer; a++) {
+    const row = a * n * inner, at = row + start * inner;
+    o.fill(0, row, at);
+    copyRange(gd, a * w, o, at, w);
+    o.fill(0, at + w, row + n * inner);
+  }
   return new NDArray(o, shape);
 }
