@@ -126,28 +126,11 @@ export function closeStorageScope(
   }
   if (s.blocks.length === 0) return 0;
   const heap = s.blocks[0].heap;
-  // Kept byte ranges inside the arena, sorted by start, for a binary search per block.
-  const starts: number[] = [];
-  const ends: number[] = [];
-  const ranges: Array<[number, number]> = [];
-  for (const a of keep) {
-    if (a.byteLength > 0 && heap.owns(a.buffer)) ranges.push([a.byteOffset, a.byteOffset + a.byteLength]);
-  }
-  ranges.sort((x, y) => x[0] - y[0]);
-  for (const [lo, hi] of ranges) { starts.push(lo); ends.push(hi); }
-  // Running maximum of ends, so "any range starting before the block's end reaches into it" is one lookup.
-  for (let i = 1; i < ends.length; i++) if (ends[i] < ends[i - 1]) ends[i] = ends[i - 1];
+  const kept = keptBlocks(s.blocks, heap, keep);
   let released = 0;
   for (let i = 0; i < s.blocks.length; i++) {
     const b = s.blocks[i];
-    const end = b.ptr + b.bytes;
-    // The last kept range starting before this block's end: kept if the ranges so far reach past its start.
-    let lo = 0, hi = starts.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (starts[mid] < end) lo = mid + 1; else hi = mid;
-    }
-    if (lo > 0 && ends[lo - 1] > b.ptr) {
+    if (kept[i] === 1) {
       if (outer !== null) { outer.views.push(s.views[i]); outer.blocks.push(b); }
       if (!b.registered && outer === null) {
         // Kept past the outermost scope with no carry to hold it: the collector returns it now.
@@ -161,6 +144,44 @@ export function closeStorageScope(
     released++;
   }
   return released;
+}
+
+/**
+ * Which of `blocks` (1 = kept) an array of `keep` lies in, a view or any subarray of one. A view
+ * starts where its block does, found by address; what starts inside a block (a subarray) is found
+ * by a binary search over the blocks sorted by address. Arrays elsewhere (a parameter's own
+ * block, the JavaScript heap) keep nothing here.
+ */
+function keptBlocks(
+  blocks: readonly Block[], heap: ArenaHeap,
+  keep: Iterable<ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number; byteLength: number }>,
+): Uint8Array {
+  const kept = new Uint8Array(blocks.length);
+  const at = new Map<number, number>();
+  for (let i = 0; i < blocks.length; i++) at.set(blocks[i].ptr, i);
+  let inside: number[] | null = null;
+  for (const a of keep) {
+    if (a.byteLength === 0 || !heap.owns(a.buffer)) continue;
+    const i = at.get(a.byteOffset);
+    if (i !== undefined) kept[i] = 1;
+    else (inside ??= []).push(a.byteOffset);
+  }
+  if (inside !== null) {
+    const order = blocks.map((_, i) => i).sort((x, y) => blocks[x].ptr - blocks[y].ptr);
+    for (const off of inside) {
+      // The last block starting at or before off: it holds off if off lies before its end.
+      let lo = 0, hi = order.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (blocks[order[mid]].ptr <= off) lo = mid + 1; else hi = mid;
+      }
+      if (lo > 0) {
+        const b = blocks[order[lo - 1]];
+        if (off < b.ptr + b.bytes) kept[order[lo - 1]] = 1;
+      }
+    }
+  }
+  return kept;
 }
 
 /**
