@@ -69,8 +69,8 @@ export function heldArrays(roots: readonly unknown[], slots: Slots | null = null
 
 /**
  * The places a full walk found arrays in: tensors (storage and gradient), and the object fields
- * that held a tensor, a typed array or a collection of them. The steps between walks re-read
- * exactly these places.
+ * that held a tensor, a typed array or a collection with one in it. The steps between walks
+ * re-read exactly these places.
  */
 interface Slots {
   tensors: NDArray[];
@@ -78,9 +78,18 @@ interface Slots {
   keys: string[];
 }
 
+/** A tensor or float array, or a collection with one among its values (a list of sizes, a map of submodules: no). */
 function holdsArrays(x: unknown): boolean {
-  return x instanceof NDArray || x instanceof Float32Array || x instanceof Float64Array
-    || Array.isArray(x) || x instanceof Map || x instanceof Set;
+  if (isArray(x)) return true;
+  if (Array.isArray(x)) return x.some(isArray);
+  if (x instanceof Map || x instanceof Set) {
+    for (const y of x.values()) if (isArray(y)) return true;
+  }
+  return false;
+}
+
+function isArray(x: unknown): boolean {
+  return x instanceof NDArray || x instanceof Float32Array || x instanceof Float64Array;
 }
 
 /**
