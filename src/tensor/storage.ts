@@ -152,11 +152,25 @@ export function closeStorageScope(
  * by a binary search over the blocks sorted by address. Arrays elsewhere (a parameter's own
  * block, the JavaScript heap) keep nothing here.
  */
+const FEW_BLOCKS = 24;
+
 function keptBlocks(
   blocks: readonly Block[], heap: ArenaHeap,
   keep: Iterable<ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number; byteLength: number }>,
 ): Uint8Array {
   const kept = new Uint8Array(blocks.length);
+  if (blocks.length <= FEW_BLOCKS) {
+    // A small scope (an inference batch): one pass over its blocks per kept array costs less than a map.
+    for (const a of keep) {
+      if (a.byteLength === 0 || !heap.owns(a.buffer)) continue;
+      const off = a.byteOffset;
+      for (let i = 0; i < blocks.length; i++) {
+        const b = blocks[i];
+        if (off >= b.ptr && off < b.ptr + b.bytes) { kept[i] = 1; break; }
+      }
+    }
+    return kept;
+  }
   const at = new Map<number, number>();
   for (let i = 0; i < blocks.length; i++) at.set(blocks[i].ptr, i);
   let inside: number[] | null = null;

@@ -138,7 +138,9 @@ export function fitStacked(stacked: StackedModules<MultiTaskModel>, data: readon
   const gens = Array.from({ length: R }, (_, r) => new Generator(seeds?.[r] ?? 0));
   const numTasks = model.taskNames.length;
   const histories = Array.from({ length: R }, () => new History());
-  const scopes = new StepScopes([model, optimizer, stacked]);
+  // The stack's physical parameters (and through them their gradients) outlive each step; the
+  // R models it stands for do not change while stacked, so their trees are not walked.
+  const scopes = new StepScopes([model, optimizer, stacked.parameters()]);
   try {
   for (let epoch = 1; epoch <= epochs; epoch++) {
     const t0 = performance.now();
