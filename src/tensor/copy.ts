@@ -1,4 +1,5 @@
 import type { Storage } from './dtype.js';
+import { tryCopyBlocks } from './glue-calls.js';
 
 /*
  * Below this many elements a plain loop beats `dst.set(src.subarray(...))`, which allocates a
@@ -14,4 +15,14 @@ export function copyRange(src: Storage, sOff: number, dst: Storage, dOff: number
   } else {
     dst.set(src.subarray(sOff, sOff + n), dOff);
   }
+}
+
+/**
+ * M blocks of n elements: block i of src (from sOff + i·sStride) to dst (from dOff + i·dStride),
+ * by the WebAssembly copy where both live in the arena, else row by row.
+ */
+export function copyBlocks(M: number, n: number, src: Storage, sOff: number, sStride: number, dst: Storage, dOff: number, dStride: number): void {
+  if (M === 1) { copyRange(src, sOff, dst, dOff, n); return; }
+  if (tryCopyBlocks(M, n, src, sOff, sStride, dst, dOff, dStride)) return;
+  for (let i = 0; i < M; i++) copyRange(src, sOff + i * sStride, dst, dOff + i * dStride, n);
 }

@@ -1,6 +1,5 @@
-import { copyRange } from './copy.js';
+import { copyBlocks, copyRange } from './copy.js';
 import { allocate, allocateUninit } from './dtype.js';
-import { tryCopyBlocks } from './glue-calls.js';
 import { NDArray } from './ndarray.js';
 import { axisView, formatShape, normalizeAxis, stridesOf } from './shape.js';
 
@@ -56,9 +55,7 @@ export function concatArrays(xs: readonly NDArray[], axis: number, opName = 'con
   for (const x of xs) {
     const w = x.shape[ax] * inner;
     const xd = x.data;
-    if (!tryCopyBlocks(outer, w, xd, 0, w, o, offset, total * inner)) {
-      for (let a = 0; a < outer; a++) copyRange(xd, a * w, o, a * total * inner + offset, w);
-    }
+    copyBlocks(outer, w, xd, 0, w, o, offset, total * inner);
     offset += w;
   }
   return new NDArray(o, outShape);
@@ -75,9 +72,7 @@ export function sliceArray(x: NDArray, axis: number, start: number, length: numb
   if (outer === 1 || w === n * inner) {
     // One contiguous run (the leading axis, or the whole axis): a single copy.
     copyRange(d, start * inner, o, 0, outer * w);
-  } else if (!tryCopyBlocks(outer, w, d, start * inner, n * inner, o, 0, w)) {
-    for (let a = 0; a < outer; a++) copyRange(d, (a * n + start) * inner, o, a * w, w);
-  }
+  } else copyBlocks(outer, w, d, start * inner, n * inner, o, 0, w);
   return new NDArray(o, outShape);
 }
 
@@ -85,15 +80,10 @@ export function sliceArray(x: NDArray, axis: number, start: number, length: numb
 export function padSliceArray(g: NDArray, shape: readonly number[], axis: number, start: number): NDArray {
   const [outer, n, inner] = axisView(shape, axis);
   const length = g.shape[axis];
-  // Only the padding is zeroed: the copies write the rest.
-  const o = allocateUninit(g.dtype, outer * n * inner);
+  const o = allocate(g.dtype, outer * n * inner);
   const w = length * inner;
   const gd = g.data;
-  for (let a = 0; a < outer; a++) {
-    const row = a * n * inner, at = row + start * inner;
-    o.fill(0, row, at);
-    copyRange(gd, a * w, o, at, w);
-    o.fill(0, at + w, row + n * inner);
-  }
+  if (outer === 1 || w === n * inner) copyRange(gd, 0, o, start * inner, outer * w);
+  else copyBlocks(outer, w, gd, 0, w, o, start * inner, n * inner);
   return new NDArray(o, shape);
 }

@@ -1,4 +1,4 @@
-import { NDArray, addRowInPlace, allocateUninit, matmulArray, reduce } from '../../tensor/index.js';
+import { NDArray, addRowInPlace, allocateUninit, copyBlocks, matmulArray, reduce } from '../../tensor/index.js';
 import type { OpSpec } from '../function.js';
 
 /*
@@ -90,7 +90,7 @@ function packRuns(parts: readonly NDArray[], runs: number, rows: number, cols: n
   let off = 0;
   for (const p of parts) {
     const per = p.size / runs;
-    for (let r = 0; r < runs; r++) w.set(p.data.subarray(r * per, (r + 1) * per), r * rows * cols + off);
+    copyBlocks(runs, per, p.data, 0, per, w, off, rows * cols);
     off += per;
   }
   return new NDArray(w, [runs, rows, cols]);
@@ -106,7 +106,7 @@ function unpackRuns(g: NDArray, parts: readonly NDArray[], runs: number, need: r
     const per = p.size / runs;
     if (need[i]) {
       const d = allocateUninit(g.dtype, p.size);
-      for (let r = 0; r < runs; r++) d.set(g.data.subarray(r * perRun + off, r * perRun + off + per), r * per);
+      copyBlocks(runs, per, g.data, off, perRun, d, 0, per);
       out.push(new NDArray(d, p.shape));
     } else out.push(null);
     off += per;
