@@ -285,6 +285,7 @@ export function expandArray(a: NDArray, shape: Shape, opName = 'expand'): NDArra
 /** In-place a += b (same shape); used to accumulate gradients. */
 export function addInto(a: NDArray, b: NDArray): void {
   const ad = a.data, bd = b.data, n = ad.length;
+  if (tryBinary('add', 1, n, ad, 0, 0, 1, bd, 0, 0, 1, ad, 0)) return;
   for (let i = 0; i < n; i++) ad[i] += bd[i];
 }
 
