@@ -26,3 +26,20 @@ export function copyBlocks(M: number, n: number, src: Storage, sOff: number, sSt
   if (tryCopyBlocks(M, n, src, sOff, sStride, dst, dOff, dStride)) return;
   for (let i = 0; i < M; i++) copyRange(src, sOff + i * sStride, dst, dOff + i * dStride, n);
 }
+
+type Rows = Int32Array | Float32Array | Float64Array;
+
+/** dst[dOff + i·w ..] = src[rows[i]·w ..], w elements per row (a batch gathered from a dataset). */
+export function gatherRows<A extends Rows>(src: A, rows: Int32Array, w: number, dst: A, dOff: number): void {
+  if (w < SET_MIN) {
+    for (let i = 0, d = dOff; i < rows.length; i++, d += w) {
+      const o = rows[i] * w;
+      for (let k = 0; k < w; k++) dst[d + k] = src[o + k];
+    }
+    return;
+  }
+  for (let i = 0; i < rows.length; i++) {
+    const o = rows[i] * w;
+    dst.set(src.subarray(o, o + w), dOff + i * w);
+  }
+}

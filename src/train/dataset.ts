@@ -1,5 +1,5 @@
 import { Tensor } from '../autograd/index.js';
-import { allocateUninit, dtypeOf, formatShape } from '../tensor/index.js';
+import { allocateUninit, dtypeOf, formatShape, gatherRows } from '../tensor/index.js';
 import type { FeatureBatch, ModelInput } from '../models/types.js';
 
 /**
@@ -88,11 +88,7 @@ function takeTensorRows(t: Tensor, rows: Int32Array): Tensor {
  */
 function takeTypedRows<A extends Int32Array | Float32Array | Float64Array>(a: A, rows: Int32Array, w: number): A {
   const out = (a instanceof Int32Array ? new Int32Array(rows.length * w) : allocateUninit(dtypeOf(a), rows.length * w)) as A;
-  for (let i = 0; i < rows.length; i++) {
-    const o = rows[i] * w;
-    if (w === 1) out[i] = a[o];
-    else out.set(a.subarray(o, o + w), i * w);
-  }
+  gatherRows(a, rows, w, out, 0);
   return out;
 }
 

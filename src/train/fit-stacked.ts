@@ -3,7 +3,7 @@ import { batchIndices } from '../data/batches.js';
 import type { FeatureBatch, ModelInput, MultiTaskModel } from '../models/types.js';
 import { Adagrad, Adam, AdamW, RMSprop, SGD } from '../nn/optim/index.js';
 import type { StackedModules } from '../nn/stacked.js';
-import { Generator, allocateUninit, dtypeOf, type Storage } from '../tensor/index.js';
+import { Generator, allocateUninit, dtypeOf, gatherRows, type Storage } from '../tensor/index.js';
 import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
 import { checkPositiveInt } from '../validation/values.js';
 import { checkedDataset } from './checks.js';
@@ -56,18 +56,6 @@ const REFUSED: Record<string, string> = {
 
 const ELEMENTWISE = [Adam, AdamW, SGD, Adagrad, RMSprop];
 
-/** src's rows `rows` (each `w` wide) copied to dst from dOff on. */
-function gatherRows(dst: Storage, dOff: number, src: Storage, rows: Int32Array, w: number): void {
-  if (w === 1) {
-    for (let i = 0; i < rows.length; i++) dst[dOff + i] = src[rows[i]];
-    return;
-  }
-  for (let i = 0; i < rows.length; i++) {
-    const o = rows[i] * w;
-    dst.set(src.subarray(o, o + w), dOff + i * w);
-  }
-}
-
 /**
  * Run r's rows rowsR[r] of columns[r], gathered straight into one stacked tensor (physical
  * [R, B, ...tail]): one copy per value, into storage the step's kernels read in place.
@@ -80,7 +68,7 @@ function gatherRuns(columns: ReadonlyArray<Tensor | Float32Array>, rowsR: readon
   const data = allocateUninit(first instanceof Tensor ? first.dtype : dtypeOf(first), R * b * w);
   for (let r = 0; r < R; r++) {
     const c = columns[r];
-    gatherRows(data, r * b * w, c instanceof Tensor ? c.data : c, rowsR[r], w);
+    gatherRows(c instanceof Tensor ? c.data : c, rowsR[r], w, data, r * b * w);
   }
   return stackedView(new Tensor(data, [R, b, ...tail]));
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  Generator, NDArray, getBackend, setBackend, binary, concatArrays, copyRange, indexSelectArray, padSliceArray, permuteArray, reluBackward,
+  Generator, NDArray, allocate, closeStorageScope, openStorageScope, getBackend, setBackend, binary, concatArrays, copyBlocks, copyRange, gatherRows, indexSelectArray, padSliceArray, permuteArray, reluBackward,
   sliceArray, softmaxArray, softmaxBackward, unary, type BinaryOp, type Storage,
 } from '../../src/tensor/index.js';
 
@@ -168,6 +168,37 @@ describe('copies: concat, slice, padSlice and indexSelect around the loop/set th
       const dst = new Float32Array(n + 5);
       copyRange(src, 2, dst, 1, n);
       expect(Array.from(dst)).toEqual([0, ...Array.from(src.subarray(2, 2 + n)), ...new Array<number>(4).fill(0)]);
+    }
+  });
+
+  it('gatherRows copies rows by index for widths around the threshold, ids and floats, repeats and no rows', () => {
+    for (const w of [0, 1, 2, 15, 16, 17, 100]) {
+      for (const rows of [[], [3], [4, 0, 4, 2, 1]]) {
+        for (const Ctor of [Float32Array, Float64Array, Int32Array]) {
+          const src = Ctor.from({ length: 5 * w }, (_, i) => i + 1);
+          const dst = new Ctor(rows.length * w + 3);
+          gatherRows(src, Int32Array.from(rows), w, dst, 2);
+          const want = [0, 0, ...rows.flatMap((r) => Array.from(src.subarray(r * w, (r + 1) * w))), 0];
+          expect(Array.from(dst), `w ${w} rows ${rows} ${Ctor.name}`).toEqual(want);
+        }
+      }
+    }
+  });
+
+  it('copyBlocks copies M strided blocks exactly, in and out of the arena', () => {
+    // Inside a storage scope float32 arrays are arena blocks (the WebAssembly copy); outside, JS arrays.
+    for (const scoped of [false, true]) {
+      if (scoped) openStorageScope();
+      for (const [M, n] of [[0, 4], [1, 5], [3, 1], [4, 17], [7, 16], [33, 64]]) {
+        const src = allocate('float32', M * (n + 2) + 1);
+        src.forEach((_, i) => { src[i] = i + 1; });
+        const dst = allocate('float32', M * (n + 3) + 2);
+        copyBlocks(M, n, src, 1, n + 2, dst, 2, n + 3);
+        const want = new Float32Array(dst.length);
+        for (let i = 0; i < M; i++) for (let k = 0; k < n; k++) want[2 + i * (n + 3) + k] = src[1 + i * (n + 2) + k];
+        expect(Array.from(dst), `${M}×${n}${scoped ? ' (arena)' : ''}`).toEqual(Array.from(want));
+      }
+      if (scoped) closeStorageScope([]);
     }
   });
 
