@@ -27,6 +27,13 @@ export interface EpochControl {
   checkpoint(): TrainingCheckpoint;
 }
 
+/** What onBatchEnd can do: take a checkpoint inside the epoch (resumed, the fit skips the batches done). */
+export interface BatchControl {
+  /** Optimizer steps taken in all (the step of onBatchEnd counts within the epoch). */
+  totalSteps: number;
+  checkpoint(): TrainingCheckpoint;
+}
+
 /**
  * Hooks into the training loop; `control.stop()` ends training after the current epoch. A callback
  * with state of its own (ModelCheckpoint's best value) gives getState/setState, so checkpoints carry
@@ -35,7 +42,7 @@ export interface EpochControl {
 export interface Callbacks {
   /** `initialEpoch`: epochs already done (from resumeFrom), else 0. `stepsPerEpoch` and `samples` are NaN for a streamed data set. */
   onTrainBegin?(info: { epochs: number; stepsPerEpoch: number; samples: number; initialEpoch: number }): void;
-  onBatchEnd?(step: number, logs: { loss: number; batchSize: number }): void;
+  onBatchEnd?(step: number, logs: { loss: number; batchSize: number }, control: BatchControl): void;
   onEpochEnd?(log: EpochLog, control: EpochControl): void;
   onTrainEnd?(history: History): void;
   getState?(): unknown;
@@ -360,7 +367,6 @@ export function planFit(fn: string, model: MultiTaskModel, data: Dataset | Batch
     signal: checkSignal(fn, opts.signal),
     health: resolveExpertHealth(fn, model, opts.expertHealth),
     resume: opts.resumeFrom === undefined ? null : checkpointFrom(fn, opts.resumeFrom),
-    // Its learned weights and their Adam live outside the model and the optimizer.
-    notResumable: opts.taskWeighting === undefined ? null : 'taskWeighting keeps learned state that checkpoints do not save yet',
+    notResumable: null,
   };
 }
