@@ -174,7 +174,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause | PendingPull,
       weighting.log(logs);
       const trainSeconds = (performance.now() - t0) / 1000;
       if (val !== null) validationLogs(evaluateResolved(model, val, Math.max(batchSize, 1024), weights), logs);
-      else if (plan.valStream !== null) validationLogs(yield* evaluateStream(`${fn} (validationData)`, model, plan.valStream, weights), logs);
+      else if (plan.valStream !== null) validationLogs(yield* evaluateStream(`${fn} (validationData)`, model, plan.valStream, weights, undefined, plan.valScoring), logs);
       if (health !== null && probe !== null) {
         for (const w of logExpertHealth(health, model, probe, epoch, logs)) {
           history.warnings.push(w);

@@ -71,7 +71,7 @@ export async function runTrain(flags: FlagValues, io: CliIO): Promise<number> {
   try {
     // One loop either way; a stream is cut into batches (and shuffled) by its source.
     history = await fitAsync(model, data.train, {
-      epochs: tr.epochs, ...(stream ? {} : { batchSize: tr.batchSize, missingLabels }), optimizer: tr.optimizer, lr: tr.lr, seed: tr.seed, yieldEvery: 'never',
+      epochs: tr.epochs, ...(stream ? {} : { batchSize: tr.batchSize }), missingLabels, optimizer: tr.optimizer, lr: tr.lr, seed: tr.seed, yieldEvery: 'never',
       lossWeights: tr.lossWeights, clipGradNorm: tr.clipGradNorm,
       validationData: data.validation ?? undefined,
       earlyStopping: tr.earlyStopping,
@@ -86,7 +86,7 @@ export async function runTrain(flags: FlagValues, io: CliIO): Promise<number> {
     throw e;
   }
   const evalSet = data.test ?? data.validation;
-  const evaluation = evalSet ? await evaluateAsync(model, evalSet, { lossWeights: tr.lossWeights, ...(stream ? {} : { missingLabels }) }) : null;
+  const evaluation = evalSet ? await evaluateAsync(model, evalSet, { lossWeights: tr.lossWeights, missingLabels }) : null;
   const split = data.test ? 'test' : 'validation';
   if (evaluation) {
     const metricNames = cfg.groupBy !== undefined ? ['auc', 'gauc', 'logloss', 'accuracy', 'mse'] as const : ['auc', 'logloss', 'accuracy', 'mse'] as const;
