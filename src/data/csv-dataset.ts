@@ -2,11 +2,11 @@ import { Generator } from '../tensor/index.js';
 import { sortVocabulary } from '../models/row-encoding.js';
 import { hashBucket } from '../models/hash.js';
 import { checkOptions } from '../validation/options.js';
-import { parseCsvStream, type CsvChunks, type CsvRow } from './csv.js';
+import { csvRowRuns, type CsvChunks, type CsvRow } from './csv.js';
 
 /*
  * CSV files larger than memory as a source of mini-batches (fit's BatchDataset): each epoch reads
- * the file again through parseCsvStream, encodes rows as they come (categorical ids from a
+ * the file again through parseCsvStream's row loop, encodes rows as they come (categorical ids from a
  * vocabulary, dense values standardised) and mixes them through a seeded shuffle buffer, so memory
  * holds the buffer and one batch, never the file. The encoding conventions are the CLI's: ids from
  * 1 in vocabulary order, 0 for missing or unseen; dense (x − mean) / std, missing → the mean.
@@ -78,15 +78,24 @@ export interface CsvDatasetOptions extends CsvColumnsSpec {
 const SPEC_KEYS = ['labels', 'sparse', 'dense', 'separator', 'header', 'columns', 'missing', 'hashBuckets'] as const;
 const DATASET_KEYS = [...SPEC_KEYS, 'open', 'vocabularies', 'denseStats', 'batchSize', 'shuffleBuffer', 'seed', 'filter', 'source', 'groupBy'] as const;
 
+/**
+ * Where a cell is, for an error message: a string, or a pass's one { source, row } object updated
+ * per row, so no string (and no closure) is made per row until there is an error.
+ */
+export type CellPlace = string | { source: string; row: number };
+const place = (where: CellPlace): string => (typeof where === 'string' ? where : `${where.source}: data row ${where.row}`);
+
 /** A label cell as a number (a class index for multiclass, NaN for a missing one it allows); `where` names the file and row in errors. */
-export function parseLabelCell(fn: string, l: CsvLabel, j: number, v: string | null, where: string): number {
+export function parseLabelCell(fn: string, l: CsvLabel, j: number, v: string | null, where: CellPlace): number {
+  // The common cells first, without trimming or lower-casing a copy of each.
+  if (l.type === 'binary' && l.positive === undefined && (v === '1' || v === '0')) return v === '1' ? 1 : 0;
   if (v === null) {
     if (l.allowMissing) return NaN;
-    throw new Error(`${fn}: ${where}: label column '${l.column}' is missing (empty); set labels[${j}].allowMissing to train on partial labels`);
+    throw new Error(`${fn}: ${place(where)}: label column '${l.column}' is missing (empty); set labels[${j}].allowMissing to train on partial labels`);
   }
   if (l.type === 'multiclass') {
     const c = l.classes!.indexOf(v);
-    if (c < 0) throw new Error(`${fn}: ${where}: multiclass label '${l.column}' must be one of ${JSON.stringify(l.classes)} (labels[${j}].classes), got ${JSON.stringify(v)}`);
+    if (c < 0) throw new Error(`${fn}: ${place(where)}: multiclass label '${l.column}' must be one of ${JSON.stringify(l.classes)} (labels[${j}].classes), got ${JSON.stringify(v)}`);
     return c;
   }
   if (l.type === 'binary') {
@@ -94,18 +103,19 @@ export function parseLabelCell(fn: string, l: CsvLabel, j: number, v: string | n
     const t = v.trim().toLowerCase();
     if (t === '1' || t === 'true' || t === '1.0') return 1;
     if (t === '0' || t === 'false' || t === '0.0') return 0;
-    throw new Error(`${fn}: ${where}: binary label '${l.column}' must be 0/1 or true/false, got ${JSON.stringify(v)} (or set labels[${j}].positive)`);
+    throw new Error(`${fn}: ${place(where)}: binary label '${l.column}' must be 0/1 or true/false, got ${JSON.stringify(v)} (or set labels[${j}].positive)`);
   }
   const x = Number(v);
-  if (v.trim() === '' || !Number.isFinite(x)) throw new Error(`${fn}: ${where}: regression label '${l.column}' must be a number, got ${JSON.stringify(v)}`);
+  // Number('') and Number(' ') are 0: only a zero needs the blank test.
+  if (!Number.isFinite(x) || (x === 0 && v.trim() === '')) throw new Error(`${fn}: ${place(where)}: regression label '${l.column}' must be a number, got ${JSON.stringify(v)}`);
   return x;
 }
 
 /** A dense cell as a number, NaN when missing. */
-function parseDense(fn: string, column: string, v: string | null, where: string): number {
+function parseDense(fn: string, column: string, v: string | null, where: CellPlace): number {
   if (v === null) return NaN;
   const x = Number(v);
-  if (v.trim() === '' || !Number.isFinite(x)) throw new Error(`${fn}: ${where}: dense column '${column}' must be a number, got ${JSON.stringify(v)}`);
+  if (!Number.isFinite(x) || (x === 0 && v.trim() === '')) throw new Error(`${fn}: ${place(where)}: dense column '${column}' must be a number, got ${JSON.stringify(v)}`);
   return x;
 }
 
@@ -143,8 +153,9 @@ function locate(fn: string, s: CsvColumnsSpec, cols: string[], source: string): 
   return { label: s.labels.map((l) => find(l.column, 'label')), sparse: (s.sparse ?? []).map((c) => find(c, 'sparse')), dense: (s.dense ?? []).map((c) => find(c, 'dense')) };
 }
 
-function rows(fn: string, s: CsvColumnsSpec, chunks: CsvChunks, source: string, onHeader: (cols: string[]) => void): AsyncGenerator<CsvRow> {
-  return parseCsvStream(chunks, { separator: s.separator, header: s.header, columns: s.columns, missing: s.missing, arrays: true, onHeader, source: source ?? fn });
+/** The rows in runs (one per chunk): a pass pays one await per chunk, not per row. */
+function rows(fn: string, s: CsvColumnsSpec, chunks: CsvChunks, source: string, onHeader: (cols: string[]) => void): AsyncGenerator<CsvRow[]> {
+  return csvRowRuns(fn, source, chunks, { separator: s.separator, header: s.header, columns: s.columns, missing: s.missing, arrays: true, onHeader }) as AsyncGenerator<CsvRow[]>;
 }
 
 /**
@@ -165,16 +176,17 @@ export async function scanCsv(chunks: CsvChunks, spec: CsvColumnsSpec & { filter
   // Welford's update per column: a two-pass mean/std in one pass, without the cancellation of Σx² − n·mean².
   const mean = new Float64Array(dense.length);
   let n = 0, line = 0;
+  const where = { source, row: 0 };
   const onHeader = (cols: string[]): void => {
     at = locate(fn, spec, cols, source);
     // Only checked here (csvDataset reads the ids), so a wrong name fails before training, not at the first validation.
     if (spec.groupBy !== undefined && !cols.includes(spec.groupBy)) throw new Error(`${fn}: groupBy column '${spec.groupBy}' is not in ${source} (columns: ${cols.join(', ')})`);
   };
-  for await (const row of rows(fn, spec, chunks, source, onHeader)) {
+  for await (const run of rows(fn, spec, chunks, source, onHeader)) for (const row of run) {
     const r = line++;
     if (spec.filter && !spec.filter(r)) continue;
-    const where = `${source}: data row ${r + 1}`;
-    spec.labels.forEach((l, j) => parseLabelCell(fn, l, j, row[at.label[j]], where));
+    where.row = r + 1;
+    for (let j = 0; j < spec.labels.length; j++) parseLabelCell(fn, spec.labels[j], j, row[at.label[j]], where);
     for (let k = 0; k < sparse.length; k++) { const v = row[at.sparse[k]]; if (v !== null && !isHashed[k]) seen[k].add(v); }
     for (let k = 0; k < dense.length; k++) {
       const x = parseDense(fn, dense[k], row[at.dense[k]], where);
@@ -292,7 +304,8 @@ export function csvDataset(opts: CsvDatasetOptions): CsvDataset {
       }
     };
     let line = 0;
-    for await (const row of rows(fn, opts, opts.open(epoch), source, onHeader)) {
+    const where = { source, row: 0 };
+    for await (const run of rows(fn, opts, opts.open(epoch), source, onHeader)) for (const row of run) {
       const r = line++;
       let group = 0;
       if (groupAt >= 0) {
@@ -303,7 +316,7 @@ export function csvDataset(opts: CsvDatasetOptions): CsvDataset {
         else group = known;
       }
       if (opts.filter && !opts.filter(r)) continue;
-      const where = `${source}: data row ${r + 1}`;
+      where.row = r + 1;
       // A full buffer gives up a random row to make room (TF.js's shuffle), else the row goes to the end.
       let slot = filled;
       if (filled === bufferRows) {
