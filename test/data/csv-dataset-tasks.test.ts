@@ -78,6 +78,15 @@ describe('csvDataset with partial labels, multiclass, hashing and groups', () =>
     expect(Object.keys(ha.last!.logs)).toEqual(expect.arrayContaining(['val_click_gauc', 'val_click_auc', 'val_genre_accuracy', 'val_spend_mse']));
     expect(ha.last!.logs.val_click_gauc).toBeGreaterThan(0);
 
+    // fit's groupBy naming a feature column reads it from each validation batch of a stream.
+    const c = model(), d = model();
+    const noGroups = csvDataset({ ...common, groupBy: undefined, batchSize: 7, filter: (r) => r >= TRAIN });
+    const hc = await fitAsync(c, trainStream, { ...opts, epochs: 1, groupBy: 'city', validationData: noGroups });
+    const hd = fit(d, { x: trainRows.x, y: trainRows.y }, { ...opts, epochs: 1, batchSize: 16, shuffle: false, groupBy: 'city', validationData: { x: valRows.x, y: valRows.y } });
+    expect(hc.epochs.map((e) => e.logs)).toEqual(hd.epochs.map((e) => e.logs));
+    expect(hc.last!.logs.val_click_gauc).toBeTypeOf('number');
+    await expect(fitAsync(model(), trainStream, { ...opts, groupBy: [1, 2], validationData: noGroups })).rejects.toThrow('fitAsync: groupBy: ids (one per row) follow in-memory rows');
+
     // evaluateAsync over the stream equals evaluate in memory; a groupBy column by name too.
     const evs = await evaluateAsync(a, valStream, { missingLabels: ['click'] });
     expect(evs).toEqual(evaluate(a, { x: valRows.x, y: valRows.y, groups: valRows.groups }, { missingLabels: ['click'] }));
