@@ -92,11 +92,11 @@ class LineParser {
       this.fields = [];
       // Fast path: no quotes on the line, so a split is exact.
       if (line.indexOf('"') < 0) {
-        const parts = line.split(separator);
-        const row: CsvRow = new Array(parts.length);
+        // split's fresh array becomes the row: no second array per row.
+        const row: CsvRow = line.split(separator);
         const longest = this.opts.longestMissing;
-        for (let i = 0; i < parts.length; i++) {
-          const v = skipInitialSpace && i > 0 ? parts[i].trimStart() : parts[i];
+        for (let i = 0; i < row.length; i++) {
+          const v = skipInitialSpace && i > 0 ? row[i]!.trimStart() : row[i]!;
           // A length test first: most fields are longer than every marker, and hashing a fresh substring is not free.
           row[i] = v.length <= longest && missing.has(v) ? null : v;
         }
