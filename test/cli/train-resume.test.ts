@@ -90,6 +90,10 @@ describe('train --config: training.checkpoint and --resume', () => {
     await interruptedEqualsUncut({ stream: true, shuffleBuffer: 50, checkpoint: { everySteps: 7, saveBest: false } }, 4, true);
   }, 60_000);
 
+  it('in memory, checkpointing every 5 steps: SIGKILLed inside an epoch, resumed, the model file is byte-identical', async () => {
+    await interruptedEqualsUncut({ checkpoint: { everySteps: 5 } }, 4, true);
+  }, 60_000);
+
   it('writes best.ckpt and last.ckpt where training.checkpoint.dir says (relative to the config file)', async () => {
     const out = join(dir, 'out-dir');
     const r = await captureCli(['train', '--config', config({ epochs: 2, checkpoint: { dir: 'ckpts-here', monitor: 'val_loss', mode: 'min' } }), '--out', out, '--quiet']);
