@@ -135,8 +135,16 @@ function nodeWorkerThreads(): NodeWorkerThreads | undefined {
   }
 }
 
-/** Hardware threads, and whether this is a thread where a default pool makes sense. */
+let defaultThreads = 0;
+
+/** Hardware threads, or 1 inside a Node worker thread; asked once (every GEMM call wants it). */
 export function defaultThreadCount(): number {
+  if (defaultThreads === 0) defaultThreads = countDefaultThreads();
+  return defaultThreads;
+}
+
+/** Hardware threads, and whether this is a thread where a default pool makes sense. */
+function countDefaultThreads(): number {
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
   const proc = (globalThis as { process?: { getBuiltinModule?: GetBuiltin; versions?: { node?: string } } }).process;
   let cores = nav?.hardwareConcurrency ?? 1;
