@@ -51,15 +51,29 @@ describe('binary: row and column broadcast fast paths', () => {
     // Remainders, 0 and 1 sizes, and broadcasts that must take the general path.
     [[0, 7], [7]], [[5, 0], [5, 1]], [[1, 1], [1]], [[1, 7], [7]], [[5, 1], [1]], [[4, 1], [1, 4]],
     [[3, 1, 7], [1, 5, 1]], [[3, 5, 7], [3, 1, 7]], [[1, 5, 1], [3, 1, 4]], [[6], [2, 1, 6]],
+    // Planes of the last two axes (a stacked bias add, and 4-D ones).
+    [[32, 128, 8], [32, 1, 8]], [[4, 3, 5, 7], [4, 1, 1, 7]], [[2, 1, 5, 1], [1, 3, 1, 6]], [[3, 0, 7], [3, 1, 7]],
   ];
+  /** A copy of x in arena storage (inside a storage scope), so the glue kernels run on it. */
+  const inArena = (x: NDArray): NDArray => {
+    const d = allocate(x.dtype, x.size);
+    d.set(x.data);
+    return new NDArray(d, x.shape);
+  };
   for (const dtype of ['float32', 'float64'] as const) {
     for (const op of ['add', 'sub', 'mul', 'div', 'maximum'] as const) {
-      it(`${op} ${dtype}: every shape pair equals the per-element reference bit for bit`, () => {
-        for (const [sa, sb] of pairs) {
-          const a = rand(sa, dtype), b = rand(sb, dtype);
-          const fast = binary(op, a, b), slow = slowBinary(op, a, b);
-          expect(fast.shape, `${JSON.stringify(sa)} ${op} ${JSON.stringify(sb)}`).toEqual(slow.shape);
-          expect(Array.from(fast.data), `${JSON.stringify(sa)} ${op} ${JSON.stringify(sb)}`).toEqual(Array.from(slow.data));
+      it(`${op} ${dtype}: every shape pair equals the per-element reference bit for bit, on the JS heap and in the arena`, () => {
+        for (const arena of [false, true]) {
+          if (arena) openStorageScope();
+          for (const [sa, sb] of pairs) {
+            let a = rand(sa, dtype), b = rand(sb, dtype);
+            if (arena) { a = inArena(a); b = inArena(b); }
+            const fast = binary(op, a, b), slow = slowBinary(op, a, b);
+            const what = `${JSON.stringify(sa)} ${op} ${JSON.stringify(sb)}${arena ? ' (arena)' : ''}`;
+            expect(fast.shape, what).toEqual(slow.shape);
+            expect(Array.from(fast.data), what).toEqual(Array.from(slow.data));
+          }
+          if (arena) closeStorageScope([]);
         }
       });
     }
