@@ -147,23 +147,30 @@ export function closeStorageScope(
 }
 
 /**
- * Which of `blocks` (1 = kept) an array of `keep` lies in, a view or any subarray of one. A view
- * starts where its block does, found by address; what starts inside a block (a subarray) is found
- * by a binary search over the blocks sorted by address. Arrays elsewhere (a parameter's own
- * block, the JavaScript heap) keep nothing here.
+ * Which of `blocks` (1 = kept) an array of `keep` lies in, a view or any subarray of one. Most
+ * kept arrays (parameters, optimizer state: blocks of their own) lie outside the span of the
+ * scope's blocks and are passed over with two comparisons; the rest are looked up by address.
  */
-const FEW_BLOCKS = 24;
-
 function keptBlocks(
   blocks: readonly Block[], heap: ArenaHeap,
   keep: Iterable<ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number; byteLength: number }>,
 ): Uint8Array {
   const kept = new Uint8Array(blocks.length);
-  if (blocks.length <= FEW_BLOCKS) {
-    // A small scope (an inference batch): one pass over its blocks per kept array costs less than a map.
-    for (const a of keep) {
-      if (a.byteLength === 0 || !heap.owns(a.buffer)) continue;
-      const off = a.byteOffset;
+  let lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < blocks.length; i++) {
+    const b = blocks[i];
+    if (b.ptr < lo) lo = b.ptr;
+    if (b.ptr + b.bytes > hi) hi = b.ptr + b.bytes;
+  }
+  let inside: number[] | null = null;
+  for (const a of keep) {
+    const off = a.byteOffset;
+    if (off < lo || off >= hi || a.byteLength === 0 || !heap.owns(a.buffer)) continue;
+    (inside ??= []).push(off);
+  }
+  if (inside === null) return kept;
+  if (inside.length * blocks.length <= SCAN_MAX) {
+    for (const off of inside) {
       for (let i = 0; i < blocks.length; i++) {
         const b = blocks[i];
         if (off >= b.ptr && off < b.ptr + b.bytes) { kept[i] = 1; break; }
@@ -171,32 +178,38 @@ function keptBlocks(
     }
     return kept;
   }
-  const at = new Map<number, number>();
-  for (let i = 0; i < blocks.length; i++) at.set(blocks[i].ptr, i);
-  let inside: number[] | null = null;
-  for (const a of keep) {
-    if (a.byteLength === 0 || !heap.owns(a.buffer)) continue;
-    const i = at.get(a.byteOffset);
-    if (i !== undefined) kept[i] = 1;
-    else (inside ??= []).push(a.byteOffset);
+  // The blocks by address: sorted as address·2^16 + index in one float64 (a native numeric
+  // sort), or by a comparator in a scope of more blocks than that.
+  const n = blocks.length;
+  const ptrs = new Float64Array(n), ids = new Int32Array(n);
+  if (n < INDEX_SPAN) {
+    const keys = new Float64Array(n);
+    for (let i = 0; i < n; i++) keys[i] = blocks[i].ptr * INDEX_SPAN + i;
+    keys.sort();
+    for (let k = 0; k < n; k++) ids[k] = keys[k] % INDEX_SPAN;
+  } else {
+    blocks.map((_, i) => i).sort((x, y) => blocks[x].ptr - blocks[y].ptr).forEach((i, k) => { ids[k] = i; });
   }
-  if (inside !== null) {
-    const order = blocks.map((_, i) => i).sort((x, y) => blocks[x].ptr - blocks[y].ptr);
-    for (const off of inside) {
-      // The last block starting at or before off: it holds off if off lies before its end.
-      let lo = 0, hi = order.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (blocks[order[mid]].ptr <= off) lo = mid + 1; else hi = mid;
-      }
-      if (lo > 0) {
-        const b = blocks[order[lo - 1]];
-        if (off < b.ptr + b.bytes) kept[order[lo - 1]] = 1;
-      }
+  for (let k = 0; k < n; k++) ptrs[k] = blocks[ids[k]].ptr;
+  for (const off of inside) {
+    // The last block starting at or before off: it holds off if off lies before its end.
+    let l = 0, h = n;
+    while (l < h) {
+      const mid = (l + h) >> 1;
+      if (ptrs[mid] <= off) l = mid + 1; else h = mid;
+    }
+    if (l > 0) {
+      const i = ids[l - 1];
+      if (off < blocks[i].ptr + blocks[i].bytes) kept[i] = 1;
     }
   }
   return kept;
 }
+
+/** Candidate × block comparisons below which a plain scan beats sorting the blocks. */
+const SCAN_MAX = 2048;
+/** Blocks per scope the packed sort keys allow (addresses < 2^32: keys stay exact below 2^53). */
+const INDEX_SPAN = 2 ** 16;
 
 /**
  * Hands a carry's blocks to the garbage collector (a run of scopes has ended: whatever they kept is
