@@ -48,6 +48,20 @@ export interface TrainingSpec {
   stream: boolean;
   /** With stream: rows mixed at a time by the shuffle buffer. */
   shuffleBuffer: number;
+  /** ModelCheckpoint's options: training state written while training, for `train --resume`. */
+  checkpoint?: CheckpointSpec;
+}
+
+/** training.checkpoint: ModelCheckpoint's options, `dir` resolved (default: `<--out>/checkpoints`). */
+export interface CheckpointSpec {
+  /** Absolute, or undefined for `<--out>/checkpoints`. */
+  dir?: string;
+  monitor?: string;
+  mode?: 'min' | 'max' | 'auto';
+  saveBest?: boolean;
+  saveLast?: boolean;
+  everyEpochs?: number;
+  everySteps?: number;
 }
 
 /** A validated `train --config` file (see the README for the format). */
@@ -134,9 +148,32 @@ function parseSparse(v: unknown, defaultDim: number | 'auto'): SparseSpec[] {
   });
 }
 
-function parseTraining(v: unknown, labels: LabelSpec[]): TrainingSpec {
+const bool = (where: string, v: unknown): boolean | undefined => {
+  if (v !== undefined && typeof v !== 'boolean') throw new ConfigError(`config: '${where}' must be true or false, got ${JSON.stringify(v)}`);
+  return v;
+};
+
+function parseCheckpoint(v: unknown, baseDir: string): CheckpointSpec {
+  const w = 'training.checkpoint';
+  if (!isObject(v)) throw new ConfigError(`config: '${w}' must be an object { dir, monitor, mode, saveBest, saveLast, everyEpochs, everySteps }, got ${JSON.stringify(v)}`);
+  checkKeys(`${w}.`, v, ['dir', 'monitor', 'mode', 'saveBest', 'saveLast', 'everyEpochs', 'everySteps']);
+  if (v.mode !== undefined && v.mode !== 'min' && v.mode !== 'max' && v.mode !== 'auto') throw new ConfigError(`config: '${w}.mode' must be "min", "max" or "auto", got ${JSON.stringify(v.mode)}`);
+  const spec: CheckpointSpec = {
+    dir: v.dir === undefined ? undefined : resolve(baseDir, str(`${w}.dir`, v.dir)),
+    monitor: v.monitor === undefined ? undefined : str(`${w}.monitor`, v.monitor),
+    mode: v.mode as CheckpointSpec['mode'],
+    saveBest: bool(`${w}.saveBest`, v.saveBest),
+    saveLast: bool(`${w}.saveLast`, v.saveLast),
+    everyEpochs: v.everyEpochs === undefined ? undefined : posInt(`${w}.everyEpochs`, v.everyEpochs),
+    everySteps: v.everySteps === undefined ? undefined : posInt(`${w}.everySteps`, v.everySteps),
+  };
+  if (spec.saveBest === false && spec.saveLast === false) throw new ConfigError(`config: '${w}.saveBest' and '${w}.saveLast' are both false; nothing would be written`);
+  return Object.fromEntries(Object.entries(spec).filter(([, x]) => x !== undefined)) as CheckpointSpec;
+}
+
+function parseTraining(v: unknown, labels: LabelSpec[], baseDir: string): TrainingSpec {
   const t: Json = v === undefined ? {} : isObject(v) ? v : (() => { throw new ConfigError(`config: 'training' must be an object, got ${JSON.stringify(v)}`); })();
-  checkKeys('training.', t, ['epochs', 'batchSize', 'optimizer', 'lr', 'validationSplit', 'testSplit', 'seed', 'lossWeights', 'earlyStopping', 'clipGradNorm', 'stream', 'shuffleBuffer']);
+  checkKeys('training.', t, ['epochs', 'batchSize', 'optimizer', 'lr', 'validationSplit', 'testSplit', 'seed', 'lossWeights', 'earlyStopping', 'clipGradNorm', 'stream', 'shuffleBuffer', 'checkpoint']);
   const optimizer = t.optimizer ?? 'adam';
   if (typeof optimizer !== 'string' || !(OPTIMIZER_NAMES as readonly string[]).includes(optimizer)) {
     throw new ConfigError(`config: 'training.optimizer' must be one of ${OPTIMIZER_NAMES.join(', ')}, got ${JSON.stringify(optimizer)}`);
@@ -183,6 +220,7 @@ function parseTraining(v: unknown, labels: LabelSpec[]): TrainingSpec {
     clipGradNorm: t.clipGradNorm === undefined ? undefined : num('training.clipGradNorm', t.clipGradNorm, (x) => x > 0, 'a positive number'),
     stream: t.stream === undefined ? false : typeof t.stream === 'boolean' ? t.stream : (() => { throw new ConfigError(`config: 'training.stream' must be true or false, got ${JSON.stringify(t.stream)}`); })(),
     shuffleBuffer: t.shuffleBuffer === undefined ? 10_000 : num('training.shuffleBuffer', t.shuffleBuffer, (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0'),
+    ...(t.checkpoint !== undefined ? { checkpoint: parseCheckpoint(t.checkpoint, baseDir) } : {}),
   };
 }
 
@@ -232,7 +270,7 @@ export function parseTrainConfig(raw: unknown, baseDir: string): TrainConfig {
   return {
     csv, separator, header, columns, missing, labels, sparse, dense, ...(groupBy !== undefined ? { groupBy } : {}),
     model: { name: name as ModelName, options },
-    training: parseTraining(raw.training, labels),
+    training: parseTraining(raw.training, labels, baseDir),
   };
 }
 

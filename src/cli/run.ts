@@ -39,7 +39,7 @@ const COMMANDS: Record<string, Command> = {
   },
   train: {
     summary: "train a model on your own CSV/TSV, described by a JSON config",
-    usage: 'mmoe-ts train --config FILE [--out DIR] [--epochs N]',
+    usage: 'mmoe-ts train --config FILE [--out DIR] [--epochs N] [--resume CKPT]',
     flags: trainFlags,
     run: runTrain,
   },

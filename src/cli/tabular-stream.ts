@@ -33,21 +33,33 @@ function rowHash(seed: number, row: number): number {
 
 export async function streamTabular(cfg: TrainConfig): Promise<StreamedTabular> {
   const { validationSplit, testSplit, seed, batchSize, shuffleBuffer } = cfg.training;
-  const unsupported = cfg.labels.find((l) => l.type === 'multiclass' || l.allowMissing);
-  if (unsupported) throw new ConfigError(`config: training.stream does not support ${unsupported.type === 'multiclass' ? 'multiclass labels' : 'labels with allowMissing'} yet (label '${unsupported.column}'); train in memory`);
-  const hashed = cfg.sparse.find((s) => s.hashBuckets !== undefined);
-  if (hashed) throw new ConfigError(`config: training.stream does not support hashBuckets yet (column '${hashed.column}'); train in memory`);
   const splitOf = (r: number): 0 | 1 | 2 => {
     const u = rowHash(seed, r);
     return u < 1 - validationSplit - testSplit ? 0 : u < 1 - testSplit ? 1 : 2;
   };
   const counts = [0, 0, 0];
-  const labels = cfg.labels.map((l) => ({ column: l.column, type: l.type as 'binary' | 'regression', ...(l.positive !== undefined ? { positive: l.positive } : {}) }));
-  const spec = { labels, sparse: cfg.sparse.map((s) => s.column), dense: cfg.dense, separator: cfg.separator, header: cfg.header, columns: cfg.columns, missing: cfg.missing };
-  const scan = await scanCsv(readCsvChunks(cfg.csv), { ...spec, source: cfg.csv, filter: (r) => { const k = splitOf(r); counts[k]++; return k === 0; } });
+  const labels = cfg.labels.map((l) => ({
+    column: l.column, type: l.type, ...(l.positive !== undefined ? { positive: l.positive } : {}),
+    ...(l.classes !== undefined ? { classes: l.classes } : {}), ...(l.allowMissing ? { allowMissing: true } : {}),
+  }));
+  const hashBuckets = Object.fromEntries(cfg.sparse.filter((s) => s.hashBuckets !== undefined).map((s) => [s.column, s.hashBuckets!]));
+  const spec = { labels, sparse: cfg.sparse.map((s) => s.column), dense: cfg.dense, separator: cfg.separator, header: cfg.header, columns: cfg.columns, missing: cfg.missing, hashBuckets };
+  let scan;
+  try {
+    scan = await scanCsv(readCsvChunks(cfg.csv), {
+      ...spec, source: cfg.csv, filter: (r) => { const k = splitOf(r); counts[k]++; return k === 0; }, ...(cfg.groupBy !== undefined ? { groupBy: cfg.groupBy } : {}),
+    });
+  } catch (e) {
+    // A column the config names but the file lacks is the config's problem, as in memory.
+    const m = /^scanCsv: (.* column '[^']*' is not in .*)$/s.exec((e as Error).message);
+    if (m) throw new ConfigError(`config: ${m[1]}`);
+    throw e;
+  }
   if (scan.rows === 0) throw new Error(`train: the training split of ${cfg.csv} is empty (${counts[0] + counts[1] + counts[2]} data rows; lower validationSplit / testSplit)`);
   const encoding: RowEncoding = {
-    sparse: cfg.sparse.map((s) => ({ column: s.column, vocabulary: scan.vocabularies[s.column] })),
+    sparse: cfg.sparse.map((s) => (s.hashBuckets !== undefined
+      ? { column: s.column, vocabulary: [], hashBuckets: s.hashBuckets }
+      : { column: s.column, vocabulary: scan.vocabularies[s.column] })),
     dense: scan.dense.map((d) => ({ column: d.column, mean: d.mean, std: d.std })),
   };
   const info: CliModelInfo = {
@@ -59,6 +71,8 @@ export async function streamTabular(cfg: TrainConfig): Promise<StreamedTabular> 
     // Evaluation reads in file order and in large batches; only training shuffles.
     batchSize: k === 0 ? batchSize : Math.max(batchSize, 4096), shuffleBuffer: k === 0 ? shuffleBuffer : 0, seed,
     filter: (r) => splitOf(r) === k,
+    // Grouped AUC is a metric: only the evaluated splits need the ids.
+    ...(cfg.groupBy !== undefined && k !== 0 ? { groupBy: cfg.groupBy } : {}),
   });
   return {
     // 'auto' embedding widths resolve against the vocabulary inside SparseFeat, as in memory.

@@ -1,5 +1,6 @@
 import { Generator } from '../tensor/index.js';
 import { readCsv } from '../data/csv-node.js';
+import { parseLabelCell } from '../data/csv-dataset.js';
 import { splitIndices } from '../data/batches.js';
 import { denseStats, encodeColumns, encodingFeatures, sortVocabulary, type FeatureColumn, type RowEncoding } from '../models/index.js';
 import type { Dataset } from '../train/dataset.js';
@@ -25,28 +26,7 @@ export interface TabularData {
   rows: { total: number; train: number; validation: number; test: number };
 }
 
-function parseLabel(cfg: TrainConfig, j: number, v: string | null, where: string): number {
-  const l = cfg.labels[j];
-  if (v === null) {
-    if (l.allowMissing) return NaN; // a missing label: fit masks it (missingLabels)
-    throw new Error(`train: ${where}: label column '${l.column}' is missing (empty); set labels[${j}].allowMissing to train on partial labels`);
-  }
-  if (l.type === 'multiclass') {
-    const c = l.classes!.indexOf(v);
-    if (c < 0) throw new Error(`train: ${where}: multiclass label '${l.column}' must be one of ${JSON.stringify(l.classes)} (labels[${j}].classes), got ${JSON.stringify(v)}`);
-    return c;
-  }
-  if (l.type === 'binary') {
-    if (l.positive !== undefined) return v === l.positive ? 1 : 0;
-    const t = v.trim().toLowerCase();
-    if (t === '1' || t === 'true' || t === '1.0') return 1;
-    if (t === '0' || t === 'false' || t === '0.0') return 0;
-    throw new Error(`train: ${where}: binary label '${l.column}' must be 0/1 or true/false, got ${JSON.stringify(v)} (or set labels[${j}].positive)`);
-  }
-  const x = Number(v);
-  if (v.trim() === '' || !Number.isFinite(x)) throw new Error(`train: ${where}: regression label '${l.column}' must be a number, got ${JSON.stringify(v)}`);
-  return x;
-}
+const parseLabel = (cfg: TrainConfig, j: number, v: string | null, where: string): number => parseLabelCell('train', cfg.labels[j], j, v, where);
 
 export async function loadTabular(cfg: TrainConfig): Promise<TabularData> {
   const nt = cfg.labels.length, ns = cfg.sparse.length, nd = cfg.dense.length;

@@ -46,6 +46,8 @@ interface ResolvedOptions {
   header: boolean;
   columns: readonly string[] | undefined;
   missing: ReadonlySet<string>;
+  /** The length of the longest missing marker. */
+  longestMissing: number;
   skipInitialSpace: boolean;
 }
 
@@ -59,6 +61,8 @@ function resolve(fn: string, options: CsvOptions): ResolvedOptions {
     header: options.header ?? options.columns === undefined,
     columns: options.columns,
     missing: new Set(options.missing ?? ['?', '']),
+    // A marker that is not a string (never matched by a field) must not make the length test skip every field.
+    longestMissing: Math.max(0, ...(options.missing ?? ['?', '']).map((m) => (typeof m === 'string' ? m.length : Infinity))),
     skipInitialSpace: options.skipInitialSpace ?? false,
   };
 }
@@ -88,11 +92,13 @@ class LineParser {
       this.fields = [];
       // Fast path: no quotes on the line, so a split is exact.
       if (line.indexOf('"') < 0) {
-        const parts = line.split(separator);
-        const row: CsvRow = new Array(parts.length);
-        for (let i = 0; i < parts.length; i++) {
-          const v = skipInitialSpace && i > 0 ? parts[i].trimStart() : parts[i];
-          row[i] = missing.has(v) ? null : v;
+        // split's fresh array becomes the row: no second array per row.
+        const row: CsvRow = line.split(separator);
+        const longest = this.opts.longestMissing;
+        for (let i = 0; i < row.length; i++) {
+          const v = skipInitialSpace && i > 0 ? row[i]!.trimStart() : row[i]!;
+          // A length test first: most fields are longer than every marker, and hashing a fresh substring is not free.
+          row[i] = v.length <= longest && missing.has(v) ? null : v;
         }
         return this.check(row);
       }
@@ -223,11 +229,11 @@ class RowAssembler {
 export type CsvChunks = AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>;
 
 /**
- * Lines of a chunked input, bytes decoded as UTF-8 across chunk boundaries. Split by hand rather
+ * Lines of a chunked input, one run per chunk, bytes decoded as UTF-8 across chunk boundaries. Split by hand rather
  * than with readline so that an error of the source rejects the consumer's loop instead of being
  * emitted where nobody listens.
  */
-async function* chunkLines(fn: string, source: string, chunks: CsvChunks, encoding: string): AsyncGenerator<string> {
+async function* chunkLines(fn: string, source: string, chunks: CsvChunks, encoding: string): AsyncGenerator<string[]> {
   const decoder = textDecoder(fn, encoding);
   let rest = '';
   let lines = 0;
@@ -247,15 +253,17 @@ async function* chunkLines(fn: string, source: string, chunks: CsvChunks, encodi
     const text = rest + (typeof chunk === 'string' ? chunk : decode(chunk));
     let start = 0;
     let nl: number;
+    const run: string[] = [];
     while ((nl = text.indexOf('\n', start)) >= 0) {
       lines++;
-      yield text.charCodeAt(nl - 1) === 13 && nl > start ? text.slice(start, nl - 1) : text.slice(start, nl);
+      run.push(text.charCodeAt(nl - 1) === 13 && nl > start ? text.slice(start, nl - 1) : text.slice(start, nl));
       start = nl + 1;
     }
     rest = text.slice(start);
+    if (run.length > 0) yield run;
   }
   rest += decode();
-  if (rest.length > 0) yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
+  if (rest.length > 0) yield [rest.endsWith('\r') ? rest.slice(0, -1) : rest];
 }
 
 /** A decoder for `encoding`; UTF-8 is decoded strictly (fatal), so a wrong encoding is caught. */
@@ -309,20 +317,39 @@ export function parseCsvStream(chunks: CsvChunks, options: CsvParseOptions = {})
   return csvRows('parseCsvStream', options.source ?? '<stream>', chunks, options);
 }
 
-/** The row loop of parseCsvStream and readCsv (csv-node.ts), under the caller's name. */
-export async function* csvRows(fn: string, source: string, chunks: CsvChunks, options: CsvOptions): AsyncGenerator<CsvRow | CsvRecord> {
+/**
+ * The rows of a chunked input in runs, one run per chunk: the rows its lines complete, parsed
+ * synchronously, so a consumer pays one await per chunk instead of one per line and one per row
+ * (csvDataset reads every row of a large file each epoch). A bad line ends its run: the rows
+ * before it are handed out first, then the error is thrown.
+ */
+export async function* csvRowRuns(fn: string, source: string, chunks: CsvChunks, options: CsvOptions): AsyncGenerator<Array<CsvRow | CsvRecord>> {
   const lines = chunkLines(fn, source, chunks, options.encoding ?? 'utf-8');
   try {
     const asm = new RowAssembler(fn, source, options);
     let lineNo = 0;
-    for await (const line of lines) {
-      const r = asm.line(line, ++lineNo);
-      if (r !== undefined) yield r;
+    for await (const run of lines) {
+      const out: Array<CsvRow | CsvRecord> = [];
+      try {
+        for (let i = 0; i < run.length; i++) {
+          const r = asm.line(run[i], ++lineNo);
+          if (r !== undefined) out.push(r);
+        }
+      } catch (e) {
+        if (out.length > 0) yield out;
+        throw e;
+      }
+      if (out.length > 0) yield out;
     }
     asm.finish();
   } finally {
     await lines.return(undefined);
   }
+}
+
+/** The row loop of parseCsvStream and readCsv (csv-node.ts), under the caller's name. */
+export async function* csvRows(fn: string, source: string, chunks: CsvChunks, options: CsvOptions): AsyncGenerator<CsvRow | CsvRecord> {
+  for await (const run of csvRowRuns(fn, source, chunks, options)) yield* run;
 }
 
 /**

@@ -24,7 +24,7 @@ function sharedPointwise(layers: readonly Layer[]): boolean {
   const known: readonly object[] = [ReLU.prototype, Sigmoid.prototype, Tanh.prototype, Identity.prototype, LeakyReLU.prototype];
   if (!known.includes(proto)) return false;
   for (const l of layers) {
-    if (Object.getPrototypeOf(l) !== proto || l.parameters().length > 0 || l.buffers().length > 0) return false;
+    if (Object.getPrototypeOf(l) !== proto || !l.isStateless()) return false;
     if (l instanceof LeakyReLU && l.negativeSlope !== (layers[0] as LeakyReLU).negativeSlope) return false;
   }
   return true;

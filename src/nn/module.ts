@@ -155,6 +155,13 @@ export class Module {
     return this.namedBuffers().map(([, b]) => b);
   }
 
+  /** Whether neither this module nor any descendant holds a parameter or a buffer (no walk: the cached module list). */
+  isStateless(): boolean {
+    const list = this.moduleList();
+    for (let i = 0; i < list.length; i++) if (list[i]._parameters.size > 0 || list[i]._buffers.size > 0) return false;
+    return true;
+  }
+
   /** Number of learnable scalars. */
   numParameters(): number {
     return this.parameters().reduce((n, p) => n + p.size, 0);

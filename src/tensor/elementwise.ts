@@ -164,10 +164,40 @@ export function binary(op: BinaryOp, a: NDArray, b: NDArray, opName: string = op
   const sB = broadcastStrides(b.shape, outShape);
   const ad = a.data;
   const bd = b.data;
+  if (binaryPlanes(op, ad, sA, bd, sB, outShape, o)) return new NDArray(o, outShape);
   forEachBroadcastRow(outShape, [sA, sB], (off, inner, st, oo) => {
     binaryRow(op, ad, off[0], st[0], bd, off[1], st[1], o, oo, inner);
   });
   return new NDArray(o, outShape);
+}
+
+/**
+ * Any other broadcast as planes of its last two axes ([..., M, N], e.g. a stacked bias add
+ * [R, B, H] + [R, 1, H]): one strided glue call per plane. False, nothing written, where the glue
+ * cannot run (the caller's JavaScript loop then does all of it).
+ */
+function binaryPlanes(op: BinaryOp, ad: Storage, sA: readonly number[], bd: Storage, sB: readonly number[], outShape: Shape, o: Storage): boolean {
+  const nd = outShape.length;
+  if (nd < 2) return false;
+  const M = outShape[nd - 2], N = outShape[nd - 1];
+  if (M * N === 0) return false;
+  const planes = o.length / (M * N);
+  const counter = new Array<number>(nd - 2).fill(0);
+  let offA = 0, offB = 0;
+  for (let p = 0; p < planes; p++) {
+    // The work is the same for every plane, so the first call decides for all of them.
+    if (!tryBinary(op, M, N, ad, offA, sA[nd - 2], sA[nd - 1], bd, offB, sB[nd - 2], sB[nd - 1], o, p * M * N)) return false;
+    for (let ax = nd - 3; ax >= 0; ax--) {
+      counter[ax]++;
+      offA += sA[ax];
+      offB += sB[ax];
+      if (counter[ax] < outShape[ax]) break;
+      offA -= sA[ax] * counter[ax];
+      offB -= sB[ax] * counter[ax];
+      counter[ax] = 0;
+    }
+  }
+  return true;
 }
 
 /**
@@ -285,6 +315,7 @@ export function expandArray(a: NDArray, shape: Shape, opName = 'expand'): NDArra
 /** In-place a += b (same shape); used to accumulate gradients. */
 export function addInto(a: NDArray, b: NDArray): void {
   const ad = a.data, bd = b.data, n = ad.length;
+  if (tryBinary('add', 1, n, ad, 0, 0, 1, bd, 0, 0, 1, ad, 0)) return;
   for (let i = 0; i < n; i++) ad[i] += bd[i];
 }
 

@@ -1,6 +1,5 @@
-import { copyRange } from './copy.js';
+import { copyBlocks, copyRange } from './copy.js';
 import { allocate, allocateUninit } from './dtype.js';
-import { tryCopyBlocks } from './glue-calls.js';
 import { NDArray } from './ndarray.js';
 import { axisView, formatShape, normalizeAxis, stridesOf } from './shape.js';
 
@@ -56,9 +55,7 @@ export function concatArrays(xs: readonly NDArray[], axis: number, opName = 'con
   for (const x of xs) {
     const w = x.shape[ax] * inner;
     const xd = x.data;
-    if (!tryCopyBlocks(outer, w, xd, 0, w, o, offset, total * inner)) {
-      for (let a = 0; a < outer; a++) copyRange(xd, a * w, o, a * total * inner + offset, w);
-    }
+    copyBlocks(outer, w, xd, 0, w, o, offset, total * inner);
     offset += w;
   }
   return new NDArray(o, outShape);
@@ -75,9 +72,7 @@ export function sliceArray(x: NDArray, axis: number, start: number, length: numb
   if (outer === 1 || w === n * inner) {
     // One contiguous run (the leading axis, or the whole axis): a single copy.
     copyRange(d, start * inner, o, 0, outer * w);
-  } else if (!tryCopyBlocks(outer, w, d, start * inner, n * inner, o, 0, w)) {
-    for (let a = 0; a < outer; a++) copyRange(d, (a * n + start) * inner, o, a * w, w);
-  }
+  } else copyBlocks(outer, w, d, start * inner, n * inner, o, 0, w);
   return new NDArray(o, outShape);
 }
 
@@ -88,6 +83,7 @@ export function padSliceArray(g: NDArray, shape: readonly number[], axis: number
   const o = allocate(g.dtype, outer * n * inner);
   const w = length * inner;
   const gd = g.data;
-  for (let a = 0; a < outer; a++) copyRange(gd, a * w, o, (a * n + start) * inner, w);
+  if (outer === 1 || w === n * inner) copyRange(gd, 0, o, start * inner, outer * w);
+  else copyBlocks(outer, w, gd, 0, w, o, start * inner, n * inner);
   return new NDArray(o, shape);
 }

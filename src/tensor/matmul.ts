@@ -1,4 +1,4 @@
-import { allocate, type Storage } from './dtype.js';
+import { allocate, allocateUninit, type Storage } from './dtype.js';
 import { NDArray } from './ndarray.js';
 import { formatShape } from './shape.js';
 import { KERNELS, onWasm } from './dispatch.js';
@@ -259,12 +259,17 @@ export function matmulArray(a: NDArray, b: NDArray, opts: MatmulOptions = {}, op
     throw new RangeError(`${opName}: runs ${runs} does not divide the batch ${batch} of ${formatShape(a.shape)} @ ${formatShape(b.shape)}`);
   }
   const outShape = a.ndim === 3 || b.ndim === 3 ? [batch, M, N] : [M, N];
-  const C = allocate(a.dtype, batch * M * N);
   const sa = a.ndim === 3 ? M * Ka : 0;
   const sb = b.ndim === 3 ? Kb * N : 0;
-  if (onWasm('gemm', (batch / runs) * M * N * Ka, a.data, b.data, C)
-    && wasmGemm(batch, M, N, Ka, a.data as Float32Array, 0, sa, transA, b.data as Float32Array, 0, sb, transB, C as Float32Array, 0, false)) {
-    return new NDArray(C, outShape);
+  // The WebAssembly GEMM writes every element of C (it does not accumulate); the JavaScript one adds into zeros.
+  const wasm = onWasm('gemm', (batch / runs) * M * N * Ka, a.data, b.data);
+  const C = wasm ? allocateUninit(a.dtype, batch * M * N) : allocate(a.dtype, batch * M * N);
+  if (wasm) {
+    if (onWasm('gemm', (batch / runs) * M * N * Ka, C)
+      && wasmGemm(batch, M, N, Ka, a.data as Float32Array, 0, sa, transA, b.data as Float32Array, 0, sb, transB, C as Float32Array, 0, false)) {
+      return new NDArray(C, outShape);
+    }
+    C.fill(0);
   }
   for (let t = 0; t < batch; t++) {
     gemmJs(M, N, Ka, a.data, t * sa, transA, b.data, t * sb, transB, C, t * M * N);

@@ -126,28 +126,11 @@ export function closeStorageScope(
   }
   if (s.blocks.length === 0) return 0;
   const heap = s.blocks[0].heap;
-  // Kept byte ranges inside the arena, sorted by start, for a binary search per block.
-  const starts: number[] = [];
-  const ends: number[] = [];
-  const ranges: Array<[number, number]> = [];
-  for (const a of keep) {
-    if (a.byteLength > 0 && heap.owns(a.buffer)) ranges.push([a.byteOffset, a.byteOffset + a.byteLength]);
-  }
-  ranges.sort((x, y) => x[0] - y[0]);
-  for (const [lo, hi] of ranges) { starts.push(lo); ends.push(hi); }
-  // Running maximum of ends, so "any range starting before the block's end reaches into it" is one lookup.
-  for (let i = 1; i < ends.length; i++) if (ends[i] < ends[i - 1]) ends[i] = ends[i - 1];
+  const kept = keptBlocks(s.blocks, heap, keep);
   let released = 0;
   for (let i = 0; i < s.blocks.length; i++) {
     const b = s.blocks[i];
-    const end = b.ptr + b.bytes;
-    // The last kept range starting before this block's end: kept if the ranges so far reach past its start.
-    let lo = 0, hi = starts.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (starts[mid] < end) lo = mid + 1; else hi = mid;
-    }
-    if (lo > 0 && ends[lo - 1] > b.ptr) {
+    if (kept[i] === 1) {
       if (outer !== null) { outer.views.push(s.views[i]); outer.blocks.push(b); }
       if (!b.registered && outer === null) {
         // Kept past the outermost scope with no carry to hold it: the collector returns it now.
@@ -162,6 +145,71 @@ export function closeStorageScope(
   }
   return released;
 }
+
+/**
+ * Which of `blocks` (1 = kept) an array of `keep` lies in, a view or any subarray of one. Most
+ * kept arrays (parameters, optimizer state: blocks of their own) lie outside the span of the
+ * scope's blocks and are passed over with two comparisons; the rest are looked up by address.
+ */
+function keptBlocks(
+  blocks: readonly Block[], heap: ArenaHeap,
+  keep: Iterable<ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number; byteLength: number }>,
+): Uint8Array {
+  const kept = new Uint8Array(blocks.length);
+  let lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < blocks.length; i++) {
+    const b = blocks[i];
+    if (b.ptr < lo) lo = b.ptr;
+    if (b.ptr + b.bytes > hi) hi = b.ptr + b.bytes;
+  }
+  let inside: number[] | null = null;
+  for (const a of keep) {
+    const off = a.byteOffset;
+    if (off < lo || off >= hi || a.byteLength === 0 || !heap.owns(a.buffer)) continue;
+    (inside ??= []).push(off);
+  }
+  if (inside === null) return kept;
+  if (inside.length * blocks.length <= SCAN_MAX) {
+    for (const off of inside) {
+      for (let i = 0; i < blocks.length; i++) {
+        const b = blocks[i];
+        if (off >= b.ptr && off < b.ptr + b.bytes) { kept[i] = 1; break; }
+      }
+    }
+    return kept;
+  }
+  // The blocks by address: sorted as address·2^16 + index in one float64 (a native numeric
+  // sort), or by a comparator in a scope of more blocks than that.
+  const n = blocks.length;
+  const ptrs = new Float64Array(n), ids = new Int32Array(n);
+  if (n < INDEX_SPAN) {
+    const keys = new Float64Array(n);
+    for (let i = 0; i < n; i++) keys[i] = blocks[i].ptr * INDEX_SPAN + i;
+    keys.sort();
+    for (let k = 0; k < n; k++) ids[k] = keys[k] % INDEX_SPAN;
+  } else {
+    blocks.map((_, i) => i).sort((x, y) => blocks[x].ptr - blocks[y].ptr).forEach((i, k) => { ids[k] = i; });
+  }
+  for (let k = 0; k < n; k++) ptrs[k] = blocks[ids[k]].ptr;
+  for (const off of inside) {
+    // The last block starting at or before off: it holds off if off lies before its end.
+    let l = 0, h = n;
+    while (l < h) {
+      const mid = (l + h) >> 1;
+      if (ptrs[mid] <= off) l = mid + 1; else h = mid;
+    }
+    if (l > 0) {
+      const i = ids[l - 1];
+      if (off < blocks[i].ptr + blocks[i].bytes) kept[i] = 1;
+    }
+  }
+  return kept;
+}
+
+/** Candidate × block comparisons below which a plain scan beats sorting the blocks. */
+const SCAN_MAX = 2048;
+/** Blocks per scope the packed sort keys allow (addresses < 2^32: keys stay exact below 2^53). */
+const INDEX_SPAN = 2 ** 16;
 
 /**
  * Hands a carry's blocks to the garbage collector (a run of scopes has ended: whatever they kept is

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { writeFileAtomicSync } from '../io/atomic-write-node.js';
 import { checkOptions } from '../validation/options.js';
 import { decodeCheckpoint, encodeCheckpoint, type TrainingCheckpoint } from './checkpoint.js';
-import type { Callbacks, EpochControl } from './fit-plan.js';
+import type { BatchControl, Callbacks, EpochControl } from './fit-plan.js';
 import type { EpochLog } from './history.js';
 
 /** Writes a training checkpoint to `file`, atomically (a reader never sees half of one). */
@@ -39,9 +39,15 @@ export interface ModelCheckpointOptions {
   saveLast?: boolean;
   /** Write last.ckpt every this many epochs (best.ckpt is always written when it improves). Default 1. */
   everyEpochs?: number;
+  /**
+   * Also write last.ckpt after every this many optimizer steps (counted over the whole fit), inside
+   * epochs: a resumed fit redraws the epoch's order and skips the batches done. Default: only at
+   * epoch ends. Needs saveLast.
+   */
+  everySteps?: number;
 }
 
-const MODEL_CHECKPOINT_KEYS = ['dir', 'monitor', 'mode', 'saveBest', 'saveLast', 'everyEpochs'] as const satisfies ReadonlyArray<keyof ModelCheckpointOptions>;
+const MODEL_CHECKPOINT_KEYS = ['dir', 'monitor', 'mode', 'saveBest', 'saveLast', 'everyEpochs', 'everySteps'] as const satisfies ReadonlyArray<keyof ModelCheckpointOptions>;
 
 interface ModelCheckpointState {
   best: number | null;
@@ -59,6 +65,7 @@ export class ModelCheckpoint implements Callbacks {
   readonly saveBest: boolean;
   readonly saveLast: boolean;
   readonly everyEpochs: number;
+  readonly everySteps: number | null;
   private readonly monitorOption: string | undefined;
   private readonly modeOption: 'min' | 'max' | 'auto';
   best = NaN;
@@ -75,6 +82,10 @@ export class ModelCheckpoint implements Callbacks {
     }
     const every = opts.everyEpochs ?? 1;
     if (!Number.isInteger(every) || every < 1) throw new RangeError(`ModelCheckpoint: everyEpochs must be a positive integer, got ${String(opts.everyEpochs)}`);
+    const steps = opts.everySteps;
+    if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) throw new RangeError(`ModelCheckpoint: everySteps must be a positive integer, got ${String(steps)}`);
+    if (steps !== undefined && opts.saveLast === false) throw new Error('ModelCheckpoint: everySteps writes last.ckpt, but saveLast is false');
+    this.everySteps = steps ?? null;
     this.dir = opts.dir;
     this.monitorOption = opts.monitor;
     this.modeOption = mode;
@@ -94,6 +105,12 @@ export class ModelCheckpoint implements Callbacks {
 
   onTrainBegin(): void {
     fs.mkdirSync(this.dir, { recursive: true });
+  }
+
+  onBatchEnd(_step: number, _logs: unknown, control: BatchControl): void {
+    if (this.everySteps !== null && control.totalSteps % this.everySteps === 0) {
+      writeFileAtomicSync('ModelCheckpoint', this.lastPath, encodeCheckpoint(control.checkpoint()));
+    }
   }
 
   onEpochEnd(log: EpochLog, control: EpochControl): void {

@@ -12,16 +12,33 @@ import type { Stopper } from './per-task-stopping.js';
  * buffers, optimizer and LR-scheduler state, the epoch and step reached, both random streams (the
  * shuffle order and the global generator behind dropout), the history so far, early stopping's
  * and the callbacks' own state. Taken at an epoch's end, after validation, scheduler, early
- * stopping and history; resuming starts the next epoch. In memory it is this object; as bytes it
+ * stopping and history; resuming starts the next epoch. A checkpoint taken after a batch inside
+ * an epoch (ModelCheckpoint's everySteps) also holds the epoch's running sums and the shuffle
+ * generator's state at the epoch's start, so a resumed fit redraws the epoch's order, skips the
+ * batches already done and goes on. In memory it is this object; as bytes it
  * is one safetensors file (tensors for every array, the rest as JSON in the metadata), which any
  * safetensors reader opens.
  */
 
 export type GeneratorState = ReturnType<Generator['getState']>;
 
+/** Where a checkpoint taken inside an epoch stands in it. */
+export interface EpochProgress {
+  /** Batches of epoch `epoch + 1` done. */
+  batch: number;
+  lossSum: number;
+  seen: number;
+  taskSums: number[];
+  taskCounts: number[];
+  /** The generator that shuffles (the global one without a seed) as it was before the epoch drew its order. */
+  shuffleAtEpochStart: GeneratorState;
+}
+
 export interface TrainingCheckpoint {
   /** Epochs finished (1-based count); a resumed fit starts at epoch + 1. */
   epoch: number;
+  /** Taken inside epoch `epoch + 1` after some of its batches, or null at an epoch's end. */
+  partial: EpochProgress | null;
   /** Optimizer steps taken in all. */
   step: number;
   /** Early stopping (or a callback's control.stop()) had ended training at this epoch. */
@@ -42,6 +59,8 @@ export interface TrainingCheckpoint {
   earlyStopping: EarlyStoppingState[] | null;
   /** States of the callbacks that have getState, in their order among those. */
   callbacks: unknown[];
+  /** The learned task weighting's parameters and their optimizer (taskWeighting), or null for fixed weights. */
+  taskWeighting: unknown;
 }
 
 /** What a checkpoint is taken from and restored into (FitPlan has all of it). */
@@ -53,6 +72,7 @@ export interface CheckpointParts {
   generator: Generator;
   stopper: Stopper | null;
   callbacks: ReadonlyArray<{ getState?(): unknown; setState?(state: unknown): void }>;
+  weighting: { getState(): unknown; setState(state: unknown): void };
   /** Why this fit cannot be checkpointed (state it cannot save), or null. */
   notResumable: string | null;
 }
@@ -85,13 +105,14 @@ function statefulOptimizer(fn: string, o: object): StatefulOptimizer {
 }
 
 /** The training state now, as an independent copy. */
-export function captureCheckpoint(parts: CheckpointParts, epoch: number, step: number, stopped: boolean, history: History): TrainingCheckpoint {
+export function captureCheckpoint(parts: CheckpointParts, epoch: number, step: number, stopped: boolean, history: History, partial: EpochProgress | null = null): TrainingCheckpoint {
   if (parts.notResumable !== null) throw new Error(`${parts.fn}: cannot take a checkpoint: ${parts.notResumable}`);
   const model: Record<string, Tensor> = {};
   for (const [k, t] of Object.entries(parts.model.stateDict())) model[k] = new Tensor(t.data.slice(), t.shape);
   const es = parts.stopper?.getState() ?? null;
   return {
-    epoch, step, stopped, model,
+    epoch, step, stopped, model, partial: partial && structuredClone(partial),
+    taskWeighting: structuredClone(parts.weighting.getState()),
     optimizer: statefulOptimizer(parts.fn, parts.optimizer).stateDict(),
     scheduler: parts.scheduler ? parts.scheduler.scheduler.stateDict() : null,
     optimizerName: optimizerName(parts.optimizer),
@@ -132,11 +153,15 @@ export function restoreCheckpoint(parts: CheckpointParts, ckpt: TrainingCheckpoi
   if (gens.length !== ckpt.rng.modules.length) {
     throw new Error(`${fn}: resumeFrom: the checkpoint's model holds ${ckpt.rng.modules.length} module generator(s), this model ${gens.length}; is it the same architecture?`);
   }
+  if ((ckpt.taskWeighting === null) !== (parts.weighting.getState() === null)) {
+    throw new Error(`${fn}: resumeFrom: the checkpoint was taken ${ckpt.taskWeighting === null ? 'without' : 'with'} a learned taskWeighting, this fit has ${parts.weighting.getState() === null ? 'none' : 'one'}`);
+  }
   const stateful = parts.callbacks.filter((c) => typeof c.setState === 'function');
   try {
     parts.model.loadStateDict(ckpt.model);
     opt.loadStateDict(ckpt.optimizer);
     parts.scheduler?.scheduler.loadStateDict(ckpt.scheduler!);
+    if (ckpt.taskWeighting !== null) parts.weighting.setState(structuredClone(ckpt.taskWeighting));
   } catch (e) {
     throw new Error(`${fn}: resumeFrom: the checkpoint does not fit this model and optimizer: ${(e as Error).message}`, { cause: e });
   }
@@ -189,7 +214,7 @@ export function encodeCheckpoint(ckpt: TrainingCheckpoint): Uint8Array {
     optimizer: { paramGroups: ckpt.optimizer.paramGroups, state },
     scheduler: ckpt.scheduler, rng: ckpt.rng, history: ckpt.history,
     earlyStopping: es && es.map((e) => ({ ...e, snapshot: e.snapshot === null ? null : e.snapshot.length })),
-    callbacks: ckpt.callbacks,
+    callbacks: ckpt.callbacks, partial: ckpt.partial, taskWeighting: ckpt.taskWeighting,
   };
   return encodeSafetensorsAs('encodeCheckpoint:', tensors, { [META_KEY]: JSON.stringify(meta, encodeNumber) });
 }
@@ -224,6 +249,8 @@ export function decodeCheckpoint(bytes: Uint8Array): TrainingCheckpoint {
       snapshot: e.snapshot === null ? null : Array.from({ length: e.snapshot }, (_, i) => take(`early_stopping/${j}/${i}`).data as Float32Array | Float64Array),
     })),
     callbacks: meta.callbacks,
+    // Absent from files written before mid-epoch checkpoints and learned task weights were saved.
+    partial: meta.partial ?? null, taskWeighting: meta.taskWeighting ?? null,
   };
 }
 
@@ -235,5 +262,5 @@ export function checkpointFrom(fn: string, v: unknown): TrainingCheckpoint {
       typeof c.optimizer !== 'object' || typeof c.rng !== 'object' || typeof c.history !== 'object' || !Array.isArray(c.callbacks)) {
     throw new TypeError(`${fn}: resumeFrom must be a training checkpoint (from ModelCheckpoint, loadCheckpoint or decodeCheckpoint) or its bytes`);
   }
-  return c as TrainingCheckpoint;
+  return { partial: null, taskWeighting: null, ...c } as TrainingCheckpoint;
 }

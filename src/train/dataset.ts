@@ -1,5 +1,5 @@
 import { Tensor } from '../autograd/index.js';
-import { formatShape } from '../tensor/index.js';
+import { allocateUninit, dtypeOf, formatShape, gatherRows } from '../tensor/index.js';
 import type { FeatureBatch, ModelInput } from '../models/types.js';
 
 /**
@@ -79,23 +79,16 @@ export function resolveDataset(fn: string, data: Dataset, numTasks: number): Res
 
 function takeTensorRows(t: Tensor, rows: Int32Array): Tensor {
   const n = t.shape[0];
-  const w = n === 0 ? 0 : t.size / n;
-  const src = t.data;
-  const out = new (src.constructor as Float32ArrayConstructor)(rows.length * w);
-  for (let i = 0; i < rows.length; i++) {
-    const o = rows[i] * w;
-    out.set(src.subarray(o, o + w), i * w);
-  }
-  return new Tensor(out, [rows.length, ...t.shape.slice(1)]);
+  return new Tensor(takeTypedRows(t.data, rows, n === 0 ? 0 : t.size / n), [rows.length, ...t.shape.slice(1)]);
 }
 
+/**
+ * Rows `rows` (each `w` wide) of a: float storage where the step's kernels read it in place (an
+ * arena block inside fit's step scope, written whole), ids on the JavaScript heap.
+ */
 function takeTypedRows<A extends Int32Array | Float32Array | Float64Array>(a: A, rows: Int32Array, w: number): A {
-  const out = new (a.constructor as { new (n: number): A })(rows.length * w);
-  for (let i = 0; i < rows.length; i++) {
-    const o = rows[i] * w;
-    if (w === 1) out[i] = a[o];
-    else out.set(a.subarray(o, o + w), i * w);
-  }
+  const out = (a instanceof Int32Array ? new Int32Array(rows.length * w) : allocateUninit(dtypeOf(a), rows.length * w)) as A;
+  gatherRows(a, rows, w, out, 0);
   return out;
 }
 

@@ -6,7 +6,7 @@ import type { FitPlan, PlannedScheduler } from './fit-plan.js';
 import { ReduceLROnPlateau, type LRScheduler } from '../nn/optim/lr-scheduler.js';
 import { History, type EpochLog } from './history.js';
 import { accumulateTaskLosses } from './loss.js';
-import { captureCheckpoint, restoreCheckpoint } from './checkpoint.js';
+import { captureCheckpoint, restoreCheckpoint, type EpochProgress } from './checkpoint.js';
 import { PerTaskEarlyStopping } from './per-task-stopping.js';
 import { logExpertHealth } from './expert-health.js';
 import { sliceFeatures } from './dataset.js';
@@ -70,9 +70,10 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause | PendingPull,
   const numTasks = model.taskNames.length;
   let stop = false;
   if (signal?.aborted) throw abortReason(signal);
-  if (plan.resume && Number.isFinite(steps) && plan.resume.step !== plan.resume.epoch * steps) {
+  const partial = plan.resume?.partial ?? null;
+  if (plan.resume && Number.isFinite(steps) && plan.resume.step !== plan.resume.epoch * steps + (partial?.batch ?? 0)) {
     // Another row count or batch size would visit other rows in other batches: no longer the same run.
-    throw new Error(`${fn}: resumeFrom: the checkpoint took ${plan.resume.step} steps in ${plan.resume.epoch} epoch(s); this fit takes ${steps} per epoch (same data and batchSize as the interrupted fit?)`);
+    throw new Error(`${fn}: resumeFrom: the checkpoint took ${plan.resume.step} steps in ${plan.resume.epoch} epoch(s)${partial ? ` and ${partial.batch} batch(es)` : ''}; this fit takes ${steps} per epoch (same data and batchSize as the interrupted fit?)`);
   }
   const history = plan.resume ? restoreCheckpoint(plan, plan.resume) : new History();
   const initialEpoch = plan.resume?.epoch ?? 0;
@@ -104,8 +105,27 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause | PendingPull,
       let seen = 0;
       let step = 0;
       let probe = fixedProbe;
+      // Read before the feed draws the epoch's order, for checkpoints taken inside this epoch.
+      const resumeHere = partial !== null && epoch === initialEpoch + 1;
+      const shuffleAtEpochStart = resumeHere ? partial.shuffleAtEpochStart : plan.generator.getState();
       const feed = train !== null ? memoryFeed(train, batchSize, plan.shuffle, plan.generator) : streamFeed(plan.streamChecks, plan.stream!, epoch);
       try {
+        if (resumeHere) {
+          // The epoch's order again from its start, the batches done skipped, then the generators as they were at the checkpoint.
+          const now = plan.generator.getState();
+          plan.generator.setState(partial.shuffleAtEpochStart);
+          for (; step < partial.batch; step++) {
+            let pulled = feed.next();
+            if (isPromise(pulled)) pulled = (yield { pending: pulled }) as IteratorResult<PulledBatch, undefined>;
+            if (pulled.done) throw new Error(`${fn}: resumeFrom: the checkpoint was taken after batch ${partial.batch} of epoch ${epoch}, but the data gives only ${step} (the same data as the interrupted fit?)`);
+            if (probe === null && health !== null && train === null) probe = pulled.value.load().x;
+          }
+          plan.generator.setState(now);
+          lossSum = partial.lossSum;
+          seen = partial.seen;
+          taskSums.set(partial.taskSums);
+          taskCounts.set(partial.taskCounts);
+        }
         for (;;) {
           if (signal?.aborted) throw abortReason(signal);
           let pulled = feed.next();
@@ -140,7 +160,9 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause | PendingPull,
           step++;
           totalSteps++;
           bar?.step(step, lossSum / seen, seen);
-          for (const cb of callbacks) cb.onBatchEnd?.(step, { loss: value, batchSize: rowsInBatch });
+          const progress = (): EpochProgress => ({ batch: step, lossSum, seen, taskSums: Array.from(taskSums), taskCounts: Array.from(taskCounts), shuffleAtEpochStart });
+          const batchControl = { totalSteps, checkpoint: () => captureCheckpoint(plan, epoch - 1, totalSteps, false, history, progress()) };
+          for (const cb of callbacks) cb.onBatchEnd?.(step, { loss: value, batchSize: rowsInBatch }, batchControl);
           yield 'batch';
           if (signal?.aborted) throw abortReason(signal);
         }
@@ -152,7 +174,7 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause | PendingPull,
       weighting.log(logs);
       const trainSeconds = (performance.now() - t0) / 1000;
       if (val !== null) validationLogs(evaluateResolved(model, val, Math.max(batchSize, 1024), weights), logs);
-      else if (plan.valStream !== null) validationLogs(yield* evaluateStream(`${fn} (validationData)`, model, plan.valStream, weights), logs);
+      else if (plan.valStream !== null) validationLogs(yield* evaluateStream(`${fn} (validationData)`, model, plan.valStream, weights, undefined, plan.valScoring), logs);
       if (health !== null && probe !== null) {
         for (const w of logExpertHealth(health, model, probe, epoch, logs)) {
           history.warnings.push(w);

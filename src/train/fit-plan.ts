@@ -13,6 +13,7 @@ import { checkedDataset } from './checks.js';
 import { checkpointFrom, type TrainingCheckpoint } from './checkpoint.js';
 import { resolveExpertHealth, type ExpertHealth, type ExpertHealthOptions } from './expert-health.js';
 import { isBatchSource, type BatchSource, type StreamChecks } from './stream.js';
+import type { StreamScoring } from './evaluate-stream.js';
 import { resolveMissingLabels, type MissingLabels } from './label-mask.js';
 import { resolveGroups, type GroupBy } from './groups.js';
 import { resolveRowWeights, type ClassWeight, type SampleWeight } from './sample-weights.js';
@@ -27,6 +28,13 @@ export interface EpochControl {
   checkpoint(): TrainingCheckpoint;
 }
 
+/** What onBatchEnd can do: take a checkpoint inside the epoch (resumed, the fit skips the batches done). */
+export interface BatchControl {
+  /** Optimizer steps taken in all (the step of onBatchEnd counts within the epoch). */
+  totalSteps: number;
+  checkpoint(): TrainingCheckpoint;
+}
+
 /**
  * Hooks into the training loop; `control.stop()` ends training after the current epoch. A callback
  * with state of its own (ModelCheckpoint's best value) gives getState/setState, so checkpoints carry
@@ -35,7 +43,7 @@ export interface EpochControl {
 export interface Callbacks {
   /** `initialEpoch`: epochs already done (from resumeFrom), else 0. `stepsPerEpoch` and `samples` are NaN for a streamed data set. */
   onTrainBegin?(info: { epochs: number; stepsPerEpoch: number; samples: number; initialEpoch: number }): void;
-  onBatchEnd?(step: number, logs: { loss: number; batchSize: number }): void;
+  onBatchEnd?(step: number, logs: { loss: number; batchSize: number }, control: BatchControl): void;
   onEpochEnd?(log: EpochLog, control: EpochControl): void;
   onTrainEnd?(history: History): void;
   getState?(): unknown;
@@ -191,6 +199,8 @@ export interface FitPlan {
   streamChecks: StreamChecks;
   val: ResolvedDataset | null;
   valStream: BatchSource | null;
+  /** How valStream is scored: partial labels, and the groupBy column. */
+  valScoring: StreamScoring;
   epochs: number;
   batchSize: number;
   steps: number;
@@ -287,8 +297,7 @@ function checkStreamOptions(fn: string, data: BatchSource, opts: FitOptions): vo
   if (opts.sampleWeight !== undefined) refuse('sampleWeight', "a stream's weights come with its batches ({ x, y, sampleWeight })");
   if (opts.batchSize !== undefined) refuse('batchSize', 'a stream is cut into batches by its source (csvDataset has batchSize)');
   if (opts.shuffle !== undefined) refuse('shuffle', "a stream is shuffled by its source (csvDataset's shuffleBuffer)");
-  if (opts.missingLabels !== undefined) refuse('missingLabels', 'not supported with a stream yet (give in-memory data)');
-  if (opts.groupBy !== undefined) refuse('groupBy', 'not supported with a stream yet (give in-memory data)');
+  if (opts.groupBy !== undefined && typeof opts.groupBy !== 'string') refuse('groupBy', 'ids (one per row) follow in-memory rows; with a stream, name a feature column (or give validation batches their groups)');
   if (fn === 'fit' && typeof (data as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function') {
     refuse('data', 'an async iterable is read with fitAsync (fit cannot wait)');
   }
@@ -335,8 +344,10 @@ export function planFit(fn: string, model: MultiTaskModel, data: Dataset | Batch
   if (train !== null && train.n === 0) throw new RangeError(`${fn}: no training rows`);
   const hasValidation = val !== null || valStream !== null;
   if (opts.groupBy !== undefined) {
-    if (val === null) throw new Error(`${fn}: groupBy adds grouped AUC to the validation metrics; give validationSplit or validationData`);
-    if (typeof opts.groupBy === 'string') val.groups = resolveGroups(`${fn} (validation data)`, opts.groupBy, val);
+    if (val === null && valStream === null) throw new Error(`${fn}: groupBy adds grouped AUC to the validation metrics; give validationSplit or validationData`);
+    if (val === null) {
+      if (typeof opts.groupBy !== 'string') throw new TypeError(`${fn}: groupBy ids (one per row) cannot follow a validationData stream; name a feature column instead`);
+    } else if (typeof opts.groupBy === 'string') val.groups = resolveGroups(`${fn} (validation data)`, opts.groupBy, val);
     else if (opts.validationData !== undefined) throw new TypeError(`${fn}: groupBy ids (one per row) follow fit's data rows; with validationData, name a feature column instead`);
   }
   const params = model.parameters();
@@ -347,7 +358,8 @@ export function planFit(fn: string, model: MultiTaskModel, data: Dataset | Batch
   const trainWeights = weights.slice();
   return {
     fn, model, train, val, stream, valStream, epochs, batchSize, weights, params, optimizer,
-    streamChecks: { fn, model, classWeight: opts.classWeight, weighted: true },
+    streamChecks: { fn, model, classWeight: opts.classWeight, weighted: true, maskable },
+    valScoring: { maskable, ...(valStream !== null && typeof opts.groupBy === 'string' ? { groupBy: opts.groupBy } : {}) },
     steps: train === null ? NaN : numBatches(train.n, batchSize),
     scheduler: resolveScheduler(fn, opts.lrScheduler, optimizer, hasValidation),
     weighting: resolveTaskWeighting(fn, opts.taskWeighting, model, trainWeights, opts.lossWeights !== undefined, opts.lr),
@@ -360,7 +372,6 @@ export function planFit(fn: string, model: MultiTaskModel, data: Dataset | Batch
     signal: checkSignal(fn, opts.signal),
     health: resolveExpertHealth(fn, model, opts.expertHealth),
     resume: opts.resumeFrom === undefined ? null : checkpointFrom(fn, opts.resumeFrom),
-    // Its learned weights and their Adam live outside the model and the optimizer.
-    notResumable: opts.taskWeighting === undefined ? null : 'taskWeighting keeps learned state that checkpoints do not save yet',
+    notResumable: null,
   };
 }

@@ -1,13 +1,13 @@
-import { Tensor, physical } from '../autograd/index.js';
+import { Tensor, physical, stackedView } from '../autograd/index.js';
 import { batchIndices } from '../data/batches.js';
 import type { FeatureBatch, ModelInput, MultiTaskModel } from '../models/types.js';
 import { Adagrad, Adam, AdamW, RMSprop, SGD } from '../nn/optim/index.js';
-import { runSlice, stackTensors, type StackedModules } from '../nn/stacked.js';
-import { Generator } from '../tensor/index.js';
+import type { StackedModules } from '../nn/stacked.js';
+import { Generator, allocateUninit, dtypeOf, gatherRows, type Storage } from '../tensor/index.js';
 import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
 import { checkPositiveInt } from '../validation/values.js';
 import { checkedDataset } from './checks.js';
-import { takeFeatures, takeLabels, type Dataset, type ResolvedDataset } from './dataset.js';
+import type { Dataset, ResolvedDataset } from './dataset.js';
 import { checkModel, resolveLossWeights } from './evaluate.js';
 import { History } from './history.js';
 import { StepScopes } from './held-storage.js';
@@ -56,16 +56,35 @@ const REFUSED: Record<string, string> = {
 
 const ELEMENTWISE = [Adam, AdamW, SGD, Adagrad, RMSprop];
 
-/** Run r's rows of every feature, stacked into one input ([R, B, ...] behind each tensor). */
-function stackInputs(fn: string, parts: ModelInput[]): ModelInput {
-  const first = parts[0];
-  if (first instanceof Tensor) return stackTensors(parts as Tensor[]);
+/**
+ * Run r's rows rowsR[r] of columns[r], gathered straight into one stacked tensor (physical
+ * [R, B, ...tail]): one copy per value, into storage the step's kernels read in place.
+ */
+function gatherRuns(columns: ReadonlyArray<Tensor | Float32Array>, rowsR: readonly Int32Array[], n: number, tail: readonly number[]): Tensor {
+  const R = columns.length;
+  const b = rowsR[0].length;
+  const first = columns[0];
+  const w = n === 0 ? 0 : (first instanceof Tensor ? first.size : first.length) / n;
+  const data = allocateUninit(first instanceof Tensor ? first.dtype : dtypeOf(first), R * b * w);
+  for (let r = 0; r < R; r++) {
+    const c = columns[r];
+    gatherRows(c instanceof Tensor ? c.data : c, rowsR[r], w, data, r * b * w);
+  }
+  return stackedView(new Tensor(data, [R, b, ...tail]));
+}
+
+/** Every feature's batch rows of every run, stacked ([R, B, ...] behind each tensor). */
+function stackedBatch(fn: string, train: readonly ResolvedDataset[], rowsR: readonly Int32Array[]): ModelInput {
+  const n = train[0].n;
+  const x0 = train[0].x;
+  if (x0 instanceof Tensor) return gatherRuns(train.map((t) => t.x as Tensor), rowsR, n, x0.shape.slice(1));
   const out: FeatureBatch = {};
-  for (const [name, v] of Object.entries(first)) {
-    if (!(v instanceof Tensor)) {
+  for (const [name, v] of Object.entries(x0)) {
+    if (v instanceof Int32Array) {
       throw new Error(`${fn}: feature '${name}' is sparse ids (Int32Array): the input layer reads ids as values, which differ per run; stacked training takes dense features only`);
     }
-    out[name] = stackTensors(parts.map((p) => (p as FeatureBatch)[name] as Tensor));
+    const cols = train.map((t) => (t.x as Record<string, Tensor | Float32Array>)[name]);
+    out[name] = gatherRuns(cols, rowsR, n, v instanceof Tensor ? v.shape.slice(1) : [v.length / Math.max(n, 1)]);
   }
   return out;
 }
@@ -107,7 +126,9 @@ export function fitStacked(stacked: StackedModules<MultiTaskModel>, data: readon
   const gens = Array.from({ length: R }, (_, r) => new Generator(seeds?.[r] ?? 0));
   const numTasks = model.taskNames.length;
   const histories = Array.from({ length: R }, () => new History());
-  const scopes = new StepScopes([model, optimizer, stacked]);
+  // The stack's physical parameters (and through them their gradients) outlive each step; the
+  // R models it stands for do not change while stacked, so their trees are not walked.
+  const scopes = new StepScopes([model, optimizer, stacked.parameters()]);
   try {
   for (let epoch = 1; epoch <= epochs; epoch++) {
     const t0 = performance.now();
@@ -125,9 +146,9 @@ export function fitStacked(stacked: StackedModules<MultiTaskModel>, data: readon
       // The step's intermediates return to the arena when it ends, as in fit (held-storage.ts);
       // numbers are copied out inside, and onStep runs outside.
       scopes.run(() => {
-        const ys = rowsR.map((rs, r) => takeLabels(train[r].y, numTasks, rs));
-        const xb = stackInputs(fn, rowsR.map((rs, r) => takeFeatures(train[r].x, rs, train[r].n)));
-        const yb = stackTensors(ys);
+        const xb = stackedBatch(fn, train, rowsR);
+        const yb = gatherRuns(train.map((t) => t.y), rowsR, train[0].n, [numTasks]);
+        const yAll = physical(yb).data;
         optimizer.zeroGrad(false);
         const logits = model.logits(xb);
         const reg = model.regularizationLoss();
@@ -143,8 +164,12 @@ export function fitStacked(stacked: StackedModules<MultiTaskModel>, data: readon
           p.backward(seed);
         }
         optimizer.step();
+        const lp = physical(logits);
+        const logitsAll = lp.data;
+        const logitsWidth = lp.size / (R * b);
         for (let r = 0; r < R; r++) {
-          accumulateTaskLosses(runSlice(logits, r), ys[r], model.taskTypes, taskSums[r], null);
+          const part = (t: Storage, w: number): Tensor => new Tensor(t.subarray(r * b * w, (r + 1) * b * w), [b, w]);
+          accumulateTaskLosses(part(logitsAll, logitsWidth), part(yAll, numTasks), model.taskTypes, taskSums[r], null);
           lossSum[r] += values[r] * b;
         }
       });

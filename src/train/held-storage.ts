@@ -16,7 +16,7 @@ function real(v: NDArray): NDArray {
  * cached tensor — all are found without any of them registering. A tensor's graph node is not
  * followed: a step's graph is dead once the step has stepped.
  */
-export function heldArrays(roots: readonly unknown[], holders: object[] | null = null): Held[] {
+export function heldArrays(roots: readonly unknown[], slots: Slots | null = null): Held[] {
   const out: Held[] = [];
   const seen = new Set<object>();
   const stack: unknown[] = roots.slice();
@@ -27,7 +27,7 @@ export function heldArrays(roots: readonly unknown[], holders: object[] | null =
     seen.add(v);
     if (v instanceof NDArray) {
       // A tensor holds its storage and its gradient's; its shape and graph node hold none.
-      holders?.push(v);
+      slots?.tensors.push(v);
       const r = real(v);
       out.push(r.data);
       const g = gradientStorage(r as Tensor);
@@ -39,7 +39,6 @@ export function heldArrays(roots: readonly unknown[], holders: object[] | null =
       continue;
     }
     if (ArrayBuffer.isView(v)) continue;
-    if (holders !== null && !(v instanceof Map) && !Array.isArray(v) && !(v instanceof Set)) holders.push(v);
     // Collections whose first entry holds no object (a vocabulary, a list of numbers) are taken
     // to hold none: walking a million-entry vocabulary every step would cost more than the step.
     if (v instanceof Map) {
@@ -59,9 +58,38 @@ export function heldArrays(roots: readonly unknown[], holders: object[] | null =
       v.forEach(push);
       continue;
     }
-    for (const key in v) push((v as Record<string, unknown>)[key]);
+    for (const key in v) {
+      const x = (v as Record<string, unknown>)[key];
+      if (slots !== null && holdsArrays(x)) { slots.objects.push(v); slots.keys.push(key); }
+      push(x);
+    }
   }
   return out;
+}
+
+/**
+ * The places a full walk found arrays in: tensors (storage and gradient), and the object fields
+ * that held a tensor, a typed array or a collection with one in it. The steps between walks
+ * re-read exactly these places.
+ */
+interface Slots {
+  tensors: NDArray[];
+  objects: object[];
+  keys: string[];
+}
+
+/** A tensor or float array, or a collection with one among its values (a list of sizes, a map of submodules: no). */
+function holdsArrays(x: unknown): boolean {
+  if (isArray(x)) return true;
+  if (Array.isArray(x)) return x.some(isArray);
+  if (x instanceof Map || x instanceof Set) {
+    for (const y of x.values()) if (isArray(y)) return true;
+  }
+  return false;
+}
+
+function isArray(x: unknown): boolean {
+  return x instanceof NDArray || x instanceof Float32Array || x instanceof Float64Array;
 }
 
 /**
@@ -93,29 +121,25 @@ export function inStorageScope<T>(roots: readonly unknown[], fn: () => T, carry:
   }
 }
 
-/** Re-reads what cached holders reference now: their tensors' storage and gradients, their fields' arrays. */
-function heldByHolders(holders: readonly object[]): Held[] {
+/** Re-reads what the slots reference now: their tensors' storage and gradients, their fields' arrays. */
+function heldInSlots(slots: Slots): Held[] {
   const out: Held[] = [];
-  const seen = new Set<object>();
-  for (const h of holders) {
-    if (h instanceof NDArray) {
-      const r = real(h);
-      out.push(r.data);
-      const g = gradientStorage(r as Tensor);
-      if (g !== null) out.push(g);
-      continue;
-    }
-    // One level of fields (and of the collections in them): where a holder keeps what it holds.
-    for (const key in h) {
-      const x = (h as Record<string, unknown>)[key];
-      if (x === null || typeof x !== 'object' || seen.has(x)) continue;
-      if (x instanceof NDArray) out.push(real(x).data);
-      else if (x instanceof Float32Array || x instanceof Float64Array) out.push(x);
-      else if (Array.isArray(x) || x instanceof Map || x instanceof Set) {
-        for (const y of (x instanceof Map ? x.values() : x)) {
-          if (y instanceof NDArray) out.push(real(y).data);
-          else if (y instanceof Float32Array || y instanceof Float64Array) out.push(y);
-        }
+  for (const t of slots.tensors) {
+    const r = real(t);
+    out.push(r.data);
+    const g = gradientStorage(r as Tensor);
+    if (g !== null) out.push(g);
+  }
+  const { objects, keys } = slots;
+  for (let i = 0; i < objects.length; i++) {
+    const x = (objects[i] as Record<string, unknown>)[keys[i]];
+    if (x === null || typeof x !== 'object') continue;
+    if (x instanceof NDArray) out.push(real(x).data);
+    else if (x instanceof Float32Array || x instanceof Float64Array) out.push(x);
+    else if (Array.isArray(x) || x instanceof Map || x instanceof Set) {
+      for (const y of (x instanceof Map ? x.values() : x)) {
+        if (y instanceof NDArray) out.push(real(y).data);
+        else if (y instanceof Float32Array || y instanceof Float64Array) out.push(y);
       }
     }
   }
@@ -130,15 +154,16 @@ const FULL_WALK_EVERY = 16;
  * gradient, a replaced buffer) is examined again after the next, and returned once dropped.
  *
  * Walking the whole object graph of a model every step costs more than a small step, so the walk
- * runs at the first step and every FULL_WALK_EVERY steps, and records the objects that held
- * arrays (tensors, optimizer state records, modules with tensor fields); the steps in between
- * re-read only those holders. A custom module that starts caching a step's tensor in an object
- * that held none at the last walk can lose that tensor's storage until the next walk: cache with
- * `.clone()` under noGrad, or keep the tensor in a field that held one from the start.
+ * runs at the first step and every FULL_WALK_EVERY steps, and records where it found arrays
+ * (tensors, and the fields of optimizer state records and modules that held a tensor, an array or a
+ * collection); the steps in between re-read only those fields. A custom module that starts caching
+ * a step's tensor in a field that held none at the last walk can lose that tensor's storage until
+ * the next walk: cache with `.clone()` under noGrad, or keep the tensor in a field that held one
+ * from the start.
  */
 export class StepScopes {
   private readonly carry = scopeCarry();
-  private holders: object[] = [];
+  private slots: Slots = { tensors: [], objects: [], keys: [] };
   private step = 0;
   constructor(private readonly roots: readonly unknown[]) {}
 
@@ -149,10 +174,10 @@ export class StepScopes {
     } finally {
       let keep: Held[];
       if (this.step++ % FULL_WALK_EVERY === 0) {
-        this.holders = [];
-        keep = heldArrays(this.roots, this.holders);
+        this.slots = { tensors: [], objects: [], keys: [] };
+        keep = heldArrays(this.roots, this.slots);
       } else {
-        keep = heldByHolders(this.holders);
+        keep = heldInSlots(this.slots);
       }
       closeStorageScope(keep, this.carry);
     }

@@ -13,11 +13,16 @@ import { resolveRowWeights, type ClassWeight, type SampleWeight } from './sample
  * source) is handed up to fitAsync's driver to await, so the one loop serves both.
  */
 
-/** One mini-batch of a stream: features (as in a Dataset), labels [B, T], optional per-row weights. */
+/**
+ * One mini-batch of a stream: features (as in a Dataset), labels [B, T] (NaN for a missing label,
+ * with missingLabels), optional per-row weights, optional group (user) ids for grouped AUC.
+ */
 export interface Batch {
   x: Features;
   y: Tensor | Float32Array;
   sampleWeight?: SampleWeight;
+  /** One group id per row, as a Dataset's `groups`: adds 'gauc' where the stream is evaluated. */
+  groups?: Int32Array | Float64Array | readonly number[];
 }
 
 /** TF.js's Dataset shape: `iterator()` opens one pass (it may return a Promise, and `next()` may too). */
@@ -39,6 +44,8 @@ export interface TrainBatch {
   y: Tensor;
   w: Tensor | null;
   n: number;
+  /** A stream batch's group ids (for evaluation), else absent. */
+  groups?: Int32Array | Float64Array | null;
 }
 
 /** A batch pulled from a feed: its row count now, its tensors when `load` is called (inside the step's storage scope). */
@@ -99,6 +106,8 @@ export interface StreamChecks {
   classWeight?: ClassWeight;
   /** Validation batches are unweighted: their sampleWeight is refused. */
   weighted: boolean;
+  /** Per task: may its labels be missing (NaN)? (fit's missingLabels) */
+  maskable?: readonly boolean[];
 }
 
 /** A stream's batch checked like a Dataset (shapes, labels, finite inputs) and made model-ready. */
@@ -107,14 +116,14 @@ export function checkBatch(c: StreamChecks, b: unknown, index: number): TrainBat
   if (b === null || typeof b !== 'object') throw new TypeError(`${where} is ${b === null ? 'null' : typeof b}, not { x, y, sampleWeight? }`);
   const batch = b as Batch;
   for (const k of Object.keys(batch)) {
-    if (k !== 'x' && k !== 'y' && k !== 'sampleWeight') throw new TypeError(`${where} has an unknown key '${k}' (expected x, y, sampleWeight)`);
+    if (k !== 'x' && k !== 'y' && k !== 'sampleWeight' && k !== 'groups') throw new TypeError(`${where} has an unknown key '${k}' (expected x, y, sampleWeight, groups)`);
   }
-  const d = checkedDataset(where, { x: batch.x, y: batch.y }, c.model);
+  const d = checkedDataset(where, batch.groups === undefined ? { x: batch.x, y: batch.y } : { x: batch.x, y: batch.y, groups: batch.groups }, c.model, c.maskable);
   if (d.n === 0) throw new RangeError(`${where} has no rows`);
   if (!c.weighted && batch.sampleWeight !== undefined) throw new Error(`${where} has sampleWeight; validation metrics are unweighted`);
   const w = c.weighted ? resolveRowWeights(where, batch.sampleWeight, c.classWeight, d.y, d.n, c.model.taskTypes, c.model.taskNames) : null;
   const t = d.numTasks;
-  return { x: sliceFeatures(d.x, 0, d.n, d.n), y: new Tensor(d.y, [d.n, t]), w: w && new Tensor(w, [d.n, t]), n: d.n };
+  return { x: sliceFeatures(d.x, 0, d.n, d.n), y: new Tensor(d.y, [d.n, t]), w: w && new Tensor(w, [d.n, t]), n: d.n, groups: d.groups ?? null };
 }
 
 type AnyIterator = Iterator<unknown> | AsyncIterator<unknown>;

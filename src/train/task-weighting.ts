@@ -1,6 +1,6 @@
 import { Tensor, tensor, noGrad } from '../autograd/index.js';
 import { checkOptions } from '../validation/options.js';
-import { Adam } from '../nn/optim/index.js';
+import { Adam, type OptimizerStateDict } from '../nn/optim/index.js';
 import { moduleTypeName } from '../nn/type-name.js';
 import { outputWidths, type MultiTaskModel, type TaskType } from '../models/types.js';
 import { multiTaskLoss, perTaskLosses } from './loss.js';
@@ -46,6 +46,29 @@ export interface TaskWeighting {
   afterStep(): void;
   /** Adds the current weights to an epoch's logs. */
   log(logs: Record<string, number>): void;
+  /** The learned state (weights, their Adam, running sums) as plain JSON data for checkpoints; null for fixed weights. */
+  getState(): WeightingState | null;
+  setState(state: unknown): void;
+}
+
+/** A learned weighting's state in a checkpoint. */
+export interface WeightingState {
+  method: 'uncertainty' | 'gradnorm';
+  values: number[];
+  optimizer: OptimizerStateDict;
+  /** GradNorm: each task's L_i(0) and the epoch's running gradnorm_loss sums. */
+  initial?: number[];
+  lossGradSum?: number;
+  lossGradSteps?: number;
+}
+
+/** Checks a checkpoint's weighting state against this fit's scheme; returns it typed. */
+function weightingState(method: WeightingState['method'], size: number, state: unknown): WeightingState {
+  const s = state as Partial<WeightingState> | null;
+  if (s === null || typeof s !== 'object' || s.method !== method || !Array.isArray(s.values) || s.values.length !== size || typeof s.optimizer !== 'object') {
+    throw new Error(`taskWeighting: the checkpoint's state is not ${method} weighting over ${size} task(s) (got ${s !== null && typeof s === 'object' ? String(s.method) : typeof s})`);
+  }
+  return s as WeightingState;
 }
 
 /** Σ_t w_t L_t with the given fixed weights (the default). */
@@ -63,6 +86,11 @@ export class FixedWeighting implements TaskWeighting {
 
   afterStep(): void {}
   log(): void {}
+  getState(): null {
+    return null;
+  }
+
+  setState(): void {}
 }
 
 /** The multiplier c_t of e^{-s_t} L_t: ½ for regression (Gaussian likelihood), 1 for classification. */
@@ -117,6 +145,16 @@ export class UncertaintyWeighting implements TaskWeighting {
       logs[`${name}_log_var`] = s;
       logs[`${name}_weight`] = this.factors[j] * Math.exp(-s);
     });
+  }
+
+  getState(): WeightingState {
+    return { method: 'uncertainty', values: Array.from(this.logVars.data), optimizer: this.optimizer.stateDict() };
+  }
+
+  setState(state: unknown): void {
+    const s = weightingState('uncertainty', this.logVars.size, state);
+    this.optimizer.loadStateDict(s.optimizer);
+    this.logVars.data.set(s.values);
   }
 }
 
@@ -242,6 +280,25 @@ export class GradNormWeighting implements TaskWeighting {
     if (this.lossGradSteps > 0) logs.gradnorm_loss = this.lossGradSum / this.lossGradSteps;
     this.lossGradSum = 0;
     this.lossGradSteps = 0;
+  }
+
+  getState(): WeightingState {
+    return {
+      method: 'gradnorm', values: Array.from(this.weights.data), optimizer: this.optimizer.stateDict(),
+      initial: Array.from(this.initial), lossGradSum: this.lossGradSum, lossGradSteps: this.lossGradSteps,
+    };
+  }
+
+  setState(state: unknown): void {
+    const s = weightingState('gradnorm', this.T, state);
+    if (!Array.isArray(s.initial) || s.initial.length !== this.T || typeof s.lossGradSum !== 'number' || typeof s.lossGradSteps !== 'number') {
+      throw new Error('taskWeighting: the checkpoint\'s gradnorm state lacks initial losses or running sums');
+    }
+    this.optimizer.loadStateDict(s.optimizer);
+    this.weights.data.set(s.values);
+    this.initial.set(s.initial);
+    this.lossGradSum = s.lossGradSum;
+    this.lossGradSteps = s.lossGradSteps;
   }
 }
 

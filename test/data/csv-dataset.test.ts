@@ -109,7 +109,7 @@ describe('csvDataset', () => {
     expect(() => csvDataset({ ...base, vocabularies: {} })).toThrow('csvDataset: vocabularies.city must be an array of strings');
     expect(() => csvDataset({ ...base, vocabularies: { city: ['a'], town: [] } })).toThrow('csvDataset: vocabularies.town is not a sparse column');
     expect(() => csvDataset({ ...base, denseStats: [{ column: 'age', mean: 0, std: 0 }] })).toThrow('csvDataset: denseStats must be one { column, mean, std > 0 }');
-    expect(() => csvDataset({ ...base, labels: [{ column: 'click', type: 'multi' as never }] })).toThrow("csvDataset: labels[0] must be { column, type: 'binary' | 'regression', positive? }");
+    expect(() => csvDataset({ ...base, labels: [{ column: 'click', type: 'multi' as never }] })).toThrow("csvDataset: labels[0] must be { column, type: 'binary' | 'regression' | 'multiclass', positive?, classes?, allowMissing? }");
     expect(() => csvDataset({ ...base, open: 'f.csv' as never })).toThrow('csvDataset: open must be a function');
   });
 });

@@ -21,6 +21,15 @@ describe('parseCsvStream', () => {
     expect(oneByOne).toEqual(want);
   });
 
+  it('hands out the rows before a bad line (in the same chunk too), then throws naming its line', async () => {
+    const rows: unknown[] = [];
+    const bad = parseCsvStream(['a,b\n1,2\n3,4\n5\n6,7\n'], { source: 'f.csv', arrays: true });
+    await expect((async () => { for await (const r of bad) rows.push(r); })()).rejects.toThrow('parseCsvStream: f.csv:4: expected 2 fields, got 1');
+    expect(rows).toEqual([['1', '2'], ['3', '4']]);
+    // Missing markers of any length are still found (the parser tests a field's length first).
+    expect(await collect(parseCsvStream(['a,b\nNA,x\n?,\n'], { arrays: true, missing: ['NA', '?', ''] }))).toEqual([[null, 'x'], [null, null]]);
+  });
+
   it('rejects unknown option keys at the call, not at the first row', () => {
     expect(() => parseCsvStream(['a\n1\n'], { header: true, colums: ['a'] } as object)).toThrow(new TypeError(
       "parseCsvStream: unknown option 'colums' (did you mean 'columns'?); allowed: separator, header, columns, missing, skipInitialSpace, arrays, onHeader, source, encoding"));

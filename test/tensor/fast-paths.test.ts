@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  Generator, NDArray, getBackend, setBackend, binary, concatArrays, copyRange, indexSelectArray, padSliceArray, permuteArray, reluBackward,
+  Generator, NDArray, allocate, closeStorageScope, openStorageScope, getBackend, setBackend, binary, concatArrays, copyBlocks, copyRange, gatherRows, indexSelectArray, padSliceArray, permuteArray, reluBackward,
   sliceArray, softmaxArray, softmaxBackward, unary, type BinaryOp, type Storage,
 } from '../../src/tensor/index.js';
 
@@ -51,15 +51,29 @@ describe('binary: row and column broadcast fast paths', () => {
     // Remainders, 0 and 1 sizes, and broadcasts that must take the general path.
     [[0, 7], [7]], [[5, 0], [5, 1]], [[1, 1], [1]], [[1, 7], [7]], [[5, 1], [1]], [[4, 1], [1, 4]],
     [[3, 1, 7], [1, 5, 1]], [[3, 5, 7], [3, 1, 7]], [[1, 5, 1], [3, 1, 4]], [[6], [2, 1, 6]],
+    // Planes of the last two axes (a stacked bias add, and 4-D ones).
+    [[32, 128, 8], [32, 1, 8]], [[4, 3, 5, 7], [4, 1, 1, 7]], [[2, 1, 5, 1], [1, 3, 1, 6]], [[3, 0, 7], [3, 1, 7]],
   ];
+  /** A copy of x in arena storage (inside a storage scope), so the glue kernels run on it. */
+  const inArena = (x: NDArray): NDArray => {
+    const d = allocate(x.dtype, x.size);
+    d.set(x.data);
+    return new NDArray(d, x.shape);
+  };
   for (const dtype of ['float32', 'float64'] as const) {
     for (const op of ['add', 'sub', 'mul', 'div', 'maximum'] as const) {
-      it(`${op} ${dtype}: every shape pair equals the per-element reference bit for bit`, () => {
-        for (const [sa, sb] of pairs) {
-          const a = rand(sa, dtype), b = rand(sb, dtype);
-          const fast = binary(op, a, b), slow = slowBinary(op, a, b);
-          expect(fast.shape, `${JSON.stringify(sa)} ${op} ${JSON.stringify(sb)}`).toEqual(slow.shape);
-          expect(Array.from(fast.data), `${JSON.stringify(sa)} ${op} ${JSON.stringify(sb)}`).toEqual(Array.from(slow.data));
+      it(`${op} ${dtype}: every shape pair equals the per-element reference bit for bit, on the JS heap and in the arena`, () => {
+        for (const arena of [false, true]) {
+          if (arena) openStorageScope();
+          for (const [sa, sb] of pairs) {
+            let a = rand(sa, dtype), b = rand(sb, dtype);
+            if (arena) { a = inArena(a); b = inArena(b); }
+            const fast = binary(op, a, b), slow = slowBinary(op, a, b);
+            const what = `${JSON.stringify(sa)} ${op} ${JSON.stringify(sb)}${arena ? ' (arena)' : ''}`;
+            expect(fast.shape, what).toEqual(slow.shape);
+            expect(Array.from(fast.data), what).toEqual(Array.from(slow.data));
+          }
+          if (arena) closeStorageScope([]);
         }
       });
     }
@@ -168,6 +182,37 @@ describe('copies: concat, slice, padSlice and indexSelect around the loop/set th
       const dst = new Float32Array(n + 5);
       copyRange(src, 2, dst, 1, n);
       expect(Array.from(dst)).toEqual([0, ...Array.from(src.subarray(2, 2 + n)), ...new Array<number>(4).fill(0)]);
+    }
+  });
+
+  it('gatherRows copies rows by index for widths around the threshold, ids and floats, repeats and no rows', () => {
+    for (const w of [0, 1, 2, 15, 16, 17, 100]) {
+      for (const rows of [[], [3], [4, 0, 4, 2, 1]]) {
+        for (const Ctor of [Float32Array, Float64Array, Int32Array]) {
+          const src = Ctor.from({ length: 5 * w }, (_, i) => i + 1);
+          const dst = new Ctor(rows.length * w + 3);
+          gatherRows(src, Int32Array.from(rows), w, dst, 2);
+          const want = [0, 0, ...rows.flatMap((r) => Array.from(src.subarray(r * w, (r + 1) * w))), 0];
+          expect(Array.from(dst), `w ${w} rows ${rows} ${Ctor.name}`).toEqual(want);
+        }
+      }
+    }
+  });
+
+  it('copyBlocks copies M strided blocks exactly, in and out of the arena', () => {
+    // Inside a storage scope float32 arrays are arena blocks (the WebAssembly copy); outside, JS arrays.
+    for (const scoped of [false, true]) {
+      if (scoped) openStorageScope();
+      for (const [M, n] of [[0, 4], [1, 5], [3, 1], [4, 17], [7, 16], [33, 64]]) {
+        const src = allocate('float32', M * (n + 2) + 1);
+        src.forEach((_, i) => { src[i] = i + 1; });
+        const dst = allocate('float32', M * (n + 3) + 2);
+        copyBlocks(M, n, src, 1, n + 2, dst, 2, n + 3);
+        const want = new Float32Array(dst.length);
+        for (let i = 0; i < M; i++) for (let k = 0; k < n; k++) want[2 + i * (n + 3) + k] = src[1 + i * (n + 2) + k];
+        expect(Array.from(dst), `${M}×${n}${scoped ? ' (arena)' : ''}`).toEqual(Array.from(want));
+      }
+      if (scoped) closeStorageScope([]);
     }
   });
 

@@ -59,6 +59,32 @@ describe.runIf(arena)('arena-resident storage', () => {
     expect(viaSub.every((v) => v === 5)).toBe(true);
   });
 
+  it('a scope of hundreds of blocks keeps exactly those its kept views and subarrays lie in', () => {
+    const persistent = new Linear(7, 5).weight.data;
+    openStorageScope();
+    const blocks = Array.from({ length: 300 }, (_, i) => {
+      const a = allocate('float32', 1 + ((i * 37) % 200)) as Float32Array;
+      a.fill(i);
+      return a;
+    });
+    // Every third block kept, alternately as itself and as a subarray starting inside it.
+    const keep: Float32Array[] = [persistent, new Float32Array(4)];
+    const kept = new Set<number>();
+    blocks.forEach((a, i) => {
+      if (i % 3 !== 0) return;
+      kept.add(i);
+      keep.push(i % 2 === 0 || a.length < 3 ? a : a.subarray(1, 3));
+    });
+    const before = storageStats()!.releases;
+    closeStorageScope(keep);
+    expect(storageStats()!.releases - before).toBe(300 - kept.size);
+    // The blocks returned are handed out again and overwritten; the kept ones are intact.
+    openStorageScope();
+    for (let i = 0; i < 300; i++) (allocate('float32', 1 + ((i * 37) % 200)) as Float32Array).fill(-1);
+    closeStorageScope([]);
+    for (const i of kept) expect(blocks[i].every((v) => v === i), `block ${i}`).toBe(true);
+  });
+
   it('a carried block is returned at the next close once nothing keeps it', () => {
     const carry = scopeCarry();
     openStorageScope();

@@ -147,6 +147,19 @@ describe.skipIf(!wasmFeatures().simd)('WebAssembly GEMM against a float64 refere
     });
   }
 
+  it('overwriting C (no accumulate) gives the bits of accumulating onto a zeroed C, whatever C held, across KC blocks and tile edges', () => {
+    for (const [M, N, K] of edgeShapes) {
+      for (const [ta, tb] of layouts) {
+        const A = rand(M * K), B = rand(K * N);
+        const zeroed = new Float32Array(2 * M * N);
+        const junk = new Float32Array(2 * M * N).fill(Number.NaN);
+        expect(wasmGemm(2, M, N, K, A, 0, 0, ta, B, 0, 0, tb, zeroed, 0, true)).toBe(true);
+        expect(wasmGemm(2, M, N, K, A, 0, 0, ta, B, 0, 0, tb, junk, 0, false)).toBe(true);
+        expect(Buffer.from(junk.buffer).equals(Buffer.from(zeroed.buffer)), `${tag(ta, tb)} ${M}×${N}×${K}`).toBe(true);
+      }
+    }
+  });
+
   it('matmulArray dispatches float32 to it and float64 to the JavaScript kernels', () => {
     const a = new NDArray(rand(67 * 45), [67, 45]), b = new NDArray(rand(45 * 31), [45, 31]);
     setBackend('wasm');

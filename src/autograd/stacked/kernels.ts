@@ -1,4 +1,4 @@
-import { NDArray, allocate, matmulArray, reduce } from '../../tensor/index.js';
+import { NDArray, addRowInPlace, allocateUninit, copyBlocks, matmulArray, reduce } from '../../tensor/index.js';
 import type { OpSpec } from '../function.js';
 
 /*
@@ -55,14 +55,12 @@ export const runLinearConcatKernel: OpSpec<RunLinearConcatAttrs, NDArray | null>
     const W = packRuns(inputs.slice(1, 1 + n), runs, total, F);
     const y = matmulArray(x, W, { transA: false, transB: true, runs }, 'linearConcat');
     if (bias) {
+      // Each run's rows get its own bias row, by the kernel a run alone uses (linearConcat's).
       const yd = y.data;
       const b = packRuns(inputs.slice(1 + n), runs, total, 1).data;
       const perRun = yd.length / runs;
       for (let r = 0; r < runs; r++) {
-        const bo = r * total;
-        for (let row = r * perRun, end = row + perRun; row < end; row += total) {
-          for (let j = 0; j < total; j++) yd[row + j] += b[bo + j];
-        }
+        addRowInPlace(new NDArray(yd.subarray(r * perRun, (r + 1) * perRun), [perRun]), b.subarray(r * total, (r + 1) * total));
       }
     }
     c.saved = c.recording && c.needsInputGrad[0] ? W : null;
@@ -88,11 +86,11 @@ export const runLinearConcatKernel: OpSpec<RunLinearConcatAttrs, NDArray | null>
 
 /** Parts [R, O_i, cols] packed per run into [R, ΣO, cols]. */
 function packRuns(parts: readonly NDArray[], runs: number, rows: number, cols: number): NDArray {
-  const w = allocate(parts[0].dtype, runs * rows * cols);
+  const w = allocateUninit(parts[0].dtype, runs * rows * cols);
   let off = 0;
   for (const p of parts) {
     const per = p.size / runs;
-    for (let r = 0; r < runs; r++) w.set(p.data.subarray(r * per, (r + 1) * per), r * rows * cols + off);
+    copyBlocks(runs, per, p.data, 0, per, w, off, rows * cols);
     off += per;
   }
   return new NDArray(w, [runs, rows, cols]);
@@ -107,8 +105,8 @@ function unpackRuns(g: NDArray, parts: readonly NDArray[], runs: number, need: r
     const p = parts[i];
     const per = p.size / runs;
     if (need[i]) {
-      const d = allocate(g.dtype, p.size);
-      for (let r = 0; r < runs; r++) d.set(g.data.subarray(r * perRun + off, r * perRun + off + per), r * per);
+      const d = allocateUninit(g.dtype, p.size);
+      copyBlocks(runs, per, g.data, off, perRun, d, 0, per);
       out.push(new NDArray(d, p.shape));
     } else out.push(null);
     off += per;

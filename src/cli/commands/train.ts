@@ -14,13 +14,25 @@ import { fixed, markdownTable } from '../table.js';
 import { loadTabular } from '../tabular.js';
 import { streamTabular } from '../tabular-stream.js';
 import { taskOptionsOf } from '../model-info.js';
+import { ModelCheckpoint, loadCheckpoint } from '../../train/checkpoint-node.js';
+import type { TrainingCheckpoint } from '../../train/checkpoint.js';
 
 export const trainFlags: Record<string, FlagSpec> = {
   config: { type: 'string', placeholder: 'FILE', description: 'JSON config: csv, labels, sparse / dense columns, model, training (see README)' },
   out: { type: 'string', placeholder: 'DIR', description: 'write metrics.json, model.safetensors (the whole model: weights, options, vocabularies) and SVG figures here (default out/train)' },
   epochs: { type: 'int', min: 1, description: "override the config's training.epochs" },
   quiet: { type: 'boolean', description: 'no progress output' },
+  resume: { type: 'string', placeholder: 'CKPT', description: "continue an interrupted run from a checkpoint of training.checkpoint (e.g. OUT/checkpoints/last.ckpt); same config and data: the result is bit-identical to an uninterrupted run" },
 };
+
+/** The checkpoint --resume names, read before any data is: a bad path fails at once. */
+function readResume(file: string): TrainingCheckpoint {
+  try {
+    return loadCheckpoint(file);
+  } catch (e) {
+    throw new UsageError(`--resume: ${(e as Error).message}`);
+  }
+}
 
 /** The model from the config's name and options; its option errors are config errors. */
 export function buildConfiguredModel(name: ModelName, options: Record<string, unknown>, common: Record<string, unknown>): MultiTaskModel {
@@ -38,6 +50,11 @@ export async function runTrain(flags: FlagValues, io: CliIO): Promise<number> {
   if (typeof flags.epochs === 'number') cfg.training.epochs = flags.epochs;
   const outDir = getString(flags, 'out') ?? join('out', 'train');
   checkOutDir('train', 'out', outDir); // an unusable --out fails now, not after training
+  const resumePath = getString(flags, 'resume');
+  const resumeFrom = resumePath === undefined ? undefined : readResume(resumePath);
+  const ck = cfg.training.checkpoint;
+  const { dir: ckDir, ...ckOpts } = ck ?? {};
+  const checkpoints = ck === undefined ? [] : [new ModelCheckpoint({ dir: ckDir ?? join(outDir, 'checkpoints'), ...ckOpts })];
   const t0 = performance.now();
   const stream = cfg.training.stream;
   const data = stream ? await streamTabular(cfg) : await loadTabular(cfg);
@@ -54,19 +71,22 @@ export async function runTrain(flags: FlagValues, io: CliIO): Promise<number> {
   try {
     // One loop either way; a stream is cut into batches (and shuffled) by its source.
     history = await fitAsync(model, data.train, {
-      epochs: tr.epochs, ...(stream ? {} : { batchSize: tr.batchSize, missingLabels }), optimizer: tr.optimizer, lr: tr.lr, seed: tr.seed, yieldEvery: 'never',
+      epochs: tr.epochs, ...(stream ? {} : { batchSize: tr.batchSize }), missingLabels, optimizer: tr.optimizer, lr: tr.lr, seed: tr.seed, yieldEvery: 'never',
       lossWeights: tr.lossWeights, clipGradNorm: tr.clipGradNorm,
       validationData: data.validation ?? undefined,
       earlyStopping: tr.earlyStopping,
       verbose: flags.quiet ? 0 : 1, progressStream: io.err,
+      callbacks: checkpoints, resumeFrom,
     });
   } catch (e) {
     // Option problems the config could not see in advance (e.g. a monitor key that is never logged).
     if (e instanceof Error && /^fit(Async)?: (earlyStopping|lossWeights)/.test(e.message)) throw new ConfigError(`config: training: ${e.message}`);
+    if (e instanceof Error && e.message.startsWith('ModelCheckpoint: monitor')) throw new ConfigError(`config: training.checkpoint: ${e.message}`);
+    if (e instanceof Error && /^fitAsync: resumeFrom: /.test(e.message)) throw new UsageError(`--resume ${resumePath}: ${e.message.replace(/^fitAsync: resumeFrom: /, '')} (give the config the interrupted run used)`);
     throw e;
   }
   const evalSet = data.test ?? data.validation;
-  const evaluation = evalSet ? await evaluateAsync(model, evalSet, { lossWeights: tr.lossWeights, ...(stream ? {} : { missingLabels }) }) : null;
+  const evaluation = evalSet ? await evaluateAsync(model, evalSet, { lossWeights: tr.lossWeights, missingLabels }) : null;
   const split = data.test ? 'test' : 'validation';
   if (evaluation) {
     const metricNames = cfg.groupBy !== undefined ? ['auc', 'gauc', 'logloss', 'accuracy', 'mse'] as const : ['auc', 'logloss', 'accuracy', 'mse'] as const;

@@ -1,5 +1,6 @@
 import type { Tensor } from '../../autograd/index.js';
 import { tryAdam, type RowSparse, type Storage } from '../../tensor/index.js';
+import { adamFloat32 } from './adam-float32.js';
 import { adamRows } from './lazy-rows.js';
 import { Optimizer, checkBoolean, checkRange, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
@@ -72,7 +73,9 @@ export class Adam extends Optimizer<AdamOptions> {
     const shrink = this.decoupled ? 1 - lr * wd : 1, l2 = this.decoupled ? 0 : wd;
     const vmax = amsgrad ? this.buffer(state, 'maxExpAvgSq', p) : null;
     if (tryAdam(theta, grad, m, v, vmax, b1, b2, wd !== 0, shrink, l2, stepSize, bc2Sqrt, eps)) return;
-    if (vmax !== null) {
+    if (theta instanceof Float32Array) {
+      adamFloat32(theta, grad, 0, m, v, vmax, 0, theta.length, b1, b2, wd !== 0, shrink, l2, stepSize, bc2Sqrt, eps);
+    } else if (vmax !== null) {
       adamAmsgrad(theta, grad, m, v, vmax, b1, b2, shrink, l2, stepSize, bc2Sqrt, eps);
     } else if (wd !== 0) {
       adamDecay(theta, grad, m, v, b1, b2, shrink, l2, stepSize, bc2Sqrt, eps);
@@ -90,13 +93,13 @@ export class Adam extends Optimizer<AdamOptions> {
     const t = ((state.step as number | undefined) ?? 0) + 1;
     state.step = t;
     const vmax = amsgrad ? this.buffer(state, 'maxExpAvgSq', p) : null;
-    adamRows(p.data, s, m, v, vmax, b1, b2, this.decoupled ? 1 - lr * wd : 1, this.decoupled ? 0 : wd,
+    adamRows(p.data, s, m, v, vmax, b1, b2, wd !== 0, this.decoupled ? 1 - lr * wd : 1, this.decoupled ? 0 : wd,
       lr / (1 - Math.pow(b1, t)), Math.sqrt(1 - Math.pow(b2, t)), eps);
   }
 }
 
 /*
- * The update loops, one per case, so the common one (no weight decay, no AMSGrad) carries no
+ * Float64 storage (gradient checks, float64 models): the update loops, one per case, so the common one (no weight decay, no AMSGrad) carries no
  * per-element branch or dead term: one read of θ, g, m, v and one write of θ, m, v per element,
  * no temporaries. All three evaluate the rule in the same order as torch.optim.Adam's
  * single-tensor path (m is read back after its store, so θ sees the stored, rounded m; the

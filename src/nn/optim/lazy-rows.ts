@@ -1,4 +1,5 @@
 import type { RowSparse, Storage } from '../../tensor/index.js';
+import { adamFloat32 } from './adam-float32.js';
 
 /*
  * Lazy updates for row-sparse gradients (sparse embeddings): the dense rules of adam.ts,
@@ -9,13 +10,20 @@ import type { RowSparse, Storage } from '../../tensor/index.js';
  * step counter stays per parameter, as in both.
  */
 
-/** Adam/AdamW on the rows of `s` (shrink = 1 − γλ for AdamW else 1; l2 = λ for Adam else 0; vmax for AMSGrad). */
+/** Adam/AdamW on the rows of `s` (decayed: λ ≠ 0; shrink = 1 − γλ for AdamW else 1; l2 = λ for Adam else 0; vmax for AMSGrad). */
 export function adamRows(
   theta: Storage, s: RowSparse, m: Storage, v: Storage, vmax: Storage | null, b1: number, b2: number,
-  shrink: number, l2: number, stepSize: number, bc2Sqrt: number, eps: number,
+  decayed: boolean, shrink: number, l2: number, stepSize: number, bc2Sqrt: number, eps: number,
 ): void {
   const c1 = 1 - b1, c2 = 1 - b2;
   const { rows, values, dim } = s;
+  if (theta instanceof Float32Array) {
+    // Each touched row as dense Adam updates it (same float32 arithmetic, same bits).
+    for (let r = 0; r < rows.length; r++) {
+      adamFloat32(theta, values, r * dim, m, v, vmax, rows[r] * dim, (rows[r] + 1) * dim, b1, b2, decayed, shrink, l2, stepSize, bc2Sqrt, eps);
+    }
+    return;
+  }
   for (let r = 0; r < rows.length; r++) {
     const base = rows[r] * dim;
     const src = r * dim;

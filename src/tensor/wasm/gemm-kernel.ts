@@ -5,9 +5,11 @@ import { FunctionBuilder, I32, ModuleBuilder, V128, type Local } from './assembl
  * around an MR×NR f32x4 micro-kernel, with the packing, all inside WebAssembly so that a worker
  * runs a whole sub-problem with one call.
  *
- *   gemm(batch, strideA, strideB, strideC, M, N, K, A, transA, B, transB, C, m0, m1, n0, n1, ws)
+ *   gemm(batch, strideA, strideB, strideC, M, N, K, A, transA, B, transB, C, m0, m1, n0, n1, ws, overwrite)
  *
- * computes C[m0:m1, n0:n1] += op(A)·op(B) for `batch` products (byte pointers advanced by the
+ * computes C[m0:m1, n0:n1] += op(A)·op(B) for `batch` products (C = op(A)·op(B) with overwrite = 1:
+ * the first KC block adds its sums to a zero instead of to C, the same bits as zeroing C first
+ * without the pass over C) (byte pointers advanced by the
  * strides after each; a stride of 0 shares that operand). A is [M,K] ([K,M] when transA), B is
  * [K,N] ([N,K] when transB), C is [M,N], all dense row-major float32 in the imported memory. `ws` is
  * this thread's workspace of `workspaceBytes(tile)` bytes (packed panels and one spill tile).
@@ -152,8 +154,9 @@ export function emitPack(m: ModuleBuilder, fnName: string, W: number): number {
 }
 
 /**
- * kernel(pa, pb, kc, c, ldc, mr, nr, tile): the MR×NR block of C at byte address c (row pitch ldc
- * bytes) += packed A panel · packed B panel over kc. The accumulators are MR·NR/4 v128 locals;
+ * kernel(pa, pb, kc, c, ldc, mr, nr, tile, first): the MR×NR block of C at byte address c (row
+ * pitch ldc bytes) += packed A panel · packed B panel over kc (first = 1: written as 0 + the sums,
+ * C not read). The accumulators are MR·NR/4 v128 locals;
  * per k, NR/4 vectors of B are loaded once and each of the MR elements of A is broadcast
  * (load32_splat) against them. A partial block (mr < MR or nr < NR, at the edges) is spilled to
  * `tile` and added element by element.
@@ -161,7 +164,7 @@ export function emitPack(m: ModuleBuilder, fnName: string, W: number): number {
 export function emitKernel(m: ModuleBuilder, t: GemmModuleOptions): number {
   const { mr: MR, nr: NR } = t;
   const NV = NR / 4;
-  return m.func('kernel', [I32, I32, I32, I32, I32, I32, I32, I32], [], (f, [pa, pb, kc, c, ldc, mr, nr, tile]) => {
+  return m.func('kernel', [I32, I32, I32, I32, I32, I32, I32, I32, I32], [], (f, [pa, pb, kc, c, ldc, mr, nr, tile, first]) => {
     const { v, k, add, mul, set } = exprs(f);
     const acc: Local[][] = [];
     for (let r = 0; r < MR; r++) acc.push(Array.from({ length: NV }, () => f.local(V128)));
@@ -197,7 +200,10 @@ export function emitKernel(m: ModuleBuilder, t: GemmModuleOptions): number {
       for (let r = 0; r < MR; r++) {
         for (let q = 0; q < NV; q++) {
           f.localGet(row);
+          // C's old value, or +0 when overwriting: the add below then rounds exactly as onto a zeroed C.
+          f.v128.zero();
           f.localGet(row); f.v128.load({ offset: 16 * q, align: 0 });
+          f.localGet(first); f.select();
           f.localGet(acc[r][q]); f.f32x4.add();
           f.v128.store({ offset: 16 * q, align: 0 });
         }
@@ -214,7 +220,9 @@ export function emitKernel(m: ModuleBuilder, t: GemmModuleOptions): number {
         f.forRange(j, { const: 0 }, nr, 1, () => {
           // C[row + 4j] += tile[i·NR + j]
           add(v(row), mul(v(j), k(4)))();
+          f.f32.const(0);
           add(v(row), mul(v(j), k(4)))(); f.f32.load();
+          f.localGet(first); f.select();
           add(v(tile), mul(add(mul(v(i), k(NR)), v(j)), k(4)))(); f.f32.load();
           f.f32.add(); f.f32.store();
         });
@@ -226,9 +234,9 @@ export function emitKernel(m: ModuleBuilder, t: GemmModuleOptions): number {
 export function emitGemm(m: ModuleBuilder, t: GemmModuleOptions, packA: number, packB: number, kernel: number): number {
   const { mr: MR, nr: NR } = t;
   const { mc: MC, nc: NC } = blocking(t);
-  const params = Array.from({ length: 17 }, () => I32);
+  const params = Array.from({ length: 18 }, () => I32);
   return m.func('gemm', params, [], (f, args) => {
-    const [batch, strideA, strideB, strideC, M, N, K, A, transA, B, transB, C, m0, m1, n0, n1, ws] = args;
+    const [batch, strideA, strideB, strideC, M, N, K, A, transA, B, transB, C, m0, m1, n0, n1, ws, overwrite] = args;
     const { v, k, add, sub, mul, min, set } = exprs(f);
     const L = (): Local => f.local(I32);
     const sai = L(), sak = L(), sbk = L(), sbj = L(), ldc = L();
@@ -276,6 +284,8 @@ export function emitGemm(m: ModuleBuilder, t: GemmModuleOptions, packA: number, 
                 min(k(MR), sub(v(mc), v(ir)))();
                 min(k(NR), sub(v(nc), v(jr)))();
                 f.localGet(tile);
+                // Only the first KC block overwrites; later ones add to it.
+                f.localGet(overwrite); f.localGet(pc); f.i32.eqz(); f.i32.and();
                 f.call(kernel);
               });
             });

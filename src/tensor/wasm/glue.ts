@@ -45,7 +45,7 @@ import { wasmKernelInstance } from './runtime.js';
  *   copyBlocks(M, n, src, srcStride, dst, dstStride)   M blocks of n floats (concat, narrow)
  *   fill(n, out, value)
  *   adam(n, θ, g, m, v, vmax, b1, b2, decayed, shrink, l2, stepSize, bc2Sqrt, eps)
- *       as Adam.update: vmax = maxExpAvgSq's pointer with amsgrad, else 0; decayed = weightDecay
+ *       in float32 lanes, as Adam.update on float32 storage (adam-float32.ts): vmax = maxExpAvgSq's pointer with amsgrad, else 0; decayed = weightDecay
  *       !== 0; shrink = AdamW ? 1 − lr·wd : 1; l2 = AdamW ? 0 : wd; stepSize = lr/(1 − β1^t);
  *       bc2Sqrt = √(1 − β2^t) (t: this parameter's step count, already incremented)
  *   sgd(n, θ, g, buf, lr, wd, mu, dampening, nesterov, first)
@@ -56,7 +56,8 @@ import { wasmKernelInstance } from './runtime.js';
  *       gAvg: pointer when centered, else 0; buf: pointer when momentum > 0, else 0
  * θ, the gradient and every state buffer: n float32 each, updated in place (the gradient is read).
  *   float32.adam / .sgd / .adagrad / .rmsprop: the same signatures, computed in float32 lanes (as
- *       PyTorch does; not bit-identical to src/nn/optim; four lanes per instruction instead of two).
+ *       PyTorch does; four lanes per instruction instead of two). float32.adam is adam itself; the
+ *       others are not bit-identical to src/nn/optim.
  */
 
 type K = (...args: number[]) => void;
@@ -143,7 +144,8 @@ function build(exports: Record<string, unknown>, memory: WasmMemory): GlueKernel
 
 /** The optimizer entry points over the kernels named with `suffix` ('' exact, 'F32' float32 lanes). */
 function optimizers(k: (name: string) => K, suffix: string): GlueOptimizers {
-  const adam = k(`adam${suffix}`), adamDecay = k(`adamDecay${suffix}`), adamAmsgrad = k(`adamAmsgrad${suffix}`);
+  // Adam has float32 lanes only: its JavaScript loop on float32 storage computes in float32 too.
+  const adam = k('adamF32'), adamDecay = k('adamDecayF32'), adamAmsgrad = k('adamAmsgradF32');
   const sgd = k(`sgd${suffix}`), sgdM = k(`sgdMomentum${suffix}`), sgdMF = k(`sgdMomentumFirst${suffix}`);
   const sgdN = k(`sgdMomentumNesterov${suffix}`), sgdNF = k(`sgdMomentumFirstNesterov${suffix}`);
   const rms = k(`rmsprop${suffix}`), rmsC = k(`rmspropCentered${suffix}`), rmsM = k(`rmspropMomentum${suffix}`);

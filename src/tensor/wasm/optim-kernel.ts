@@ -12,9 +12,9 @@ import { F64, I32, V128, type FunctionBuilder, type Local, type ModuleBuilder } 
  * on the JavaScript or the WebAssembly path, whatever size decides between them.
  *
  * One kernel per code path of the JavaScript optimizers (the caller picks the same path):
- *   adam(n, θ, g, m, v, b1, b2, stepSize, bc2Sqrt, eps)                    adam.ts adamPlain
- *   adamDecay(n, θ, g, m, v, b1, b2, shrink, l2, stepSize, bc2Sqrt, eps)    adamDecay
- *   adamAmsgrad(n, θ, g, m, v, vmax, b1, b2, shrink, l2, stepSize, bc2Sqrt, eps)
+ *   adamF32(n, θ, g, m, v, b1, b2, stepSize, bc2Sqrt, eps)                 adam-float32.ts
+ *   adamDecayF32(n, θ, g, m, v, b1, b2, shrink, l2, stepSize, bc2Sqrt, eps)  (decayed)
+ *   adamAmsgradF32(n, θ, g, m, v, vmax, b1, b2, shrink, l2, stepSize, bc2Sqrt, eps)
  *   sgd(n, θ, g, lr, wd)                                                   SGD, momentum 0
  *   sgdMomentum{,First}{,Nesterov}(n, θ, g, buf, lr, wd, mu, dampening)     SGD, momentum > 0
  *   adagrad(n, θ, g, sum, clr, wd, eps)
@@ -24,10 +24,11 @@ import { F64, I32, V128, type FunctionBuilder, type Local, type ModuleBuilder } 
  *
  * Each also comes as `<name>F32`: the same expression tree in f32x4 lanes (scalars, and the
  * derived 1 − β etc., computed in float64 and rounded once to float32), as PyTorch evaluates its
- * float32 optimizers. Not bit-identical to the JavaScript optimizers (a few float32 roundings per
- * step, see glue-optim.test.ts), but four lanes instead of two: Adam's two divisions and square
- * root per element dominate its cost, and x86's divps/sqrtps handle four floats in about the time
- * divpd/sqrtpd take for two (a reason, not a measurement: bench it on an idle machine).
+ * float32 optimizers; four lanes instead of two. Adam on float32 storage computes in float32 in
+ * JavaScript too (adam-float32.ts), so Adam comes in this form only, bit-identical to that loop:
+ * its two divisions and square root per element made it a tenth of a stacked training step in
+ * float64 lanes. The other optimizers' F32 forms are not bit-identical to their JavaScript loops
+ * (a few float32 roundings per step, see glue-optim.test.ts).
  */
 
 type E = () => void;
@@ -49,6 +50,8 @@ interface Ctx {
 
 interface OptimSpec {
   name: string;
+  /** Emitted in f32x4 lanes only (its JavaScript loop computes in float32). */
+  float32Only?: boolean;
   streams: string[];
   scalars: string[];
   /** Scalars derived once from the arguments (1 − β1, …), by name. */
@@ -146,7 +149,7 @@ function adamSpec(name: string, decay: boolean, amsgrad: boolean): OptimSpec {
   const streams = ['theta', 'grad', 'm', 'v', ...(amsgrad ? ['vmax'] : [])];
   const scalars = ['b1', 'b2', ...(decay ? ['shrink', 'l2'] : []), 'stepSize', 'bc2Sqrt', 'eps'];
   return {
-    name, streams, scalars,
+    name, streams, scalars, float32Only: true,
     derived: { c1: (c) => c.sub(c.s.one, c.s.b1), c2: (c) => c.sub(c.s.one, c.s.b2) },
     body: (c) => {
       const { s, add, sub, mul, div, sqrt, r32 } = c;
@@ -224,10 +227,10 @@ export const OPTIM_SPECS: readonly OptimSpec[] = [
   rmspropSpec('rmspropMomentum', false, true), rmspropSpec('rmspropCenteredMomentum', true, true),
 ];
 
-/** Emits and exports every spec twice: exact (f64x2, by its name) and float32 (f32x4, name + 'F32'). */
+/** Emits and exports every spec in float32 lanes (name + 'F32') and, unless float32-only, exact (f64x2, by its name). */
 export function emitOptimKernels(m: ModuleBuilder): void {
   for (const spec of OPTIM_SPECS) {
-    m.export(emitOptim(m, spec, true));
+    if (!spec.float32Only) m.export(emitOptim(m, spec, true));
     m.export(emitOptim(m, spec, false));
   }
 }

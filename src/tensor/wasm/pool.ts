@@ -31,7 +31,7 @@ const CHUNK = 5; // products / rows / columns per chunk
 const WS = 6; // workspace bytes per participant
 const READY = 16; // READY + id: worker id has instantiated the module
 const ARGS = 96; // the gemm arguments of the whole job
-export const GEMM_ARGS = 17;
+export const GEMM_ARGS = 18;
 /** Worker ids 1..MAX_WORKERS (the main thread is participant 0). */
 export const MAX_WORKERS = 63;
 const STATS = ARGS + GEMM_ARGS; // STATS + id: chunks participant id has run (tests read it)
@@ -82,7 +82,7 @@ export function runChunks(gemm: (...args: number[]) => void, c: Int32Array, L: L
       n1 = Math.min(n1, first + size);
     }
     gemm(batch, c[o + 1], c[o + 2], c[o + 3], c[o + 4], c[o + 5], c[o + 6], A, c[o + 8], B, c[o + 10], C, m0, m1, n0, n1,
-      c[o + 16] + id * c[L.WS]);
+      c[o + 16] + id * c[L.WS], c[o + 17]);
     c[L.STATS + id]++;
     if (Atomics.add(c, L.DONE, 1) + 1 === c[L.TOTAL]) Atomics.notify(c, L.DONE);
   }
@@ -135,8 +135,16 @@ function nodeWorkerThreads(): NodeWorkerThreads | undefined {
   }
 }
 
-/** Hardware threads, and whether this is a thread where a default pool makes sense. */
+let defaultThreads = 0;
+
+/** Hardware threads, or 1 inside a Node worker thread; asked once (every GEMM call wants it). */
 export function defaultThreadCount(): number {
+  if (defaultThreads === 0) defaultThreads = countDefaultThreads();
+  return defaultThreads;
+}
+
+/** Hardware threads, and whether this is a thread where a default pool makes sense. */
+function countDefaultThreads(): number {
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
   const proc = (globalThis as { process?: { getBuiltinModule?: GetBuiltin; versions?: { node?: string } } }).process;
   let cores = nav?.hardwareConcurrency ?? 1;

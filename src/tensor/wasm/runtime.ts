@@ -240,17 +240,18 @@ export function wasmGemm(
     mem.set(lenB === B.length && bOff === 0 ? B : B.subarray(bOff, bOff + lenB), pB / 4);
   }
   const pC = inC >= 0 ? inC + 4 * cOff : base + wsBytes + cpA + cpB;
+  // Without accumulate the kernel overwrites C (its first K block adds to zero): C is not read.
   if (inC < 0 && accumulate) mem.set(C.subarray(cOff, cOff + lenC), pC / 4);
-  else if (!accumulate) mem.fill(0, pC / 4, (pC / 4) + lenC);
+  const overwrite = accumulate ? 0 : 1;
 
   const sA = 4 * (aStride ? M * K : 0), sB = 4 * (bStride ? K * N : 0), sC = 4 * M * N;
   const g = rt.exports.gemm;
   if (parts === 1) {
-    g(batch, sA, sB, sC, M, N, K, pA, +transA, pB, +transB, pC, 0, M, 0, N, base);
+    g(batch, sA, sB, sC, M, N, K, pA, +transA, pB, +transB, pC, 0, M, 0, N, base, overwrite);
   } else {
     // One chunk per thread, of whole products when there are enough of them, else of output rows
     // or columns in whole register tiles — never of K, so the sums are the same for any split.
-    args.set([batch, sA, sB, sC, M, N, K, pA, +transA, pB, +transB, pC, 0, M, 0, N, base]);
+    args.set([batch, sA, sB, sC, M, N, K, pA, +transA, pB, +transB, pC, 0, M, 0, N, base, overwrite]);
     const tilesM = Math.ceil(M / TILE.mr), tilesN = Math.ceil(N / TILE.nr);
     if (batch >= parts) {
       const size = Math.ceil(batch / parts);

@@ -91,7 +91,7 @@ describe('AdamW', () => {
 });
 
 describe('Adam / AdamW update loops against the generic per-element rule', () => {
-  /** The single generic loop the specialised ones replaced, kept here as the reference. */
+  /** The single generic loop the specialised (float64) ones replaced, kept here as the reference. */
   function referenceStep(
     theta: Float32Array | Float64Array, grad: ArrayLike<number>, m: Float32Array | Float64Array, v: Float32Array | Float64Array,
     vmax: Float32Array | Float64Array | null, t: number, o: { lr: number; b1: number; b2: number; eps: number; wd: number; decoupled: boolean },
@@ -113,6 +113,38 @@ describe('Adam / AdamW update loops against the generic per-element rule', () =>
         second = vmax[i];
       }
       theta[i] -= (stepSize * m[i]) / (Math.sqrt(second) / bc2Sqrt + o.eps);
+    }
+  }
+
+  /**
+   * The same rule on float32 storage in float32 arithmetic (PyTorch's float32 Adam): every
+   * operation rounded to float32, the scalars (1 − β too) rounded once.
+   */
+  function referenceStep32(
+    theta: Float32Array, grad: ArrayLike<number>, m: Float32Array, v: Float32Array,
+    vmax: Float32Array | null, t: number, o: { lr: number; b1: number; b2: number; eps: number; wd: number; decoupled: boolean },
+  ): void {
+    const f = Math.fround;
+    const stepSize = f(o.lr / (1 - Math.pow(o.b1, t)));
+    const bc2Sqrt = f(Math.sqrt(1 - Math.pow(o.b2, t)));
+    const l2 = f(o.decoupled ? 0 : o.wd);
+    const shrink = f(o.decoupled ? 1 - o.lr * o.wd : 1);
+    const b1 = f(o.b1), b2 = f(o.b2), c1 = f(1 - o.b1), c2 = f(1 - o.b2), eps = f(o.eps);
+    for (let i = 0; i < theta.length; i++) {
+      let g = grad[i];
+      if (o.wd !== 0) {
+        theta[i] = f(theta[i] * shrink);
+        g = f(g + f(l2 * theta[i]));
+      }
+      m[i] = f(f(b1 * m[i]) + f(c1 * g));
+      const vi = f(f(b2 * v[i]) + f(f(c2 * g) * g));
+      v[i] = vi;
+      let second = vi;
+      if (vmax !== null) {
+        if (vi > vmax[i]) vmax[i] = vi;
+        second = vmax[i];
+      }
+      theta[i] = f(theta[i] - f(f(stepSize * m[i]) / f(f(f(Math.sqrt(second)) / bc2Sqrt) + eps)));
     }
   }
 
@@ -141,7 +173,8 @@ describe('Adam / AdamW update loops against the generic per-element rule', () =>
             const g = Array.from({ length: n }, (_, i) => (i % 5 === 0 ? 0 : gen.normal() * (t % 2 ? 3 : 0.1)));
             p.grad = tensor(g, { dtype });
             opt.step();
-            referenceStep(theta, p.grad.data, m, v, vmax, t, o);
+            if (theta instanceof Float32Array) referenceStep32(theta, p.grad.data, m as Float32Array, v as Float32Array, vmax as Float32Array | null, t, o);
+            else referenceStep(theta, p.grad.data, m, v, vmax, t, o);
           }
           const st = opt.state.get(p)!;
           expect(Array.from(p.data), `θ n=${n}`).toEqual(Array.from(theta));
