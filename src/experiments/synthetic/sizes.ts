@@ -12,14 +12,13 @@ export const DEMO_RUNS = 20;
 
 /**
  * `npm run demo`: --paper's generator, models, paired design and tests, shorter. Two ρ (the ends of
- * --paper's three: F2 compares them, F3 holds at each), 65,536 rows seen 3 times (1,536 steps of
- * batch 128, each row seen at most 3 times, so not the overfitting regime), the 20 runs of a cell
- * trained as one stack of DEMO_STACK. Timed on this 2-core machine while other jobs shared it:
- * 205–212 s of CPU time for the 120 runs, 3m15s of wall time at load average ~3, 4m36s at ~6,
- * so about 2 minutes on two idle cores.
+ * --paper's three: F2 compares them, F3 holds at each), 65,536 rows seen 6 times (3,072 steps of
+ * batch 128: --paper's first checkpoint, the old protocol's whole length), the 20 runs of a cell
+ * trained as one stack of DEMO_STACK. Timed on this 2-core machine (`time npm run demo`, load
+ * average ~2 from other jobs, after the lead's faster stacked step): 2m16s, 255 s of CPU time.
  */
 export const DEMO_SYNTHETIC = {
-  runs: DEMO_RUNS, trainSize: 65536, validationSize: 512, testSize: 1024, batchSize: 128, epochs: 3, logEvery: 128, correlations: [0.5, 1],
+  runs: DEMO_RUNS, trainSize: 65536, validationSize: 512, testSize: 1024, batchSize: 128, epochs: 6, logEvery: 128, correlations: [0.5, 1],
 } as const;
 
 /** Runs per stack in the demo: a whole cell (all 20 runs of a model) trains as one computation. */
