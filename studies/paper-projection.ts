@@ -41,8 +41,8 @@ const rhos = 3, models = 3, runs = PAPER_SYNTHETIC.runs;
 const perModelStep = 1 / rate.mmoe + 1 / rate.omoe + 1 / rate['shared-bottom'];
 const cap = PAPER_SYNTHETIC.epochs * steps;
 const pilot = PILOT_RUNS * rhos * LEARNING_RATE_GRID.length * cap * perModelStep;
-// Data sets: the pilot's per (ρ, run) for each (model, rate) group, then one per (ρ, run) per table.
-const dataSets = PILOT_RUNS * rhos * models * LEARNING_RATE_GRID.length + rhos * (runs + ROBUSTNESS_DRAWS.length * ROBUSTNESS_RUNS + runs);
+// Data sets: the pilots' per (ρ, run) for each (model, rate) group (§3.3's included), then one per (ρ, run) per table.
+const dataSets = PILOT_RUNS * rhos * (models + 1) * LEARNING_RATE_GRID.length + rhos * (runs + ROBUSTNESS_DRAWS.length * ROBUSTNESS_RUNS + runs);
 const h = (s: number): string => `${(s / 3600).toFixed(1)} h`;
 console.log('\n| length L | pilot | main | robustness | §3.3 | data | CPU time | wall, 2 workers |');
 console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
@@ -50,7 +50,8 @@ for (const e of candidateLengths(PAPER_FIRST_EPOCHS, PAPER_SYNTHETIC.epochs)) {
   const L = e * steps;
   const main = runs * rhos * L * perModelStep;
   const robust = ROBUSTNESS_DRAWS.length * ROBUSTNESS_RUNS * rhos * L * perModelStep;
-  const s33 = runs * rhos * L / rate['shared-bottom-16'];
+  // §3.3: its own pilot (to the cap), then its runs.
+  const s33 = (PILOT_RUNS * rhos * LEARNING_RATE_GRID.length * cap + runs * rhos * L) / rate['shared-bottom-16'];
   const data = dataSets * generate;
   const cpu = pilot + main + robust + s33 + data;
   console.log(`| ${L} | ${h(pilot)} | ${h(main)} | ${h(robust)} | ${h(s33)} | ${h(data)} | ${h(cpu)} | **${h(cpu / WORKERS)}** |`);

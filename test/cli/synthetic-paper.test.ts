@@ -27,6 +27,7 @@ describe('mmoe-ts synthetic --paper (tiny sizes)', () => {
     expect(r.stdout).toContain('Train–test gap at the end (loss on the first 32 training rows against the test rows; medians over runs):');
     expect(r.stdout).toMatch(/\| claim +\| main \(sine draw 0\) \(3 runs\) \| sine draw 1 \(2 runs\) \| sine draw 2 \(2 runs\) \| linear generator \(no sine terms\) \(2 runs\) \|/);
     expect(r.stdout).toContain("## §3.3: Shared-Bottom with the paper's bottom of 16 units, 3 runs per ρ");
+    expect(r.stdout).toMatch(/^Its rate from a pilot of its own \(2 runs per ρ and rate on the pilot's data sets\), the lowest final validation loss at 4 steps: lr 1e-4 \d\.\d{4}, lr 1e-3 \d\.\d{4}, lr 1e-2 \d\.\d{4}; chosen 1e-\d\.$/m);
     for (const f of ['curves.svg', 'histograms.svg', 'label-correlation.svg', 'section-3.3.svg', 'tables.json', 'metrics.json', 'results.jsonl']) expect(existsSync(join(out, f))).toBe(true);
     const svg = readFileSync(join(out, 'label-correlation.svg'), 'utf8');
     for (const name of ['main: sine draw 0', 'sine draw 1', 'sine draw 2', 'linear generator (no sine terms)']) expect(svg).toContain(name);
@@ -35,10 +36,10 @@ describe('mmoe-ts synthetic --paper (tiny sizes)', () => {
     expect(tables.studies.map((s: { name: string }) => s.name)).toEqual(['sine-1', 'sine-2', 'linear', 'section-3.3']);
     expect(tables.labelCorrelation[0].points).toHaveLength(41);
 
-    // Run again on the same results file (pilot 36, main 18, robustness 36, §3.3 6 jobs): nothing is trained, the same report.
+    // Run again on the same results file (pilot 36, main 18, robustness 36, §3.3 12 + 6 jobs): nothing is trained, the same report.
     const again = await captureCli(['synthetic', '--paper', ...tiny, '--out', out]);
     expect(again.status).toBe(0);
-    expect(again.stdout).toContain('(96 finished jobs found and kept, 0 trained by this call)');
+    expect(again.stdout).toContain('(108 finished jobs found and kept, 0 trained by this call)');
     const strip = (s: string): string => s.replace(/^Results file: .*$/m, '').replace(/^took .*$/m, '');
     expect(strip(again.stdout)).toEqual(strip(r.stdout));
   });

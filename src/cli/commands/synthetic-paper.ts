@@ -132,8 +132,13 @@ export function reportPaper(io: CliIO, out: PaperOutcome, mode: 'paper' | 'pilot
   }
   const s33 = out.studies.find((st) => st.name === 'section-3.3');
   if (s33 !== undefined) {
-    println(io, `## ${s33.title}, ${s33.result.settings.runs} runs per ρ (the main runs' data sets, Shared-Bottom's rate)`);
+    println(io, `## ${s33.title}, ${s33.result.settings.runs} runs per ρ (the main runs' data sets and length)`);
     println(io);
+    if (s33.pilotScores !== undefined) {
+      println(io, `Its rate from a pilot of its own (${out.pilot.runsPerCell} runs per ρ and rate on the pilot's data sets), the lowest final validation loss at ${totalSteps(s33.result.settings)} steps: ` +
+        `${Object.entries(s33.pilotScores).map(([g, v]) => `lr ${rate(Number(g))} ${fixed(v)}`).join(', ')}; chosen ${rate(s33.result.settings.lr['shared-bottom'])}.`);
+      println(io);
+    }
     medianTable(io, s33.result, variance);
     stuckLines(io, s33.result, variance);
     printFindings(io, s33.result, '§3.3 findings');

@@ -46,6 +46,8 @@ export interface PilotLength {
   steps: number;
   /** The rates chosen at this length. */
   lr: Record<SyntheticModelName, number>;
+  /** Per model and rate: the final validation loss at this length, averaged over ρ (what the choice minimised). */
+  scores: Record<string, Record<string, number>>;
   /** Per model (at its rate) and ρ: v(¾L) / v(L) − 1 of the mean validation curve. */
   improvements: Array<{ model: SyntheticModelName; correlation: number; lastQuarter: number; final: number }>;
   /** Whether every improvement is under LENGTH_TOLERANCE. */
@@ -117,7 +119,7 @@ export function choosePilot(s: SyntheticSettings, runs: readonly SyntheticRun[],
       return { model: m, correlation: rho, lastQuarter: valueAt(c, Math.floor(0.75 * steps), true) / final - 1, final };
     }));
     const met = improvements.every((g) => g.lastQuarter < LENGTH_TOLERANCE);
-    lengths.push({ epochs, steps, lr, improvements, met });
+    lengths.push({ epochs, steps, lr, scores, improvements, met });
     if (met) break;
   }
   const chosen = lengths[lengths.length - 1];

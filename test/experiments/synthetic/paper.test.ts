@@ -118,7 +118,7 @@ describe('syntheticPaper: robustness tables and the §3.3 experiment', () => {
     expect(o.studies.map((st) => st.name)).toEqual(['sine-1', 'sine-2', 'linear', 'section-3.3']);
     const main = o.result!;
     for (const st of o.studies) {
-      expect(st.result.settings.lr).toEqual(main.settings.lr);
+      if (st.name !== 'section-3.3') expect(st.result.settings.lr).toEqual(main.settings.lr);
       expect(st.result.settings.epochs).toBe(main.settings.epochs);
     }
     const [s1, , linear, s33] = o.studies.map((st) => st.result);
@@ -128,6 +128,12 @@ describe('syntheticPaper: robustness tables and the §3.3 experiment', () => {
     // No sine terms: at ρ = 1 the two labels differ only by their noise.
     expect(linear.labelCorrelations.find((l) => l.correlation === 1)!.values[0]).toBeGreaterThan(0.98);
     expect(s33.settings).toMatchObject({ models: ['shared-bottom'], bottomUnits: 16, bottomRule: 'given' });
+    // §3.3's own pilot: the rate with the lowest final validation loss at the main length.
+    const scores = o.studies[3].pilotScores!;
+    expect(Object.keys(scores)).toEqual(['0.0001', '0.001', '0.01']);
+    const best = Object.entries(scores).sort((a, b) => a[1] - b[1])[0][0];
+    expect(s33.settings.lr['shared-bottom']).toBe(Number(best));
+    expect(readFileSync(join(dir, 'sb.jsonl'), 'utf8').split('\n').filter((l) => l.startsWith('{"key":"section-3.3/pilot/')).length).toBe(6);
     expect(s33.runs).toHaveLength(2);
     // Paired with the main table: the same data set per run (same label correlation), another model.
     expect(s33.labelCorrelations).toEqual(main.labelCorrelations);
