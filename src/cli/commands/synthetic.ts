@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { modelLabel } from '../../experiments/figures.js';
 import {
   DEMO_STACK, DEMO_SYNTHETIC, FULL_SYNTHETIC, LEARNING_RATE_GRID, PAPER_FIRST_EPOCHS, PAPER_SYNTHETIC, ROBUSTNESS_RUNS, SECTION_33_BOTTOM_UNITS, SYNTHETIC_MODELS,
-  candidateLengths, resolveSyntheticSettings, stepsPerEpoch, totalSteps, type SyntheticExperimentOptions, type SyntheticSettings, type SyntheticModelName,
+  candidateLengths, resolveSyntheticSettings, stepsPerEpoch, type SyntheticExperimentOptions, type SyntheticSettings, type SyntheticModelName,
 } from '../../experiments/synthetic/index.js';
 import { SYNTHETIC_PILOT } from '../../experiments/synthetic/index.js';
 import { MAX_DEFAULT_WORKERS, syntheticExperimentParallel } from '../../experiments/synthetic/index.js';
