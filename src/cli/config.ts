@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { modelNames, type ModelName, type TaskType } from '../models/index.js';
+import type { ModelCheckpointOptions } from '../train/checkpoint-node.js';
 import type { EarlyStoppingOptions } from '../train/history.js';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../train/optimizer-registry.js';
 import { unknownKey } from '../validation/options.js';
@@ -53,16 +54,10 @@ export interface TrainingSpec {
 }
 
 /** training.checkpoint: ModelCheckpoint's options, `dir` resolved (default: `<--out>/checkpoints`). */
-export interface CheckpointSpec {
+export type CheckpointSpec = Omit<ModelCheckpointOptions, 'dir'> & {
   /** Absolute, or undefined for `<--out>/checkpoints`. */
   dir?: string;
-  monitor?: string;
-  mode?: 'min' | 'max' | 'auto';
-  saveBest?: boolean;
-  saveLast?: boolean;
-  everyEpochs?: number;
-  everySteps?: number;
-}
+};
 
 /** A validated `train --config` file (see the README for the format). */
 export interface TrainConfig {
