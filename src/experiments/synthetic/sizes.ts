@@ -14,8 +14,8 @@ export const DEMO_RUNS = 20;
  * `npm run demo`: --paper's generator, models, paired design and tests, shorter. Two ρ (the ends of
  * --paper's three: F2 compares them, F3 holds at each), 65,536 rows seen 6 times (3,072 steps of
  * batch 128: --paper's first checkpoint, the old protocol's whole length), the 20 runs of a cell
- * trained as one stack of DEMO_STACK. Timed on this 2-core machine (`time npm run demo`, load
- * average ~2 from other jobs, after the lead's faster stacked step): 2m16s, 255 s of CPU time.
+ * trained as one stack of DEMO_STACK. Timed on a clean clone on this 2-core machine (load average
+ * ~2 from other jobs, after the lead's faster stacked step): 2m14s, 247 s of CPU time.
  */
 export const DEMO_SYNTHETIC = {
   runs: DEMO_RUNS, trainSize: 65536, validationSize: 512, testSize: 1024, batchSize: 128, epochs: 6, logEvery: 128, correlations: [0.5, 1],
