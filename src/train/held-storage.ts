@@ -121,24 +121,27 @@ export function inStorageScope<T>(roots: readonly unknown[], fn: () => T, carry:
   }
 }
 
+/** A tensor's storage and its gradient's (a tensor put in a field since the last walk keeps both). */
+function pushTensor(out: Held[], t: NDArray): void {
+  const r = real(t);
+  out.push(r.data);
+  const g = gradientStorage(r as Tensor);
+  if (g !== null) out.push(g);
+}
+
 /** Re-reads what the slots reference now: their tensors' storage and gradients, their fields' arrays. */
 function heldInSlots(slots: Slots): Held[] {
   const out: Held[] = [];
-  for (const t of slots.tensors) {
-    const r = real(t);
-    out.push(r.data);
-    const g = gradientStorage(r as Tensor);
-    if (g !== null) out.push(g);
-  }
+  for (const t of slots.tensors) pushTensor(out, t);
   const { objects, keys } = slots;
   for (let i = 0; i < objects.length; i++) {
     const x = (objects[i] as Record<string, unknown>)[keys[i]];
     if (x === null || typeof x !== 'object') continue;
-    if (x instanceof NDArray) out.push(real(x).data);
+    if (x instanceof NDArray) pushTensor(out, x);
     else if (x instanceof Float32Array || x instanceof Float64Array) out.push(x);
     else if (Array.isArray(x) || x instanceof Map || x instanceof Set) {
       for (const y of (x instanceof Map ? x.values() : x)) {
-        if (y instanceof NDArray) out.push(real(y).data);
+        if (y instanceof NDArray) pushTensor(out, y);
         else if (y instanceof Float32Array || y instanceof Float64Array) out.push(y);
       }
     }

@@ -145,14 +145,15 @@ function build(exports: Record<string, unknown>, memory: WasmMemory): GlueKernel
 /** The optimizer entry points over the kernels named with `suffix` ('' exact, 'F32' float32 lanes). */
 function optimizers(k: (name: string) => K, suffix: string): GlueOptimizers {
   // Adam has float32 lanes only: its JavaScript loop on float32 storage computes in float32 too.
-  const adam = k('adamF32'), adamDecay = k('adamDecayF32'), adamAmsgrad = k('adamAmsgradF32');
+  const adam = k('adamF32'), adamDecay = k('adamDecayF32'), adamAmsgrad = k('adamAmsgradF32'), adamAmsgradPlain = k('adamAmsgradPlainF32');
   const sgd = k(`sgd${suffix}`), sgdM = k(`sgdMomentum${suffix}`), sgdMF = k(`sgdMomentumFirst${suffix}`);
   const sgdN = k(`sgdMomentumNesterov${suffix}`), sgdNF = k(`sgdMomentumFirstNesterov${suffix}`);
   const rms = k(`rmsprop${suffix}`), rmsC = k(`rmspropCentered${suffix}`), rmsM = k(`rmspropMomentum${suffix}`);
   const rmsCM = k(`rmspropCenteredMomentum${suffix}`);
   return {
     adam: (n, theta, grad, m, v, vmax, b1, b2, decayed, shrink, l2, stepSize, bc2Sqrt, eps) => {
-      if (vmax !== 0) adamAmsgrad(n, theta, grad, m, v, vmax, b1, b2, shrink, l2, stepSize, bc2Sqrt, eps);
+      if (vmax !== 0 && decayed) adamAmsgrad(n, theta, grad, m, v, vmax, b1, b2, shrink, l2, stepSize, bc2Sqrt, eps);
+      else if (vmax !== 0) adamAmsgradPlain(n, theta, grad, m, v, vmax, b1, b2, stepSize, bc2Sqrt, eps);
       else if (decayed) adamDecay(n, theta, grad, m, v, b1, b2, shrink, l2, stepSize, bc2Sqrt, eps);
       else adam(n, theta, grad, m, v, b1, b2, stepSize, bc2Sqrt, eps);
     },

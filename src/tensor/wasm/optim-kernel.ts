@@ -15,6 +15,8 @@ import { F64, I32, V128, type FunctionBuilder, type Local, type ModuleBuilder } 
  *   adamF32(n, θ, g, m, v, b1, b2, stepSize, bc2Sqrt, eps)                 adam-float32.ts
  *   adamDecayF32(n, θ, g, m, v, b1, b2, shrink, l2, stepSize, bc2Sqrt, eps)  (decayed)
  *   adamAmsgradF32(n, θ, g, m, v, vmax, b1, b2, shrink, l2, stepSize, bc2Sqrt, eps)
+ *   adamAmsgradPlainF32(n, θ, g, m, v, vmax, b1, b2, stepSize, bc2Sqrt, eps)   (no decay: θ·1 and
+ *       g + 0·θ would turn an infinite θ into NaN where PyTorch and the JavaScript loop skip them)
  *   sgd(n, θ, g, lr, wd)                                                   SGD, momentum 0
  *   sgdMomentum{,First}{,Nesterov}(n, θ, g, buf, lr, wd, mu, dampening)     SGD, momentum > 0
  *   adagrad(n, θ, g, sum, clr, wd, eps)
@@ -208,6 +210,7 @@ function rmspropSpec(name: string, centered: boolean, momentum: boolean): OptimS
 
 export const OPTIM_SPECS: readonly OptimSpec[] = [
   adamSpec('adam', false, false), adamSpec('adamDecay', true, false), adamSpec('adamAmsgrad', true, true),
+  adamSpec('adamAmsgradPlain', false, true),
   {
     name: 'sgd', streams: ['theta', 'grad'], scalars: ['lr', 'wd'],
     body: (c) => c.set('theta', c.sub(c.s.theta, c.mul(c.s.lr, c.add(c.s.grad, c.mul(c.s.wd, c.s.theta))))),

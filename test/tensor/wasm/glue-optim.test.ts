@@ -138,6 +138,30 @@ function compare(c: Case, kernels: () => GlueOptimizers, check: Check, tiny = tr
 
 describe.skipIf(!wasmFeatures().simd)('fused optimizer kernels, bit-identical to src/nn/optim', () => {
   for (const c of CASES) it(c.name, () => compare(c, () => glueKernels()!, (got, want, tag) => expectSameBits(got, want, tag)));
+
+  it('Adam on non-finite weights: every path (plain, L2, AdamW, AMSGrad with and without decay) as JavaScript has it', () => {
+    // θ·1 and g + 0·θ turn an infinite θ into NaN: a path without decay must not compute them.
+    const theta0 = Float32Array.from([Infinity, -Infinity, NaN, 0.5, -0, 3e38, -1e-40]);
+    const g = Float32Array.from([0.1, -0.2, 0.3, -0, 0.25, 1e30, 2]);
+    const n = theta0.length;
+    for (const c of [adamCase({}, false), adamCase({ amsgrad: true }, false), adamCase({ weightDecay: 0.1 }, false),
+      adamCase({ amsgrad: true, weightDecay: 0.1 }, false), adamCase({ amsgrad: true }, true), adamCase({ amsgrad: true, weightDecay: 0 }, true)]) {
+      const p = tensor(Array.from(theta0), { dtype: 'float32', requiresGrad: true });
+      const opt = c.make(p);
+      const L = new ArenaLayout(0);
+      const pth = L.put(theta0), pg = L.put(g);
+      const ps = c.keys.map(() => L.put(new Float32Array(n)));
+      for (let t = 1; t <= 2; t++) {
+        p.grad = tensor(Array.from(g), { dtype: 'float32' });
+        opt.step();
+        c.call(glueKernels()!, n, pth, pg, ps, t);
+        expectSameBits(L.get(pth, n), p.data as Float32Array, `${c.name} step ${t} θ`);
+        const st = opt.state.get(p)!;
+        c.keys.forEach((key, i) => expectSameBits(L.get(ps[i], n), st[key] as Float32Array, `${c.name} step ${t} ${key}`));
+      }
+      L.checkGuards(c.name);
+    }
+  });
 });
 
 /*
