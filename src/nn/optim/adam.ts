@@ -60,24 +60,31 @@ export class Adam extends Optimizer<AdamOptions> {
     checkBoolean(name, 'amsgrad', g.amsgrad);
   }
 
-  protected update(p: Tensor, grad: Storage, group: ParamGroup<AdamOptions>, state: ParamState): void {
+  /** This parameter's state buffers and this step's scalars (the step count advanced), as both update paths use them. */
+  private stepOf(p: Tensor, group: ParamGroup<AdamOptions>, state: ParamState) {
     const { lr, eps, weightDecay: wd, amsgrad } = group;
     const [b1, b2] = group.betas;
     const m = this.buffer(state, 'expAvg', p);
     const v = this.buffer(state, 'expAvgSq', p);
     const t = ((state.step as number | undefined) ?? 0) + 1;
     state.step = t;
-    const stepSize = lr / (1 - Math.pow(b1, t));
-    const bc2Sqrt = Math.sqrt(1 - Math.pow(b2, t));
-    const theta = p.data;
-    const shrink = this.decoupled ? 1 - lr * wd : 1, l2 = this.decoupled ? 0 : wd;
     const vmax = amsgrad ? this.buffer(state, 'maxExpAvgSq', p) : null;
-    if (tryAdam(theta, grad, m, v, vmax, b1, b2, wd !== 0, shrink, l2, stepSize, bc2Sqrt, eps)) return;
+    return {
+      m, v, vmax, b1, b2, eps, decayed: wd !== 0,
+      shrink: this.decoupled ? 1 - lr * wd : 1, l2: this.decoupled ? 0 : wd,
+      stepSize: lr / (1 - Math.pow(b1, t)), bc2Sqrt: Math.sqrt(1 - Math.pow(b2, t)),
+    };
+  }
+
+  protected update(p: Tensor, grad: Storage, group: ParamGroup<AdamOptions>, state: ParamState): void {
+    const { m, v, vmax, b1, b2, eps, decayed, shrink, l2, stepSize, bc2Sqrt } = this.stepOf(p, group, state);
+    const theta = p.data;
+    if (tryAdam(theta, grad, m, v, vmax, b1, b2, decayed, shrink, l2, stepSize, bc2Sqrt, eps)) return;
     if (theta instanceof Float32Array) {
-      adamFloat32(theta, grad, 0, m, v, vmax, 0, theta.length, b1, b2, wd !== 0, shrink, l2, stepSize, bc2Sqrt, eps);
+      adamFloat32(theta, grad, 0, m, v, vmax, 0, theta.length, b1, b2, decayed, shrink, l2, stepSize, bc2Sqrt, eps);
     } else if (vmax !== null) {
       adamAmsgrad(theta, grad, m, v, vmax, b1, b2, shrink, l2, stepSize, bc2Sqrt, eps);
-    } else if (wd !== 0) {
+    } else if (decayed) {
       adamDecay(theta, grad, m, v, b1, b2, shrink, l2, stepSize, bc2Sqrt, eps);
     } else {
       adamPlain(theta, grad, m, v, b1, b2, stepSize, bc2Sqrt, eps);
@@ -86,15 +93,8 @@ export class Adam extends Optimizer<AdamOptions> {
 
   /** Lazy Adam on a row-sparse gradient: touched rows only (see lazy-rows.ts). */
   protected override updateRows(p: Tensor, s: RowSparse, group: ParamGroup<AdamOptions>, state: ParamState): void {
-    const { lr, eps, weightDecay: wd, amsgrad } = group;
-    const [b1, b2] = group.betas;
-    const m = this.buffer(state, 'expAvg', p);
-    const v = this.buffer(state, 'expAvgSq', p);
-    const t = ((state.step as number | undefined) ?? 0) + 1;
-    state.step = t;
-    const vmax = amsgrad ? this.buffer(state, 'maxExpAvgSq', p) : null;
-    adamRows(p.data, s, m, v, vmax, b1, b2, wd !== 0, this.decoupled ? 1 - lr * wd : 1, this.decoupled ? 0 : wd,
-      lr / (1 - Math.pow(b1, t)), Math.sqrt(1 - Math.pow(b2, t)), eps);
+    const { m, v, vmax, b1, b2, eps, decayed, shrink, l2, stepSize, bc2Sqrt } = this.stepOf(p, group, state);
+    adamRows(p.data, s, m, v, vmax, b1, b2, decayed, shrink, l2, stepSize, bc2Sqrt, eps);
   }
 }
 
