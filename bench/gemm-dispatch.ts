@@ -1,12 +1,13 @@
 import { NDArray, Generator, matmulArray, setBackend, setNumThreads } from '../src/tensor/index.js';
-import { threadsReady } from '../src/tensor/wasm/runtime.js';
+import { setGemmPath, threadsReady } from '../src/tensor/wasm/runtime.js';
 import { fmt, markdownTable, msRange } from './lib/report.js';
 import { interleave } from './lib/timing.js';
 
 /*
  * Where each float32 GEMM path pays, for the thresholds in src/tensor: the JavaScript kernels
- * (direct below DIRECT_MAX_WORK, packed above), WebAssembly on one thread, and WebAssembly on the
- * pool. Shapes: small cubes around the crossovers, the models' own products, and the batched tiny
+ * (direct below DIRECT_MAX_WORK, packed above), WebAssembly on one thread (by the path it chooses,
+ * and forced to the packed path: where the narrow one applies, it must be the faster), and
+ * WebAssembly on the pool. Shapes: small cubes around the crossovers, the models' own products, and the batched tiny
  * products of a gate mix. One process, interleaved round by round.
  *   npx tsx --experimental-wasm-relaxed-simd bench/gemm-dispatch.ts   (or: npm run bench:gemm)
  */
@@ -19,6 +20,9 @@ const shapes: Shape[] = [
   { name: 'expert wgrad TN 16×100×128', batch: 1, M: 16, N: 100, K: 128, ta: true, tb: false },
   { name: 'bench NN [512,256]·[256,64]', batch: 1, M: 512, N: 64, K: 256, ta: false, tb: false },
   { name: 'gate mix 128×[2,8]·[8,16]', batch: 128, M: 2, N: 16, K: 8, ta: false, tb: false },
+  { name: 'stacked gates 32×128×16×100 NT', batch: 32, M: 128, N: 16, K: 100, ta: false, tb: true },
+  { name: 'stacked tower 32×128×8×16 NT', batch: 32, M: 128, N: 8, K: 16, ta: false, tb: true },
+  { name: 'stacked experts 32×128×128×100 NT', batch: 32, M: 128, N: 128, K: 100, ta: false, tb: true },
 ];
 
 const gen = new Generator(3);
@@ -37,17 +41,18 @@ for (const s of shapes) {
   const f = (): void => void matmulArray(a, b, flags);
   const t = await interleave(s.name, [
     { name: 'js', before: () => setBackend('js'), fn: f },
-    { name: 'wasm-1', before: () => { setBackend('wasm'); setNumThreads(1); }, fn: f },
-    { name: `wasm-${ready}`, before: () => { setBackend('wasm'); setNumThreads(ready); }, fn: f },
+    { name: 'wasm-1', before: () => { setBackend('wasm'); setNumThreads(1); setGemmPath('auto'); }, fn: f },
+    { name: 'wasm-1 packed', before: () => { setNumThreads(1); setGemmPath('packed'); }, fn: f },
+    { name: `wasm-${ready}`, before: () => { setNumThreads(ready); setGemmPath('auto'); }, fn: f },
   ], 3, { minSamples: 5, maxTime: 0.3 });
-  const js = t.get('js')!, w1 = t.get('wasm-1')!, wn = t.get(`wasm-${ready}`)!;
+  const js = t.get('js')!, w1 = t.get('wasm-1')!, packed = t.get('wasm-1 packed')!, wn = t.get(`wasm-${ready}`)!;
   const gflops = (ms: number): string => fmt((2 * s.batch * s.M * s.N * s.K) / (ms * 1e6));
   rows.push([s.name, String(s.batch * s.M * s.N * s.K), msRange(js), msRange(w1), msRange(wn),
-    gflops(js.medianMs), gflops(w1.medianMs), gflops(wn.medianMs), fmt(js.medianMs / w1.medianMs), fmt(w1.medianMs / wn.medianMs)]);
+    gflops(js.medianMs), gflops(w1.medianMs), gflops(wn.medianMs), fmt(js.medianMs / w1.medianMs), fmt(packed.medianMs / w1.medianMs), fmt(w1.medianMs / wn.medianMs)]);
   process.stderr.write(`${s.name} done\n`);
 }
 setBackend('wasm');
 console.log(markdownTable(
-  ['shape', 'MACs', 'js ms', 'wasm 1 thr ms', `wasm ${ready} thr ms`, 'js GF/s', 'wasm-1 GF/s', `wasm-${ready} GF/s`, 'wasm-1 vs js', `${ready} thr vs 1`],
+  ['shape', 'MACs', 'js ms', 'wasm 1 thr ms', `wasm ${ready} thr ms`, 'js GF/s', 'wasm-1 GF/s', `wasm-${ready} GF/s`, 'wasm-1 vs js', 'wasm-1 vs packed only', `${ready} thr vs 1`],
   rows,
 ));

@@ -2,13 +2,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Generator, NDArray, WASM_MIN_WORK, getBackend, matmulArray, setBackend } from '../../src/tensor/index.js';
 import { wasmFeatures } from '../../src/tensor/wasm/features.js';
 import { KC } from '../../src/tensor/wasm/gemm-kernel.js';
-import { TILE, relaxedSimdActive, setRelaxedSimd, wasmAvailable, wasmGemm } from '../../src/tensor/wasm/runtime.js';
+import { TILE, relaxedSimdActive, setGemmPath, setRelaxedSimd, wasmAvailable, wasmGemm, type GemmPath } from '../../src/tensor/wasm/runtime.js';
 
 /*
  * The WebAssembly GEMM against a float64 triple loop over the same float32 inputs, in both
  * arithmetic modes this runtime can run (relaxed-SIMD FMA when accepted — vitest.config.ts passes
- * --experimental-wasm-relaxed-simd — and plain mul+add, forced). The bound is float32's for a
- * sum: |err| ≤ 1e-5 · Σ_k |a_ik·b_kj| (+ |c| when accumulating into C).
+ * --experimental-wasm-relaxed-simd — and plain mul+add, forced), and by both its paths (packed,
+ * and narrow where that applies: one K block), which must also agree bit for bit. The bound is
+ * float32's for a sum: |err| ≤ 1e-5 · Σ_k |a_ik·b_kj| (+ |c| when accumulating into C).
  */
 
 const gen = new Generator(8);
@@ -56,8 +57,21 @@ function expectWithinBound(got: Float32Array, cOff: number, ref: { out: Float64A
   expect(worst, `${what}: worst err/bound ${worst} at ${at}`).toBeLessThanOrEqual(1);
 }
 
-/** Runs one problem through wasmGemm with operand offsets, accumulating or not; checks C's edges too. */
+const PATHS: GemmPath[] = ['packed', 'narrow'];
+
+/** Runs one problem through wasmGemm by each path with operand offsets, accumulating or not; checks C's edges too. */
 function check(p: Problem, accumulate: boolean, what: string): void {
+  for (const path of PATHS) {
+    setGemmPath(path);
+    try {
+      checkOne(p, accumulate, `${what} (${path})`);
+    } finally {
+      setGemmPath('auto');
+    }
+  }
+}
+
+function checkOne(p: Problem, accumulate: boolean, what: string): void {
   const aOff = 3, bOff = 5, cOff = 7;
   const lenA = (p.aStride ? p.batch : 1) * p.M * p.K, lenB = (p.bStride ? p.batch : 1) * p.K * p.N;
   const A = rand(aOff + lenA + 2), B = rand(bOff + lenB + 2);
@@ -134,30 +148,61 @@ describe.skipIf(!wasmFeatures().simd)('WebAssembly GEMM against a float64 refere
 
       it('aliased operands (A === B, the Gram matrices xᵀx and x·xᵀ) and C holding old values', () => {
         setRelaxedSimd(mode.relaxed);
-        for (const [rows, cols] of [[37, 19], [128, 16], [5, 300]]) {
+        for (const [rows, cols] of [[37, 19], [128, 16], [5, 300]]) for (const path of PATHS) {
+          setGemmPath(path);
           const x = rand(rows * cols);
           for (const [ta, tb, M, N] of [[true, false, cols, cols], [false, true, rows, rows]] as const) {
             const C = rand(M * N), C0 = C.slice();
             expect(wasmGemm(1, M, N, ta ? rows : cols, x, 0, 0, ta, x, 0, 0, tb, C, 0, true)).toBe(true);
             const p: Problem = { batch: 1, M, N, K: ta ? rows : cols, transA: ta, transB: tb, aStride: 0, bStride: 0 };
-            expectWithinBound(C, 0, reference(p, x, 0, x, 0, C0, 0), `alias ${tag(ta, tb)} [${rows},${cols}]`);
+            expectWithinBound(C, 0, reference(p, x, 0, x, 0, C0, 0), `alias ${tag(ta, tb)} [${rows},${cols}] (${path})`);
           }
         }
+        setGemmPath('auto');
       });
     });
   }
 
   it('overwriting C (no accumulate) gives the bits of accumulating onto a zeroed C, whatever C held, across KC blocks and tile edges', () => {
     for (const [M, N, K] of edgeShapes) {
-      for (const [ta, tb] of layouts) {
+      for (const [ta, tb] of layouts) for (const path of PATHS) {
+        setGemmPath(path);
         const A = rand(M * K), B = rand(K * N);
         const zeroed = new Float32Array(2 * M * N);
         const junk = new Float32Array(2 * M * N).fill(Number.NaN);
         expect(wasmGemm(2, M, N, K, A, 0, 0, ta, B, 0, 0, tb, zeroed, 0, true)).toBe(true);
         expect(wasmGemm(2, M, N, K, A, 0, 0, ta, B, 0, 0, tb, junk, 0, false)).toBe(true);
-        expect(Buffer.from(junk.buffer).equals(Buffer.from(zeroed.buffer)), `${tag(ta, tb)} ${M}×${N}×${K}`).toBe(true);
+        expect(Buffer.from(junk.buffer).equals(Buffer.from(zeroed.buffer)), `${tag(ta, tb)} ${M}×${N}×${K} (${path})`).toBe(true);
       }
     }
+    setGemmPath('auto');
+  });
+
+  it('the narrow path gives the packed path\'s bits: every layout, tile and lane edge, batched and shared operands, accumulating and not', () => {
+    const bits = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+    for (const mode of modes) {
+      setRelaxedSimd(mode.relaxed);
+      for (const [ta, tb] of layouts) {
+        for (const [batch, M, N, K, shared] of [
+          [1, 1, 1, 1, ''], [1, 3, 5, 7, ''], [2, MR - 1, NR - 1, 9, 'A'], [3, MR + 1, NR + 1, 13, 'B'], [2, 13, 3 * NR + 3, 31, ''],
+          [4, 2, 16, 8, ''], [4, 8, 16, 2, 'A'], [4, 2, 8, 16, 'B'], [2, 17, 256, KC, ''], [1, 64, 100, 128, ''], [1, 129, 24, 100, ''],
+        ] as const) {
+          const A = rand(batch * M * K), B = rand(batch * K * N), C0 = rand(batch * M * N);
+          const sa = shared === 'A' ? 0 : M * K, sb = shared === 'B' ? 0 : K * N;
+          for (const acc of [false, true]) {
+            const out = PATHS.map((path) => {
+              setGemmPath(path);
+              const C = C0.slice();
+              expect(wasmGemm(batch, M, N, K, A, 0, sa, ta, B, 0, sb, tb, C, 0, acc)).toBe(true);
+              return bits(C);
+            });
+            expect(out[1].equals(out[0]), `${mode.name} ${tag(ta, tb)} ${batch}×[${M},${N},${K}] shared ${shared || '-'} acc=${acc}`).toBe(true);
+          }
+        }
+      }
+    }
+    setGemmPath('auto');
+    setRelaxedSimd(true);
   });
 
   it('matmulArray dispatches float32 to it and float64 to the JavaScript kernels', () => {

@@ -48,7 +48,7 @@ export interface GemmModuleOptions extends TileShape {
 type Expr = () => void;
 
 /** A few expression helpers over i32 locals, so the loop nests below read like the math. */
-function exprs(f: FunctionBuilder) {
+export function exprs(f: FunctionBuilder) {
   const v = (l: Local): Expr => () => void f.localGet(l);
   const k = (n: number): Expr => () => void f.i32.const(n);
   const bin = (op: () => void) => (a: Expr, b: Expr): Expr => () => { a(); b(); op(); };
@@ -154,6 +154,19 @@ export function emitPack(m: ModuleBuilder, fnName: string, W: number): number {
 }
 
 /**
+ * acc += a·b in f32x4 lanes: fused where relaxed (and the hardware has FMA), else mul then add.
+ * Every kernel that must give the packed GEMM's bits accumulates through this one expression.
+ */
+export function madd(f: FunctionBuilder, relaxed: boolean, acc: Local, a: Local, b: Local): void {
+  if (relaxed) {
+    f.localGet(a); f.localGet(b); f.localGet(acc); f.f32x4.relaxedMadd();
+  } else {
+    f.localGet(acc); f.localGet(a); f.localGet(b); f.f32x4.mul(); f.f32x4.add();
+  }
+  f.localSet(acc);
+}
+
+/**
  * kernel(pa, pb, kc, c, ldc, mr, nr, tile, first): the MR×NR block of C at byte address c (row
  * pitch ldc bytes) += packed A panel · packed B panel over kc (first = 1: written as 0 + the sums,
  * C not read). The accumulators are MR·NR/4 v128 locals;
@@ -180,12 +193,7 @@ export function emitKernel(m: ModuleBuilder, t: GemmModuleOptions): number {
         for (let r = 0; r < MR; r++) {
           f.localGet(pa); f.v128.load32Splat({ offset: 4 * r }); f.localSet(a);
           for (let q = 0; q < NV; q++) {
-            if (t.relaxed) {
-              f.localGet(a); f.localGet(b[q]); f.localGet(acc[r][q]); f.f32x4.relaxedMadd();
-            } else {
-              f.localGet(acc[r][q]); f.localGet(a); f.localGet(b[q]); f.f32x4.mul(); f.f32x4.add();
-            }
-            f.localSet(acc[r][q]);
+            madd(f, t.relaxed, acc[r][q], a, b[q]);
           }
         }
         set(pa, add(v(pa), k(4 * MR)));

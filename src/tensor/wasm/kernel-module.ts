@@ -1,6 +1,7 @@
 import { ModuleBuilder } from './assembler.js';
 import { emitCrossBackward, emitCrossForward } from './cross-kernel.js';
 import { emitGemm, emitKernel, emitPack, type GemmModuleOptions } from './gemm-kernel.js';
+import { emitNarrowGemm } from './gemm-narrow-kernel.js';
 import { emitMapKernels } from './map-kernel.js';
 import { emitOptimKernels } from './optim-kernel.js';
 import { emitRowKernels } from './row-kernel.js';
@@ -20,6 +21,7 @@ export function buildKernelModule(opts: GemmModuleOptions): Uint8Array {
   const packB = emitPack(m, 'packB', opts.nr);
   const kernel = emitKernel(m, opts);
   m.export(emitGemm(m, opts, packA, packB, kernel));
+  m.export(emitNarrowGemm(m, opts, packB));
   m.export(emitCrossForward(m, opts.relaxed));
   m.export(emitCrossBackward(m, opts.relaxed));
   emitMapKernels(m);

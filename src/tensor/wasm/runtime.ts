@@ -2,7 +2,7 @@ import { wasmApi, type WasmModule } from './api.js';
 import { Arena, align64 } from './arena.js';
 import { ArenaHeap } from './heap.js';
 import { wasmFeatures } from './features.js';
-import { workspaceBytes, type TileShape } from './gemm-kernel.js';
+import { KC, workspaceBytes, type TileShape } from './gemm-kernel.js';
 import { buildKernelModule } from './kernel-module.js';
 import { GEMM_ARGS, MAX_WORKERS, Pool, defaultThreadCount } from './pool.js';
 
@@ -26,8 +26,17 @@ export const TILE: TileShape = { mr: 4, nr: 8 };
  */
 export const THREAD_MIN_WORK = 1 << 22;
 
+/**
+ * The narrow GEMM serves products of one K block up to this many columns, and with A transposed
+ * only up to NARROW_MAX_M_TRANS_A rows: there a k step jumps a whole row of A, which packing hides
+ * (measured: bench/results/gemm-tuning.md).
+ */
+const NARROW_MAX_N = 256;
+const NARROW_MAX_M_TRANS_A = 64;
+
 interface Exports {
   gemm: (...args: number[]) => void;
+  gemmNarrow: (...args: number[]) => void;
   crossForward: (...args: number[]) => void;
   crossBackward: (...args: number[]) => void;
 }
@@ -184,6 +193,25 @@ export function poolChunkCounts(): number[] {
 
 const args = new Int32Array(GEMM_ARGS);
 
+export type GemmPath = 'auto' | 'packed' | 'narrow';
+let gemmPath: GemmPath = 'auto';
+
+/** Forces one GEMM path where both apply (tests compare their bits); 'auto' chooses by shape. */
+export function setGemmPath(p: GemmPath): void {
+  gemmPath = p;
+}
+
+/**
+ * The narrow GEMM (gemm-narrow-kernel.ts) where packing A does not pay: within one K block, up to
+ * NARROW_MAX_N columns, and with A transposed up to NARROW_MAX_M_TRANS_A rows. It gives the packed
+ * GEMM's bits, so the choice is only one of speed.
+ */
+function useNarrow(M: number, N: number, K: number, transA: boolean): boolean {
+  if (K > KC || N > NARROW_MAX_N) return false;
+  if (gemmPath !== 'auto') return gemmPath === 'narrow';
+  return !transA || M <= NARROW_MAX_M_TRANS_A;
+}
+
 /**
  * C[b] (+)= op(A[b])·op(B[b]) for b < batch, float32. Offsets and strides are in elements; a
  * stride of 0 shares that operand across the batch. With `accumulate` false, C's old values are
@@ -246,7 +274,9 @@ export function wasmGemm(
 
   const sA = 4 * (aStride ? M * K : 0), sB = 4 * (bStride ? K * N : 0), sC = 4 * M * N;
   const g = rt.exports.gemm;
-  if (parts === 1) {
+  if (parts === 1 && useNarrow(M, N, K, transA)) {
+    rt.exports.gemmNarrow(batch, sA, sB, sC, M, N, K, pA, +transA, pB, +transB, pC, base, overwrite);
+  } else if (parts === 1) {
     g(batch, sA, sB, sC, M, N, K, pA, +transA, pB, +transB, pC, 0, M, 0, N, base, overwrite);
   } else {
     // One chunk per thread, of whole products when there are enough of them, else of output rows
