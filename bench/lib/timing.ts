@@ -19,6 +19,8 @@ export interface Timing {
   medianMs: number;
   minMs: number;
   maxMs: number;
+  /** From `interleave`: the median of each round's samples, in round order (for paired ratios). */
+  roundMediansMs?: number[];
 }
 
 export function summarize(samplesMs: number[]): Timing {
@@ -88,18 +90,40 @@ export async function sampleAsync(fn: () => Promise<unknown>, opts: TimingOption
 /**
  * Runs the contenders in turn, `rounds` times (A B C A B C ...), and pools each one's samples, so
  * that a slow patch on the shared machine hits every contender rather than whichever ran then.
+ * Each round's median is kept too: ratios of the same round's medians (pairedRatio) cancel a
+ * machine whose speed drifts between rounds, which pooled medians do not.
  */
 export async function interleave(
   label: string, contenders: readonly Contender[], rounds: number, opts: TimingOptions = {},
 ): Promise<Map<string, Timing>> {
   const pooled = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
+  const perRound = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
   for (let r = 0; r < rounds; r++) {
     for (const c of contenders) {
       if (c.before) await c.before();
       const got = c.samples ? await c.samples(opts) : c.fn ? sample(`${label} ${c.name}`, c.fn, opts) : [];
       if (got.length === 0) throw new Error(`interleave: ${label} ${c.name} has neither fn nor samples, or gave no samples`);
       pooled.get(c.name)!.push(...got);
+      perRound.get(c.name)!.push(summarize(got).medianMs);
     }
   }
-  return new Map([...pooled].map(([k, v]) => [k, summarize(v)]));
+  return new Map([...pooled].map(([k, v]) => [k, { ...summarize(v), roundMediansMs: perRound.get(k)! }]));
+}
+
+export interface RatioStats {
+  median: number;
+  min: number;
+  max: number;
+  rounds: number;
+}
+
+/**
+ * `slow`'s time ÷ `fast`'s, round by round (each round's medians, from interleave): the median,
+ * min and max over rounds. > 1: `fast` is faster. Null without per-round medians on both sides.
+ */
+export function pairedRatio(fast: Timing, slow: Timing): RatioStats | null {
+  const a = fast.roundMediansMs, b = slow.roundMediansMs;
+  if (!a || !b || a.length === 0 || a.length !== b.length) return null;
+  const r = summarize(a.map((t, i) => b[i] / t));
+  return { median: r.medianMs, min: r.minMs, max: r.maxMs, rounds: a.length };
 }

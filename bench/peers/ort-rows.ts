@@ -50,7 +50,7 @@ export async function runOrtRows(ort: Ort, plan: Plan, log: (s: string) => void)
     const theirs = (await session.run(feeds))[output];
     check(`${item} output`, PEER, theirs.data as Float32Array, ours.data);
     const t = await racePeer(plan, item, threads, () => void predict(model, x, { batchSize: B }),
-      (o) => sampleAsync(() => session.run(feeds), o), { rounds: 4, minSamples: 10, maxTime: 0.75 }, log);
+      (o) => sampleAsync(() => session.run(feeds), o), { rounds: 8, minSamples: 10, maxTime: 0.4 }, log);
     rows.push({
       item, peer: PEER, threads, ...t, unit: B === 1 ? 'calls/s' : 'rows/s', rows: B,
       flops: forwardFlops(PAPER_PRODUCTS, PAPER.batch, B),

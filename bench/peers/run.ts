@@ -101,10 +101,11 @@ function cell(r: PeerRow, t: Timing | null): string {
 }
 const unitName = (r: PeerRow): string => (r.unit === 'ms' ? (r.models ? 'ms per model-step' : 'ms') : r.unit);
 const peerTable = markdownTable(
-  ['item', 'peer', 'threads', 'unit', 'ours', 'theirs', 'ours ÷ theirs', 'ours % SIMD peak', 'note'],
+  ['item', 'peer', 'threads', 'unit', 'ours', 'theirs', 'ours ÷ theirs (pooled medians)', 'per round: median (min–max)', 'ours % SIMD peak', 'note'],
   peerRows.map((r) => [
     r.item, r.peer, String(r.threads), unitName(r), cell(r, r.ours), cell(r, r.theirs),
     r.ours && r.theirs ? ratio(r.theirs.medianMs / r.ours.medianMs) : '',
+    r.paired ? `${ratio(r.paired.median)} (${fmt(r.paired.min)}–${fmt(r.paired.max)}, ${r.paired.rounds} rounds)` : '',
     r.ours && r.flops ? `${fmt((100 * r.flops) / (r.ours.medianMs * 1e6) / peakGflops)}%` : '',
     r.failed ? `FAILED: ${r.note}` : r.note ?? '',
   ]),

@@ -3,7 +3,8 @@ import type { PeerRow } from './peer-race.js';
 
 /*
  * Issue 15's targets that bench:peers can measure, judged from this run's rows: a ratio is their
- * median time ÷ ours (> 1: ours faster); "% peak" is the row's share of the WASM SIMD peak.
+ * time ÷ ours within each interleaved round, the median over rounds (> 1: ours faster; pooled
+ * medians where a row has no rounds); "% peak" is the row's share of the WASM SIMD peak.
  * (GEMM at 512³ is `npm run bench`'s; the --paper wall time is the CLI's.)
  */
 
@@ -28,7 +29,7 @@ export function judgeTargets(rows: readonly PeerRow[], peakGflops: number): Targ
     const unit = t.measure === 'ratio' ? '×' : t.measure === 'pctPeak' ? '% of peak' : 'ms';
     if (!r) return { what: t.what, value: null, unit, met: null, why: 'row not run' };
     if (!r.ours || (t.measure === 'ratio' && !r.theirs)) return { what: t.what, value: null, unit, met: null, why: r.note ?? 'a side did not run' };
-    const value = t.measure === 'ratio' ? r.theirs!.medianMs / r.ours.medianMs
+    const value = t.measure === 'ratio' ? r.paired?.median ?? r.theirs!.medianMs / r.ours.medianMs
       : t.measure === 'pctPeak' ? (100 * (r.flops ?? NaN)) / (r.ours.medianMs * 1e6) / peakGflops
         : r.ours.medianMs / (r.models ?? 1);
     const met = t.atLeast !== undefined ? value >= t.atLeast : value <= t.atMost!;

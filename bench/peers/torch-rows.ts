@@ -55,7 +55,7 @@ function checkStep(item: string, theirs: Map<string, Float32Array>, loss: number
   }
 }
 
-const STEP_RACE = { rounds: 4, minSamples: 10, maxTime: 1 };
+const STEP_RACE = { rounds: 8, minSamples: 10, maxTime: 0.5 };
 
 async function paperRow(peer: TorchPeer, plan: Plan, log: (s: string) => void): Promise<PeerRow[]> {
   const item = 'paper mmoe step';
@@ -79,7 +79,7 @@ async function benchRow(peer: TorchPeer, plan: Plan, log: (s: string) => void): 
   await peer.load('bench', 'bench', { x: { data: data.x, shape: [MMOE.batch, MMOE.inputs] }, ...ys, ...paramArrays(named) }, { ...MMOE });
   await useThreads(1);
   checkStep(item, await peer.check('bench'), ours.step().item(), named, MMOE.lr);
-  const t = await racePeer(plan, item, 1, () => void ours.step(), (o) => peer.time('bench', 1, o), { rounds: 3, minSamples: 5, maxTime: 1.5 }, log);
+  const t = await racePeer(plan, item, 1, () => void ours.step(), (o) => peer.time('bench', 1, o), { rounds: 6, minSamples: 5, maxTime: 0.75 }, log);
   await peer.drop('bench');
   return [{ item, peer: P, threads: 1, ...t, unit: 'ms', flops: stepFlops(BENCH_PRODUCTS) }];
 }
@@ -143,7 +143,7 @@ async function stackedRows(peer: TorchPeer, plan: Plan, log: (s: string) => void
   if (note) log(`${item}: ours ${note}`);
   const rows: PeerRow[] = [];
   for (const threads of [1, 2]) {
-    const t = await racePeer(plan, item, threads, oursStep, (o) => peer.time('stacked', threads, o), { rounds: 3, minSamples: 5, maxTime: 1.5 }, log);
+    const t = await racePeer(plan, item, threads, oursStep, (o) => peer.time('stacked', threads, o), { rounds: 6, minSamples: 5, maxTime: 0.75 }, log);
     rows.push({ item, peer: P, threads, ...t, unit: 'ms', flops: R * stepFlops(PAPER_PRODUCTS), models: R, note });
   }
   await peer.drop('stacked');
@@ -159,7 +159,7 @@ async function gemmRow(peer: TorchPeer, plan: Plan, log: (s: string) => void): P
   await useThreads(1);
   const out = matmul(a, w, { transB: true });
   check(`${item} output`, P, (await peer.check('gemm')).get('out'), out.data);
-  const t = await racePeer(plan, item, 1, () => void matmul(a, w, { transB: true }), (o) => peer.time('gemm', 1, o), { rounds: 4, minSamples: 10, maxTime: 0.5 }, log);
+  const t = await racePeer(plan, item, 1, () => void matmul(a, w, { transB: true }), (o) => peer.time('gemm', 1, o), { rounds: 8, minSamples: 10, maxTime: 0.25 }, log);
   await peer.drop('gemm');
   return [{ item, peer: P, threads: 1, ...t, unit: 'ms', flops: 2 * m * k * n }];
 }

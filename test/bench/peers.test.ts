@@ -5,7 +5,7 @@ import { checkAdamStep, checks, relErr, TOL } from '../../bench/peers/check.js';
 import { parsePlan } from '../../bench/peers/plan.js';
 import { BENCH_PRODUCTS, PAPER_PRODUCTS, forwardFlops, stepFlops } from '../../bench/lib/step-flops.js';
 import { ourPaperMmoe, paperData, paperModel, PAPER } from '../../bench/lib/paper-mmoe.js';
-import { sampleAsync } from '../../bench/lib/timing.js';
+import { interleave, pairedRatio, sampleAsync, summarize } from '../../bench/lib/timing.js';
 import { ourStackedPaper, stackedApi } from '../../bench/peers/stacked-ours.js';
 import { PYTHON, TorchPeer } from '../../bench/peers/torch.js';
 
@@ -47,6 +47,20 @@ describe('bench:peers command line', () => {
 });
 
 describe('bench:peers timing and the stacked row', () => {
+  it('interleave keeps each round\'s median; pairedRatio divides them round by round', async () => {
+    let round = 0;
+    // A machine that slows down 10× after the first round: pooled medians blur it, per-round ratios do not.
+    const t = await interleave('drift', [
+      { name: 'fast', before: () => void round++, samples: async () => [round === 1 ? 1 : 10, round === 1 ? 1 : 10] },
+      { name: 'slow', samples: async () => [round === 1 ? 2 : 20, round === 1 ? 2 : 20] },
+    ], 3);
+    const fast = t.get('fast')!, slow = t.get('slow')!;
+    expect(fast.roundMediansMs).toEqual([1, 10, 10]);
+    expect(slow.roundMediansMs).toEqual([2, 20, 20]);
+    expect(pairedRatio(fast, slow)).toEqual({ median: 2, min: 2, max: 2, rounds: 3 });
+    expect(pairedRatio(summarize([1, 2]), slow)).toBeNull();
+  });
+
   it('sampleAsync takes at least minSamples per-call samples of an async function', async () => {
     let calls = 0;
     const s = await sampleAsync(async () => { calls++; }, { minSamples: 3, maxTime: 0 });
