@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { Generator, NDArray, WASM_MIN_WORK, getBackend, matmulArray, setBackend } from '../../src/tensor/index.js';
+import { Generator, NDArray, WASM_MIN_WORK, allocateFloat32Persistent, getBackend, matmulArray, setBackend } from '../../src/tensor/index.js';
 import { wasmFeatures } from '../../src/tensor/wasm/features.js';
 import { KC } from '../../src/tensor/wasm/gemm-kernel.js';
 import { TILE, relaxedSimdActive, setGemmPath, setRelaxedSimd, wasmAvailable, wasmGemm, type GemmPath } from '../../src/tensor/wasm/runtime.js';
@@ -57,6 +57,7 @@ function expectWithinBound(got: Float32Array, cOff: number, ref: { out: Float64A
   expect(worst, `${what}: worst err/bound ${worst} at ${at}`).toBeLessThanOrEqual(1);
 }
 
+// Forcing 'narrow' where it does not apply (K > KC, N > 256) runs the packed path again.
 const PATHS: GemmPath[] = ['packed', 'narrow'];
 
 /** Runs one problem through wasmGemm by each path with operand offsets, accumulating or not; checks C's edges too. */
@@ -138,7 +139,7 @@ describe.skipIf(!wasmFeatures().simd)('WebAssembly GEMM against a float64 refere
 
         it(`${tag(ta, tb)}: batched, and one operand shared across the batch`, () => {
           setRelaxedSimd(mode.relaxed);
-          for (const [batch, M, N, K] of [[3, 5, 9, 7], [4, 13, 17, 33], [128, 2, 16, 8], [2, 67, 33, 260]]) {
+          for (const [batch, M, N, K] of [[3, 5, 9, 7], [3, 5, 11, 9], [4, 13, 17, 33], [128, 2, 16, 8], [2, 67, 33, 260]]) {
             check({ batch, M, N, K, transA: ta, transB: tb, aStride: M * K, bStride: K * N }, false, `batched ${batch}×[${M},${N},${K}]`);
             check({ batch, M, N, K, transA: ta, transB: tb, aStride: 0, bStride: K * N }, true, `shared A ${batch}×[${M},${N},${K}]`);
             check({ batch, M, N, K, transA: ta, transB: tb, aStride: M * K, bStride: 0 }, false, `shared B ${batch}×[${M},${N},${K}]`);
@@ -148,6 +149,7 @@ describe.skipIf(!wasmFeatures().simd)('WebAssembly GEMM against a float64 refere
 
       it('aliased operands (A === B, the Gram matrices xᵀx and x·xᵀ) and C holding old values', () => {
         setRelaxedSimd(mode.relaxed);
+        try {
         for (const [rows, cols] of [[37, 19], [128, 16], [5, 300]]) for (const path of PATHS) {
           setGemmPath(path);
           const x = rand(rows * cols);
@@ -158,12 +160,15 @@ describe.skipIf(!wasmFeatures().simd)('WebAssembly GEMM against a float64 refere
             expectWithinBound(C, 0, reference(p, x, 0, x, 0, C0, 0), `alias ${tag(ta, tb)} [${rows},${cols}] (${path})`);
           }
         }
-        setGemmPath('auto');
+        } finally {
+          setGemmPath('auto');
+        }
       });
     });
   }
 
   it('overwriting C (no accumulate) gives the bits of accumulating onto a zeroed C, whatever C held, across KC blocks and tile edges', () => {
+    try {
     for (const [M, N, K] of edgeShapes) {
       for (const [ta, tb] of layouts) for (const path of PATHS) {
         setGemmPath(path);
@@ -175,34 +180,51 @@ describe.skipIf(!wasmFeatures().simd)('WebAssembly GEMM against a float64 refere
         expect(Buffer.from(junk.buffer).equals(Buffer.from(zeroed.buffer)), `${tag(ta, tb)} ${M}×${N}×${K} (${path})`).toBe(true);
       }
     }
-    setGemmPath('auto');
+    } finally {
+      setGemmPath('auto');
+    }
   });
 
-  it('the narrow path gives the packed path\'s bits: every layout, tile and lane edge, batched and shared operands, accumulating and not', () => {
+  it('the narrow path gives the packed path\'s bits: every layout, tile and lane edge, batched and shared operands, in the arena or not, special values, accumulating and not', () => {
     const bits = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-    for (const mode of modes) {
-      setRelaxedSimd(mode.relaxed);
-      for (const [ta, tb] of layouts) {
-        for (const [batch, M, N, K, shared] of [
-          [1, 1, 1, 1, ''], [1, 3, 5, 7, ''], [2, MR - 1, NR - 1, 9, 'A'], [3, MR + 1, NR + 1, 13, 'B'], [2, 13, 3 * NR + 3, 31, ''],
-          [4, 2, 16, 8, ''], [4, 8, 16, 2, 'A'], [4, 2, 8, 16, 'B'], [2, 17, 256, KC, ''], [1, 64, 100, 128, ''], [1, 129, 24, 100, ''],
-        ] as const) {
-          const A = rand(batch * M * K), B = rand(batch * K * N), C0 = rand(batch * M * N);
-          const sa = shared === 'A' ? 0 : M * K, sb = shared === 'B' ? 0 : K * N;
-          for (const acc of [false, true]) {
-            const out = PATHS.map((path) => {
-              setGemmPath(path);
-              const C = C0.slice();
-              expect(wasmGemm(batch, M, N, K, A, 0, sa, ta, B, 0, sb, tb, C, 0, acc)).toBe(true);
-              return bits(C);
-            });
-            expect(out[1].equals(out[0]), `${mode.name} ${tag(ta, tb)} ${batch}×[${M},${N},${K}] shared ${shared || '-'} acc=${acc}`).toBe(true);
+    // Some entries ±0, ±Inf, huge, subnormal: the two paths must round (and overflow) alike.
+    const special = [0, -0, Infinity, -Infinity, 3e38, -3e38, 1e-40, -1e-40];
+    const values = (n: number, odd: boolean): Float32Array => {
+      const a = rand(n);
+      if (odd) for (let i = 0; i < n; i += 7) a[i] = special[(i / 7) % special.length];
+      return a;
+    };
+    const inArena = (a: Float32Array): Float32Array => { const c = allocateFloat32Persistent(a.length, false); c.set(a); return c; };
+    try {
+      for (const mode of modes) {
+        setRelaxedSimd(mode.relaxed);
+        for (const [ta, tb] of layouts) {
+          for (const [batch, M, N, K, shared] of [
+            [1, 1, 1, 1, ''], [1, 3, 5, 7, ''], [2, MR - 1, NR - 1, 9, 'A'], [3, MR + 1, NR + 1, 13, 'B'], [2, 13, 3 * NR + 3, 31, ''],
+            [3, 5, 11, 9, ''], [3, 5, 11, 9, 'B'], [2, 6, 4 * NR + 2, 17, 'B'],
+            [4, 2, 16, 8, ''], [4, 8, 16, 2, 'A'], [4, 2, 8, 16, 'B'], [2, 17, 256, KC, ''], [1, 64, 100, 128, ''], [1, 129, 24, 100, ''],
+          ] as const) {
+            for (const [where, odd] of [['js', false], ['arena', false], ['arena', true]] as const) {
+              const place = where === 'arena' ? inArena : (a: Float32Array): Float32Array => a;
+              const A = place(values(batch * M * K, odd)), B = place(values(batch * K * N, odd)), C0 = rand(batch * M * N);
+              const sa = shared === 'A' ? 0 : M * K, sb = shared === 'B' ? 0 : K * N;
+              for (const acc of [false, true]) {
+                const out = PATHS.map((path) => {
+                  setGemmPath(path);
+                  const C = place(C0.slice());
+                  expect(wasmGemm(batch, M, N, K, A, 0, sa, ta, B, 0, sb, tb, C, 0, acc)).toBe(true);
+                  return Buffer.from(bits(C));
+                });
+                expect(out[1].equals(out[0]), `${mode.name} ${tag(ta, tb)} ${batch}×[${M},${N},${K}] shared ${shared || '-'} ${where}${odd ? ' special values' : ''} acc=${acc}`).toBe(true);
+              }
+            }
           }
         }
       }
+    } finally {
+      setGemmPath('auto');
+      setRelaxedSimd(true);
     }
-    setGemmPath('auto');
-    setRelaxedSimd(true);
   });
 
   it('matmulArray dispatches float32 to it and float64 to the JavaScript kernels', () => {

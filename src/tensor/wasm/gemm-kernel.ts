@@ -55,7 +55,9 @@ export function exprs(f: FunctionBuilder) {
   const add = bin(() => f.i32.add()), sub = bin(() => f.i32.sub()), mul = bin(() => f.i32.mul());
   const min = (a: Expr, b: Expr): Expr => () => { a(); b(); a(); b(); f.i32.ltS(); f.select(); };
   const set = (l: Local, e: Expr): void => { e(); f.localSet(l); };
-  return { v, k, add, sub, mul, min, set };
+  /** cond ? yes : no (both evaluated). */
+  const sel = (cond: Local, yes: Expr, no: Expr): Expr => () => { yes(); no(); f.localGet(cond); f.select(); };
+  return { v, k, add, sub, mul, min, set, sel };
 }
 
 /**
@@ -245,12 +247,11 @@ export function emitGemm(m: ModuleBuilder, t: GemmModuleOptions, packA: number, 
   const params = Array.from({ length: 18 }, () => I32);
   return m.func('gemm', params, [], (f, args) => {
     const [batch, strideA, strideB, strideC, M, N, K, A, transA, B, transB, C, m0, m1, n0, n1, ws, overwrite] = args;
-    const { v, k, add, sub, mul, min, set } = exprs(f);
+    const { v, k, add, sub, mul, min, set, sel } = exprs(f);
     const L = (): Local => f.local(I32);
     const sai = L(), sak = L(), sbk = L(), sbj = L(), ldc = L();
     const pA = L(), pB = L(), tile = L();
     const bt = L(), jc = L(), nc = L(), pc = L(), kc = L(), ic = L(), mc = L(), jr = L(), ir = L();
-    const sel = (cond: Local, yes: Expr, no: Expr): Expr => () => { yes(); no(); f.localGet(cond); f.select(); };
     set(sai, sel(transA, k(4), mul(v(K), k(4))));
     set(sak, sel(transA, mul(v(M), k(4)), k(4)));
     set(sbk, sel(transB, k(4), mul(v(N), k(4))));

@@ -9,7 +9,8 @@ import { exprs, madd, type GemmModuleOptions } from './gemm-kernel.js';
  *
  *   gemmNarrow(batch, strideA, strideB, strideC, M, N, K, A, transA, B, transB, C, ws, overwrite)
  *
- * has `gemm`'s arguments and meaning for K ≤ KC (one K block; the caller checks), and gives its
+ * has `gemm`'s arguments (less the m0..n1 rectangle: it does the whole product) and meaning for
+ * K ≤ KC (one K block; the caller checks, and that `ws` holds narrowWorkspaceBytes), and gives its
  * bits: every element of C is one accumulator from zero through k in order, by the same
  * multiply-add (gemm-kernel.ts `madd`), then added to C (to +0 with overwrite). A is read where it
  * is; B too when it is [K, N] with N a multiple of 4, else it is packed into `ws` by the packed
@@ -92,22 +93,26 @@ export function emitNarrowGemm(m: ModuleBuilder, t: GemmModuleOptions, packB: nu
   const params = Array.from({ length: 14 }, () => I32);
   return m.func('gemmNarrow', params, [], (f: FunctionBuilder, args) => {
     const [batch, strideA, strideB, strideC, M, N, K, A, transA, B, transB, C, ws, overwrite] = args;
-    const { v, k, add, sub, mul, min, set } = exprs(f);
+    const { v, k, add, sub, mul, min, set, sel } = exprs(f);
     const L = (): Local => f.local(I32);
     const sai = L(), sak = L(), sbk = L(), sbj = L(), ldc = L(), direct = L(), bk = L(), panel = L();
     const bt = L(), jr = L(), ir = L(), cols = L(), vecs = L(), lanes = L(), rows = L(), pb = L();
-    const sel = (cond: Local, yes: () => void, no: () => void) => (): void => { yes(); no(); f.localGet(cond); f.select(); };
     set(sai, sel(transA, k(4), mul(v(K), k(4))));
     set(sak, sel(transA, mul(v(M), k(4)), k(4)));
     set(sbk, sel(transB, k(4), mul(v(N), k(4))));
     set(sbj, sel(transB, mul(v(K), k(4)), k(4)));
     set(ldc, mul(v(N), k(4)));
-    // B used in place when it is [K, N] with whole vectors; else packed in NR-column panels.
+    // B used in place when it is [K, N] with whole vectors: N % 4 = 0 is what keeps the vector
+    // loads of a row's last columns inside B (with N % 4 ≠ 0 the last row's would read past B's
+    // end, perhaps past the memory's). Else B is packed in zero-padded NR-column panels.
     set(direct, () => { f.localGet(transB); f.i32.eqz(); f.localGet(N); f.i32.const(3); f.i32.and(); f.i32.eqz(); f.i32.and(); });
     set(bk, sel(direct, mul(v(N), k(4)), k(4 * NR)));
     set(panel, sel(direct, k(4 * NR), mul(v(K), k(4 * NR))));
     f.forRange(bt, { const: 0 }, batch, 1, () => {
+      // Packed per product, or once when B is shared across the batch (stride 0).
       f.localGet(direct); f.i32.eqz();
+      f.localGet(bt); f.i32.eqz(); f.localGet(strideB); f.i32.const(0); f.i32.ne(); f.i32.or();
+      f.i32.and();
       f.if(() => {
         f.forRange(jr, { const: 0 }, N, NR, () => {
           add(v(B), mul(v(jr), v(sbj)))();

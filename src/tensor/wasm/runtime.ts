@@ -3,6 +3,7 @@ import { Arena, align64 } from './arena.js';
 import { ArenaHeap } from './heap.js';
 import { wasmFeatures } from './features.js';
 import { KC, workspaceBytes, type TileShape } from './gemm-kernel.js';
+import { narrowWorkspaceBytes } from './gemm-narrow-kernel.js';
 import { buildKernelModule } from './kernel-module.js';
 import { GEMM_ARGS, MAX_WORKERS, Pool, defaultThreadCount } from './pool.js';
 
@@ -207,7 +208,7 @@ export function setGemmPath(p: GemmPath): void {
  * GEMM's bits, so the choice is only one of speed.
  */
 function useNarrow(M: number, N: number, K: number, transA: boolean): boolean {
-  if (K > KC || N > NARROW_MAX_N) return false;
+  if (K > KC || N > NARROW_MAX_N || narrowWorkspaceBytes(TILE, K, N) > workspaceBytes(TILE)) return false;
   if (gemmPath !== 'auto') return gemmPath === 'narrow';
   return !transA || M <= NARROW_MAX_M_TRANS_A;
 }
