@@ -57,7 +57,7 @@ function expectWithinBound(got: Float32Array, cOff: number, ref: { out: Float64A
   expect(worst, `${what}: worst err/bound ${worst} at ${at}`).toBeLessThanOrEqual(1);
 }
 
-// Forcing 'narrow' where it does not apply (K > KC, N > 256) runs the packed path again.
+// Forcing 'narrow' where it does not apply (N > 256) runs the packed path again.
 const PATHS: GemmPath[] = ['packed', 'narrow'];
 
 /** Runs one problem through wasmGemm by each path with operand offsets, accumulating or not; checks C's edges too. */
@@ -203,6 +203,8 @@ describe.skipIf(!wasmFeatures().simd)('WebAssembly GEMM against a float64 refere
             [1, 1, 1, 1, ''], [1, 3, 5, 7, ''], [2, MR - 1, NR - 1, 9, 'A'], [3, MR + 1, NR + 1, 13, 'B'], [2, 13, 3 * NR + 3, 31, ''],
             [3, 5, 11, 9, ''], [3, 5, 11, 9, 'B'], [2, 6, 4 * NR + 2, 17, 'B'],
             [4, 2, 16, 8, ''], [4, 8, 16, 2, 'A'], [4, 2, 8, 16, 'B'], [2, 17, 256, KC, ''], [1, 64, 100, 128, ''], [1, 129, 24, 100, ''],
+            // more than one K block
+            [1, 5, 19, KC + 1, ''], [2, 13, 3 * NR + 3, 2 * KC + 3, 'B'], [2, 6, 16, 2 * KC, 'A'],
           ] as const) {
             for (const [where, odd] of [['js', false], ['arena', false], ['arena', true]] as const) {
               const place = where === 'arena' ? inArena : (a: Float32Array): Float32Array => a;

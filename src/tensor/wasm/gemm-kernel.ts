@@ -169,6 +169,44 @@ export function madd(f: FunctionBuilder, relaxed: boolean, acc: Local, a: Local,
 }
 
 /**
+ * One k step of a register tile (acc[row][vector]): the vectors of B at pb loaded once, each row's
+ * element of A broadcast by `splatA(row)` (which leaves it on the stack) and multiply-added. Both
+ * GEMM kernels step through k with it.
+ */
+export function tileStep(f: FunctionBuilder, relaxed: boolean, acc: Local[][], b: Local[], av: Local, pb: Local, splatA: (row: number) => void): void {
+  for (let q = 0; q < b.length; q++) { f.localGet(pb); f.v128.load({ offset: 16 * q, align: 0 }); f.localSet(b[q]); }
+  for (let r = 0; r < acc.length; r++) {
+    splatA(r); f.localSet(av);
+    for (let q = 0; q < b.length; q++) madd(f, relaxed, acc[r][q], av, b[q]);
+  }
+}
+
+/** body() kc times, counting kk down (not at all when kc is 0): both GEMM kernels' k loop. */
+export function kLoop(f: FunctionBuilder, kk: Local, kc: Local, body: () => void): void {
+  f.localGet(kc); f.localSet(kk);
+  f.block(() => {
+    f.localGet(kk); f.i32.eqz(); f.brIf(0);
+    f.loop(() => {
+      body();
+      f.localGet(kk); f.i32.const(-1); f.i32.add(); f.localTee(kk); f.brIf(0);
+    });
+  });
+}
+
+/**
+ * The 4 lanes of C at row + offset = (first ? +0 : C) + acc: both kernels end a K block with this
+ * add, so a block's sums round the same way onto C, or onto a zeroed C when overwriting.
+ */
+export function addToC(f: FunctionBuilder, row: Local, offset: number, acc: Local, first: Local): void {
+  f.localGet(row);
+  f.v128.zero();
+  f.localGet(row); f.v128.load({ offset, align: 0 });
+  f.localGet(first); f.select();
+  f.localGet(acc); f.f32x4.add();
+  f.v128.store({ offset, align: 0 });
+}
+
+/**
  * kernel(pa, pb, kc, c, ldc, mr, nr, tile, first): the MR×NR block of C at byte address c (row
  * pitch ldc bytes) += packed A panel · packed B panel over kc (first = 1: written as 0 + the sums,
  * C not read). The accumulators are MR·NR/4 v128 locals;
@@ -187,36 +225,16 @@ export function emitKernel(m: ModuleBuilder, t: GemmModuleOptions): number {
     const a = f.local(V128);
     const kk = f.local(I32), row = f.local(I32), i = f.local(I32), j = f.local(I32);
     // Locals start at zero: the accumulators need no initialisation.
-    set(kk, v(kc));
-    f.block(() => {
-      f.localGet(kk); f.i32.eqz(); f.brIf(0);
-      f.loop(() => {
-        for (let q = 0; q < NV; q++) { f.localGet(pb); f.v128.load({ offset: 16 * q, align: 0 }); f.localSet(b[q]); }
-        for (let r = 0; r < MR; r++) {
-          f.localGet(pa); f.v128.load32Splat({ offset: 4 * r }); f.localSet(a);
-          for (let q = 0; q < NV; q++) {
-            madd(f, t.relaxed, acc[r][q], a, b[q]);
-          }
-        }
-        set(pa, add(v(pa), k(4 * MR)));
-        set(pb, add(v(pb), k(4 * NR)));
-        set(kk, add(v(kk), k(-1)));
-        f.localGet(kk); f.brIf(0);
-      });
+    kLoop(f, kk, kc, () => {
+      tileStep(f, t.relaxed, acc, b, a, pb, (r) => { f.localGet(pa); f.v128.load32Splat({ offset: 4 * r }); });
+      set(pa, add(v(pa), k(4 * MR)));
+      set(pb, add(v(pb), k(4 * NR)));
     });
     f.localGet(mr); f.i32.const(MR); f.i32.eq(); f.localGet(nr); f.i32.const(NR); f.i32.eq(); f.i32.and();
     f.if(() => {
       set(row, v(c));
       for (let r = 0; r < MR; r++) {
-        for (let q = 0; q < NV; q++) {
-          f.localGet(row);
-          // C's old value, or +0 when overwriting: the add below then rounds exactly as onto a zeroed C.
-          f.v128.zero();
-          f.localGet(row); f.v128.load({ offset: 16 * q, align: 0 });
-          f.localGet(first); f.select();
-          f.localGet(acc[r][q]); f.f32x4.add();
-          f.v128.store({ offset: 16 * q, align: 0 });
-        }
+        for (let q = 0; q < NV; q++) addToC(f, row, 16 * q, acc[r][q], first);
         if (r + 1 < MR) set(row, add(v(row), v(ldc)));
       }
     }, () => {

@@ -2,7 +2,7 @@ import { wasmApi, type WasmModule } from './api.js';
 import { Arena, align64 } from './arena.js';
 import { ArenaHeap } from './heap.js';
 import { wasmFeatures } from './features.js';
-import { KC, workspaceBytes, type TileShape } from './gemm-kernel.js';
+import { workspaceBytes, type TileShape } from './gemm-kernel.js';
 import { narrowWorkspaceBytes } from './gemm-narrow-kernel.js';
 import { buildKernelModule } from './kernel-module.js';
 import { GEMM_ARGS, MAX_WORKERS, Pool, defaultThreadCount } from './pool.js';
@@ -28,8 +28,8 @@ export const TILE: TileShape = { mr: 4, nr: 8 };
 export const THREAD_MIN_WORK = 1 << 22;
 
 /**
- * The narrow GEMM serves products of one K block up to this many columns, and with A transposed
- * only up to NARROW_MAX_M_TRANS_A rows: there a k step jumps a whole row of A, which packing hides
+ * The narrow GEMM serves products up to this many columns, and with A transposed only up to
+ * NARROW_MAX_M_TRANS_A rows: there a k step jumps a whole row of A, which packing hides
  * (measured: bench/results/gemm-tuning.md).
  */
 const NARROW_MAX_N = 256;
@@ -203,12 +203,12 @@ export function setGemmPath(p: GemmPath): void {
 }
 
 /**
- * The narrow GEMM (gemm-narrow-kernel.ts) where packing A does not pay: within one K block, up to
- * NARROW_MAX_N columns, and with A transposed up to NARROW_MAX_M_TRANS_A rows. It gives the packed
- * GEMM's bits, so the choice is only one of speed.
+ * The narrow GEMM (gemm-narrow-kernel.ts) where packing A does not pay: up to NARROW_MAX_N
+ * columns, and with A transposed up to NARROW_MAX_M_TRANS_A rows. It gives the packed GEMM's bits,
+ * so the choice is only one of speed.
  */
 function useNarrow(M: number, N: number, K: number, transA: boolean): boolean {
-  if (K > KC || N > NARROW_MAX_N || narrowWorkspaceBytes(TILE, K, N) > workspaceBytes(TILE)) return false;
+  if (N > NARROW_MAX_N || narrowWorkspaceBytes(TILE, K, N) > workspaceBytes(TILE)) return false;
   if (gemmPath !== 'auto') return gemmPath === 'narrow';
   return !transA || M <= NARROW_MAX_M_TRANS_A;
 }
