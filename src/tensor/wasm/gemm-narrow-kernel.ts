@@ -14,9 +14,10 @@ import { KC, addToC, exprs, kLoop, tileStep, type GemmModuleOptions } from './ge
  * KC-deep blocks, and over each, every element of C is one accumulator from zero through k in
  * order, by the same multiply-add (gemm-kernel.ts `madd`), then added to C (the first block's to
  * +0 with overwrite). A is read where it is; B too when it is [K, N] with N a multiple of 4, else
- * each block is packed into `ws` by the packed GEMM's own panel packer (zero-padded columns). The tile is cut to the rows and vectors that
- * exist: a kernel per (rows ≤ MR, vectors ≤ NR/4), with the lanes of a partial last vector
- * stored one by one — their sums are the same lane arithmetic the packed kernel does.
+ * each block is packed into `ws` by the packed GEMM's own panel packer (zero-padded columns). The
+ * tile is cut to the rows and vectors that exist: a kernel per (rows ≤ MR, vectors ≤ NR/4), with
+ * the lanes of a partial last vector stored one by one — their sums are the same lane arithmetic
+ * the packed kernel does.
  */
 
 /** The narrow tile kernel for `rows` rows and `vecs` f32x4 columns; `transA`: A's rows are adjacent floats. */
