@@ -1,5 +1,5 @@
 export * from './dtype.js';
-export { allocateFloat32Persistent, toArenaStorage, openStorageScope, closeStorageScope, releaseCarry, scopeCarry, storageStats, type ScopeBlocks } from './storage.js';
+export { allocateFloat32Persistent, toArenaStorage, openStorageScope, closeStorageScope, releaseCarry, scopeCarry, scopeRecycle, releaseRecycle, storageStats, type ScopeBlocks, type ScopeRecycle } from './storage.js';
 export * from './shape.js';
 export * from './ndarray.js';
 export * from './elementwise.js';

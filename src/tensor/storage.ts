@@ -33,7 +33,22 @@ export interface ScopeBlocks {
   views: Float32Array[];
   blocks: Block[];
 }
-type Scope = ScopeBlocks;
+
+/**
+ * The blocks a scope returned, by the order they were made in, for the next scope of the same
+ * work (the next training step, the next replay of a plan) to take again: its k-th array, if of
+ * the same size, is the block the last one's k-th array was, view and all, so a step repeated
+ * makes no new blocks or views. Blocks waiting here are watched by the FinalizationRegistry, so a
+ * dropped recycle list gives them back.
+ */
+export interface ScopeRecycle {
+  views: Array<Float32Array | null>;
+  blocks: Array<Block | null>;
+}
+
+interface Scope extends ScopeBlocks {
+  recycle: ScopeRecycle | null;
+}
 
 const scopes: Scope[] = [];
 
@@ -60,9 +75,23 @@ function arenaBlock(size: number, zero: boolean, scoped: boolean): { view: Float
  */
 export function allocateFloat32(size: number, zero = true): Float32Array {
   if (scopes.length > 0) {
+    const s = scopes[scopes.length - 1];
+    const r = s.recycle;
+    if (r !== null && size > 0) {
+      const k = s.views.length;
+      const v = r.views[k];
+      // A view of a memory that has grown since (not shared) reads as length 0: never taken.
+      if (v !== undefined && v !== null && v.length === size) {
+        s.views.push(v);
+        s.blocks.push(r.blocks[k]!);
+        r.views[k] = null;
+        r.blocks[k] = null;
+        if (zero) v.fill(0);
+        return v;
+      }
+    }
     const b = arenaBlock(size, zero, true);
     if (b !== null) {
-      const s = scopes[scopes.length - 1];
       s.views.push(b.view);
       s.blocks.push(b.block);
       return b.view;
@@ -95,9 +124,29 @@ export function toArenaStorage<S extends Float32Array | Float64Array>(data: S): 
   return copy as S;
 }
 
-/** Opens a storage scope (see above); scopes nest. */
-export function openStorageScope(): void {
-  scopes.push({ views: [], blocks: [] });
+/**
+ * Opens a storage scope (see above); scopes nest. With `recycle`, the scope takes its arrays from
+ * what the last scope given it returned (see ScopeRecycle), and returns its own there.
+ */
+export function openStorageScope(recycle: ScopeRecycle | null = null): void {
+  scopes.push({ views: [], blocks: [], recycle });
+}
+
+export function scopeRecycle(): ScopeRecycle {
+  return { views: [], blocks: [] };
+}
+
+/** Gives every block waiting in `r` back to the heap (the work it was kept for has ended). */
+export function releaseRecycle(r: ScopeRecycle): void {
+  for (let i = 0; i < r.blocks.length; i++) {
+    const b = r.blocks[i];
+    if (b === null || b === undefined) continue; // taken, or a place that had none
+    registry.unregister(r.views[i]!);
+    b.registered = false;
+    b.heap.release(b.ptr, b.bytes);
+  }
+  r.views.length = 0;
+  r.blocks.length = 0;
 }
 
 /** An empty carry list for `closeStorageScope`: blocks a run of scopes kept, re-examined at each close. */
@@ -118,7 +167,11 @@ export function closeStorageScope(
   const inner = scopes.pop();
   if (inner === undefined) throw new Error('closeStorageScope: no storage scope is open');
   const outer = scopes.length > 0 ? scopes[scopes.length - 1] : carry;
-  let s = inner;
+  const recycle = inner.recycle;
+  // What the last scope returned and this one did not take goes back to the heap.
+  if (recycle !== null) releaseRecycle(recycle);
+  const made = inner.views.length;
+  let s: ScopeBlocks = inner;
   if (carry !== null && carry.blocks.length > 0) {
     s = { views: inner.views.concat(carry.views), blocks: inner.blocks.concat(carry.blocks) };
     carry.views = [];
@@ -139,9 +192,18 @@ export function closeStorageScope(
       }
       continue;
     }
+    released++;
+    if (recycle !== null && i < made) {
+      recycle.views[i] = s.views[i];
+      recycle.blocks[i] = b;
+      if (!b.registered) {
+        registry.register(s.views[i], b, s.views[i]);
+        b.registered = true;
+      }
+      continue;
+    }
     if (b.registered) registry.unregister(s.views[i]);
     heap.release(b.ptr, b.bytes);
-    released++;
   }
   return released;
 }

@@ -1,4 +1,4 @@
-import { NDArray, closeStorageScope, openStorageScope, releaseCarry, scopeCarry, type ScopeBlocks } from '../tensor/index.js';
+import { NDArray, closeStorageScope, openStorageScope, releaseCarry, releaseRecycle, scopeCarry, scopeRecycle, type ScopeBlocks } from '../tensor/index.js';
 
 import { Tensor, physical, runsOf } from '../autograd/index.js';
 
@@ -166,12 +166,14 @@ const FULL_WALK_EVERY = 16;
  */
 export class StepScopes {
   private readonly carry = scopeCarry();
+  /** What a step returned, for the next to take again (steps repeat the same arrays). */
+  private readonly recycle = scopeRecycle();
   private slots: Slots = { tensors: [], objects: [], keys: [] };
   private step = 0;
   constructor(private readonly roots: readonly unknown[]) {}
 
   run<T>(fn: () => T): T {
-    openStorageScope();
+    openStorageScope(this.recycle);
     try {
       return fn();
     } finally {
@@ -186,8 +188,13 @@ export class StepScopes {
     }
   }
 
-  /** Ends the run: what the steps kept is left to the garbage collector from here on. */
-  finish(): void {
+  /**
+   * Ends the run: what the steps kept is left to the garbage collector from here on, and what they
+   * returned goes back to the heap (unless `keepRecycled`: the next run takes it again).
+   */
+  finish(keepRecycled = false): void {
+    // predict's runs of scopes (one per call) keep their arrays for the next call.
+    if (!keepRecycled) releaseRecycle(this.recycle);
     releaseCarry(this.carry);
   }
 }

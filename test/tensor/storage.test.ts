@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allocate, closeStorageScope, getBackend, openStorageScope, scopeCarry, storageStats } from '../../src/tensor/index.js';
+import { allocate, closeStorageScope, getBackend, openStorageScope, releaseRecycle, scopeCarry, scopeRecycle, storageStats } from '../../src/tensor/index.js';
 import { fit } from '../../src/train/index.js';
 import { randn } from '../../src/autograd/index.js';
 import { Linear } from '../../src/nn/linear.js';
@@ -94,6 +94,38 @@ describe.runIf(arena)('arena-resident storage', () => {
     openStorageScope();
     expect(closeStorageScope([], carry)).toBe(1);
     expect(carry.blocks.length).toBe(0);
+  });
+
+  it('a recycling scope takes the arrays the last one returned, made for made, and never a kept one', () => {
+    const live0 = storageStats()!.liveBytes;
+    const r = scopeRecycle();
+    openStorageScope(r);
+    const a = allocate('float32', 37) as Float32Array;
+    const b = allocate('float32', 50) as Float32Array;
+    const c = allocate('float32', 20) as Float32Array;
+    a.fill(7);
+    c.fill(3);
+    expect(closeStorageScope([c])).toBe(2);
+    openStorageScope(r);
+    const a2 = allocate('float32', 37) as Float32Array;
+    const b2 = allocate('float32', 51) as Float32Array; // another size: a block of its own
+    const c2 = allocate('float32', 20) as Float32Array; // the kept one's place: not handed out
+    const raw = allocate('float32', 37, false) as Float32Array; // no block waits at this place
+    expect(a2).toBe(a);
+    expect(Array.from(a2).every((v) => v === 0)).toBe(true);
+    expect(b2).not.toBe(b);
+    expect(c2).not.toBe(c);
+    expect(raw.byteOffset).not.toBe(a.byteOffset);
+    expect(c.every((v) => v === 3)).toBe(true);
+    // b waited and was not taken: it goes back to the heap at this close; the rest wait.
+    const released = storageStats()!.releases;
+    closeStorageScope([c]);
+    expect(storageStats()!.releases - released).toBe(1);
+    releaseRecycle(r);
+    // Only c's block is still live (blocks are rounded up to a size class).
+    const left = storageStats()!.liveBytes - live0;
+    expect(left).toBeGreaterThanOrEqual(c.byteLength);
+    expect(left).toBeLessThan(a.byteLength);
   });
 
   it('closing with no scope open is an error naming the function', () => {
