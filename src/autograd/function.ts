@@ -76,7 +76,7 @@ export function defineOp<A = undefined, S = undefined>(spec: OpSpec<A, S>): Op<A
     if (isAnomalyEnabled()) checkFinite(name, 'output', outArr);
     const out = new Tensor(outArr.data, outArr.shape, record);
     const trace = activeTracer();
-    if (trace !== null) trace({ name, inputs: inputs.slice(), attrs, output: out });
+    if (trace !== null) trace({ name, spec, inputs: inputs.slice(), attrs, output: out });
     if (record) {
       const node: GraphNode<Tensor> = { spec, ctx: ctx as OpContext<unknown>, inputs: inputs.slice(), versions: inputs.map((t) => t._version), attrs, released: false };
       out.gradFn = node;

@@ -3,6 +3,7 @@ import './methods.js';
 export { Tensor, isTensor, castStorage, bumpVersion, type TensorLike, type NestedArray } from './tensor.js';
 export { defineOp, type Op, type OpContext, type OpSpec } from './function.js';
 export { traceOps, untraced, type TracedOp } from './trace.js';
+export { tracePlan, type ReplayPlan } from './replay.js';
 export { noGrad, enableGrad, isGradEnabled, detectAnomaly, isAnomalyEnabled } from './mode.js';
 export { setPrintOptions, getPrintOptions, type PrintOptions } from './format.js';
 export { runBackward, type BackwardOptions } from './engine.js';

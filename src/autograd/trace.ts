@@ -1,8 +1,10 @@
 import type { Tensor } from './tensor.js';
+import type { OpSpec } from './graph.js';
 
-/** One op application seen while tracing: the op's name, its tensor inputs, attributes and output. */
+/** One op application seen while tracing: the op (its name and spec), its tensor inputs, attributes and output. */
 export interface TracedOp {
   readonly name: string;
+  readonly spec: OpSpec<any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   readonly inputs: readonly Tensor[];
   readonly attrs: unknown;
   readonly output: Tensor;

@@ -1,4 +1,4 @@
-import { Tensor, defineOp, full, ones, zeros } from '../autograd/index.js';
+import { Tensor, bumpVersion, defineOp, full, ones, zeros } from '../autograd/index.js';
 import { NDArray, allocate, formatShape, type Storage } from '../tensor/index.js';
 import { Module, type Layer } from './module.js';
 import { setSavedDType } from './saved-dtype.js';
@@ -180,6 +180,10 @@ export class BatchNorm1d extends Module implements Layer {
   }
 
   private updateRunningStats(mean: Storage, varBiased: Storage, N: number): void {
+    // In place, as torch's: traced forwards (predict's plans) read their version counters.
+    bumpVersion(this.runningMean);
+    bumpVersion(this.runningVar);
+    bumpVersion(this.numBatchesTracked);
     const nbt = this.numBatchesTracked.data;
     nbt[0] += 1;
     const m = this.momentum ?? 1 / nbt[0];

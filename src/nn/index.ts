@@ -1,4 +1,4 @@
-export * from './module.js';
+export { Module, ModuleList, Sequential, checkLoadOptions, type Layer, type LoadStateDictOptions, type LoadStateDictResult } from './module.js';
 export * as init from './init.js';
 export * from './linear.js';
 export * from './batchnorm.js';

@@ -48,8 +48,16 @@ function adoptStorage(t: Tensor): void {
   if (moved !== d) (t as { data: typeof d }).data = moved;
 }
 
-/** Bumped whenever any module registers a child: cached module lists made before are stale. */
+/**
+ * Bumped whenever any module registers a child, a parameter or a buffer, or casts its tensors:
+ * cached module lists and traced forwards (predict's plans) made before are stale.
+ */
 let structureVersion = 0;
+
+/** The count of registrations so far, anywhere (see structureVersion). */
+export function moduleStructureVersion(): number {
+  return structureVersion;
+}
 
 export class Module {
   static readonly typeName: string = 'Module';
@@ -67,6 +75,7 @@ export class Module {
     t.requiresGrad = true;
     adoptStorage(t);
     this._parameters.set(name, t);
+    structureVersion++;
     return t;
   }
 
@@ -75,6 +84,7 @@ export class Module {
     this.checkName('registerBuffer', name);
     adoptStorage(t);
     this._buffers.set(name, t);
+    structureVersion++;
     return t;
   }
 
@@ -262,6 +272,8 @@ export class Module {
       if (t.dtype !== dtype) castStorage(t, dtype);
       t.grad = null;
     }
+    // Traced forwards read the tensors of one dtype.
+    structureVersion++;
     return this;
   }
 }

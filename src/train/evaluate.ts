@@ -1,4 +1,6 @@
 import { StepScopes } from './held-storage.js';
+import { inferencePlan } from './inference-plan.js';
+import { closeStorageScope, openStorageScope } from '../tensor/index.js';
 import { Tensor, noGrad } from '../autograd/index.js';
 import { checkOptions } from '../validation/options.js';
 import { checkPositiveInt } from '../validation/values.js';
@@ -85,25 +87,43 @@ export function predictResolved(model: MultiTaskModel, x: Features, n: number, b
   const t = outputWidths(model).reduce((a, k) => a + k, 0);
   const out = new Float32Array(n * t);
   const scopes = batchScopes(model);
-  inEvalMode(model, () => {
-    try {
+  const evalMode = <T>(fn: () => T): T => inEvalMode(model, fn);
+  try {
     for (let start = 0; start < n; start += batchSize) {
       const end = Math.min(n, start + batchSize);
-      scopes.run(() => {
-        const p = model.forward(sliceFeatures(x, start, end, n));
-        if (p.ndim !== 2 || p.shape[0] !== end - start || p.shape[1] !== t) {
-          throw new RangeError(`predict: the model returned [${p.shape.join(', ')}] for a batch of ${end - start}, expected [${end - start}, ${t}]`);
+      const xb = x instanceof Tensor && start === 0 && end === n ? x : sliceFeatures(x, start, end, n);
+      // A dense batch replays the forward traced for its shape, where there is a plan; nothing a
+      // replay makes outlives the batch (its scope keeps nothing).
+      const plan = xb instanceof Tensor ? inferencePlan(model, xb, evalMode) : null;
+      if (plan !== null) {
+        openStorageScope(plan.recycle);
+        try {
+          out.set(checkedBatch(plan.replay.run(xb as Tensor), end - start, t).data, start * t);
+        } finally {
+          closeStorageScope(NOTHING);
         }
-        out.set(p.data, start * t);
-      });
+        continue;
+      }
+      evalMode(() => scopes.run(() => {
+        out.set(checkedBatch(model.forward(xb), end - start, t).data, start * t);
+      }));
     }
-    } finally {
-      // Whatever a batch kept is the collector's once the call returns.
-      scopes.finish();
-    }
-  });
+  } finally {
+    // Whatever a batch kept is the collector's once the call returns; the arrays it returned
+    // wait for the next call.
+    scopes.finish(true);
+  }
   return out;
 }
+
+function checkedBatch<A extends { readonly shape: readonly number[] }>(p: A, rows: number, t: number): A {
+  if (p.shape.length !== 2 || p.shape[0] !== rows || p.shape[1] !== t) {
+    throw new RangeError(`predict: the model returned [${p.shape.join(', ')}] for a batch of ${rows}, expected [${rows}, ${t}]`);
+  }
+  return p;
+}
+
+const NOTHING: Float32Array[] = [];
 
 /**
  * Model outputs [N, W] (probabilities for binary tasks, values for regression, K class

@@ -1,0 +1,223 @@
+import { AllocationError, type NDArray } from '../tensor/index.js';
+import { checkFinite } from './function.js';
+import type { OpContext, OpSpec } from './graph.js';
+import { isAnomalyEnabled } from './mode.js';
+import { runsOf } from './stacked/view.js';
+import { Tensor } from './tensor.js';
+import { traceOps, type TracedOp } from './trace.js';
+
+/*
+ * A forward of one tensor traced once and then replayed: each traced op's forward kernel is called
+ * again in order on the new input, without the module code around the ops, the Tensor objects of
+ * the intermediates or defineOp's checks. This is what torch.jit.trace and tf.function do, and
+ * what a call that costs a few microseconds per op (predict on one row) needs.
+ *
+ * A trace records one run, so a forward whose ops or attributes depend on the input's values
+ * (ids passed as attributes, a branch taken in JavaScript on the data) would replay the wrong
+ * graph. `tracePlan` therefore traces again on probes of the same shape with other values, and
+ * refuses unless every trace applies the same ops to the same sources with equal attributes. A
+ * tensor that is neither the input, an op's output nor one of the given constants (a parameter,
+ * a buffer) was made inside the forward outside the ops: from a literal (a scalar operand), or
+ * from a constant's values (BatchNorm's eval-mode scale). It is kept as a copy when every trace
+ * made it alike, and the plan reads as stale once any constant changes in place (its version
+ * counter moves: an optimizer step, loadStateDict, a batch norm's running statistics), so that
+ * the caller traces again. The given constants themselves are read when the plan runs.
+ */
+
+/** A replayable forward: `run(x)` gives what the traced function gave for x (bit for bit). */
+export interface ReplayPlan {
+  run(x: NDArray): NDArray;
+  /**
+   * Whether a constant has changed in place since the trace (its version counter moved): the
+   * tensors the forward made from them may be stale, so trace again.
+   */
+  stale(): boolean;
+  /** Ops per run. */
+  readonly length: number;
+}
+
+/** Where a step's input comes from: an earlier step (≥ 0), the input (INPUT), or constant k (CONST - k). */
+const INPUT = -1;
+const FRESH = -2;
+const CONST = -3;
+
+/**
+ * Traces `fn` on `x` and on each of `probes` (same shape and dtype, other values) and returns the
+ * plan, or a sentence saying why the forward cannot be replayed. `constants` are the tensors the
+ * forward may read besides its input (a model's parameters and buffers). Run it under noGrad, in
+ * the mode the plan is for (eval).
+ */
+export function tracePlan(fn: (x: Tensor) => Tensor, x: Tensor, probes: readonly Tensor[], constants: ReadonlySet<Tensor>): ReplayPlan | string {
+  if (runsOf(x) > 0) return 'the input is stacked';
+  const a = traceOps(() => fn(x));
+  const sa = sources(a.ops, x, constants);
+  if (typeof sa === 'string') return sa;
+  const last = a.ops.findIndex((op) => op.output === a.result);
+  if (last < 0) return 'the forward returned a tensor no op produced';
+  for (let i = 0; i <= last; i++) {
+    // Float arrays among attributes are values computed outside the ops, which the trace would
+    // freeze; index arrays are structure, checked by the probes.
+    if (holdsFloatArray(a.ops[i].attrs)) return `op ${i} (${a.ops[i].name}) has floating-point arrays among its attributes: values computed outside the ops`;
+  }
+  for (const probe of probes) {
+    const b = traceOps(() => fn(probe));
+    const refusal = differences(a.ops, sa, b.ops, probe, constants);
+    if (refusal !== null) return refusal;
+    if (b.ops.findIndex((op) => op.output === b.result) !== last) return 'the forward returned different steps for two inputs';
+  }
+  // Every given constant, read by an op or only in JavaScript (batch norm's running statistics).
+  const watched = [...constants];
+  const versions = watched.map((t) => t._version);
+  // A tensor made inside the forward that every trace made alike (a scalar operand, a scale
+  // computed from a buffer) is kept as a copy of its values, good while the constants are
+  // unchanged (stale()).
+  const { srcs, consts } = sa;
+  for (let i = 0; i <= last; i++) {
+    for (let j = 0; j < srcs[i].length; j++) {
+      if (srcs[i][j] !== FRESH) continue;
+      const t = a.ops[i].inputs[j];
+      if (runsOf(t) > 0) return `op ${i} (${a.ops[i].name}) reads a stacked tensor`;
+      srcs[i][j] = CONST - consts.length;
+      consts.push(new Tensor(t.data.slice(), t.shape));
+    }
+  }
+  return new Plan(a.ops.slice(0, last + 1), srcs.slice(0, last + 1), consts, watched, versions);
+}
+
+interface Sources {
+  srcs: number[][];
+  consts: Tensor[];
+}
+
+/** Why trace `b` (of `probe`) is not trace `a` (sources `sa`) applied to another input; null when it is. */
+function differences(a: readonly TracedOp[], sa: Sources, b: readonly TracedOp[], probe: Tensor, constants: ReadonlySet<Tensor>): string | null {
+  const sb = sources(b, probe, constants);
+  if (typeof sb === 'string') return sb;
+  if (a.length !== b.length) return `the forward applied ${a.length} ops to one input and ${b.length} to another of the same shape`;
+  for (let i = 0; i < a.length; i++) {
+    const p = a[i], q = b[i];
+    const differs = `op ${i} (${p.name}) differs between two inputs of the same shape: the forward depends on the values outside the ops`;
+    if (p.spec !== q.spec || !sameList(sa.srcs[i], sb.srcs[i]) || !sameValue(p.attrs, q.attrs)) return differs;
+    for (let j = 0; j < p.inputs.length; j++) {
+      if (sa.srcs[i][j] !== FRESH) continue;
+      const t = p.inputs[j], u = q.inputs[j];
+      if (t.dtype !== u.dtype || !sameList(t.shape, u.shape) || !sameValue(t.data, u.data)) return differs;
+    }
+  }
+  return null;
+}
+
+/** Each op's sources (FRESH: a tensor made inside the forward) and the constants read, in order. */
+function sources(ops: readonly TracedOp[], x: Tensor, constants: ReadonlySet<Tensor>): Sources | string {
+  const made = new Map<Tensor, number>();
+  const constIndex = new Map<Tensor, number>();
+  const consts: Tensor[] = [];
+  const srcs: number[][] = [];
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i];
+    const s: number[] = [];
+    for (const t of op.inputs) {
+      if (t === x) { s.push(INPUT); continue; }
+      const j = made.get(t);
+      if (j !== undefined) { s.push(j); continue; }
+      if (!constants.has(t)) { s.push(FRESH); continue; }
+      if (runsOf(t) > 0) return `op ${i} (${op.name}) reads a stacked tensor`;
+      let k = constIndex.get(t);
+      if (k === undefined) { k = consts.length; constIndex.set(t, k); consts.push(t); }
+      s.push(CONST - k);
+    }
+    srcs.push(s);
+    made.set(op.output, i);
+  }
+  return { srcs, consts };
+}
+
+function holdsFloatArray(v: unknown): boolean {
+  if (v instanceof Float32Array || v instanceof Float64Array) return true;
+  if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return false;
+  return (Array.isArray(v) ? v : Object.values(v)).some(holdsFloatArray);
+}
+
+function sameList(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/** Structural equality of attributes: primitives, arrays, typed arrays, plain records; anything else by identity. */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
+  if (ArrayBuffer.isView(a)) {
+    const x = a as unknown as ArrayLike<number>, y = b as unknown as ArrayLike<number>;
+    if (x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (!Object.is(x[i], y[i])) return false;
+    return true;
+  }
+  if (Array.isArray(a)) {
+    const y = b as unknown[];
+    return a.length === y.length && a.every((v, i) => sameValue(v, y[i]));
+  }
+  if (Object.getPrototypeOf(a) !== Object.prototype) return false;
+  const ka = Object.keys(a), kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+class Plan implements ReplayPlan {
+  private readonly specs: ReadonlyArray<OpSpec<unknown, unknown>>;
+  private readonly names: readonly string[];
+  private readonly attrs: readonly unknown[];
+  private readonly noGrads: ReadonlyArray<readonly boolean[]>;
+  private readonly values: Array<NDArray | null>;
+
+  constructor(
+    ops: readonly TracedOp[], private readonly srcs: readonly number[][], private readonly consts: readonly Tensor[],
+    /** The given constants, and their versions at the trace. */
+    private readonly watched: readonly Tensor[],
+    private readonly versions: readonly number[],
+  ) {
+    this.specs = ops.map((op) => op.spec);
+    this.names = ops.map((op) => op.name);
+    this.attrs = ops.map((op) => op.attrs);
+    this.noGrads = ops.map((op) => op.inputs.map(() => false));
+    this.values = ops.map(() => null);
+  }
+
+  get length(): number {
+    return this.specs.length;
+  }
+
+  stale(): boolean {
+    const { watched, versions } = this;
+    for (let k = 0; k < versions.length; k++) if (watched[k]._version !== versions[k]) return true;
+    return false;
+  }
+
+  run(x: NDArray): NDArray {
+    const { specs, srcs, consts, values } = this;
+    const anomaly = isAnomalyEnabled();
+    try {
+      for (let i = 0; i < specs.length; i++) {
+        const s = srcs[i];
+        const inputs = new Array<NDArray>(s.length);
+        for (let j = 0; j < s.length; j++) {
+          const k = s[j];
+          inputs[j] = k >= 0 ? values[k]! : k === INPUT ? x : consts[CONST - k];
+        }
+        const ctx: OpContext<unknown> = { opName: this.names[i], needsInputGrad: this.noGrads[i], recording: false, saved: undefined };
+        let out: NDArray;
+        try {
+          out = specs[i].forward(ctx, inputs, this.attrs[i]);
+        } catch (e) {
+          throw e instanceof AllocationError ? e.in(this.names[i]) : e;
+        }
+        if (anomaly) checkFinite(this.names[i], 'output', out);
+        values[i] = out;
+      }
+      return values[specs.length - 1]!;
+    } finally {
+      // The plan outlives the call; the intermediates must not.
+      values.fill(null);
+    }
+  }
+}

@@ -1,0 +1,120 @@
+import { randn, tracePlan, type ReplayPlan, type Tensor } from '../autograd/index.js';
+import { Generator, releaseRecycle, scopeRecycle, shapesEqual, type ScopeRecycle } from '../tensor/index.js';
+import { moduleStructureVersion } from '../nn/module.js';
+import type { MultiTaskModel } from '../models/types.js';
+
+/*
+ * predict's plans: a model's eval-mode forward over a dense batch, traced once per batch shape
+ * and replayed (autograd/replay.ts), so a call on one row pays for its kernels, not for the
+ * module code, the Tensor objects and the mode switches around them (half of such a call).
+ * A shape is traced the second time it comes with the parameters and buffers unchanged, and
+ * again after any of them changes in place (the plan reads as stale) or any module registers a
+ * child, a parameter or a buffer, or casts its tensors (Module.to); a model whose forward cannot
+ * be replayed (tracePlan says why) is remembered as such and runs op by op.
+ */
+
+/** A traced forward, and the arrays its last replay returned for the next to take again. */
+export interface InferencePlan {
+  readonly replay: ReplayPlan;
+  readonly recycle: ScopeRecycle;
+}
+
+/**
+ * A batch shape seen once with the parameters and buffers at these versions: traced only if it
+ * comes again before they change (evaluating after every few training steps, as the synthetic
+ * experiment's curves do, would otherwise pay three traced forwards for each one it replaces).
+ */
+interface Sighting {
+  readonly watched: readonly Tensor[];
+  versions: number[];
+}
+
+type Entry = InferencePlan | Sighting | string;
+
+interface ModelPlans {
+  version: number;
+  byShape: Map<string, Entry>;
+  /** The shape and dtype asked for last, and its entry: calls on batches of one shape skip the lookup. */
+  lastShape: readonly number[];
+  lastDType: string;
+  last: Entry | undefined;
+}
+
+const plans = new WeakMap<object, ModelPlans>();
+/** Batch shapes remembered per model: a loop over ragged batch sizes must not grow the cache. */
+const MAX_SHAPES = 8;
+let enabled = true;
+
+/** Turns predict's plans off (false: every call runs the model op by op) — for tests and benchmarks. */
+export function setInferencePlans(on: boolean): void {
+  enabled = on;
+}
+
+/**
+ * The plan for `model` on batches shaped like `x`, or null where there is none (yet: a shape is
+ * traced the second time it comes with the parameters unchanged). Traces run inside `evalMode`
+ * (which runs a function in eval mode under noGrad).
+ */
+export function inferencePlan(model: MultiTaskModel, x: Tensor, evalMode: <T>(fn: () => T) => T): InferencePlan | null {
+  if (!enabled) return null;
+  const version = moduleStructureVersion();
+  let mine = plans.get(model);
+  if (mine === undefined || mine.version !== version) {
+    plans.set(model, (mine = { version, byShape: new Map(), lastShape: [], lastDType: '', last: undefined }));
+  }
+  let entry: Entry | undefined;
+  if (mine.last !== undefined && mine.lastDType === x.dtype && shapesEqual(mine.lastShape, x.shape)) entry = mine.last;
+  else entry = mine.byShape.get(planKey(x));
+  const next = advance(entry, model, x, evalMode);
+  if (next !== entry) {
+    if (entry === undefined && mine.byShape.size >= MAX_SHAPES) mine.byShape.clear();
+    mine.byShape.set(planKey(x), next);
+  }
+  mine.lastShape = x.shape;
+  mine.lastDType = x.dtype;
+  mine.last = next;
+  return typeof next === 'string' || !('replay' in next) ? null : next;
+}
+
+/** What a shape's entry becomes on this call. */
+function advance(entry: Entry | undefined, model: MultiTaskModel, x: Tensor, evalMode: <T>(fn: () => T) => T): Entry {
+  if (typeof entry === 'string') return entry;
+  if (entry === undefined) {
+    const watched = Object.values(model.stateDict());
+    return { watched, versions: watched.map((t) => t._version) };
+  }
+  if ('replay' in entry) {
+    if (!entry.replay.stale()) return entry;
+    releaseRecycle(entry.recycle);
+    const watched = Object.values(model.stateDict());
+    return { watched, versions: watched.map((t) => t._version) };
+  }
+  const { watched, versions } = entry;
+  let changed = false;
+  for (let k = 0; k < watched.length; k++) {
+    if (watched[k]._version !== versions[k]) { versions[k] = watched[k]._version; changed = true; }
+  }
+  return changed ? entry : trace(model, x, evalMode);
+}
+
+function trace(model: MultiTaskModel, x: Tensor, evalMode: <T>(fn: () => T) => T): InferencePlan | string {
+  const constants = new Set(Object.values(model.stateDict()));
+  const replay = evalMode(() => {
+    // The input negated (a branch on a sign) and values unrelated to it.
+    const probes = [x.neg(), randn(x.shape, { dtype: x.dtype, generator: new Generator(0x9e3779b9) })];
+    return tracePlan((input) => model.forward(input), x, probes, constants);
+  });
+  return typeof replay === 'string' ? replay : { replay, recycle: scopeRecycle() };
+}
+
+function planKey(x: Tensor): string {
+  return `${x.shape.join('x')}:${x.dtype}`;
+}
+
+/** Why `model` has no plan for batches shaped like `x` (null when it has one), tracing now if need be: for tests. */
+export function inferencePlanRefusal(model: MultiTaskModel, x: Tensor, evalMode: <T>(fn: () => T) => T): string | null {
+  if (!enabled) return 'plans are off';
+  for (let i = 0; i < 2; i++) if (inferencePlan(model, x, evalMode) !== null) return null;
+  const v = plans.get(model)?.byShape.get(planKey(x));
+  return typeof v === 'string' ? v : 'not traced';
+}
