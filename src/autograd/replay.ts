@@ -15,13 +15,18 @@ import { traceOps, type TracedOp } from './trace.js';
  * A trace records one run, so a forward whose ops or attributes depend on the input's values
  * (ids passed as attributes, a branch taken in JavaScript on the data) would replay the wrong
  * graph. `tracePlan` therefore traces again on probes of the same shape with other values, and
- * refuses unless every trace applies the same ops to the same sources with equal attributes. A
- * tensor that is neither the input, an op's output nor one of the given constants (a parameter,
- * a buffer) was made inside the forward outside the ops: from a literal (a scalar operand), or
- * from a constant's values (BatchNorm's eval-mode scale). It is kept as a copy when every trace
- * made it alike, and the plan reads as stale once any constant changes in place (its version
- * counter moves: an optimizer step, loadStateDict, a batch norm's running statistics), so that
- * the caller traces again. The given constants themselves are read when the plan runs.
+ * refuses unless every trace applies the same ops to the same sources (the same parameters) with
+ * equal attributes. A tensor that is neither the input, an op's output nor one of the given
+ * constants (a parameter, a buffer) is read live and watched like a constant when every trace
+ * read the same object (a tensor the model holds without registering it), and kept as a copy when
+ * every trace made one alike inside the forward (a scalar operand, batch norm's eval-mode scale
+ * computed from its buffers). The plan reads as stale once any of them changes in place (its
+ * version counter moves: an optimizer step, loadStateDict, restored best weights, a batch norm's
+ * running statistics), so that the caller traces again. Last, the plan is replayed on every
+ * traced input and must give each trace's result bit for bit (a forward that edits an op's
+ * output in JavaScript fails here). What no check can see: an in-place write through `.data`
+ * that bumps no version (as PyTorch's `.data`), and a registered parameter replaced by another
+ * tensor object without registering it.
  */
 
 /** A replayable forward: `run(x)` gives what the traced function gave for x (bit for bit). */
@@ -49,7 +54,16 @@ const CONST = -3;
  */
 export function tracePlan(fn: (x: Tensor) => Tensor, x: Tensor, probes: readonly Tensor[], constants: ReadonlySet<Tensor>): ReplayPlan | string {
   if (runsOf(x) > 0) return 'the input is stacked';
-  const a = traceOps(() => fn(x));
+  const traces: Array<{ input: Tensor; ops: TracedOp[]; result: Tensor }> = [];
+  for (const input of [x, ...probes]) {
+    try {
+      traces.push({ input, ...traceOps(() => fn(input)) });
+    } catch (e) {
+      // A forward that refuses some inputs (validation, anomaly mode) is not replayed.
+      return `the forward threw on ${input === x ? 'the input' : 'a probe'}: ${(e as Error).message}`;
+    }
+  }
+  const [a, ...others] = traces;
   const sa = sources(a.ops, x, constants);
   if (typeof sa === 'string') return sa;
   const last = a.ops.findIndex((op) => op.output === a.result);
@@ -57,17 +71,18 @@ export function tracePlan(fn: (x: Tensor) => Tensor, x: Tensor, probes: readonly
   for (let i = 0; i <= last; i++) {
     // Float arrays among attributes are values computed outside the ops, which the trace would
     // freeze; index arrays are structure, checked by the probes.
-    if (holdsFloatArray(a.ops[i].attrs)) return `op ${i} (${a.ops[i].name}) has floating-point arrays among its attributes: values computed outside the ops`;
+    if (holdsFloatArray(a.ops[i].attrs, 0)) return `op ${i} (${a.ops[i].name}) has floating-point arrays among its attributes: values computed outside the ops`;
   }
-  for (const probe of probes) {
-    const b = traceOps(() => fn(probe));
-    const refusal = differences(a.ops, sa, b.ops, probe, constants);
+  // Which tensors made outside the ops are the same object in every trace (a tensor the model
+  // holds without registering it: read live and watched, like a parameter) rather than made anew.
+  const sameObject = sa.srcs.map((s) => s.map(() => true));
+  for (const b of others) {
+    const refusal = differences(a.ops, sa, b.ops, b.input, constants, sameObject);
     if (refusal !== null) return refusal;
     if (b.ops.findIndex((op) => op.output === b.result) !== last) return 'the forward returned different steps for two inputs';
   }
   // Every given constant, read by an op or only in JavaScript (batch norm's running statistics).
   const watched = [...constants];
-  const versions = watched.map((t) => t._version);
   // A tensor made inside the forward that every trace made alike (a scalar operand, a scale
   // computed from a buffer) is kept as a copy of its values, good while the constants are
   // unchanged (stale()).
@@ -78,10 +93,22 @@ export function tracePlan(fn: (x: Tensor) => Tensor, x: Tensor, probes: readonly
       const t = a.ops[i].inputs[j];
       if (runsOf(t) > 0) return `op ${i} (${a.ops[i].name}) reads a stacked tensor`;
       srcs[i][j] = CONST - consts.length;
-      consts.push(new Tensor(t.data.slice(), t.shape));
+      if (sameObject[i][j]) {
+        consts.push(t);
+        if (!watched.includes(t)) watched.push(t);
+      } else {
+        consts.push(new Tensor(t.data.slice(), t.shape));
+      }
     }
   }
-  return new Plan(a.ops.slice(0, last + 1), srcs.slice(0, last + 1), consts, watched, versions);
+  const plan = new Plan(a.ops.slice(0, last + 1), srcs.slice(0, last + 1), consts, watched, watched.map((t) => t._version));
+  // The plan must give what every trace gave: a forward that changed an op's output in
+  // JavaScript, or read anything the checks above missed, is caught here.
+  for (const t of traces) {
+    const got = plan.run(t.input).data, want = t.result.data;
+    if (got.length !== want.length || !sameValue(got, want)) return 'a replay differs from the traced forward: the forward does work outside the ops';
+  }
+  return plan;
 }
 
 interface Sources {
@@ -90,10 +117,15 @@ interface Sources {
 }
 
 /** Why trace `b` (of `probe`) is not trace `a` (sources `sa`) applied to another input; null when it is. */
-function differences(a: readonly TracedOp[], sa: Sources, b: readonly TracedOp[], probe: Tensor, constants: ReadonlySet<Tensor>): string | null {
+function differences(
+  a: readonly TracedOp[], sa: Sources, b: readonly TracedOp[], probe: Tensor, constants: ReadonlySet<Tensor>, sameObject: boolean[][],
+): string | null {
   const sb = sources(b, probe, constants);
   if (typeof sb === 'string') return sb;
   if (a.length !== b.length) return `the forward applied ${a.length} ops to one input and ${b.length} to another of the same shape`;
+  if (!sameList(sa.consts, sb.consts)) {
+    return 'the forward reads other parameters or buffers for two inputs of the same shape: it depends on the values outside the ops';
+  }
   for (let i = 0; i < a.length; i++) {
     const p = a[i], q = b[i];
     const differs = `op ${i} (${p.name}) differs between two inputs of the same shape: the forward depends on the values outside the ops`;
@@ -101,6 +133,7 @@ function differences(a: readonly TracedOp[], sa: Sources, b: readonly TracedOp[]
     for (let j = 0; j < p.inputs.length; j++) {
       if (sa.srcs[i][j] !== FRESH) continue;
       const t = p.inputs[j], u = q.inputs[j];
+      if (t !== u) sameObject[i][j] = false;
       if (t.dtype !== u.dtype || !sameList(t.shape, u.shape) || !sameValue(t.data, u.data)) return differs;
     }
   }
@@ -132,21 +165,26 @@ function sources(ops: readonly TracedOp[], x: Tensor, constants: ReadonlySet<Ten
   return { srcs, consts };
 }
 
-function holdsFloatArray(v: unknown): boolean {
+/** Nesting deeper than this in attributes is refused (a cycle would never end). */
+const MAX_DEPTH = 16;
+
+function holdsFloatArray(v: unknown, depth: number): boolean {
   if (v instanceof Float32Array || v instanceof Float64Array) return true;
   if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return false;
-  return (Array.isArray(v) ? v : Object.values(v)).some(holdsFloatArray);
+  if (!Array.isArray(v) && Object.getPrototypeOf(v) !== Object.prototype) return false;
+  if (depth > MAX_DEPTH) return true;
+  return (Array.isArray(v) ? v : Object.values(v)).some((w) => holdsFloatArray(w, depth + 1));
 }
 
-function sameList(a: readonly number[], b: readonly number[]): boolean {
+function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 /** Structural equality of attributes: primitives, arrays, typed arrays, plain records; anything else by identity. */
-function sameValue(a: unknown, b: unknown): boolean {
+function sameValue(a: unknown, b: unknown, depth = 0): boolean {
   if (Object.is(a, b)) return true;
   if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
-  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
+  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b) || depth > MAX_DEPTH) return false;
   if (ArrayBuffer.isView(a)) {
     const x = a as unknown as ArrayLike<number>, y = b as unknown as ArrayLike<number>;
     if (x.length !== y.length) return false;
@@ -155,12 +193,12 @@ function sameValue(a: unknown, b: unknown): boolean {
   }
   if (Array.isArray(a)) {
     const y = b as unknown[];
-    return a.length === y.length && a.every((v, i) => sameValue(v, y[i]));
+    return a.length === y.length && a.every((v, i) => sameValue(v, y[i], depth + 1));
   }
   if (Object.getPrototypeOf(a) !== Object.prototype) return false;
   const ka = Object.keys(a), kb = Object.keys(b);
   if (ka.length !== kb.length) return false;
-  return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], depth + 1));
 }
 
 class Plan implements ReplayPlan {

@@ -39,7 +39,8 @@ export interface ScopeBlocks {
  * work (the next training step, the next replay of a plan) to take again: its k-th array, if of
  * the same size, is the block the last one's k-th array was, view and all, so a step repeated
  * makes no new blocks or views. Blocks waiting here are watched by the FinalizationRegistry, so a
- * dropped recycle list gives them back.
+ * dropped recycle list gives them back once finalizers run (between tasks); code that drops one
+ * in a loop calls releaseRecycle.
  */
 export interface ScopeRecycle {
   views: Array<Float32Array | null>;
@@ -80,7 +81,6 @@ export function allocateFloat32(size: number, zero = true): Float32Array {
     if (r !== null && size > 0) {
       const k = s.views.length;
       const v = r.views[k];
-      // A view of a memory that has grown since (not shared) reads as length 0: never taken.
       if (v !== undefined && v !== null && v.length === size) {
         s.views.push(v);
         s.blocks.push(r.blocks[k]!);
@@ -158,7 +158,7 @@ export function scopeCarry(): ScopeBlocks {
  * Closes the innermost scope: every arena block made inside it returns to the heap unless one of
  * `keep`'s arrays lies in it (a view, or any subarray of one). Blocks kept move to the enclosing
  * scope if there is one, else to `carry`, whose blocks are examined again at the next close that
- * passes it (a gradient the next step drops is returned then). Returns the number returned.
+ * passes it (a gradient the next step drops is returned then). Returns the number returned (to the heap, or to the scope's recycle list).
  */
 export function closeStorageScope(
   keep: Iterable<ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number; byteLength: number }>,

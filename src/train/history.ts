@@ -1,4 +1,4 @@
-import type { Tensor } from '../autograd/index.js';
+import { bumpVersion, type Tensor } from '../autograd/index.js';
 import { checkOptions, closestMatch } from '../validation/options.js';
 
 /** What one epoch produced; `logs` uses Keras-style keys (`loss`, `ctr_loss`, `val_loss`, `val_ctr_auc`). */
@@ -160,6 +160,10 @@ export class EarlyStopping {
   /** Copies the best epoch's weights back into the parameters (when restoreBestWeights). */
   restore(params: readonly Tensor[]): void {
     if (!this.restoreBestWeights || this.snapshot === null) return;
-    params.forEach((p, i) => p.data.set(this.snapshot![i]));
+    params.forEach((p, i) => {
+      p.data.set(this.snapshot![i]);
+      // An in-place change: caches keyed on the version (packed weights, predict's plans) must see it.
+      bumpVersion(p);
+    });
   }
 }

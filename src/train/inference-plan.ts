@@ -1,4 +1,5 @@
 import { randn, tracePlan, type ReplayPlan, type Tensor } from '../autograd/index.js';
+import { activeTracer } from '../autograd/trace.js';
 import { Generator, releaseRecycle, scopeRecycle, shapesEqual, type ScopeRecycle } from '../tensor/index.js';
 import { moduleStructureVersion } from '../nn/module.js';
 import type { MultiTaskModel } from '../models/types.js';
@@ -58,8 +59,11 @@ export function setInferencePlans(on: boolean): void {
 export function inferencePlan(model: MultiTaskModel, x: Tensor, evalMode: <T>(fn: () => T) => T): InferencePlan | null {
   if (!enabled) return null;
   const version = moduleStructureVersion();
+  // Inside a trace (an ONNX export, a user's traceOps) the forward runs op by op, to be seen.
+  if (activeTracer() !== null) return null;
   let mine = plans.get(model);
   if (mine === undefined || mine.version !== version) {
+    if (mine !== undefined) releaseAll(mine);
     plans.set(model, (mine = { version, byShape: new Map(), lastShape: [], lastDType: '', last: undefined }));
   }
   let entry: Entry | undefined;
@@ -67,13 +71,23 @@ export function inferencePlan(model: MultiTaskModel, x: Tensor, evalMode: <T>(fn
   else entry = mine.byShape.get(planKey(x));
   const next = advance(entry, model, x, evalMode);
   if (next !== entry) {
-    if (entry === undefined && mine.byShape.size >= MAX_SHAPES) mine.byShape.clear();
+    if (entry === undefined && mine.byShape.size >= MAX_SHAPES) releaseAll(mine);
     mine.byShape.set(planKey(x), next);
   }
   mine.lastShape = x.shape;
   mine.lastDType = x.dtype;
   mine.last = next;
   return typeof next === 'string' || !('replay' in next) ? null : next;
+}
+
+/**
+ * Drops every plan of a model, their waiting arrays back to the heap now: a loop over many batch
+ * shapes, or one that registers modules, never lets the collector's finalizers run.
+ */
+function releaseAll(mine: ModelPlans): void {
+  for (const e of mine.byShape.values()) if (typeof e !== 'string' && 'replay' in e) releaseRecycle(e.recycle);
+  mine.byShape.clear();
+  mine.last = undefined;
 }
 
 /** What a shape's entry becomes on this call. */

@@ -71,6 +71,31 @@ describe('tracePlan', () => {
     expect(noGrad(() => tracePlan((t) => t, x, [p], new Set()))).toBe('the forward returned a tensor no op produced');
   });
 
+  it('refuses a branch that picks which parameter to read, and a forward that edits an op output in JavaScript', () => {
+    const x = full([2, 5], 1);
+    const wa = randn([5, 4], { generator: g }), wb = randn([5, 4], { generator: g });
+    const pick = (t: Tensor): Tensor => t.matmul(t.data[0] > 0 ? wa : wb);
+    expect(noGrad(() => tracePlan(pick, x, [full([2, 5], -1)], new Set([wa, wb])))).toMatch(/reads other parameters or buffers for two inputs/);
+    const clipped = (t: Tensor): Tensor => {
+      const y = t.matmul(wa).sigmoid();
+      for (let i = 0; i < y.size; i++) y.data[i] = Math.min(0.8, Math.max(0.2, y.data[i]));
+      return y;
+    };
+    expect(noGrad(() => tracePlan(clipped, randn([2, 5], { generator: g }), [randn([2, 5], { generator: g })], new Set([wa])))).toMatch(/a replay differs from the traced forward/);
+  });
+
+  it('reads a tensor the forward holds without registering it live, and watches its version', () => {
+    const held = randn([5], { generator: g });
+    const f2 = (t: Tensor): Tensor => t.mul(held).sum(1);
+    const plan = noGrad(() => tracePlan(f2, randn([3, 5], { generator: g }), [randn([3, 5], { generator: g })], new Set()));
+    if (typeof plan === 'string') throw new Error(plan);
+    noGrad(() => held.data.fill(2));
+    const y = randn([3, 5], { generator: g });
+    expect(Array.from(plan.run(y).data)).toEqual(Array.from(noGrad(() => f2(y)).data));
+    bumpVersion(held);
+    expect(plan.stale()).toBe(true);
+  });
+
   it('checks outputs for NaN and Inf in anomaly mode, naming the op', () => {
     const x = full([1, 2], 1);
     const plan = noGrad(() => tracePlan((t) => t.log().neg(), x, [full([1, 2], 2)], new Set()));

@@ -3,6 +3,8 @@ import { Generator, Tensor, createModel, noGrad, predict, randn, storageStats, t
 import { Linear } from '../../src/nn/linear.js';
 import { Adam } from '../../src/nn/optim/index.js';
 import { inEvalMode } from '../../src/train/evaluate.js';
+import { fit } from '../../src/train/index.js';
+import { MMoE } from '../../src/models/index.js';
 import { inferencePlanRefusal, setInferencePlans } from '../../src/train/inference-plan.js';
 import { smallMMoE } from './helpers.js';
 
@@ -134,6 +136,69 @@ describe("predict's traced plans", () => {
     const forwards = ops.filter((o) => o.name === 'linearConcat').length;
     expect(forwards).toBe(3 * 2 * 2); // 3 × (training forward + predict) × 2 linearConcat ops (experts, gates)
     expect(inferencePlanRefusal(model, x, evalMode(model))).toBeNull();
+  });
+
+  it('restored best weights are seen (a batch-norm model, predicting between epochs)', () => {
+    const g = new Generator(12);
+    const x = randn([64, F], { generator: g });
+    const y = randn([64, 2], { generator: g });
+    noGrad(() => { for (let i = 1; i < 128; i += 2) y.data[i] = y.data[i] > 0 ? 1 : 0; });
+    const vx = randn([16, F], { generator: g });
+    const model = smallMMoE(13, { dnnUseBn: true });
+    const seen: number[][] = [];
+    fit(model, { x, y }, {
+      epochs: 6, batchSize: 16, lr: 0.05, verbose: 0, validationSplit: 0.25, seed: 3,
+      earlyStopping: { patience: 1, monitor: 'val_loss', restoreBestWeights: true },
+      callbacks: { onEpochEnd: () => { predict(model, vx); seen.push(Array.from(predict(model, vx).data)); } },
+    });
+    const clone = smallMMoE(13, { dnnUseBn: true });
+    clone.loadStateDict(model.stateDict());
+    expect(Array.from(predict(model, vx).data)).toEqual(Array.from(predict(clone, vx).data));
+    expect(seen.length).toBeGreaterThan(1);
+    // Op by op too: the experts' packed weights are cached by version (linearConcat).
+    setInferencePlans(false);
+    try {
+      expect(Array.from(predict(model, vx).data)).toEqual(Array.from(predict(clone, vx).data));
+    } finally {
+      setInferencePlans(true);
+    }
+  });
+
+  it('a forward that throws on a probe is not replayed, and keeps working on its own inputs', () => {
+    class Counts extends MMoE {
+      override logits(x: Tensor): Tensor {
+        if (x.data.some((v) => v < 0)) throw new RangeError('features must be non-negative counts');
+        return super.logits(x);
+      }
+    }
+    const model = new Counts({ inputDim: F, numExperts: 2, expertHiddenUnits: [4], taskTypes: ['regression', 'binary'], taskNames: ['a', 'b'], seed: 1 });
+    const x = noGrad(() => randn([4, F], { generator: new Generator(1) }).abs());
+    for (let i = 0; i < 3; i++) expect(predict(model, x).shape).toEqual([4, 2]);
+    expect(inferencePlanRefusal(model, x, evalMode(model))).toMatch(/the forward threw on a probe: features must be non-negative counts/);
+  });
+
+  it('inside traceOps the forward runs op by op, so the trace sees it', () => {
+    const model = smallMMoE(14);
+    const x = randn([2, F], { generator: new Generator(2) });
+    predict(model, x);
+    predict(model, x); // the plan exists from here
+    const { ops } = traceOps(() => predict(model, x));
+    expect(ops.length).toBeGreaterThan(5);
+    expect(() => traceOps(() => { predict(model, x); predict(model, x); })).not.toThrow();
+  });
+
+  it('drops its plans with their arrays when a loop visits many batch shapes or registers modules', () => {
+    if (storageStats() === null) return;
+    const model = smallMMoE(15);
+    const g = new Generator(3);
+    const xs = Array.from({ length: 20 }, (_, i) => randn([i + 1, F], { generator: g }));
+    const round = (): void => { for (const x of xs) for (let k = 0; k < 3; k++) predict(model, x); new Linear(1, 1); };
+    round();
+    const live = storageStats()!.liveBytes;
+    for (let r = 0; r < 4; r++) round();
+    // Each round's Linear keeps its two small parameter blocks (the collector's, later); the
+    // plans' arrays (megabytes a round when dropped without release) do not pile up.
+    expect(storageStats()!.liveBytes - live).toBeLessThan(16 * 1024);
   });
 
   it('keeps the arena flat over many calls', () => {
