@@ -5,9 +5,10 @@ import { moduleStructureVersion } from '../nn/module.js';
 import type { MultiTaskModel } from '../models/types.js';
 
 /*
- * predict's plans: a model's eval-mode forward over a dense batch, traced once per batch shape
- * and replayed (autograd/replay.ts), so a call on one row pays for its kernels, not for the
- * module code, the Tensor objects and the mode switches around them (half of such a call).
+ * predict's plans: a model's eval-mode forward over a dense batch of up to MAX_PLAN_ROWS rows,
+ * traced once per batch shape and replayed (autograd/replay.ts), so a call on one row pays for
+ * its kernels, not for the module code, the Tensor objects and the mode switches around them
+ * (half of such a call).
  * A shape is traced the second time it comes with the parameters and buffers unchanged, and
  * again after any of them changes in place (the plan reads as stale) or any module registers a
  * child, a parameter or a buffer, or casts its tensors (Module.to); a model whose forward cannot
@@ -44,6 +45,12 @@ interface ModelPlans {
 const plans = new WeakMap<object, ModelPlans>();
 /** Batch shapes remembered per model: a loop over ragged batch sizes must not grow the cache. */
 const MAX_SHAPES = 8;
+/**
+ * Batches of more rows run op by op: their time is the kernels' (the per-op costs a replay saves
+ * are a few percent of a forward from here), and a trace costs about six forwards, which evaluating
+ * after every epoch (fit's validation, the experiments' curves) would pay again each time.
+ */
+export const MAX_PLAN_ROWS = 256;
 let enabled = true;
 
 /** Turns predict's plans off (false: every call runs the model op by op) — for tests and benchmarks. */
@@ -60,7 +67,7 @@ export function inferencePlan(model: MultiTaskModel, x: Tensor, evalMode: <T>(fn
   if (!enabled) return null;
   const version = moduleStructureVersion();
   // Inside a trace (an ONNX export, a user's traceOps) the forward runs op by op, to be seen.
-  if (activeTracer() !== null) return null;
+  if (activeTracer() !== null || x.shape.length === 0 || x.shape[0] > MAX_PLAN_ROWS) return null;
   let mine = plans.get(model);
   if (mine === undefined || mine.version !== version) {
     if (mine !== undefined) releaseAll(mine);
@@ -128,6 +135,7 @@ function planKey(x: Tensor): string {
 /** Why `model` has no plan for batches shaped like `x` (null when it has one), tracing now if need be: for tests. */
 export function inferencePlanRefusal(model: MultiTaskModel, x: Tensor, evalMode: <T>(fn: () => T) => T): string | null {
   if (!enabled) return 'plans are off';
+  if (x.shape[0] > MAX_PLAN_ROWS) return `batches of more than ${MAX_PLAN_ROWS} rows run op by op`;
   for (let i = 0; i < 2; i++) if (inferencePlan(model, x, evalMode) !== null) return null;
   const v = plans.get(model)?.byShape.get(planKey(x));
   return typeof v === 'string' ? v : 'not traced';

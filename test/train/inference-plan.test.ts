@@ -5,7 +5,7 @@ import { Adam } from '../../src/nn/optim/index.js';
 import { inEvalMode } from '../../src/train/evaluate.js';
 import { fit } from '../../src/train/index.js';
 import { MMoE } from '../../src/models/index.js';
-import { inferencePlanRefusal, setInferencePlans } from '../../src/train/inference-plan.js';
+import { MAX_PLAN_ROWS, inferencePlanRefusal, setInferencePlans } from '../../src/train/inference-plan.js';
 import { smallMMoE } from './helpers.js';
 
 const F = 6;
@@ -199,6 +199,15 @@ describe("predict's traced plans", () => {
     // Each round's Linear keeps its two small parameter blocks (the collector's, later); the
     // plans' arrays (megabytes a round when dropped without release) do not pile up.
     expect(storageStats()!.liveBytes - live).toBeLessThan(16 * 1024);
+  });
+
+  it('leaves batches of more than MAX_PLAN_ROWS rows to run op by op', () => {
+    const model = smallMMoE(16);
+    const x = randn([MAX_PLAN_ROWS + 1, F], { generator: new Generator(4) });
+    expect(inferencePlanRefusal(model, x, evalMode(model))).toBe(`batches of more than ${MAX_PLAN_ROWS} rows run op by op`);
+    expect(inferencePlanRefusal(model, randn([MAX_PLAN_ROWS, F], { generator: new Generator(4) }), evalMode(model))).toBeNull();
+    const [off, on] = both(model, x, MAX_PLAN_ROWS + 1);
+    expect(Array.from(on)).toEqual(Array.from(off));
   });
 
   it('keeps the arena flat over many calls', () => {
