@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Tensor, concat, linearConcat, matmul, randn, stack } from '../../src/autograd/index.js';
+import { Tensor, bumpVersion, concat, linearConcat, matmul, noGrad, randn, stack } from '../../src/autograd/index.js';
 import { Generator } from '../../src/tensor/index.js';
 import { DNN, Linear, PReLU, ReLU, Sigmoid, concatLinears, forwardStacked, type DNNOptions } from '../../src/nn/index.js';
 import { expectGradcheck, relErr } from './helpers.js';
@@ -69,6 +69,23 @@ describe('linearConcat', () => {
           return withBias ? y.add(bs[i]) : y;
         }), 1), wrt);
         expectSame(fused, ref, `B=${B} F=${F} [${widths}] bias ${withBias}`, true);
+      }
+    }
+  });
+
+  it('under noGrad (weights cached transposed, read in place) gives the recorded forward\'s bits, and follows updates', () => {
+    const g = new Generator(6);
+    for (const [B, F, widths] of [[1, 100, [16, 16, 16, 16, 16, 16, 16, 16]], [1, 100, [8, 8]], [7, 13, [3, 5]], [300, 100, [64, 64]], [2, 300, [3, 129, 200]]] as Array<[number, number, number[]]>) {
+      const x = randn([B, F], { generator: g });
+      const ws = widths.map((o) => randn([o, F], { generator: g }).requiresGrad_());
+      const bs = widths.map((o) => randn([o], { generator: g }).requiresGrad_());
+      for (let step = 0; step < 2; step++) {
+        const recorded = Array.from(linearConcat(x, ws, bs).data);
+        expect(Array.from(noGrad(() => linearConcat(x, ws, bs)).data), `B=${B} F=${F} [${widths}] step ${step}`).toEqual(recorded);
+        expect(Array.from(noGrad(() => linearConcat(x, ws, bs)).data)).toEqual(recorded); // from the cache
+        // An in-place update (as an optimizer step) must reach the cached copy.
+        noGrad(() => ws[0].data.fill(0.5));
+        bumpVersion(ws[0]);
       }
     }
   });

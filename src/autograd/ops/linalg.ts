@@ -128,7 +128,9 @@ interface PackedCache {
   parts: NDArray[];
   versions: number[];
   data: Storage[];
+  /** [ΣO, F], or [F, ΣO] when transposed (the weights). */
   packed: NDArray;
+  transposed: boolean;
 }
 const packedCache = new WeakMap<NDArray, PackedCache>();
 
@@ -137,30 +139,45 @@ const versionOf = (p: NDArray): number => (p as Tensor)._version ?? 0;
 /**
  * The weights [O_i, F] of one linearConcat call packed row after row into one [ΣO_i, F] array:
  * fresh storage when `recording` (backward may multiply by it, and weights change every training
- * step), else a cached copy reused while the weights are unchanged.
+ * step), else a cached copy reused while the weights are unchanged, which with `transposed` is
+ * laid out [F, ΣO_i]: the product then reads it in place, where [ΣO_i, F] (xWᵀ) would be packed
+ * again on every call (a third of a one-row predict). Each output element is summed over F in the
+ * same order either way, so both layouts give the same bits.
  */
-function packRows(parts: readonly NDArray[], rows: number, F: number, recording: boolean): NDArray {
+function packRows(parts: readonly NDArray[], rows: number, F: number, recording: boolean, transposed = false): NDArray {
+  const shape = transposed ? [F, rows] : [rows, F];
   if (!recording && parts[0].dtype === 'float32') {
     const hit = packedCache.get(parts[0]);
-    if (hit !== undefined && hit.parts.length === parts.length
+    if (hit !== undefined && hit.parts.length === parts.length && hit.transposed === transposed
       && parts.every((p, i) => p === hit.parts[i] && p.data === hit.data[i] && versionOf(p) === hit.versions[i])) {
       return hit.packed;
     }
     // A stale entry's storage is refilled rather than replaced: a dropped one would wait for a
     // finalizer, which a synchronous training loop (weights change every epoch) never lets run.
-    const reuse = hit !== undefined && hit.packed.shape[0] === rows && hit.packed.shape[1] === F ? hit.packed : null;
-    const packed = fill(reuse ?? new NDArray(allocateFloat32Persistent(rows * F, false), [rows, F]), parts);
-    packedCache.set(parts[0], { parts: parts.slice(), versions: parts.map(versionOf), data: parts.map((p) => p.data), packed });
+    const reuse = hit !== undefined && hit.packed.shape[0] === shape[0] && hit.packed.shape[1] === shape[1] ? hit.packed : null;
+    const packed = fill(reuse ?? new NDArray(allocateFloat32Persistent(rows * F, false), shape), parts, transposed);
+    packedCache.set(parts[0], { parts: parts.slice(), versions: parts.map(versionOf), data: parts.map((p) => p.data), packed, transposed });
     return packed;
   }
-  return fill(new NDArray(allocate(parts[0].dtype, rows * F), [rows, F]), parts);
+  return fill(new NDArray(allocate(parts[0].dtype, rows * F), shape), parts, transposed);
 }
 
-function fill(w: NDArray, parts: readonly NDArray[]): NDArray {
+function fill(w: NDArray, parts: readonly NDArray[], transposed: boolean): NDArray {
   let off = 0;
+  if (!transposed) {
+    for (const p of parts) {
+      w.data.set(p.data, off);
+      off += p.size;
+    }
+    return w;
+  }
+  // [O_i, F] parts side by side as the columns of [F, ΣO_i].
+  const [F, total] = w.shape;
+  const out = w.data;
   for (const p of parts) {
-    w.data.set(p.data, off);
-    off += p.size;
+    const O = p.shape[0], d = p.data;
+    for (let o = 0; o < O; o++) for (let f = 0; f < F; f++) out[f * total + off + o] = d[o * F + f];
+    off += O;
   }
   return w;
 }
@@ -199,8 +216,9 @@ const linearConcatOp = defineOp<LinearConcatAttrs, NDArray | null>({
     const keep = c.recording && c.needsInputGrad[0];
     // Inference reuses packed weights while they are unchanged; a recorded call (training: the
     // weights change every step) packs afresh into step-scoped storage.
-    const W = packRows(inputs.slice(1, 1 + n), total, F, c.recording);
-    const y = matmulArray(x, W, { transA: false, transB: true }, 'linearConcat');
+    const transposed = !c.recording;
+    const W = packRows(inputs.slice(1, 1 + n), total, F, c.recording, transposed);
+    const y = matmulArray(x, W, { transA: false, transB: !transposed }, 'linearConcat');
     if (bias) addRowInPlace(y, packRows(inputs.slice(1 + n), total, 1, c.recording).data);
     c.saved = keep ? W : null;
     return y;
