@@ -24,7 +24,8 @@ export interface InferencePlan {
 /**
  * A batch shape seen once with the parameters and buffers at these versions: traced only if it
  * comes again before they change (evaluating after every few training steps, as the synthetic
- * experiment's curves do, would otherwise pay three traced forwards for each one it replaces).
+ * experiment's curves do, would otherwise pay about six forwards, three traced and three replayed
+ * to check, for each one it replaces).
  */
 interface Sighting {
   readonly watched: readonly Tensor[];
