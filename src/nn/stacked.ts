@@ -52,6 +52,31 @@ export class StackedModules<M extends Module = Module> {
   }
 
   /**
+   * Writes stateDict()-shaped values ([R, ...] per parameter name) into the stack, strictly: every
+   * name, shape and dtype is checked before anything is written.
+   */
+  loadStateDict(sd: Record<string, Tensor>): void {
+    const fn = 'StackedModules.loadStateDict';
+    this.check(fn);
+    if (sd === null || typeof sd !== 'object') throw new TypeError(`${fn}: expected a record of tensors`);
+    const own = new Set(this.params.map((p) => p.name));
+    const unknown = Object.keys(sd).filter((k) => !own.has(k));
+    if (unknown.length > 0) throw new Error(`${fn}: unexpected key(s) ${unknown.map((k) => `'${k}'`).join(', ')}`);
+    for (const { name, physical: phys } of this.params) {
+      const t = sd[name];
+      if (t === undefined) throw new Error(`${fn}: missing key '${name}'`);
+      if (!(t instanceof Tensor) || formatShape(t.shape) !== formatShape(phys.shape) || t.dtype !== phys.dtype) {
+        const got = t instanceof Tensor ? `${formatShape(t.shape)} ${t.dtype}` : typeof t;
+        throw new Error(`${fn}: '${name}' is ${got}, the stack's is ${formatShape(phys.shape)} ${phys.dtype}`);
+      }
+    }
+    for (const { name, physical: phys } of this.params) {
+      phys.data.set(sd[name].data);
+      bumpVersion(phys);
+    }
+  }
+
+  /**
    * Run r's state dict (parameter values copied out of the stack; buffers, shared by every run,
    * as they are): `model.loadStateDict(stacked.runStateDict(r))` gives an ordinary copy of run r
    * mid-training, e.g. to evaluate it.

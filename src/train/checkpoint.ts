@@ -179,8 +179,8 @@ export function restoreCheckpoint(parts: CheckpointParts, ckpt: TrainingCheckpoi
 const META_KEY = 'mmoe-ts.training-checkpoint';
 
 // JSON has no NaN or ±Infinity (ReduceLROnPlateau's best starts at Infinity; logs can be NaN).
-const encodeNumber = (_k: string, v: unknown): unknown => (typeof v === 'number' && !Number.isFinite(v) ? { $number: String(v) } : v);
-const decodeNumber = (_k: string, v: unknown): unknown =>
+export const encodeNumber = (_k: string, v: unknown): unknown => (typeof v === 'number' && !Number.isFinite(v) ? { $number: String(v) } : v);
+export const decodeNumber = (_k: string, v: unknown): unknown =>
   v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 1 && typeof (v as { $number?: unknown }).$number === 'string'
     ? Number((v as { $number: string }).$number) : v;
 
@@ -191,12 +191,10 @@ function arrayTensor(a: readonly number[]): Tensor {
   return new Tensor(f32, [a.length]);
 }
 
-/** The checkpoint as safetensors bytes. */
-export function encodeCheckpoint(ckpt: TrainingCheckpoint): Uint8Array {
-  const tensors: Record<string, Tensor> = {};
-  for (const [k, t] of Object.entries(ckpt.model)) tensors[`model/${k}`] = t;
+/** The optimizer's state arrays as tensors in `tensors` (`optimizer/<id>/<key>`); returns the JSON rest, naming them. */
+export function optimizerStateToTensors(sd: OptimizerStateDict, tensors: Record<string, Tensor>): { paramGroups: OptimizerStateDict['paramGroups']; state: Record<string, Record<string, number | string>> } {
   const state: Record<string, Record<string, number | string>> = {};
-  for (const [id, st] of Object.entries(ckpt.optimizer.state)) {
+  for (const [id, st] of Object.entries(sd.state)) {
     state[id] = {};
     for (const [k, v] of Object.entries(st)) {
       if (typeof v === 'number') state[id][k] = v;
@@ -207,11 +205,32 @@ export function encodeCheckpoint(ckpt: TrainingCheckpoint): Uint8Array {
       }
     }
   }
+  return { paramGroups: sd.paramGroups, state };
+}
+
+/** optimizerStateToTensors reversed; `take` returns a named tensor or throws. */
+export function optimizerStateFromTensors(
+  meta: { paramGroups: OptimizerStateDict['paramGroups']; state: Record<string, Record<string, number | string>> }, take: (name: string) => Tensor,
+): OptimizerStateDict {
+  const state: OptimizerStateDict['state'] = {};
+  for (const [id, st] of Object.entries(meta.state)) {
+    const out: Record<string, number | number[]> = {};
+    for (const [k, v] of Object.entries(st)) out[k] = typeof v === 'string' ? Array.from(take(v.slice(8)).data) : v;
+    state[Number(id)] = out;
+  }
+  return { paramGroups: meta.paramGroups, state };
+}
+
+/** The checkpoint as safetensors bytes. */
+export function encodeCheckpoint(ckpt: TrainingCheckpoint): Uint8Array {
+  const tensors: Record<string, Tensor> = {};
+  for (const [k, t] of Object.entries(ckpt.model)) tensors[`model/${k}`] = t;
+  const optimizer = optimizerStateToTensors(ckpt.optimizer, tensors);
   const es = ckpt.earlyStopping;
   es?.forEach((e, j) => e.snapshot?.forEach((a, i) => { tensors[`early_stopping/${j}/${i}`] = new Tensor(a, [a.length]); }));
   const meta = {
     format: 1, epoch: ckpt.epoch, step: ckpt.step, stopped: ckpt.stopped, optimizerName: ckpt.optimizerName,
-    optimizer: { paramGroups: ckpt.optimizer.paramGroups, state },
+    optimizer,
     scheduler: ckpt.scheduler, rng: ckpt.rng, history: ckpt.history,
     earlyStopping: es && es.map((e) => ({ ...e, snapshot: e.snapshot === null ? null : e.snapshot.length })),
     callbacks: ckpt.callbacks, partial: ckpt.partial, taskWeighting: ckpt.taskWeighting,
@@ -233,16 +252,10 @@ export function decodeCheckpoint(bytes: Uint8Array): TrainingCheckpoint {
   };
   const model: Record<string, Tensor> = {};
   for (const [k, t] of Object.entries(tensors)) if (k.startsWith('model/')) model[k.slice(6)] = t;
-  const state: OptimizerStateDict['state'] = {};
-  for (const [id, st] of Object.entries(meta.optimizer.state as Record<string, Record<string, number | string>>)) {
-    const out: Record<string, number | number[]> = {};
-    for (const [k, v] of Object.entries(st)) out[k] = typeof v === 'string' ? Array.from(take(v.slice(8)).data) : v;
-    state[Number(id)] = out;
-  }
   const es = meta.earlyStopping;
   return {
     epoch: meta.epoch, step: meta.step, stopped: meta.stopped === true, optimizerName: meta.optimizerName, model,
-    optimizer: { paramGroups: meta.optimizer.paramGroups, state },
+    optimizer: optimizerStateFromTensors(meta.optimizer, take),
     scheduler: meta.scheduler, rng: meta.rng, history: meta.history,
     earlyStopping: es && (es as Array<Omit<EarlyStoppingState, 'snapshot'> & { snapshot: number | null }>).map((e, j) => ({
       ...e,

@@ -1,7 +1,7 @@
 import { Tensor, physical, stackedView } from '../autograd/index.js';
 import { batchIndices } from '../data/batches.js';
 import type { FeatureBatch, ModelInput, MultiTaskModel } from '../models/types.js';
-import { Adagrad, Adam, AdamW, RMSprop, SGD } from '../nn/optim/index.js';
+import { Adagrad, Adam, AdamW, RMSprop, SGD, type Optimizer } from '../nn/optim/index.js';
 import type { StackedModules } from '../nn/stacked.js';
 import { Generator, allocateUninit, dtypeOf, gatherRows, type Storage } from '../tensor/index.js';
 import { checkOptionKeys, type OptionKeys } from '../validation/options.js';
@@ -13,13 +13,15 @@ import { History } from './history.js';
 import { StepScopes } from './held-storage.js';
 import { accumulateTaskLosses, multiTaskLoss } from './loss.js';
 import { makeOptimizer, type OptimizerLike, type OptimizerName } from './optimizer-registry.js';
+import { stackedCheckpointFrom, type StackedCheckpoint } from './stacked-checkpoint.js';
 
 /*
  * `fit` for R stacked models (nn/stacked.ts): every run draws its batches in its own seeded order
  * exactly as `fit` with `seed: seeds[r]` would, and each step is one stacked forward, backward and
  * optimizer step. The optimizers are elementwise, so each run keeps its own state; fit's options
  * that couple runs or need per-run control flow (global-norm clipping, early stopping,
- * schedulers, learned task weights, validation) are refused.
+ * schedulers, learned task weights, validation) are refused. onEpochEnd can take a checkpoint
+ * (stacked-checkpoint.ts) that resumeFrom continues from, giving the bits of an uninterrupted fit.
  */
 
 export interface FitStackedOptions {
@@ -34,9 +36,21 @@ export interface FitStackedOptions {
   seeds?: readonly number[];
   /** Called after every optimizer step with the epoch (1-based) and the step within it (1-based), as fit's onBatchEnd. */
   onStep?: (epoch: number, step: number) => void;
+  /**
+   * Called after every epoch with the epoch (1-based) and a function that takes a checkpoint of
+   * the training state then (a copy: call it only when one is wanted).
+   */
+  onEpochEnd?: (epoch: number, checkpoint: () => StackedCheckpoint) => void;
+  /**
+   * A checkpoint (or its bytes) from an earlier fitStacked of the same stack, data, seeds and
+   * options: training goes on from its epoch as if it had never stopped. `epochs` stays the total.
+   */
+  resumeFrom?: StackedCheckpoint | Uint8Array;
 }
 
-const KEYS: OptionKeys<FitStackedOptions> = { epochs: true, batchSize: true, optimizer: true, lr: true, lossWeights: true, shuffle: true, seeds: true, onStep: true };
+const KEYS: OptionKeys<FitStackedOptions> = {
+  epochs: true, batchSize: true, optimizer: true, lr: true, lossWeights: true, shuffle: true, seeds: true, onStep: true, onEpochEnd: true, resumeFrom: true,
+};
 
 const REFUSED: Record<string, string> = {
   clipGradNorm: 'global-norm clipping couples every run through one norm',
@@ -118,19 +132,24 @@ export function fitStacked(stacked: StackedModules<MultiTaskModel>, data: readon
   }
   if (shuffle && seeds === undefined) throw new Error(`${fn}: shuffling needs seeds (one per run), or shuffle: false`);
   if (opts.onStep !== undefined && typeof opts.onStep !== 'function') throw new TypeError(`${fn}: onStep must be a function`);
+  if (opts.onEpochEnd !== undefined && typeof opts.onEpochEnd !== 'function') throw new TypeError(`${fn}: onEpochEnd must be a function`);
+  const resume = opts.resumeFrom === undefined ? null : stackedCheckpointFrom(fn, opts.resumeFrom);
   const opt = opts.optimizer ?? 'adam';
   if (typeof opt !== 'string' && !ELEMENTWISE.some((C) => opt instanceof C)) {
     throw new TypeError(`${fn}: optimizer must be a name or an Adam, AdamW, SGD, Adagrad or RMSprop over stacked.parameters() (elementwise, so per run)`);
   }
-  const optimizer = makeOptimizer(fn, opt, stacked.parameters(), opts.lr ?? 1e-3);
+  // Every optimizer fitStacked takes (ELEMENTWISE, or one made by name) is an Optimizer: it has state dicts.
+  const optimizer = makeOptimizer(fn, opt, stacked.parameters(), opts.lr ?? 1e-3) as OptimizerLike & Optimizer;
   const gens = Array.from({ length: R }, (_, r) => new Generator(seeds?.[r] ?? 0));
   const numTasks = model.taskNames.length;
   const histories = Array.from({ length: R }, () => new History());
+  let totalSteps = 0;
+  if (resume !== null) totalSteps = restoreStacked(fn, resume, { stacked, optimizer, gens, histories, epochs });
   // The stack's physical parameters (and through them their gradients) outlive each step; the
   // R models it stands for do not change while stacked, so their trees are not walked.
   const scopes = new StepScopes([model, optimizer, stacked.parameters()]);
   try {
-  for (let epoch = 1; epoch <= epochs; epoch++) {
+  for (let epoch = (resume?.epoch ?? 0) + 1; epoch <= epochs; epoch++) {
     const t0 = performance.now();
     model.train();
     const its = train.map((t, r) => batchIndices(t.n, batchSize, { shuffle, generator: gens[r] }));
@@ -175,6 +194,7 @@ export function fitStacked(stacked: StackedModules<MultiTaskModel>, data: readon
       });
       seen += b;
       step++;
+      totalSteps++;
       opts.onStep?.(epoch, step);
     }
     const seconds = (performance.now() - t0) / 1000;
@@ -183,10 +203,44 @@ export function fitStacked(stacked: StackedModules<MultiTaskModel>, data: readon
       model.taskNames.forEach((name, j) => { logs[`${name}_loss`] = taskSums[r][j] / seen; });
       histories[r].push({ epoch, logs, seconds, samplesPerSecond: seen / seconds });
     }
+    const done = totalSteps;
+    opts.onEpochEnd?.(epoch, () => ({
+      epoch, step: done, runs: R,
+      model: Object.fromEntries(Object.entries(stacked.stateDict()).map(([k, t]) => [k, new Tensor(t.data.slice(), t.shape)])),
+      optimizer: optimizer.stateDict(), optimizerName: optimizer.name,
+      shuffle: gens.map((g) => g.getState()), histories: histories.map((h) => structuredClone(h.epochs)),
+    }));
   }
   } finally {
     // What the steps kept (gradients, optimizer state) is the collector's from here on.
     scopes.finish();
   }
   return histories;
+}
+
+/**
+ * Puts a checkpoint's state into the fit about to run; returns its step count. The stack's and the
+ * optimizer's loads are strict (each checks before it writes); a mismatch is an error naming resumeFrom.
+ */
+function restoreStacked(
+  fn: string, ckpt: StackedCheckpoint,
+  to: { stacked: StackedModules<MultiTaskModel>; optimizer: Optimizer; gens: Generator[]; histories: History[]; epochs: number },
+): number {
+  const R = to.stacked.runs;
+  if (ckpt.runs !== R || ckpt.shuffle.length !== R || ckpt.histories.length !== R) {
+    throw new Error(`${fn}: resumeFrom: the checkpoint holds ${ckpt.runs} runs, this stack ${R}`);
+  }
+  if (ckpt.optimizerName !== to.optimizer.name) {
+    throw new Error(`${fn}: resumeFrom: the checkpoint holds ${ckpt.optimizerName} state, this fit's optimizer is ${to.optimizer.name}`);
+  }
+  if (ckpt.epoch > to.epochs) throw new Error(`${fn}: resumeFrom: the checkpoint is at epoch ${ckpt.epoch}, past this fit's ${to.epochs} epochs`);
+  try {
+    to.stacked.loadStateDict(ckpt.model);
+    to.optimizer.loadStateDict(ckpt.optimizer);
+    ckpt.shuffle.forEach((st, r) => to.gens[r].setState(st));
+  } catch (e) {
+    throw new Error(`${fn}: resumeFrom: the checkpoint does not fit this stack and optimizer: ${(e as Error).message}`, { cause: e });
+  }
+  ckpt.histories.forEach((h, r) => { for (const e of structuredClone(h)) to.histories[r].push(e); });
+  return ckpt.step;
 }

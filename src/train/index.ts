@@ -14,6 +14,7 @@ export type { GroupBy } from './groups.js';
 export { lineChart, histogram, heatmap, gridLayout } from '../plot/svg.js';
 export { fitStacked, type FitStackedOptions } from './fit-stacked.js';
 export { encodeCheckpoint, decodeCheckpoint, type TrainingCheckpoint, type GeneratorState } from './checkpoint.js';
+export { encodeStackedCheckpoint, decodeStackedCheckpoint, type StackedCheckpoint } from './stacked-checkpoint.js';
 export type { EpochControl } from './fit-plan.js';
 export { gateHealth, expertLoadFigure, type ExpertHealthOptions } from './expert-health.js';
 export type { Stopper } from './per-task-stopping.js';
