@@ -38,6 +38,7 @@ export const SECTION_33_BOTTOM_UNITS = 16;
 export interface PaperRunOptions {
   /** The JSON-lines results file (created if missing). */
   results: string;
+  /** Workers and stack width; checkpointDir defaults to `<results>.in-flight`. */
   parallel?: ParallelOptions;
   /** Pilot runs per (model, ρ, lr). Default PILOT_RUNS. */
   pilotRuns?: number;
@@ -118,8 +119,11 @@ export async function syntheticPaper(options: Omit<SyntheticExperimentOptions, '
     const total = pJobs.length + base.runs * cells + (robustnessRuns * cells * ROBUSTNESS_DRAWS.length)
       + (section33 > 0 ? (section33 + pilotRuns * LEARNING_RATE_GRID.length) * base.correlations.length : 0);
     let done = resumed;
+    // Stacked groups in flight keep checkpoints beside the results file, so a stopped run loses
+    // at most an epoch of each.
+    const parallel: ParallelOptions = { checkpointDir: `${o.results}.in-flight`, ...o.parallel };
     const phase = async (s: SyntheticSettings, jobs: SyntheticJob[], study = ''): Promise<SyntheticJobOutcome[]> =>
-      runSyntheticJobs(s, jobs, o.parallel, file.finished(s, jobs, study), (job, out) => {
+      runSyntheticJobs(s, jobs, parallel, file.finished(s, jobs, study), (job, out) => {
         file.record(s, job, out, study);
         trained++;
         done++;

@@ -1,5 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { DEFAULT_STACK, groupJobs, runGroupsHere } from './stacked.js';
+import { groupCheckpointDir } from './group-checkpoints-node.js';
 import {
   assembleSynthetic, resolveSyntheticSettings, splitKey, syntheticJobs,
   type SyntheticExperimentOptions, type SyntheticJob, type SyntheticJobOutcome,
@@ -16,6 +17,8 @@ import { decodeStateDict, defaultWorkers, runJobs, startModuleWorker, type Encod
 export interface WorkerRequest {
   settings: SyntheticSettings;
   jobs: SyntheticJob[];
+  /** ParallelOptions.checkpointDir. */
+  checkpointDir?: string;
 }
 
 export interface WorkerReply {
@@ -40,6 +43,11 @@ export interface ParallelOptions {
    * Default DEFAULT_STACK. The results are the same, bit for bit, for any width.
    */
   stack?: number;
+  /**
+   * A directory for the checkpoints of stacked groups in flight (group-checkpoints-node.ts): a run
+   * stopped mid-group goes on from its group's last finished epoch, with the same bits. Default: none.
+   */
+  checkpointDir?: string;
   /** Starts one worker; tests replace it to exercise the fallback. Default: the synthetic worker. */
   spawn?(): Worker;
 }
@@ -80,10 +88,10 @@ export async function runSyntheticJobs(
   await runJobs<SyntheticJob[], WorkerRequest, WorkerReply>(groups, {
     workers: parallel.workers ?? defaultWorkerCount(), name: 'synthetic', noun: 'job groups', onNote: parallel.onNote,
     isDone: (g) => g.every((j) => outcomes[j.index] !== undefined),
-    request: (g) => ({ settings: s, jobs: g }),
+    request: (g) => ({ settings: s, jobs: g, ...(parallel.checkpointDir !== undefined && { checkpointDir: parallel.checkpointDir }) }),
     spawn: parallel.spawn ?? startWorker,
     onReply: (reply, req) => reply.replies.forEach((r, i) => keep(req.jobs[i], outcomeOf(r))),
-    runHere: (left) => runGroupsHere(s, left, keep),
+    runHere: (left) => runGroupsHere(s, left, keep, parallel.checkpointDir === undefined ? undefined : groupCheckpointDir(parallel.checkpointDir)),
     pick: (pending, last) => pending.findIndex((r) => splitKey(s, r.jobs[0]) === splitKey(s, last.jobs[0])),
   });
   return outcomes as SyntheticJobOutcome[];

@@ -1,5 +1,6 @@
 import { stackModels, unstackModels } from '../../nn/stacked.js';
 import { fitStacked } from '../../train/fit-stacked.js';
+import { decodeStackedCheckpoint, encodeStackedCheckpoint, type StackedCheckpoint } from '../../train/stacked-checkpoint.js';
 import {
   buildSyntheticModel, gapRows, meanTaskLoss, runSyntheticJob, splitKey, stepsPerEpoch, syntheticSplit, totalSteps, keepsModel,
   type SyntheticJob, type SyntheticJobOutcome, type SyntheticRun, type SyntheticSettings, type SyntheticSplit,
@@ -41,10 +42,38 @@ export function groupJobs(jobs: readonly SyntheticJob[], stack: number): Synthet
 }
 
 /**
- * Trains a group of jobs (runs of one cell) as one stack, logging each run's loss on its watched
- * rows at the steps runSyntheticJob logs at, from a copy of that run's weights.
+ * Where a group's checkpoint is kept while it trains (a directory on Node:
+ * group-checkpoints-node.ts), under the key groupKey gives it.
  */
-export function runSyntheticGroup(s: SyntheticSettings, jobs: readonly SyntheticJob[], data: readonly SyntheticSplit[]): Array<{ run: SyntheticRun; model: MultiTaskModel }> {
+export interface GroupCheckpointStore {
+  load(key: string): Uint8Array | null;
+  save(key: string, bytes: Uint8Array): void;
+  remove(key: string): void;
+}
+
+/** What names a group: its settings and its jobs (a checkpoint under another key is not this group's). */
+export function groupKey(s: SyntheticSettings, jobs: readonly SyntheticJob[]): string {
+  return JSON.stringify({ settings: s, jobs: jobs.map((j) => [j.phase, j.model, j.correlationIndex, j.run, j.lr]) });
+}
+
+/** A group's own progress, saved in its checkpoint's `extra` beside fitStacked's state. */
+interface GroupProgress {
+  key: string;
+  steps: number[][];
+  curves: number[][];
+  taskLoss: Array<[number, number]>;
+  seconds: number;
+}
+
+/**
+ * Trains a group of jobs (runs of one cell) as one stack, logging each run's loss on its watched
+ * rows at the steps runSyntheticJob logs at, from a copy of that run's weights. With a `store`,
+ * the group saves a checkpoint at every epoch's end but the last and goes on from one it finds,
+ * with the same bits as a group that never stopped; it removes its checkpoint when done.
+ */
+export function runSyntheticGroup(
+  s: SyntheticSettings, jobs: readonly SyntheticJob[], data: readonly SyntheticSplit[], store?: GroupCheckpointStore,
+): Array<{ run: SyntheticRun; model: MultiTaskModel }> {
   if (jobs.length === 1) return [runSyntheticJob(s, jobs[0], data[0])];
   jobs.forEach((job, r) => {
     if (data[r].key !== splitKey(s, job)) throw new Error(`runSyntheticGroup: data set ${data[r].key} given for job ${splitKey(s, job)}`);
@@ -61,8 +90,33 @@ export function runSyntheticGroup(s: SyntheticSettings, jobs: readonly Synthetic
   const curves: number[][] = jobs.map(() => []);
   const taskLoss: Array<[number, number]> = jobs.map(() => [NaN, NaN]);
   const trainLoss: number[] = jobs.map(() => NaN);
+  const key = store && groupKey(s, jobs);
+  let resumeFrom: StackedCheckpoint | undefined;
+  let before = 0;
+  const saved = key === undefined ? null : store!.load(key);
+  if (saved !== null) {
+    const c = decodeStackedCheckpoint(saved);
+    const progress = c.extra as GroupProgress | undefined;
+    if (progress !== undefined && progress.key === key) {
+      resumeFrom = c;
+      progress.steps.forEach((v, r) => steps[r].push(...v));
+      progress.curves.forEach((v, r) => curves[r].push(...v));
+      progress.taskLoss.forEach((v, r) => (taskLoss[r] = v));
+      before = progress.seconds;
+    }
+  }
   fitStacked(stacked, data.map((d) => d.train), {
     epochs: s.epochs, batchSize: s.batchSize, optimizer: 'adam', lr: jobs[0].lr, seeds: data.map((d) => d.dataSeed + 17),
+    ...(resumeFrom && { resumeFrom }),
+    ...(key !== undefined && {
+      onEpochEnd: (epoch: number, take: () => StackedCheckpoint) => {
+        if (epoch === s.epochs) return;
+        const c = take();
+        const progress: GroupProgress = { key, steps, curves, taskLoss, seconds: before + (performance.now() - t0) / 1000 };
+        c.extra = progress;
+        store!.save(key, encodeStackedCheckpoint(c));
+      },
+    }),
     onStep: (epoch, step) => {
       const at = (epoch - 1) * perEpoch + step;
       if (at % s.logEvery !== 0 && at !== last) return;
@@ -77,7 +131,8 @@ export function runSyntheticGroup(s: SyntheticSettings, jobs: readonly Synthetic
     },
   });
   const models = unstackModels(stacked);
-  const seconds = (performance.now() - t0) / 1000 / R;
+  if (key !== undefined) store!.remove(key);
+  const seconds = (before + (performance.now() - t0) / 1000) / R;
   return jobs.map((job, r) => ({
     model: models[r],
     run: {
@@ -97,11 +152,13 @@ export function groupData(s: SyntheticSettings, jobs: readonly SyntheticJob[], c
 }
 
 /** Runs groups in this thread; `record` sees each job's outcome. */
-export function runGroupsHere(s: SyntheticSettings, groups: readonly SyntheticJob[][], record: (job: SyntheticJob, o: SyntheticJobOutcome) => void): void {
+export function runGroupsHere(
+  s: SyntheticSettings, groups: readonly SyntheticJob[][], record: (job: SyntheticJob, o: SyntheticJobOutcome) => void, store?: GroupCheckpointStore,
+): void {
   const cache = new Map<string, SyntheticSplit>();
   for (const jobs of groups) {
     const data = groupData(s, jobs, cache);
-    runSyntheticGroup(s, jobs, data).forEach(({ run, model }, r) => {
+    runSyntheticGroup(s, jobs, data, store).forEach(({ run, model }, r) => {
       record(jobs[r], { run, labelCorrelation: data[r].labelCorrelation, ...(keepsModel(jobs[r]) && { state: model.stateDict() }) });
     });
   }

@@ -2,6 +2,7 @@ import { parentPort } from 'node:worker_threads';
 import { keepsModel, type SyntheticSplit } from './experiment.js';
 import type { JobReply, WorkerReply, WorkerRequest } from './parallel.js';
 import { groupData, runSyntheticGroup } from './stacked.js';
+import { groupCheckpointDir } from './group-checkpoints-node.js';
 import { encodeStateDict, stateTransferList } from '../job-runner.js';
 
 /*
@@ -17,7 +18,7 @@ const port = parentPort;
 if (port === null) throw new Error('synthetic worker: must run as a worker thread');
 port.on('message', (msg: WorkerRequest) => {
   const data = groupData(msg.settings, msg.jobs, cache);
-  const replies: JobReply[] = runSyntheticGroup(msg.settings, msg.jobs, data).map(({ run, model }, r) => {
+  const replies: JobReply[] = runSyntheticGroup(msg.settings, msg.jobs, data, msg.checkpointDir === undefined ? undefined : groupCheckpointDir(msg.checkpointDir)).map(({ run, model }, r) => {
     const reply: JobReply = { index: msg.jobs[r].index, run, labelCorrelation: data[r].labelCorrelation };
     if (keepsModel(msg.jobs[r])) reply.state = encodeStateDict(model.stateDict());
     return reply;
