@@ -5,6 +5,7 @@
  * parallel.ts    the same jobs on worker threads (worker.ts), bit-identical results
  * pilot.ts       the learning-rate pilot and its choice; pilot-record.json, the recorded one
  * paper.ts       --paper end to end: pilot, then the main runs, resumable through results-file.ts
+ * stacked.ts     runs of one cell trained as one stack; group-checkpoints-node.ts keeps groups in flight
  * findings.ts    cells and the paper's claims tested on them
  * checkpoints.ts one result read at several lengths: checkpoints, stuck runs, train–test gap
  * labels.ts      the generator's label variance and label correlation against ρ
