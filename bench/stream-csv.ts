@@ -46,9 +46,9 @@ async function generate(file: string, bytes: number): Promise<number> {
       chunk += `${c.join(',')},${d.join(',')},${g.random() < 0.3 ? 1 : 0},${(g.random() * 20).toFixed(3)}\n`;
     }
     written += chunk.length;
-    if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+    if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
   }
-  await new Promise((r) => out.end(r));
+  await new Promise<void>((r) => out.end(() => r()));
   return rows;
 }
 

@@ -1,5 +1,5 @@
 import { StepScopes } from './held-storage.js';
-import { inferencePlan } from './inference-plan.js';
+import { forwardFromInputLayer, inferencePlan, inputLayerOf, mayPlan } from './inference-plan.js';
 import { closeStorageScope, openStorageScope } from '../tensor/index.js';
 import { Tensor, noGrad } from '../autograd/index.js';
 import { checkOptions } from '../validation/options.js';
@@ -88,10 +88,30 @@ export function predictResolved(model: MultiTaskModel, x: Features, n: number, b
   const out = new Float32Array(n * t);
   const scopes = batchScopes(model);
   const evalMode = <T>(fn: () => T): T => inEvalMode(model, fn);
+  const layer = inputLayerOf(model);
   try {
     for (let start = 0; start < n; start += batchSize) {
       const end = Math.min(n, start + batchSize);
       const xb = x instanceof Tensor && start === 0 && end === n ? x : sliceFeatures(x, start, end, n);
+      if (!(xb instanceof Tensor) && layer !== null && mayPlan(end - start)) {
+        // Feature columns: the input layer runs op by op, the rest replays its plan where there is one.
+        scopes.run(() => {
+          const from = { layer, batch: xb };
+          const h = noGrad(() => layer.forward(xb));
+          const plan = inferencePlan(model, h, evalMode, from);
+          if (plan === null) {
+            out.set(checkedBatch(evalMode(() => forwardFromInputLayer(model, from, h).y), end - start, t).data, start * t);
+            return;
+          }
+          openStorageScope(plan.recycle);
+          try {
+            out.set(checkedBatch(plan.replay.run(h), end - start, t).data, start * t);
+          } finally {
+            closeStorageScope(NOTHING);
+          }
+        });
+        continue;
+      }
       // A dense batch replays the forward traced for its shape, where there is a plan; nothing a
       // replay makes outlives the batch (its scope keeps nothing).
       const plan = xb instanceof Tensor ? inferencePlan(model, xb, evalMode) : null;

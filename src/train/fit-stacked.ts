@@ -203,13 +203,21 @@ export function fitStacked(stacked: StackedModules<MultiTaskModel>, data: readon
       model.taskNames.forEach((name, j) => { logs[`${name}_loss`] = taskSums[r][j] / seen; });
       histories[r].push({ epoch, logs, seconds, samplesPerSecond: seen / seconds });
     }
-    const done = totalSteps;
-    opts.onEpochEnd?.(epoch, () => ({
-      epoch, step: done, runs: R,
-      model: Object.fromEntries(Object.entries(stacked.stateDict()).map(([k, t]) => [k, new Tensor(t.data.slice(), t.shape)])),
-      optimizer: optimizer.stateDict(), optimizerName: optimizer.name,
-      shuffle: gens.map((g) => g.getState()), histories: histories.map((h) => structuredClone(h.epochs)),
-    }));
+    if (opts.onEpochEnd !== undefined) {
+      // The state is read when checkpoint() is called: only while it is still this epoch's end.
+      let open = true;
+      const at = epoch, done = totalSteps;
+      opts.onEpochEnd(epoch, () => {
+        if (!open) throw new Error(`${fn}: onEpochEnd's checkpoint() was called after onEpochEnd returned (epoch ${at}); call it inside onEpochEnd`);
+        return {
+          epoch: at, step: done, runs: R,
+          model: Object.fromEntries(Object.entries(stacked.stateDict()).map(([k, t]) => [k, new Tensor(t.data.slice(), t.shape)])),
+          optimizer: optimizer.stateDict(), optimizerName: optimizer.name,
+          shuffle: gens.map((g) => g.getState()), histories: histories.map((h) => structuredClone(h.epochs)),
+        };
+      });
+      open = false;
+    }
   }
   } finally {
     // What the steps kept (gradients, optimizer state) is the collector's from here on.
@@ -219,28 +227,41 @@ export function fitStacked(stacked: StackedModules<MultiTaskModel>, data: readon
 }
 
 /**
- * Puts a checkpoint's state into the fit about to run; returns its step count. The stack's and the
- * optimizer's loads are strict (each checks before it writes); a mismatch is an error naming resumeFrom.
+ * Puts a checkpoint's state into the fit about to run, all or nothing; returns its step count. A
+ * mismatch is an error naming resumeFrom.
  */
 function restoreStacked(
   fn: string, ckpt: StackedCheckpoint,
   to: { stacked: StackedModules<MultiTaskModel>; optimizer: Optimizer; gens: Generator[]; histories: History[]; epochs: number },
 ): number {
   const R = to.stacked.runs;
-  if (ckpt.runs !== R || ckpt.shuffle.length !== R || ckpt.histories.length !== R) {
-    throw new Error(`${fn}: resumeFrom: the checkpoint holds ${ckpt.runs} runs, this stack ${R}`);
+  if (ckpt.runs !== R) throw new Error(`${fn}: resumeFrom: the checkpoint holds ${ckpt.runs} runs, this stack ${R}`);
+  if (ckpt.shuffle.length !== R || ckpt.histories.length !== R) {
+    throw new Error(`${fn}: resumeFrom: the checkpoint holds ${ckpt.shuffle.length} shuffle states and ${ckpt.histories.length} histories for its ${R} runs`);
   }
   if (ckpt.optimizerName !== to.optimizer.name) {
     throw new Error(`${fn}: resumeFrom: the checkpoint holds ${ckpt.optimizerName} state, this fit's optimizer is ${to.optimizer.name}`);
   }
+  if (ckpt.epoch < 0 || ckpt.step < 0) throw new Error(`${fn}: resumeFrom: the checkpoint's epoch ${ckpt.epoch} and step ${ckpt.step} must be ≥ 0`);
   if (ckpt.epoch > to.epochs) throw new Error(`${fn}: resumeFrom: the checkpoint is at epoch ${ckpt.epoch}, past this fit's ${to.epochs} epochs`);
+  const bad = ckpt.histories.findIndex((h) => !Array.isArray(h) || h.length !== ckpt.epoch);
+  if (bad >= 0) throw new Error(`${fn}: resumeFrom: run ${bad}'s history has ${Array.isArray(ckpt.histories[bad]) ? ckpt.histories[bad].length : 'no'} epochs, the checkpoint is at epoch ${ckpt.epoch}`);
+  // All or nothing: the generator states are checked on spares, and the weights put back if the
+  // optimizer's strict load refuses its state.
+  const weights = Object.fromEntries(Object.entries(to.stacked.stateDict()).map(([k, t]) => [k, new Tensor(t.data.slice(), t.shape)]));
   try {
+    ckpt.shuffle.forEach((st) => new Generator(0).setState(st));
     to.stacked.loadStateDict(ckpt.model);
-    to.optimizer.loadStateDict(ckpt.optimizer);
-    ckpt.shuffle.forEach((st, r) => to.gens[r].setState(st));
+    try {
+      to.optimizer.loadStateDict(ckpt.optimizer);
+    } catch (e) {
+      to.stacked.loadStateDict(weights);
+      throw e;
+    }
   } catch (e) {
     throw new Error(`${fn}: resumeFrom: the checkpoint does not fit this stack and optimizer: ${(e as Error).message}`, { cause: e });
   }
+  ckpt.shuffle.forEach((st, r) => to.gens[r].setState(st));
   ckpt.histories.forEach((h, r) => { for (const e of structuredClone(h)) to.histories[r].push(e); });
   return ckpt.step;
 }

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { Generator, Tensor, createModel, noGrad, predict, randn, storageStats, traceOps, type ModelName, type MultiTaskModel } from '../../src/index.js';
+import { DenseFeat, Generator, SparseFeat, Tensor, VarLenSparseFeat, createModel, noGrad, predict, randn, storageStats, traceOps, type FeatureBatch, type ModelName, type MultiTaskModel } from '../../src/index.js';
 import { Linear } from '../../src/nn/linear.js';
 import { Adam } from '../../src/nn/optim/index.js';
 import { inEvalMode } from '../../src/train/evaluate.js';
 import { fit } from '../../src/train/index.js';
 import { MMoE } from '../../src/models/index.js';
-import { MAX_PLAN_ROWS, inferencePlanRefusal, setInferencePlans } from '../../src/train/inference-plan.js';
+import { MAX_PLAN_ROWS, inferencePlanRefusal, inputLayerOf, setInferencePlans } from '../../src/train/inference-plan.js';
 import { smallMMoE } from './helpers.js';
 
 const F = 6;
@@ -220,5 +220,68 @@ describe("predict's traced plans", () => {
     for (let i = 0; i < 200; i++) predict(model, x, { batchSize: 16 });
     expect(storageStats()!.topBytes).toBe(top);
     expect(storageStats()!.liveBytes).toBe(live);
+  });
+});
+
+describe("predict's traced plans on feature columns", () => {
+  const features = [
+    SparseFeat('user', 30, { embeddingDim: 4 }),
+    VarLenSparseFeat(SparseFeat('history', 12, { embeddingDim: 3 }), 4),
+    DenseFeat('price', 2),
+  ];
+  const fc = { features, taskTypes: ['regression', 'binary'] as const, taskNames: ['value', 'click'], initStd: 0.3, seed: 6 };
+  const build: Record<string, () => MultiTaskModel> = {
+    MMoE: () => createModel('MMoE', { ...fc, numExperts: 3, expertHiddenUnits: [5], towerHiddenUnits: [3], dnnDropout: 0.3 }),
+    SharedBottom: () => createModel('SharedBottom', { ...fc, bottomHiddenUnits: [5], towerHiddenUnits: [3] }),
+    PLE: () => createModel('PLE', { ...fc, expertHiddenUnits: [4], towerHiddenUnits: [3] }),
+    'DCN without its linear part': () => createModel('DCN', { ...fc, crossNum: 2, dnnHiddenUnits: [4], linear: false }),
+  };
+  function batch(rows: number, seed: number): FeatureBatch {
+    const g = new Generator(seed);
+    const history = new Int32Array(rows * 4);
+    for (let i = 0; i < history.length; i++) history[i] = g.randint(12);
+    return { user: Int32Array.from({ length: rows }, () => g.randint(30)), history, price: randn([rows, 2], { generator: g }) };
+  }
+  const sameBits = (a: Float32Array, b: Float32Array): boolean => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  function onOff(model: MultiTaskModel, x: FeatureBatch, batchSize: number): [Float32Array, Float32Array] {
+    setInferencePlans(false);
+    try {
+      const off = predict(model, x, { batchSize }).data as Float32Array;
+      setInferencePlans(true);
+      predict(model, x, { batchSize });
+      return [off, predict(model, x, { batchSize }).data as Float32Array];
+    } finally {
+      setInferencePlans(true);
+    }
+  }
+
+  it.each(Object.keys(build))('%s: replays from the input layer\'s output, the op-by-op bits at every batch size, and after the embeddings change', (name) => {
+    const model = build[name]();
+    const x = batch(11, 1);
+    const h = noGrad(() => inputLayerOf(model)!.forward(batch(4, 2)));
+    expect(inferencePlanRefusal(model, h, evalMode(model), { layer: inputLayerOf(model)!, batch: batch(4, 2) })).toBeNull();
+    for (const bs of [1, 4, 11, 64]) {
+      const [off, on] = onOff(model, x, bs);
+      expect(sameBits(on, off), `${name}, batch ${bs}`).toBe(true);
+    }
+    // New embedding values (an optimizer step touches every weight): the plan is traced again.
+    const opt = new Adam(model.parameters(), { lr: 0.05 });
+    for (const p of model.parameters()) p.grad = randn(p.shape, { generator: new Generator(9) });
+    opt.step();
+    const [off, on] = onOff(model, x, 4);
+    expect(sameBits(on, off)).toBe(true);
+  });
+
+  it('refuses a forward that reads the columns through a second input layer (DCN\'s linear part), and stays correct', () => {
+    const model = createModel('DCN', { ...fc, crossNum: 1, dnnHiddenUnits: [4] });
+    const b = batch(4, 3);
+    const from = { layer: inputLayerOf(model)!, batch: b };
+    const h = noGrad(() => from.layer.forward(b));
+    expect(inferencePlanRefusal(model, h, evalMode(model), from)).toMatch(/more than one input layer/);
+    const x = batch(11, 4);
+    for (const bs of [1, 11]) {
+      const [off, on] = onOff(model, x, bs);
+      expect(sameBits(on, off)).toBe(true);
+    }
   });
 });

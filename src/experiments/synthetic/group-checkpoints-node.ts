@@ -7,8 +7,9 @@ import type { GroupCheckpointStore } from './stacked.js';
 /*
  * In-flight group checkpoints as files in one directory, one per group, named by a hash of the
  * group's key (the checkpoint holds the key itself, which runSyntheticGroup checks). Written
- * atomically, so a run killed mid-write leaves the previous checkpoint; the directory goes when
- * its last group finishes.
+ * atomically, so a run killed mid-write leaves the previous checkpoint. Workers share the
+ * directory, so a finished group removes only its own file; the directory goes at the run's end
+ * (clearGroupCheckpoints), with whatever a different --stack or --runs left there.
  */
 export function groupCheckpointDir(dir: string): GroupCheckpointStore {
   const file = (key: string): string => path.join(dir, `group-${createHash('sha256').update(key).digest('hex').slice(0, 24)}.safetensors`);
@@ -27,11 +28,12 @@ export function groupCheckpointDir(dir: string): GroupCheckpointStore {
     },
     remove(key) {
       fs.rmSync(file(key), { force: true });
-      try {
-        fs.rmdirSync(dir);
-      } catch {
-        // Not empty (another worker's group is in flight) or already gone.
-      }
     },
+    where: file,
   };
+}
+
+/** Removes the checkpoint directory and all in it: call when every group of the run is recorded. */
+export function clearGroupCheckpoints(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
 }

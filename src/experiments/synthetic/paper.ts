@@ -7,6 +7,7 @@ import { PAPER_FIRST_EPOCHS } from './sizes.js';
 import { CHECKPOINT_STEPS } from './checkpoints.js';
 import { PILOT_RUNS, candidateLengths, choosePilot, pilotJobs, type PilotChoice } from './pilot.js';
 import { runSyntheticJobs, type ParallelOptions } from './parallel.js';
+import { clearGroupCheckpoints } from './group-checkpoints-node.js';
 import { SyntheticResultsFile } from './results-file.js';
 import { checkOptionKeys, type OptionKeys } from '../../validation/options.js';
 import { checkIntAtLeast, checkPositiveInt } from '../../validation/values.js';
@@ -122,6 +123,7 @@ export async function syntheticPaper(options: Omit<SyntheticExperimentOptions, '
     // Stacked groups in flight keep checkpoints beside the results file, so a stopped run loses
     // at most an epoch of each.
     const parallel: ParallelOptions = { checkpointDir: `${o.results}.in-flight`, ...o.parallel };
+
     const phase = async (s: SyntheticSettings, jobs: SyntheticJob[], study = ''): Promise<SyntheticJobOutcome[]> =>
       runSyntheticJobs(s, jobs, parallel, file.finished(s, jobs, study), (job, out) => {
         file.record(s, job, out, study);
@@ -132,9 +134,11 @@ export async function syntheticPaper(options: Omit<SyntheticExperimentOptions, '
     const pilotOut = await phase(pilotSettings, pJobs);
     const pilot = choosePilot(pilotSettings, pilotOut.map((x) => x.run), firstEpochs);
     o.onPilot?.(pilot);
-    const finish = (result?: SyntheticResult, studies: PaperStudy[] = []): PaperOutcome => ({
-      pilotSettings, pilot, ...(result && { result }), studies, labelVariances, resumed, trained, seconds: (performance.now() - t0) / 1000,
-    });
+    const finish = (result?: SyntheticResult, studies: PaperStudy[] = []): PaperOutcome => {
+      // Every group is recorded: what the directory still holds was left by another --stack or --runs.
+      if (parallel.checkpointDir !== undefined) clearGroupCheckpoints(parallel.checkpointDir);
+      return { pilotSettings, pilot, ...(result && { result }), studies, labelVariances, resumed, trained, seconds: (performance.now() - t0) / 1000 };
+    };
     if (o.pilotOnly) return finish();
     const mainSettings: SyntheticSettings = { ...base, lr: pilot.lr, epochs: pilot.epochs };
     const table = async (s: SyntheticSettings, study = ''): Promise<SyntheticResult> => {

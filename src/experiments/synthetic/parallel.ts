@@ -1,5 +1,6 @@
 import type { Worker } from 'node:worker_threads';
-import { DEFAULT_STACK, groupJobs, runGroupsHere } from './stacked.js';
+import { DEFAULT_STACK, groupJobs, groupKey, runGroupsHere } from './stacked.js';
+import { checkOptionKeys, type OptionKeys } from '../../validation/options.js';
 import { groupCheckpointDir } from './group-checkpoints-node.js';
 import {
   assembleSynthetic, resolveSyntheticSettings, splitKey, syntheticJobs,
@@ -45,12 +46,15 @@ export interface ParallelOptions {
   stack?: number;
   /**
    * A directory for the checkpoints of stacked groups in flight (group-checkpoints-node.ts): a run
-   * stopped mid-group goes on from its group's last finished epoch, with the same bits. Default: none.
+   * stopped mid-group goes on from its group's last finished epoch, with the same bits (groups of
+   * two or more jobs; a group's checkpoint is removed once its results are recorded). Default: none.
    */
   checkpointDir?: string;
   /** Starts one worker; tests replace it to exercise the fallback. Default: the synthetic worker. */
   spawn?(): Worker;
 }
+
+const PARALLEL_KEYS: OptionKeys<ParallelOptions> = { workers: true, onNote: true, stack: true, checkpointDir: true, spawn: true };
 
 export const MAX_DEFAULT_WORKERS = 8;
 
@@ -82,6 +86,8 @@ export async function runSyntheticJobs(
     record?.(job, o);
     outcomes[job.index] = o;
   };
+  checkOptionKeys('runSyntheticJobs', parallel, PARALLEL_KEYS);
+  const store = parallel.checkpointDir === undefined ? undefined : groupCheckpointDir(parallel.checkpointDir);
   // Groups of the jobs not yet done (a resumed run keeps its finished jobs). A free worker takes
   // the next group on the data sets it just used, if any, so data sets are rarely generated twice.
   const groups = groupJobs(jobs.filter((j) => outcomes[j.index] === undefined), parallel.stack ?? DEFAULT_STACK);
@@ -90,8 +96,12 @@ export async function runSyntheticJobs(
     isDone: (g) => g.every((j) => outcomes[j.index] !== undefined),
     request: (g) => ({ settings: s, jobs: g, ...(parallel.checkpointDir !== undefined && { checkpointDir: parallel.checkpointDir }) }),
     spawn: parallel.spawn ?? startWorker,
-    onReply: (reply, req) => reply.replies.forEach((r, i) => keep(req.jobs[i], outcomeOf(r))),
-    runHere: (left) => runGroupsHere(s, left, keep, parallel.checkpointDir === undefined ? undefined : groupCheckpointDir(parallel.checkpointDir)),
+    onReply: (reply, req) => {
+      reply.replies.forEach((r, i) => keep(req.jobs[i], outcomeOf(r)));
+      // Recorded: the group's checkpoint has served (a worker leaves it until then).
+      store?.remove(groupKey(s, req.jobs));
+    },
+    runHere: (left) => runGroupsHere(s, left, keep, store),
     pick: (pending, last) => pending.findIndex((r) => splitKey(s, r.jobs[0]) === splitKey(s, last.jobs[0])),
   });
   return outcomes as SyntheticJobOutcome[];

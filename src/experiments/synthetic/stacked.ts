@@ -1,5 +1,5 @@
 import { stackModels, unstackModels } from '../../nn/stacked.js';
-import { fitStacked } from '../../train/fit-stacked.js';
+import { fitStacked, type FitStackedOptions } from '../../train/fit-stacked.js';
 import { decodeStackedCheckpoint, encodeStackedCheckpoint, type StackedCheckpoint } from '../../train/stacked-checkpoint.js';
 import {
   buildSyntheticModel, gapRows, meanTaskLoss, runSyntheticJob, splitKey, stepsPerEpoch, syntheticSplit, totalSteps, keepsModel,
@@ -49,6 +49,8 @@ export interface GroupCheckpointStore {
   load(key: string): Uint8Array | null;
   save(key: string, bytes: Uint8Array): void;
   remove(key: string): void;
+  /** Where the key's checkpoint is (a file name), for messages. */
+  where(key: string): string;
 }
 
 /** What names a group: its settings and its jobs (a checkpoint under another key is not this group's). */
@@ -68,8 +70,9 @@ interface GroupProgress {
 /**
  * Trains a group of jobs (runs of one cell) as one stack, logging each run's loss on its watched
  * rows at the steps runSyntheticJob logs at, from a copy of that run's weights. With a `store`,
- * the group saves a checkpoint at every epoch's end but the last and goes on from one it finds,
- * with the same bits as a group that never stopped; it removes its checkpoint when done.
+ * a group of two or more jobs saves a checkpoint at every epoch's end but the last and goes on
+ * from one it finds, with the same bits as a group that never stopped. The checkpoint stays until
+ * the caller has recorded the group's results and removes it (a group of one is not checkpointed).
  */
 export function runSyntheticGroup(
   s: SyntheticSettings, jobs: readonly SyntheticJob[], data: readonly SyntheticSplit[], store?: GroupCheckpointStore,
@@ -94,8 +97,15 @@ export function runSyntheticGroup(
   let resumeFrom: StackedCheckpoint | undefined;
   let before = 0;
   const saved = key === undefined ? null : store!.load(key);
+  const unusable = (e: unknown): Error => new Error(
+    `runSyntheticGroup: the group's checkpoint ${store!.where(key!)} cannot be used (${(e as Error).message}); delete it to train the group from its start`, { cause: e });
   if (saved !== null) {
-    const c = decodeStackedCheckpoint(saved);
+    let c: StackedCheckpoint;
+    try {
+      c = decodeStackedCheckpoint(saved);
+    } catch (e) {
+      throw unusable(e);
+    }
     const progress = c.extra as GroupProgress | undefined;
     if (progress !== undefined && progress.key === key) {
       resumeFrom = c;
@@ -105,11 +115,11 @@ export function runSyntheticGroup(
       before = progress.seconds;
     }
   }
-  fitStacked(stacked, data.map((d) => d.train), {
+  const options: FitStackedOptions = {
     epochs: s.epochs, batchSize: s.batchSize, optimizer: 'adam', lr: jobs[0].lr, seeds: data.map((d) => d.dataSeed + 17),
     ...(resumeFrom && { resumeFrom }),
     ...(key !== undefined && {
-      onEpochEnd: (epoch: number, take: () => StackedCheckpoint) => {
+      onEpochEnd: (epoch, take) => {
         if (epoch === s.epochs) return;
         const c = take();
         const progress: GroupProgress = { key, steps, curves, taskLoss, seconds: before + (performance.now() - t0) / 1000 };
@@ -117,7 +127,7 @@ export function runSyntheticGroup(
         store!.save(key, encodeStackedCheckpoint(c));
       },
     }),
-    onStep: (epoch, step) => {
+    onStep: (epoch: number, step: number) => {
       const at = (epoch - 1) * perEpoch + step;
       if (at % s.logEvery !== 0 && at !== last) return;
       for (let r = 0; r < R; r++) {
@@ -129,9 +139,15 @@ export function runSyntheticGroup(
         if (at === last) trainLoss[r] = meanTaskLoss(copy, gapRows(s, data[r].train))[0];
       }
     },
-  });
+  };
+  try {
+    fitStacked(stacked, data.map((d) => d.train), options);
+  } catch (e) {
+    // A checkpoint of this key that does not fit (the code changed the model) is named, not trained past.
+    if (resumeFrom !== undefined && (e as Error).message.includes('resumeFrom')) throw unusable(e);
+    throw e;
+  }
   const models = unstackModels(stacked);
-  if (key !== undefined) store!.remove(key);
   const seconds = (before + (performance.now() - t0) / 1000) / R;
   return jobs.map((job, r) => ({
     model: models[r],
@@ -161,5 +177,7 @@ export function runGroupsHere(
     runSyntheticGroup(s, jobs, data, store).forEach(({ run, model }, r) => {
       record(jobs[r], { run, labelCorrelation: data[r].labelCorrelation, ...(keepsModel(jobs[r]) && { state: model.stateDict() }) });
     });
+    // Recorded: the group's checkpoint has served.
+    store?.remove(groupKey(s, jobs));
   }
 }

@@ -6,7 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { groupData, groupJobs, groupKey, runSyntheticGroup, type GroupCheckpointStore } from '../../../src/experiments/synthetic/stacked.js';
 import { resolveSyntheticSettings, syntheticJobs } from '../../../src/experiments/synthetic/experiment.js';
-import { groupCheckpointDir } from '../../../src/experiments/synthetic/group-checkpoints-node.js';
+import { clearGroupCheckpoints, groupCheckpointDir } from '../../../src/experiments/synthetic/group-checkpoints-node.js';
+import { runGroupsHere } from '../../../src/experiments/synthetic/stacked.js';
 import { decodeStackedCheckpoint, encodeStackedCheckpoint } from '../../../src/train/stacked-checkpoint.js';
 
 // Three runs per cell so that a stack of 2 leaves a group of one (the unstacked path) too.
@@ -56,7 +57,7 @@ describe('synthetic groups checkpointed in flight', () => {
   const jobs = groupJobs(syntheticJobs(s), 3)[0];
   const plain = (out: ReturnType<typeof runSyntheticGroup>) => out.map(({ run: { seconds: _s, ...rest }, model }) => ({ rest, state: Object.values(model.stateDict()).map((t) => Array.from(t.data)) }));
 
-  it('a group stopped after an epoch goes on from its checkpoint with the bits of one that never stopped, then removes it', () => {
+  it('a group stopped after an epoch goes on from its checkpoint with the bits of one that never stopped, leaving the file to the caller', () => {
     const want = plain(runSyntheticGroup(s, jobs, groupData(s, jobs, new Map())));
     for (const stopAfter of [1, 2, 3]) {
       const files = new Map<string, Uint8Array>();
@@ -68,12 +69,14 @@ describe('synthetic groups checkpointed in flight', () => {
           if (++saves === stopAfter) throw new Error('stopped');
         },
         remove: (k) => void files.delete(k),
+        where: (k) => `memory:${k.length}`,
       };
       expect(() => runSyntheticGroup(s, jobs, groupData(s, jobs, new Map()), store)).toThrow('stopped');
       expect([...files.keys()]).toEqual([groupKey(s, jobs)]);
       const got = runSyntheticGroup(s, jobs, groupData(s, jobs, new Map()), store);
       expect(plain(got)).toEqual(want);
-      expect(files.size).toBe(0);
+      // The group leaves its checkpoint for the caller to remove once the results are recorded.
+      expect(files.size).toBe(1);
       expect(saves).toBe(3); // epochs 1–3 (never after the last): the resumed group saved only the rest
     }
   });
@@ -82,20 +85,23 @@ describe('synthetic groups checkpointed in flight', () => {
     const want = plain(runSyntheticGroup(s, jobs, groupData(s, jobs, new Map())));
     const other = groupJobs(syntheticJobs(s), 3)[1];
     let foreign: Uint8Array | null = null;
-    const grab: GroupCheckpointStore = { load: () => null, save: (_k, b) => { foreign ??= b; }, remove: () => {} };
+    const grab: GroupCheckpointStore = { load: () => null, save: (_k, b) => { foreign ??= b; }, remove: () => {}, where: () => '' };
     runSyntheticGroup(s, other, groupData(s, other, new Map()), grab);
-    const store: GroupCheckpointStore = { load: () => foreign, save: () => {}, remove: () => {} };
+    const store: GroupCheckpointStore = { load: () => foreign, save: () => {}, remove: () => {}, where: () => '' };
     expect(plain(runSyntheticGroup(s, jobs, groupData(s, jobs, new Map()), store))).toEqual(want);
   });
 
-  it('on disk (groupCheckpointDir) through the parallel runner: the same table, and the directory is gone after', async () => {
+  it('on disk (groupCheckpointDir) through the parallel runner: the same table, each group\'s file removed once recorded', async () => {
     const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mmoe-groups-')), 'results.jsonl.in-flight');
     const store = groupCheckpointDir(dir);
     expect(store.load('k')).toBeNull();
     store.save('k', new Uint8Array([1, 2]));
     expect(Array.from(store.load('k')!)).toEqual([1, 2]);
     store.remove('k');
-    expect(fs.existsSync(dir)).toBe(false);
+    expect(store.load('k')).toBeNull();
+    // Workers share the directory: removing a group's file leaves it (a worker may be about to write there).
+    expect(fs.existsSync(dir)).toBe(true);
+    clearGroupCheckpoints(dir);
     const one = comparable(await syntheticExperimentParallel(opts, { workers: 1, stack: 3 }));
     for (const workers of [1, 2]) {
       // A group stopped after epoch 2, its checkpoint marked (a logged loss changed) to show it is read.
@@ -107,7 +113,21 @@ describe('synthetic groups checkpointed in flight', () => {
       expect(got.runs[0].curve[0]).toBe(12345);
       got.runs[0].curve[0] = one.runs[0].curve[0];
       expect(got).toEqual(one);
-      expect(fs.existsSync(dir)).toBe(false);
+      expect(fs.readdirSync(dir)).toEqual([]);
     }
+  });
+
+  it('keeps a group\'s checkpoint when its results could not be recorded, and names an unusable one', async () => {
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mmoe-groups-')), 'in-flight');
+    const store = groupCheckpointDir(dir);
+    expect(() => runGroupsHere(s, [jobs], () => { throw new Error('disk full'); }, store)).toThrow('disk full');
+    expect(fs.readdirSync(dir)).toHaveLength(1);
+    const file = store.where(groupKey(s, jobs));
+    fs.writeFileSync(file, new Uint8Array([9, 9, 9]));
+    expect(() => runSyntheticGroup(s, jobs, groupData(s, jobs, new Map()), store))
+      .toThrow(`runSyntheticGroup: the group's checkpoint ${file} cannot be used`);
+    await expect(syntheticExperimentParallel(opts, { workers: 1, checkpointdir: dir } as never)).rejects.toThrow(/runSyntheticJobs: unknown option 'checkpointdir'/);
+    clearGroupCheckpoints(dir);
+    expect(fs.existsSync(dir)).toBe(false);
   });
 });
