@@ -4,7 +4,8 @@
  * in alternating rounds of one process, seven rounds each; medians with min–max per call.
  * Usage: npx tsx --experimental-wasm-relaxed-simd bench/predict-plans.ts
  */
-import { DenseFeat, Generator, SparseFeat, createModel, predict, randn, setNumThreads, type FeatureBatch } from '../src/index.js';
+import { DenseFeat, Generator, SparseFeat, createModel, predict, randn, setNumThreads, type Tensor } from '../src/index.js';
+type FeatureBatch = Record<string, Tensor | Int32Array>;
 import { setInferencePlans } from '../src/train/inference-plan.js';
 setNumThreads(1);
 const features = [...Array.from({ length: 8 }, (_, i) => SparseFeat(`s${i}`, 1000, { embeddingDim: 8 })), DenseFeat('d', 13)];
