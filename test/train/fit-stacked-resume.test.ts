@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { Tensor, randn } from '../../src/autograd/index.js';
+import { binaryRegressionData } from './helpers.js';
+import type { Tensor } from '../../src/autograd/index.js';
 import { DCN, MMoE, OMoE, PLE, SharedBottom, type MultiTaskModel } from '../../src/models/index.js';
 import { stackModels, unstackModels, type StackedModules } from '../../src/nn/index.js';
 import { Adagrad, AdamW, RMSprop, SGD } from '../../src/nn/optim/index.js';
-import { Generator } from '../../src/tensor/index.js';
 import {
   decodeStackedCheckpoint, encodeStackedCheckpoint, fitStacked, type FitStackedOptions, type StackedCheckpoint,
 } from '../../src/train/index.js';
@@ -18,16 +18,7 @@ const tasks = { inputDim: F, taskTypes: ['binary', 'regression'] as Array<'binar
 const build = (seed: number): MultiTaskModel => new MMoE({ ...tasks, seed, numExperts: 3, expertHiddenUnits: [16], towerHiddenUnits: [4] });
 const seeds = [3, 4, 5];
 
-function dataFor(r: number, n = 50): { x: Tensor; y: Tensor } {
-  const g = new Generator(40 + r);
-  const x = randn([n, F], { generator: g });
-  const y = new Float32Array(n * 2);
-  for (let i = 0; i < n; i++) {
-    y[2 * i] = g.random() < 0.5 ? 1 : 0;
-    y[2 * i + 1] = g.random() * 2 - 1;
-  }
-  return { x, y: new Tensor(y, [n, 2]) };
-}
+const dataFor = (r: number, n = 50): { x: Tensor; y: Tensor } => binaryRegressionData(n, F, 40 + r);
 
 const data = seeds.map((_, r) => dataFor(r));
 const base = { epochs: 5, batchSize: 16, lr: 0.01, seeds: [70, 71, 72] };

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { binaryRegressionData } from './helpers.js';
 import { Tensor, randn } from '../../src/autograd/index.js';
 import { DCN, MMoE, OMoE, PLE, SharedBottom, type MultiTaskModel } from '../../src/models/index.js';
 import { stackModels, unstackModels } from '../../src/nn/index.js';
@@ -24,16 +25,7 @@ const builders: Record<string, (seed: number) => MultiTaskModel> = {
   DCN: (seed) => new DCN({ ...base, seed, crossNum: 2, dnnHiddenUnits: [24] }),
 };
 
-function dataFor(r: number, n = 70): { x: Tensor; y: Tensor } {
-  const g = new Generator(100 + r);
-  const x = randn([n, F], { generator: g });
-  const y = new Float32Array(n * 2);
-  for (let i = 0; i < n; i++) {
-    y[2 * i] = g.random() < 0.5 ? 1 : 0;
-    y[2 * i + 1] = g.random() * 2 - 1;
-  }
-  return { x, y: new Tensor(y, [n, 2]) };
-}
+const dataFor = (r: number, n = 70): { x: Tensor; y: Tensor } => binaryRegressionData(n, F, 100 + r);
 
 function expectSameState(a: MultiTaskModel, b: MultiTaskModel): void {
   const sa = a.stateDict(), sb = b.stateDict();

@@ -18,6 +18,18 @@ export function teacherData(n: number, f: number, seed: number): { x: Tensor; y:
   return { x, y: new Tensor(y, [n, 2]) };
 }
 
+/** Random features, task 0 a coin-flip binary label and task 1 a uniform regression target in [-1, 1). */
+export function binaryRegressionData(n: number, f: number, seed: number): { x: Tensor; y: Tensor } {
+  const g = new Generator(seed);
+  const x = randn([n, f], { generator: g });
+  const y = new Float32Array(n * 2);
+  for (let i = 0; i < n; i++) {
+    y[2 * i] = g.random() < 0.5 ? 1 : 0;
+    y[2 * i + 1] = g.random() * 2 - 1;
+  }
+  return { x, y: new Tensor(y, [n, 2]) };
+}
+
 export function smallMMoE(seed = 1, extra: Partial<ConstructorParameters<typeof MMoE>[0]> = {}): MMoE {
   return new MMoE({
     inputDim: 6, numExperts: 3, expertHiddenUnits: [8], towerHiddenUnits: [4],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DenseFeat, Generator, SparseFeat, Tensor, VarLenSparseFeat, createModel, noGrad, predict, randn, storageStats, traceOps, type FeatureBatch, type ModelName, type MultiTaskModel } from '../../src/index.js';
+import { DenseFeat, Generator, SparseFeat, Tensor, VarLenSparseFeat, createModel, noGrad, predict, randn, storageStats, traceOps, type ModelName, type MultiTaskModel } from '../../src/index.js';
 import { Linear } from '../../src/nn/linear.js';
 import { Adam } from '../../src/nn/optim/index.js';
 import { inEvalMode } from '../../src/train/evaluate.js';
@@ -23,7 +23,7 @@ const models: Record<ModelName, () => MultiTaskModel> = {
   AITM: () => createModel('AITM', { ...common, taskTypes: ['binary', 'binary'], taskNames: ['click', 'buy'] }),
 };
 
-function both(model: MultiTaskModel, x: Tensor, batchSize: number): [Float32Array, Float32Array] {
+function both(model: MultiTaskModel, x: Parameters<typeof predict>[1], batchSize: number): [Float32Array, Float32Array] {
   setInferencePlans(false);
   try {
     const off = predict(model, x, { batchSize }).data as Float32Array;
@@ -236,24 +236,13 @@ describe("predict's traced plans on feature columns", () => {
     PLE: () => createModel('PLE', { ...fc, expertHiddenUnits: [4], towerHiddenUnits: [3] }),
     'DCN without its linear part': () => createModel('DCN', { ...fc, crossNum: 2, dnnHiddenUnits: [4], linear: false }),
   };
-  function batch(rows: number, seed: number): FeatureBatch {
+  function batch(rows: number, seed: number): Record<string, Tensor | Int32Array> {
     const g = new Generator(seed);
     const history = new Int32Array(rows * 4);
     for (let i = 0; i < history.length; i++) history[i] = g.randint(12);
     return { user: Int32Array.from({ length: rows }, () => g.randint(30)), history, price: randn([rows, 2], { generator: g }) };
   }
   const sameBits = (a: Float32Array, b: Float32Array): boolean => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-  function onOff(model: MultiTaskModel, x: FeatureBatch, batchSize: number): [Float32Array, Float32Array] {
-    setInferencePlans(false);
-    try {
-      const off = predict(model, x, { batchSize }).data as Float32Array;
-      setInferencePlans(true);
-      predict(model, x, { batchSize });
-      return [off, predict(model, x, { batchSize }).data as Float32Array];
-    } finally {
-      setInferencePlans(true);
-    }
-  }
 
   it.each(Object.keys(build))('%s: replays from the input layer\'s output, the op-by-op bits at every batch size, and after the embeddings change', (name) => {
     const model = build[name]();
@@ -261,14 +250,14 @@ describe("predict's traced plans on feature columns", () => {
     const h = noGrad(() => inputLayerOf(model)!.forward(batch(4, 2)));
     expect(inferencePlanRefusal(model, h, evalMode(model), { layer: inputLayerOf(model)!, batch: batch(4, 2) })).toBeNull();
     for (const bs of [1, 4, 11, 64]) {
-      const [off, on] = onOff(model, x, bs);
+      const [off, on] = both(model, x, bs);
       expect(sameBits(on, off), `${name}, batch ${bs}`).toBe(true);
     }
     // New embedding values (an optimizer step touches every weight): the plan is traced again.
     const opt = new Adam(model.parameters(), { lr: 0.05 });
     for (const p of model.parameters()) p.grad = randn(p.shape, { generator: new Generator(9) });
     opt.step();
-    const [off, on] = onOff(model, x, 4);
+    const [off, on] = both(model, x, 4);
     expect(sameBits(on, off)).toBe(true);
   });
 
@@ -280,7 +269,7 @@ describe("predict's traced plans on feature columns", () => {
     expect(inferencePlanRefusal(model, h, evalMode(model), from)).toMatch(/more than one input layer/);
     const x = batch(11, 4);
     for (const bs of [1, 11]) {
-      const [off, on] = onOff(model, x, bs);
+      const [off, on] = both(model, x, bs);
       expect(sameBits(on, off)).toBe(true);
     }
   });
