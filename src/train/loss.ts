@@ -89,7 +89,9 @@ function scaledColumns(r: Tensor, cols: readonly number[], weights: readonly num
 }
 
 function toDtype(y: Tensor, like: Tensor): Tensor {
-  return y.dtype === like.dtype ? y : y.detach().to(like.dtype);
+  if (y.dtype === like.dtype) return y;
+  // detach() reads .data, which a stacked tensor (fitStacked's labels) refuses; labels rarely need it.
+  return (y.requiresGrad ? y.detach() : y).to(like.dtype);
 }
 
 /** y[:, cols] in logits' dtype; an op (not a loop over .data), so it also takes stacked labels (fitStacked). */

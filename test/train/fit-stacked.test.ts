@@ -67,6 +67,24 @@ describe.each(['wasm', 'js'] as Backend[])('fitStacked on the %s backend', (back
   });
 });
 
+describe('fitStacked on float64 models', () => {
+  it.each(['MMoE', 'DCN'])('%s in float64 on float32 data: bit-identical to the models trained alone', (name) => {
+    setBackend('wasm');
+    const alone = seeds.map((s, r) => {
+      const m = builders[name](s).to('float64');
+      const h = fit(m, dataFor(r), { ...opts, seed: 500 + r, verbose: 0, expertHealth: false });
+      return { m, h };
+    });
+    const stacked = stackModels(seeds.map((s) => builders[name](s).to('float64')));
+    const hs = fitStacked(stacked, seeds.map((_, r) => dataFor(r)), { ...opts, seeds: seeds.map((_, r) => 500 + r) });
+    unstackModels(stacked).forEach((m, r) => {
+      expect(m.parameters()[0].dtype).toBe('float64');
+      expectSameState(alone[r].m, m);
+      expect(hs[r].history).toEqual(alone[r].h.history);
+    });
+  });
+});
+
 describe.skipIf(!wasmFeatures().threads)('fitStacked with threads splitting the run axis', () => {
   it('is bit-identical on 1, 2 and 3 threads, and to the models trained alone', async () => {
     setBackend('wasm');
