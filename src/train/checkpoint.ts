@@ -178,8 +178,10 @@ export function restoreCheckpoint(parts: CheckpointParts, ckpt: TrainingCheckpoi
 
 const META_KEY = 'mmoe-ts.training-checkpoint';
 
-// JSON has no NaN or ±Infinity (ReduceLROnPlateau's best starts at Infinity; logs can be NaN).
-export const encodeNumber = (_k: string, v: unknown): unknown => (typeof v === 'number' && !Number.isFinite(v) ? { $number: String(v) } : v);
+// JSON has no NaN or ±Infinity (ReduceLROnPlateau's best starts at Infinity; logs can be NaN),
+// and writes -0 as 0.
+export const encodeNumber = (_k: string, v: unknown): unknown =>
+  (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0)) ? { $number: Object.is(v, -0) ? '-0' : String(v) } : v);
 export const decodeNumber = (_k: string, v: unknown): unknown =>
   v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 1 && typeof (v as { $number?: unknown }).$number === 'string'
     ? Number((v as { $number: string }).$number) : v;

@@ -42,7 +42,7 @@ export function encodeStackedCheckpoint(ckpt: StackedCheckpoint): Uint8Array {
   const meta = {
     format: 1, epoch: ckpt.epoch, step: ckpt.step, runs: ckpt.runs, optimizerName: ckpt.optimizerName,
     optimizer: optimizerStateToTensors(ckpt.optimizer, tensors), shuffle: ckpt.shuffle, histories: ckpt.histories,
-    extra: ckpt.extra ?? null,
+    extra: ckpt.extra,
   };
   return encodeSafetensorsAs('encodeStackedCheckpoint:', tensors, { [META_KEY]: JSON.stringify(meta, encodeNumber) });
 }
@@ -65,7 +65,7 @@ export function decodeStackedCheckpoint(bytes: Uint8Array): StackedCheckpoint {
   return {
     epoch: meta.epoch, step: meta.step, runs: meta.runs, model, optimizer: optimizerStateFromTensors(meta.optimizer, take),
     optimizerName: meta.optimizerName, shuffle: meta.shuffle, histories: meta.histories,
-    ...(meta.extra !== null && { extra: meta.extra }),
+    ...(meta.extra !== undefined && { extra: meta.extra }),
   };
 }
 

@@ -77,9 +77,12 @@ describe('fitStacked resumeFrom', () => {
     const s = stackModels(seeds.map(build));
     let c: StackedCheckpoint | null = null;
     fitStacked(s, data, { ...base, epochs: 1, onEpochEnd: (_e, take) => { c = take(); } });
-    c!.extra = { curves: [[1.5, Infinity]], note: 'x' };
+    c!.extra = { curves: [[1.5, Infinity, NaN, -0]], note: 'x', none: null };
     const back = decodeStackedCheckpoint(encodeStackedCheckpoint(c!));
-    expect(back.extra).toEqual({ curves: [[1.5, Infinity]], note: 'x' });
+    expect(back.extra).toEqual({ curves: [[1.5, Infinity, NaN, -0]], note: 'x', none: null });
+    expect(Object.is((back.extra as { curves: number[][] }).curves[0][3], -0)).toBe(true);
+    expect(decodeStackedCheckpoint(encodeStackedCheckpoint({ ...c!, extra: null })).extra).toBeNull();
+    expect('extra' in decodeStackedCheckpoint(encodeStackedCheckpoint({ ...c!, extra: undefined }))).toBe(false);
     expect(back.shuffle).toEqual(c!.shuffle);
     expect(Object.keys(back.model)).toEqual(Object.keys(c!.model));
     expect(back.optimizer).toEqual(c!.optimizer);
