@@ -37,8 +37,8 @@ export interface FitStackedOptions {
   /** Called after every optimizer step with the epoch (1-based) and the step within it (1-based), as fit's onBatchEnd. */
   onStep?: (epoch: number, step: number) => void;
   /**
-   * Called after every epoch with the epoch (1-based) and a function that takes a checkpoint of
-   * the training state then (a copy: call it only when one is wanted).
+   * Called after every epoch with the epoch (1-based) and a function that copies the training
+   * state into a checkpoint: call it inside onEpochEnd, when one is wanted (later it throws).
    */
   onEpochEnd?: (epoch: number, checkpoint: () => StackedCheckpoint) => void;
   /**

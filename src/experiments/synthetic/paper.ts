@@ -123,7 +123,6 @@ export async function syntheticPaper(options: Omit<SyntheticExperimentOptions, '
     // Stacked groups in flight keep checkpoints beside the results file, so a stopped run loses
     // at most an epoch of each.
     const parallel: ParallelOptions = { checkpointDir: `${o.results}.in-flight`, ...o.parallel };
-
     const phase = async (s: SyntheticSettings, jobs: SyntheticJob[], study = ''): Promise<SyntheticJobOutcome[]> =>
       runSyntheticJobs(s, jobs, parallel, file.finished(s, jobs, study), (job, out) => {
         file.record(s, job, out, study);
