@@ -211,7 +211,7 @@ export function fitStacked(stacked: StackedModules<MultiTaskModel>, data: readon
         if (!open) throw new Error(`${fn}: onEpochEnd's checkpoint() was called after onEpochEnd returned (epoch ${at}); call it inside onEpochEnd`);
         return {
           epoch: at, step: done, runs: R,
-          model: Object.fromEntries(Object.entries(stacked.stateDict()).map(([k, t]) => [k, new Tensor(t.data.slice(), t.shape)])),
+          model: copiedState(stacked),
           optimizer: optimizer.stateDict(), optimizerName: optimizer.name,
           shuffle: gens.map((g) => g.getState()), histories: histories.map((h) => structuredClone(h.epochs)),
         };
@@ -248,7 +248,7 @@ function restoreStacked(
   if (bad >= 0) throw new Error(`${fn}: resumeFrom: run ${bad}'s history has ${Array.isArray(ckpt.histories[bad]) ? ckpt.histories[bad].length : 'no'} epochs, the checkpoint is at epoch ${ckpt.epoch}`);
   // All or nothing: the generator states are checked on spares, and the weights put back if the
   // optimizer's strict load refuses its state.
-  const weights = Object.fromEntries(Object.entries(to.stacked.stateDict()).map(([k, t]) => [k, new Tensor(t.data.slice(), t.shape)]));
+  const weights = copiedState(to.stacked);
   try {
     ckpt.shuffle.forEach((st) => new Generator(0).setState(st));
     to.stacked.loadStateDict(ckpt.model);
@@ -264,4 +264,9 @@ function restoreStacked(
   ckpt.shuffle.forEach((st, r) => to.gens[r].setState(st));
   ckpt.histories.forEach((h, r) => { for (const e of structuredClone(h)) to.histories[r].push(e); });
   return ckpt.step;
+}
+
+/** The stack's parameters [R, ...] by name, copied. */
+function copiedState(stacked: StackedModules<MultiTaskModel>): Record<string, Tensor> {
+  return Object.fromEntries(Object.entries(stacked.stateDict()).map(([k, t]) => [k, new Tensor(t.data.slice(), t.shape)]));
 }
