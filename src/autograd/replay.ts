@@ -217,28 +217,86 @@ export function sameValue(a: unknown, b: unknown, depth = 0): boolean {
   return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], depth + 1));
 }
 
-class Plan implements ReplayPlan {
+/**
+ * The forward kernels of traced ops, called again in order: each op on its sources (an earlier
+ * op's output, an input, a constant), with the trace's needsInputGrad and recording flags (or none,
+ * for a forward whose backward will not run). Shared by predict's plans and training-step plans.
+ */
+export class OpReplay {
   private readonly specs: ReadonlyArray<OpSpec<unknown, unknown>>;
   private readonly names: readonly string[];
   private readonly attrs: readonly unknown[];
-  private readonly noGrads: ReadonlyArray<readonly boolean[]>;
-  private readonly values: Array<NDArray | null>;
+  readonly needs: ReadonlyArray<readonly boolean[]>;
+  readonly recording: readonly boolean[];
 
-  constructor(
-    ops: readonly TracedOp[], private readonly srcs: readonly number[][], private readonly consts: readonly Tensor[],
-    /** The given constants, and their versions at the trace. */
-    private readonly watched: readonly Tensor[],
-    private readonly versions: readonly number[],
-  ) {
+  constructor(ops: readonly TracedOp[], private readonly srcs: readonly number[][], private readonly consts: readonly Tensor[], withGrad: boolean) {
     this.specs = ops.map((op) => op.spec);
     this.names = ops.map((op) => op.name);
     this.attrs = ops.map((op) => op.attrs);
-    this.noGrads = ops.map((op) => op.inputs.map(() => false));
-    this.values = ops.map(() => null);
+    this.needs = ops.map((op) => (withGrad ? op.output.gradFn?.ctx.needsInputGrad.slice() : undefined) ?? op.inputs.map(() => false));
+    this.recording = ops.map((op) => withGrad && op.output.gradFn !== null);
   }
 
   get length(): number {
     return this.specs.length;
+  }
+
+  name(i: number): string {
+    return this.names[i];
+  }
+
+  spec(i: number): OpSpec<unknown, unknown> {
+    return this.specs[i];
+  }
+
+  attr(i: number): unknown {
+    return this.attrs[i];
+  }
+
+  /**
+   * Runs every op on `xs`, outputs into `values`; `recorded` sees the inputs and context of each
+   * recording op (what its backward needs).
+   */
+  run(xs: readonly NDArray[], values: Array<NDArray | null>, recorded?: (i: number, inputs: NDArray[], ctx: OpContext<unknown>) => void): void {
+    const { specs, srcs, consts } = this;
+    const anomaly = isAnomalyEnabled();
+    for (let i = 0; i < specs.length; i++) {
+      const s = srcs[i];
+      const inputs = new Array<NDArray>(s.length);
+      for (let j = 0; j < s.length; j++) {
+        const k = s[j];
+        inputs[j] = k >= 0 ? values[k]! : k > CONST ? xs[INPUT - k] : consts[CONST - k];
+      }
+      const ctx: OpContext<unknown> = { opName: this.names[i], needsInputGrad: this.needs[i], recording: this.recording[i], saved: undefined };
+      let out: NDArray;
+      try {
+        out = specs[i].forward(ctx, inputs, this.attrs[i]);
+      } catch (e) {
+        throw e instanceof AllocationError ? e.in(this.names[i]) : e;
+      }
+      if (anomaly) checkFinite(this.names[i], 'output', out);
+      values[i] = out;
+      if (recorded !== undefined && this.recording[i]) recorded(i, inputs, ctx);
+    }
+  }
+}
+
+class Plan implements ReplayPlan {
+  private readonly ops: OpReplay;
+  private readonly values: Array<NDArray | null>;
+
+  constructor(
+    ops: readonly TracedOp[], srcs: readonly number[][], consts: readonly Tensor[],
+    /** The given constants, and their versions at the trace. */
+    private readonly watched: readonly Tensor[],
+    private readonly versions: readonly number[],
+  ) {
+    this.ops = new OpReplay(ops, srcs, consts, false);
+    this.values = ops.map(() => null);
+  }
+
+  get length(): number {
+    return this.ops.length;
   }
 
   stale(): boolean {
@@ -248,27 +306,10 @@ class Plan implements ReplayPlan {
   }
 
   run(x: NDArray): NDArray {
-    const { specs, srcs, consts, values } = this;
-    const anomaly = isAnomalyEnabled();
+    const { values } = this;
     try {
-      for (let i = 0; i < specs.length; i++) {
-        const s = srcs[i];
-        const inputs = new Array<NDArray>(s.length);
-        for (let j = 0; j < s.length; j++) {
-          const k = s[j];
-          inputs[j] = k >= 0 ? values[k]! : k === INPUT ? x : consts[CONST - k];
-        }
-        const ctx: OpContext<unknown> = { opName: this.names[i], needsInputGrad: this.noGrads[i], recording: false, saved: undefined };
-        let out: NDArray;
-        try {
-          out = specs[i].forward(ctx, inputs, this.attrs[i]);
-        } catch (e) {
-          throw e instanceof AllocationError ? e.in(this.names[i]) : e;
-        }
-        if (anomaly) checkFinite(this.names[i], 'output', out);
-        values[i] = out;
-      }
-      return values[specs.length - 1]!;
+      this.ops.run([x], values);
+      return values[values.length - 1]!;
     } finally {
       // The plan outlives the call; the intermediates must not.
       values.fill(null);

@@ -1,9 +1,8 @@
-import { AllocationError, NDArray, generatorDraws } from '../tensor/index.js';
+import { NDArray, generatorDraws } from '../tensor/index.js';
 import { accumulateLeaf, inputGrad, mergeGrad, topoOrder, type GradEntry } from './engine.js';
-import { checkFinite } from './function.js';
-import type { OpContext, OpSpec } from './graph.js';
-import { isAnomalyEnabled, noGrad } from './mode.js';
-import { CONST, INPUT, differences, fixFresh, holdsFloatArray, sameValue, sources } from './replay.js';
+import type { OpContext } from './graph.js';
+import { noGrad } from './mode.js';
+import { OpReplay, differences, fixFresh, holdsFloatArray, sameValue, sources } from './replay.js';
 import { runsOf } from './stacked/view.js';
 import type { Tensor } from './tensor.js';
 import { traceOps, type TracedOp } from './trace.js';
@@ -139,27 +138,23 @@ interface Step {
 }
 
 class Plan implements StepPlan {
-  private readonly specs: ReadonlyArray<OpSpec<unknown, unknown>>;
-  private readonly names: readonly string[];
-  private readonly attrs: readonly unknown[];
-  private readonly needs: ReadonlyArray<readonly boolean[]>;
-  private readonly recording: readonly boolean[];
+  private readonly ops: OpReplay;
   /** The traced inputs of each op (shapes and leaf-ness for inputGrad; a leaf's own tensor). */
   private readonly traced: ReadonlyArray<readonly Tensor[]>;
   private readonly values: Array<NDArray | null>;
   private readonly inputs: Array<NDArray[] | null>;
   private readonly ctxs: Array<OpContext<unknown> | null>;
   private outs: NDArray[] | null = null;
+  private readonly keep = (i: number, ins: NDArray[], ctx: OpContext<unknown>): void => {
+    this.inputs[i] = ins;
+    this.ctxs[i] = ctx;
+  };
 
   constructor(
-    ops: readonly TracedOp[], private readonly srcs: readonly number[][], private readonly consts: readonly Tensor[],
+    ops: readonly TracedOp[], srcs: readonly number[][], consts: readonly Tensor[],
     private readonly outIndex: readonly number[], private readonly schedule: readonly Step[], private readonly leaves: readonly Tensor[],
   ) {
-    this.specs = ops.map((op) => op.spec);
-    this.names = ops.map((op) => op.name);
-    this.attrs = ops.map((op) => op.attrs);
-    this.needs = ops.map((op) => op.output.gradFn?.ctx.needsInputGrad.slice() ?? op.inputs.map(() => false));
-    this.recording = ops.map((op) => op.output.gradFn !== null);
+    this.ops = new OpReplay(ops, srcs, consts, true);
     this.traced = ops.map((op) => op.inputs);
     this.values = ops.map(() => null);
     this.inputs = ops.map(() => null);
@@ -167,47 +162,25 @@ class Plan implements StepPlan {
   }
 
   get length(): number {
-    return this.specs.length;
+    return this.ops.length;
   }
 
   forward(xs: readonly NDArray[]): NDArray[] {
-    const { specs, srcs, consts, values, inputs, ctxs } = this;
-    const anomaly = isAnomalyEnabled();
     try {
-      for (let i = 0; i < specs.length; i++) {
-        const s = srcs[i];
-        const ins = new Array<NDArray>(s.length);
-        for (let j = 0; j < s.length; j++) {
-          const k = s[j];
-          ins[j] = k >= 0 ? values[k]! : k > CONST ? xs[INPUT - k] : consts[CONST - k];
-        }
-        const ctx: OpContext<unknown> = { opName: this.names[i], needsInputGrad: this.needs[i], recording: this.recording[i], saved: undefined };
-        let out: NDArray;
-        try {
-          out = specs[i].forward(ctx, ins, this.attrs[i]);
-        } catch (e) {
-          throw e instanceof AllocationError ? e.in(this.names[i]) : e;
-        }
-        if (anomaly) checkFinite(this.names[i], 'output', out);
-        values[i] = out;
-        if (this.recording[i]) {
-          inputs[i] = ins;
-          ctxs[i] = ctx;
-        }
-      }
+      this.ops.run(xs, this.values, this.keep);
     } catch (e) {
       this.discard();
       throw e;
     }
-    this.outs = this.outIndex.map((i) => values[i]!);
+    this.outs = this.outIndex.map((i) => this.values[i]!);
     return this.outs;
   }
 
   backward(): void {
     const outs = this.outs;
     if (outs === null) throw new Error('StepPlan.backward: no forward to go back through');
-    const { specs, schedule, inputs, ctxs, traced, leaves, needs } = this;
-    const n = specs.length;
+    const { ops, schedule, inputs, ctxs, traced, leaves } = this;
+    const n = ops.length;
     const loss = outs[0];
     const grads = new Array<GradEntry | undefined>(n + leaves.length);
     grads[this.outIndex[0]] = { g: new NDArray(loss.dtype === 'float64' ? new Float64Array([1]) : new Float32Array([1]), loss.shape), owned: false };
@@ -221,13 +194,13 @@ class Plan implements StepPlan {
             accumulateLeaf(leaves[slot - n], entry.g, entry.owned);
             continue;
           }
-          const inGrads = specs[op].backward(ctxs[op]!, entry.g, inputs[op]!, this.attrs[op]);
-          const need = needs[op];
+          const inGrads = ops.spec(op).backward(ctxs[op]!, entry.g, inputs[op]!, ops.attr(op));
+          const need = ops.needs[op];
           for (let j = 0; j < inSlots.length; j++) {
             if (!need[j]) continue;
             const gi = inGrads[j];
             if (gi === null || gi === undefined) continue;
-            const reduced = inputGrad(this.names[op], j, gi, traced[op][j]);
+            const reduced = inputGrad(ops.name(op), j, gi, traced[op][j]);
             if (reduced === null) continue;
             const target = inSlots[j];
             const prev = grads[target];
