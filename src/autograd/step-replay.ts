@@ -4,29 +4,35 @@ import type { OpContext } from './graph.js';
 import { noGrad } from './mode.js';
 import { OpReplay, differences, fixFresh, holdsFloatArray, sameValue, sources } from './replay.js';
 import { runsOf } from './stacked/view.js';
-import type { Tensor } from './tensor.js';
+import { bumpVersion, type Tensor } from './tensor.js';
 import { traceOps, type TracedOp } from './trace.js';
 
 /*
  * A training step's forward and backward, traced once and replayed: each traced op's forward
  * kernel is called again in order on new inputs, then each backward rule in the order the engine
- * would run them (runBackward's reverse topological order, its broadcast reductions, its
- * accumulation of several contributions, leaves' gradients into .grad), with no module code,
+ * would run them (runBackward's reverse topological order, its reductions of broadcast gradients,
+ * its accumulation of several contributions, leaves' gradients into .grad), with no module code,
  * intermediate Tensor objects or graph walk. replay.ts does this for forwards (predict); here the
- * parameters change every step, so they are read live and never make a plan stale.
+ * parameters change every step, so they are read live.
  *
- * The trace is refused — the caller trains op by op — unless the traced forward is a function of
- * its inputs, the parameters and constants alone:
+ * The step traced is a real one: its forward is traced, its loss checked and its backward run by
+ * the engine (the caller's), and only then is the plan built and judged. It is refused — the
+ * caller trains op by op — unless the traced forward is a function of its inputs, the parameters
+ * and constants alone:
  * - traces on probes (other values of the same shapes) must apply the same ops to the same
- *   sources with equal attributes (replay.ts's check: no branch on the data in JavaScript);
- * - no randomness (a dropout mask would be frozen into the plan): any generator drawing during
- *   the trace refuses it, before the probes, so the random stream stays that of an op-by-op run;
+ *   sources with equal attributes, and make equal tensors outside the ops (replay.ts's check: no
+ *   branch on the data in JavaScript); so must a trace with every parameter changed, so that a
+ *   value the forward computes in JavaScript from a parameter (a norm read through .data) is not
+ *   frozen into the plan;
+ * - no randomness (a dropout mask would be frozen): any generator drawing during the forward
+ *   refuses the plan before the probes, so the random stream stays that of an op-by-op run;
  * - no parameter or buffer changed in place by the forward (batch norm's running statistics);
- * - gradients flow only to the given leaves, and no intermediate retains its gradient.
- * Last, checkStepPlan compares a replay of the traced step with the engine's own backward on it,
- * bit for bit. What no check sees (as in replay.ts): a value computed in JavaScript from a
- * parameter and passed as a fresh tensor (it is kept as the trace's copy), an in-place write
- * through `.data`.
+ * - gradients flow only to the given leaves, and no intermediate retains its gradient;
+ * - a replay of the traced step gives its outputs and every leaf's gradient bit for bit.
+ * What no check sees (as with tf.function and torch.jit.trace): JavaScript state other than the
+ * parameters that the forward reads as a number (a field a callback changes between steps: the
+ * caller re-traces where such code may run), side effects of the forward in JavaScript (they
+ * happen on the traced step and the probes only), an in-place write through `.data`.
  */
 
 /** A replayable training step. */
@@ -45,61 +51,113 @@ export interface StepPlan {
   readonly length: number;
 }
 
-/** What traceStepPlan gives: the real call's outputs (with their graph), and the plan or why there is none. */
+/** What traceStepPlan gives: the real step's outputs (its backward done), and the plan or why there is none. */
 export interface StepTrace {
   readonly outputs: Tensor[];
   readonly plan: StepPlan | string;
 }
 
+export interface StepTraceOptions {
+  /** Other values of the inputs (same shapes and dtypes) the step is traced on too. */
+  probes: ReadonlyArray<readonly Tensor[]>;
+  /** The tensors that may receive gradients (the trainable parameters). */
+  leaves: readonly Tensor[];
+  /** Every tensor the forward may read besides its inputs (parameters and buffers). */
+  constants: ReadonlySet<Tensor>;
+  /**
+   * The real step's backward of the outputs (the loss's check, then loss.backward()); it may
+   * throw, and then nothing else is done.
+   */
+  backward(outputs: readonly Tensor[]): void;
+  /** Runs each probe's trace, and the replay that checks the plan (a storage scope that returns their arrays, say). */
+  around?<T>(fn: () => T): T;
+}
+
 /**
- * Calls `fn(inputs)` as usual (the autograd graph is recorded: the caller runs its own backward on
- * the outputs) and traces it, then traces `fn` on each of `probes` (same shapes and dtypes, other
- * values; their graphs are dropped). The first output is the loss the plan's backward starts from.
- * `leaves`: the tensors that may receive gradients (the trainable parameters); `constants`: every
- * tensor the forward may read besides its inputs (parameters and buffers).
+ * One real training step `fn(inputs)` (first output: the scalar loss), traced, with its backward
+ * run by `o.backward`; then traced again on the probes and with the parameters changed (each
+ * restored exactly), and the plan built and compared with the real step. The leaves' gradients
+ * are left as the real backward made them.
  */
-export function traceStepPlan(
-  fn: (inputs: readonly Tensor[]) => Tensor[], inputs: readonly Tensor[], probes: ReadonlyArray<readonly Tensor[]>,
-  leaves: ReadonlySet<Tensor>, constants: ReadonlySet<Tensor>,
-): StepTrace {
+export function traceStepPlan(fn: (inputs: readonly Tensor[]) => Tensor[], inputs: readonly Tensor[], o: StepTraceOptions): StepTrace {
+  const { constants, leaves } = o;
+  const around = o.around ?? (<T>(f: () => T): T => f());
   const watched = [...constants];
   const versions = watched.map((t) => t._version);
+  const before = leaves.map((t) => (t.grad === null ? null : t.grad.data.slice()));
+  const sparse = leaves.map((t) => t.sparseGrad);
   const draws = generatorDraws();
   const { result: outputs, ops } = traceOps(() => fn(inputs));
+  const drew = generatorDraws() !== draws;
+  const changed = watched.some((t, k) => t._version !== versions[k]);
+  o.backward(outputs);
   const refuse = (why: string): StepTrace => ({ outputs, plan: why });
-  if (generatorDraws() !== draws) return refuse('the forward draws random numbers (dropout?): a plan would freeze them');
-  if (watched.some((t, k) => t._version !== versions[k])) return refuse('the forward changes a parameter or buffer in place (batch norm in training mode?)');
+  if (drew) return refuse('the forward draws random numbers (dropout?): a plan would freeze them');
+  if (changed) return refuse('the forward changes a parameter or buffer in place (batch norm in training mode?)');
   if (inputs.some((x) => runsOf(x) > 0)) return refuse('the inputs are stacked');
   if (outputs.length === 0) return refuse('the step has no outputs');
+  if (leaves.some((t, k) => t.sparseGrad !== sparse[k])) return refuse('a parameter receives a row-sparse gradient');
   const sa = sources(ops, inputs, constants);
   if (typeof sa === 'string') return refuse(sa);
-  const outIndex = outputs.map((o) => ops.findIndex((op) => op.output === o));
+  const outIndex = outputs.map((out) => ops.findIndex((op) => op.output === out));
   if (outIndex.some((i) => i < 0)) return refuse('the step returned a tensor no op produced');
   const n = Math.max(...outIndex) + 1;
   for (let i = 0; i < n; i++) {
     if (holdsFloatArray(ops[i].attrs, 0)) return refuse(`op ${i} (${ops[i].name}) has floating-point arrays among its attributes: values computed outside the ops`);
   }
-  const sameObject = sa.srcs.map((s) => s.map(() => true));
-  for (const probe of probes) {
+  const sameObject = sa.srcs.map((row) => row.map(() => true));
+  const probe = (xs: readonly Tensor[], what: string): string | null => around(() => {
     let b: { result: Tensor[]; ops: TracedOp[] };
     try {
-      b = traceOps(() => fn(probe));
+      b = traceOps(() => fn(xs));
     } catch (e) {
-      return refuse(`the step threw on a probe: ${(e as Error).message}`);
+      return `the step threw on ${what}: ${(e as Error).message}`;
     }
-    if (generatorDraws() !== draws) return refuse('the forward drew random numbers on a probe');
-    if (watched.some((t, k) => t._version !== versions[k])) return refuse('the forward changed a parameter or buffer on a probe');
-    const why = differences(ops, sa, b.ops, probe, constants, sameObject);
+    if (generatorDraws() !== draws) return `the forward drew random numbers on ${what}`;
+    const why = differences(ops, sa, b.ops, xs, constants, sameObject);
+    if (why !== null) return why;
+    if (b.result.length !== outputs.length || b.result.some((out, k) => b.ops.findIndex((op) => op.output === out) !== outIndex[k])) {
+      return `the step returned other tensors on ${what}`;
+    }
+    return null;
+  });
+  for (const xs of o.probes) {
+    const why = probe(xs, 'a probe');
     if (why !== null) return refuse(why);
-    if (b.result.length !== outputs.length || b.result.some((o, k) => b.ops.findIndex((op) => op.output === o) !== outIndex[k])) {
-      return refuse('the step returned different tensors for two inputs');
-    }
   }
+  // The parameters changed (and restored bit for bit): a value computed from them outside the
+  // ops differs, and refuses the plan. Versions move, so caches keyed by them are rebuilt.
+  const params = watched.filter((t) => leaves.includes(t));
+  const saved = params.map((t) => t.data.slice());
+  let why: string | null;
+  try {
+    for (const t of params) {
+      const d = t.data;
+      for (let i = 0; i < d.length; i++) d[i] = d[i] * 1.5 + 0.25;
+      bumpVersion(t);
+    }
+    why = probe(inputs, 'changed parameters');
+  } finally {
+    params.forEach((t, k) => {
+      t.data.set(saved[k]);
+      bumpVersion(t);
+    });
+  }
+  if (why !== null) return refuse(why);
   const fixed = fixFresh(ops, sa, sameObject, n, []);
   if (fixed !== null) return refuse(fixed);
 
-  const loss = outputs[0];
-  if (loss.size !== 1 || !loss.requiresGrad) return refuse('the first output is not a scalar that requires grad');
+  const plan = compile(ops, sa.srcs, sa.consts, n, outIndex, outputs[0], new Set(leaves));
+  if (typeof plan === 'string') return refuse(plan);
+  why = around(() => sameStep(plan, outputs, inputs, leaves, before));
+  return why === null ? { outputs, plan } : refuse(why);
+}
+
+/** The plan of ops [0, n): the backward's schedule from the loss, in the engine's order. */
+function compile(
+  ops: readonly TracedOp[], srcs: readonly number[][], consts: readonly Tensor[], n: number, outIndex: readonly number[], loss: Tensor, leaves: ReadonlySet<Tensor>,
+): Plan | string {
+  if (loss.size !== 1 || !loss.requiresGrad) return 'the first output is not a scalar that requires grad';
   const index = new Map<Tensor, number>();
   for (let i = 0; i < n; i++) index.set(ops[i].output, i);
   const leafList: Tensor[] = [];
@@ -117,17 +175,54 @@ export function traceStepPlan(
     const t = order[k];
     const node = t.gradFn;
     if (node === null) {
-      if (!leaves.has(t)) return refuse(`gradients flow to a tensor of shape [${t.shape.join(', ')}] that is not a parameter`);
+      if (!leaves.has(t)) return `gradients flow to a tensor of shape [${t.shape.join(', ')}] that is not a parameter`;
       schedule.push({ slot: slotOf(t), op: -1, inSlots: [] });
       continue;
     }
-    if (t.retainsGrad) return refuse('an intermediate retains its gradient (retainGrad)');
+    if (t.retainsGrad) return 'an intermediate retains its gradient (retainGrad)';
     const i = index.get(t);
-    if (i === undefined || node.inputs.some((x, j) => x !== ops[i].inputs[j])) return refuse('the graph holds a node the trace did not see');
+    if (i === undefined || node.inputs.some((x, j) => x !== ops[i].inputs[j])) return 'the graph holds a node the trace did not see';
     schedule.push({ slot: i, op: i, inSlots: node.inputs.map((x, j) => (node.ctx.needsInputGrad[j] ? slotOf(x) : -1)) });
   }
-  const plan = new Plan(ops.slice(0, n), sa.srcs.slice(0, n), sa.consts, outIndex, schedule, leafList);
-  return { outputs, plan };
+  return new Plan(ops.slice(0, n), srcs.slice(0, n), consts, outIndex, schedule, leafList);
+}
+
+/**
+ * Whether a replay of the traced step gives its outputs and, from the leaves' gradients as they
+ * were before it (`before`), the gradients its real backward left; null when it does, else why
+ * not. The real backward's gradients are in place afterwards either way.
+ */
+function sameStep(plan: StepPlan, outputs: readonly Tensor[], inputs: readonly NDArray[], leaves: readonly Tensor[], before: ReadonlyArray<ArrayLike<number> | null>): string | null {
+  const engine = leaves.map((t) => t.grad);
+  const engineData = engine.map((g) => (g === null ? null : g.data.slice()));
+  let why: string | null = null;
+  try {
+    leaves.forEach((t, k) => {
+      const b = before[k];
+      if (b === null) t.grad = null;
+      else {
+        t.grad = engine[k];
+        t.grad!.data.set(b);
+      }
+    });
+    const got = plan.forward(inputs);
+    got.forEach((a, k) => {
+      if (why === null && !sameValue(a.data, outputs[k].data)) why = `a replay's output ${k} differs from the traced step's: the forward does work outside the ops`;
+    });
+    plan.backward();
+    for (let k = 0; k < leaves.length && why === null; k++) {
+      const g = leaves[k].grad, e = engineData[k];
+      if ((g === null) !== (e === null) || (g !== null && !sameValue(g.data, e))) {
+        why = `a replay's gradient of parameter ${k} differs from the engine's: the step does work outside the ops`;
+      }
+    }
+  } finally {
+    leaves.forEach((t, k) => {
+      t.grad = engine[k];
+      if (engine[k] !== null) engine[k]!.data.set(engineData[k]!);
+    });
+  }
+  return why;
 }
 
 /** One step of the backward: op `op`'s rule (-1: `slot` is a leaf's, accumulated into its .grad). */
@@ -220,43 +315,4 @@ class Plan implements StepPlan {
     this.ctxs.fill(null);
     this.outs = null;
   }
-}
-
-/**
- * Replays `plan` on the arrays of the step it was traced on (`outputs`, from traceStepPlan) and
- * compares it with the engine: `backward` is the caller's real backward of that step (it must
- * leave in each leaf's .grad what loss.backward() leaves). The leaves' gradients are restored in
- * between, so afterwards they hold the engine's. Returns null when the plan gave the same bits
- * (outputs and every leaf's gradient), else why not.
- */
-export function checkStepPlan(plan: StepPlan, outputs: readonly Tensor[], inputs: readonly NDArray[], leaves: readonly Tensor[], backward: () => void): string | null {
-  const before = leaves.map((t) => (t.grad === null ? null : t.grad.data.slice()));
-  const sparse = leaves.map((t) => t.sparseGrad);
-  let mine: Array<ArrayLike<number> | null>;
-  let why: string | null = null;
-  try {
-    const got = plan.forward(inputs);
-    got.forEach((a, k) => {
-      if (why === null && !sameValue(a.data, outputs[k].data)) why = `a replay's output ${k} differs from the traced step's: the forward does work outside the ops`;
-    });
-    plan.backward();
-    if (leaves.some((t, k) => t.sparseGrad !== sparse[k])) why ??= 'a leaf receives a row-sparse gradient';
-    mine = leaves.map((t) => (t.grad === null ? null : t.grad.data.slice()));
-  } finally {
-    leaves.forEach((t, k) => {
-      t.sparseGrad = sparse[k];
-      const b = before[k];
-      if (b === null) t.grad = null;
-      else t.grad!.data.set(b);
-    });
-  }
-  backward();
-  if (why !== null) return why;
-  for (let k = 0; k < leaves.length; k++) {
-    const g = leaves[k].grad, m = mine[k];
-    if ((g === null) !== (m === null) || (g !== null && !sameValue(g.data, m))) {
-      return `a replay's gradient of parameter ${k} differs from the engine's: the step does work outside the ops`;
-    }
-  }
-  return null;
 }

@@ -1,56 +1,86 @@
-import { Tensor, checkStepPlan, isAnomalyEnabled, randn, traceStepPlan, type StepPlan } from '../autograd/index.js';
-import { Generator, shapesEqual } from '../tensor/index.js';
+import { Tensor, isAnomalyEnabled, randn, traceStepPlan, type StepPlan } from '../autograd/index.js';
+import { Generator, closeStorageScope, openStorageScope, shapesEqual } from '../tensor/index.js';
 import { moduleStructureVersion, type Module } from '../nn/module.js';
+import { CosineAnnealingLR, ExponentialLR, LinearLR, LRScheduler, SequentialLR, StepLR } from '../nn/optim/lr-scheduler.js';
 import type { MultiTaskModel } from '../models/types.js';
 import type { FitPlan } from './fit-plan.js';
+import { heldArrays } from './held-storage.js';
 import { hasMissing } from './label-mask.js';
 import { FixedWeighting } from './task-weighting.js';
 
 /*
- * fit's traced steps: the forward, the loss and the backward of a mini-batch traced once and
- * replayed (autograd/step-replay.ts) on the following batches of the same shape, so a step of a
- * small model pays for its kernels, not for the module code, the Tensor objects and the graph
- * walk around them (the paper-size MMoE: about an eighth of a step). The optimizer, gradient
- * clipping and the schedulers run as always.
+ * fit's traced steps (Keras's compiled train step; torch.compile): the forward, the loss and the
+ * backward of a mini-batch traced once per epoch and replayed (autograd/step-replay.ts) on the
+ * following batches of that shape, so a step of a small model pays for its kernels, not for the
+ * module code, the Tensor objects and the graph walk around them (the paper-size MMoE: about a
+ * fifth of a step). The optimizer, gradient clipping and the schedulers run as always.
  *
  * A fit gets plans only when its step is the plain one: in-memory dense features (a Tensor), the
  * fixed task weighting, no row weights, no missing labels in the whole training set (the loss
- * branches on them in JavaScript), no multiclass task, no auxiliary loss (AITM's), and no
- * onBatchEnd callback that may change the model between steps (one marked with
- * `batchEndReadsOnly`, as ModelCheckpoint is, is fine). Plans are traced again at every epoch's
- * start (an onEpochEnd callback may have changed modes or frozen parameters), when a module
- * registers anything or is cast, and when a parameter's requiresGrad or a module's mode changes.
- * A step the plan cannot take (another batch shape, anomaly mode) runs op by op; a model whose
- * step cannot be traced (step-replay.ts says why: dropout, batch norm in training mode, …) runs op
- * by op for the rest of the fit. The bits are those of the op-by-op step: the trace's own step
- * is compared with a replay of it, bit for bit, before the plan is used.
+ * branches on them in JavaScript), no multiclass task, no auxiliary loss (AITM's), no `onBatchEnd`
+ * callback that may change the model between steps (one marked `batchEndReadsOnly`, as
+ * ModelCheckpoint is, is fine), no per-step scheduler but the library's own, and epochs of at
+ * least MIN_STEPS steps (a trace costs a few steps; a short epoch would not repay it).
+ * `runEagerly: true` turns them off, as in Keras.
+ *
+ * A plan is traced again at every epoch's start (an onEpochEnd callback may change modes, freeze
+ * parameters or change what the forward reads), and when a module registers anything or is cast,
+ * a module's mode or a parameter's requiresGrad changes, or a task's weight drops to 0. A step the
+ * plan cannot take (another batch shape: the ragged last one; anomaly mode) runs op by op; a model
+ * whose step cannot be traced (step-replay.ts says why: dropout, batch norm in training mode, a
+ * branch on the data, …) runs op by op for the rest of the fit. Plans give the op-by-op bits: a
+ * replay of the traced step is compared with it, bit for bit, before the plan is used. Like a
+ * compiled Keras step, a replay does not run the model's JavaScript: side effects of a custom
+ * forward (a call counter) happen on traced steps only, and a number it reads from JavaScript state
+ * that changes within an epoch (other than through the parameters) is read at the trace.
  */
 
 let enabled = true;
+/** Steps per epoch from which a fit traces its step. */
+export const MIN_STEPS = 24;
+let minSteps = MIN_STEPS;
 
-/** Turns fit's traced steps off (false: every step runs op by op) — for tests and benchmarks. */
-export function setTrainingStepPlans(on: boolean): void {
+/**
+ * Turns fit's traced steps off (false: every step runs op by op) or on, and sets the epoch length
+ * from which they are used (default MIN_STEPS) — for tests and benchmarks.
+ */
+export function setTrainingStepPlans(on: boolean, fromSteps = MIN_STEPS): void {
   enabled = on;
+  minSteps = fromSteps;
 }
 
 /** Marks a callback whose onBatchEnd only reads the model (so fit may keep its traced steps). */
 export const batchEndReadsOnly: unique symbol = Symbol('batchEndReadsOnly');
 
-/** Why `plan`'s steps cannot be traced at all, or null. */
+const LR_ONLY = new Set<unknown>([StepLR, ExponentialLR, LinearLR, CosineAnnealingLR]);
+
+/** Whether a scheduler is the library's own (it changes learning rates, nothing the forward reads). */
+function changesOnlyLr(s: unknown): boolean {
+  if (!(s instanceof LRScheduler)) return false;
+  const kind = Object.getPrototypeOf(s)?.constructor;
+  if (kind === SequentialLR) return (s as SequentialLR).schedulers.every(changesOnlyLr);
+  return LR_ONLY.has(kind);
+}
+
+/** Why `plan`'s steps are not traced, or null. */
 export function stepPlanRefusal(plan: FitPlan): string | null {
-  const { model, train, weighting, callbacks } = plan;
+  const { model, train, weighting, callbacks, scheduler, steps } = plan;
+  if (plan.runEagerly) return 'runEagerly';
   if (!enabled) return 'traced steps are off';
   if (train === null) return 'the training data is a stream';
   if (!(train.x instanceof Tensor)) return 'the features are columns, not one dense tensor';
+  if (steps < minSteps) return `an epoch has ${steps} steps, fewer than the ${minSteps} a trace pays for`;
   if (!(weighting instanceof FixedWeighting)) return 'the task weighting is learned';
   if (train.w !== null && train.w !== undefined) return 'the rows are weighted';
   if (model.taskTypes.includes('multiclass')) return 'a task is multiclass';
-  if (weighting.empty) return 'every task weight is 0';
   const t = model.taskTypes.length;
   for (let j = 0; j < t; j++) if (hasMissing(train.y, t, j)) return 'the training labels have missing values';
   if (model.auxiliaryLoss !== undefined) return 'the model adds an auxiliary loss';
   if (callbacks.some((c) => c.onBatchEnd !== undefined && !(c as { [batchEndReadsOnly]?: boolean })[batchEndReadsOnly])) {
     return 'an onBatchEnd callback may change the model between steps';
+  }
+  if (scheduler !== null && scheduler.interval === 'step' && !changesOnlyLr(scheduler.scheduler)) {
+    return 'a per-step scheduler that is not the library\'s may change what the forward reads';
   }
   return null;
 }
@@ -59,6 +89,13 @@ export function stepPlanRefusal(plan: FitPlan): string | null {
 export interface PlannedStep {
   value: number;
   logits: Tensor;
+}
+
+/** What a fit did with traced steps: steps replayed, traces, and why there were none (null: no refusal). */
+export interface StepPlanReport {
+  replayed: number;
+  traces: number;
+  refusal: string | null;
 }
 
 /** The traced steps of one fit. */
@@ -74,6 +111,7 @@ export class TrainingStepPlans {
   private modes: boolean[] = [];
   private params: Tensor[] = [];
   private trainable: boolean[] = [];
+
   constructor(private readonly model: MultiTaskModel, private readonly weighting: FixedWeighting) {}
 
   /** At an epoch's start: the plan is traced again. */
@@ -88,7 +126,8 @@ export class TrainingStepPlans {
    * gradient is made (it throws to stop).
    */
   step(x: Tensor, y: Tensor, check: (loss: number) => void): PlannedStep | null {
-    if (this.report.refusal !== null || isAnomalyEnabled()) return null;
+    // No task counts (per-task early stopping zeroes weights): the step has no loss to trace.
+    if (this.report.refusal !== null || isAnomalyEnabled() || this.weighting.empty) return null;
     if (this.plan !== null && this.fresh() && shapesEqual(x.shape, this.planShape)) {
       const outs = this.plan.forward([x, y]);
       const value = outs[0].data[0];
@@ -108,7 +147,7 @@ export class TrainingStepPlans {
     return this.trace(x, y, check);
   }
 
-  /** Whether the model is as it was traced: no module registered or cast, same modes, same trainable parameters. */
+  /** Whether the model is as it was traced: no module registered or cast, same modes and trainable parameters. */
   private fresh(): boolean {
     if (moduleStructureVersion() !== this.structure) return false;
     const { modules, modes, params, trainable } = this;
@@ -136,35 +175,33 @@ export class TrainingStepPlans {
       const logits = model.logits(xx);
       // What fit's op-by-op step adds up (fit-loop.ts), in its order.
       const loss = this.weighting.total(logits, yy, null, model.regularizationLoss());
-      return loss === null ? [] : [loss, logits];
+      return [loss!, logits];
     };
-    const constants = new Set(Object.values(model.stateDict()));
-    const leaves = new Set(this.params.filter((p) => p.requiresGrad));
-    const { outputs, plan } = traceStepPlan(step, [x, y], probes, leaves, constants);
-    const [loss, logits] = outputs;
-    const value = loss.item();
-    check(value);
-    if (typeof plan === 'string') {
-      this.report.refusal = plan;
-      loss.backward();
-    } else {
-      const why = checkStepPlan(plan, outputs, [x, y], this.params, () => loss.backward());
-      if (why === null) {
-        this.plan = plan;
-        this.planShape = x.shape;
-      } else {
-        this.report.refusal = why;
-      }
+    const { outputs, plan } = traceStepPlan(step, [x, y], {
+      probes,
+      leaves: this.params.filter((p) => p.requiresGrad),
+      constants: new Set(Object.values(model.stateDict())),
+      backward: ([loss]) => {
+        check(loss.item());
+        loss.backward();
+      },
+      // A probe's arrays go back when it is judged, unless the model now holds one.
+      around: (fn) => {
+        openStorageScope();
+        try {
+          return fn();
+        } finally {
+          closeStorageScope(heldArrays([model]));
+        }
+      },
+    });
+    if (typeof plan === 'string') this.report.refusal = plan;
+    else {
+      this.plan = plan;
+      this.planShape = x.shape;
     }
-    return { value, logits };
+    return { value: outputs[0].item(), logits: outputs[1] };
   }
-}
-
-/** What the last fit did with traced steps: steps replayed, traces, and why there were none (null: no refusal). */
-export interface StepPlanReport {
-  replayed: number;
-  traces: number;
-  refusal: string | null;
 }
 
 let last: StepPlanReport = { replayed: 0, traces: 0, refusal: 'no fit yet' };
@@ -174,7 +211,7 @@ export function lastStepPlanReport(): StepPlanReport {
   return { ...last };
 }
 
-/** fit's traced steps, or null when its steps cannot be traced. */
+/** fit's traced steps, or null when its steps are not traced. */
 export function trainingStepPlans(plan: FitPlan): TrainingStepPlans | null {
   const refusal = stepPlanRefusal(plan);
   if (refusal !== null) {

@@ -1,10 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Tensor, checkStepPlan, defineOp, traceStepPlan } from '../../src/autograd/index.js';
-import { DCN, MMoE, OMoE, PLE, SharedBottom, SingleTask, type MultiTaskModel } from '../../src/models/index.js';
+import { Tensor, defineOp, traceStepPlan, type StepTraceOptions } from '../../src/autograd/index.js';
+import { DCN, DCNMix, MMoE, OMoE, PLE, SharedBottom, SingleTask, type MultiTaskModel } from '../../src/models/index.js';
 import { SGD } from '../../src/nn/optim/index.js';
 import { Linear } from '../../src/nn/index.js';
 import { fit, type History } from '../../src/train/index.js';
-import { batchEndReadsOnly, lastStepPlanReport, setTrainingStepPlans } from '../../src/train/step-plan.js';
+import { MIN_STEPS, batchEndReadsOnly, lastStepPlanReport, setTrainingStepPlans } from '../../src/train/step-plan.js';
+import { ESMM } from '../../src/models/esmm.js';
+import { LinearLR, SequentialLR, StepLR, type SchedulableOptimizer } from '../../src/nn/optim/lr-scheduler.js';
 import { Generator } from '../../src/tensor/index.js';
 import { binaryRegressionData } from './helpers.js';
 
@@ -23,6 +25,7 @@ const architectures: Record<string, (o?: object) => MultiTaskModel> = {
   SingleTask: (o = {}) => new SingleTask({ ...tasks, seed: 3, hiddenUnits: [8], ...o }),
   PLE: (o = {}) => new PLE({ ...tasks, seed: 3, sharedExpertNum: 2, specificExpertNum: 1, expertHiddenUnits: [6], towerHiddenUnits: [3], ...o }),
   DCN: (o = {}) => new DCN({ ...tasks, seed: 3, crossNum: 2, dnnHiddenUnits: [8], ...o }),
+  DCNMix: (o = {}) => new DCNMix({ ...tasks, seed: 3, crossNum: 2, dnnHiddenUnits: [8], lowRank: 3, numExperts: 2, ...o }),
 };
 
 // 61 rows in batches of 16: three full batches and a ragged one of 13 (op by op) per epoch.
@@ -37,7 +40,8 @@ function twice(make: () => MultiTaskModel, opts: Record<string, unknown> = {}, d
   setTrainingStepPlans(false);
   const a = make();
   const ha = fit(a, d, { ...base, ...opts });
-  setTrainingStepPlans(true);
+  // Plans from epochs of 2 steps on (fit's default, MIN_STEPS, is for speed, not for the bits).
+  setTrainingStepPlans(true, 2);
   const b = make();
   const hb = fit(b, d, { ...base, ...opts });
   return { a, b, ha, hb, report: lastStepPlanReport() };
@@ -95,6 +99,48 @@ describe('fit with traced steps', () => {
     expect(twice(() => architectures.MMoE(), { missingLabels: 'mask' }, missing).report.refusal).toMatch(/missing/);
   });
 
+  it('ESMM (two binary tasks, CTR and CTCVR) trains with plans, the op-by-op bits', () => {
+    const g = new Generator(13);
+    const d = { x: binaryRegressionData(61, F, 14).x, y: new Tensor(Float32Array.from({ length: 122 }, () => (g.random() < 0.4 ? 1 : 0)), [61, 2]) };
+    const { a, b, ha, hb, report } = twice(() => new ESMM({ inputDim: F, seed: 3, towerHiddenUnits: [8, 4] }), {}, d);
+    expect(report).toEqual({ replayed: 3, traces: 3, refusal: null });
+    expect(bits(b)).toEqual(bits(a));
+    expect(logs(hb)).toEqual(logs(ha));
+  });
+
+  it('per-task early stopping that zeroes every task weight mid-fit: op by op from then on, the same bits', () => {
+    const opts = { epochs: 6, lossWeights: [0, 1], earlyStopping: { perTask: true, patience: 0, mode: 'max', monitor: '{task}_loss' } };
+    const { a, b, ha, hb, report } = twice(() => architectures.MMoE(), opts);
+    expect(report.refusal).toBeNull();
+    expect(report.replayed).toBeGreaterThan(0);
+    expect(bits(b)).toEqual(bits(a));
+    expect(logs(hb)).toEqual(logs(ha));
+    expect(hb.taskEarlyStopping).toEqual(ha.taskEarlyStopping);
+  });
+
+  it('per-step schedulers: the library\'s keep plans; a user\'s own refuses them (it may change what the forward reads)', () => {
+    let m: MultiTaskModel | null = null;
+    const make = (): MultiTaskModel => (m = architectures.MMoE());
+    const ours = { lrScheduler: { scheduler: (o: SchedulableOptimizer) => new SequentialLR(o, [new LinearLR(o, { startFactor: 0.5, totalIters: 4 }), new StepLR(o, 2)], [4]), interval: 'step' } };
+    const r1 = twice(make, ours);
+    expect(r1.report.refusal).toBeNull();
+    expect(bits(r1.b)).toEqual(bits(r1.a));
+    class Annealing extends StepLR {
+      override step(): void { super.step(); (m as unknown as { temperature: number }).temperature = 1 / (1 + this.lastEpoch); }
+    }
+    const r2 = twice(make, { lrScheduler: { scheduler: (o: SchedulableOptimizer) => new Annealing(o, 2), interval: 'step' } });
+    expect(r2.report.refusal).toMatch(/scheduler/);
+    expect(bits(r2.b)).toEqual(bits(r2.a));
+  });
+
+  it('runEagerly, and epochs shorter than MIN_STEPS (by default), train op by op', () => {
+    expect(twice(() => architectures.MMoE(), { runEagerly: true }).report.refusal).toBe('runEagerly');
+    setTrainingStepPlans(true);
+    fit(architectures.MMoE(), data, base);
+    expect(lastStepPlanReport().refusal).toMatch(new RegExp(`4 steps, fewer than the ${MIN_STEPS}`));
+    expect(() => fit(architectures.MMoE(), data, { ...base, runEagerly: 1 as unknown as boolean })).toThrow(/runEagerly/);
+  });
+
   it('keeps plans with a callback marked batchEndReadsOnly, and traces again after a parameter is frozen', () => {
     const seen: number[] = [];
     const readOnly = { onBatchEnd: (s: number) => { seen.push(s); }, [batchEndReadsOnly]: true };
@@ -111,52 +157,69 @@ describe('fit with traced steps', () => {
 
 describe('traceStepPlan', () => {
   const lin = new Linear(3, 1, { generator: new Generator(1) });
-  const params = new Set(lin.parameters());
   const x = new Tensor(new Float32Array([1, -2, 3, 0.5, 0, -1]), [2, 3]);
-  const probe = [x.neg()];
+  const options = (extra: Partial<StepTraceOptions> = {}): StepTraceOptions => ({
+    probes: [[x.neg()]], leaves: lin.parameters(), constants: new Set(lin.parameters()),
+    backward: ([loss]) => loss.backward(), ...extra,
+  });
 
   it('refuses a step that branches on the data in JavaScript', () => {
     const step = ([v]: readonly Tensor[]): Tensor[] => {
       const y = lin.forward(v);
       return [(y.data[0] > 0 ? y.relu() : y.neg()).sum()];
     };
-    expect(traceStepPlan(step, [x], [probe], params, params).plan).toMatch(/differs between two inputs/);
+    expect(traceStepPlan(step, [x], options()).plan).toMatch(/differs between two inputs/);
+  });
+
+  it('refuses a value computed in JavaScript from a parameter (it would be frozen), and restores the parameters bit for bit', () => {
+    const w = lin.parameters()[0];
+    const bitsBefore = Array.from(w.data);
+    const step = ([v]: readonly Tensor[]): Tensor[] => {
+      let norm = 0;
+      for (const a of w.data) norm += a * a;
+      return [lin.forward(v).mul(new Tensor(new Float32Array([1 / Math.sqrt(norm)]), [1])).sum()];
+    };
+    expect(traceStepPlan(step, [x], options()).plan).toMatch(/differs between two inputs/);
+    expect(Array.from(w.data)).toEqual(bitsBefore);
   });
 
   it('refuses gradients flowing to a tensor that is not a leaf it was given', () => {
     const extra = new Tensor(new Float32Array([2]), [1], true);
     const step = ([v]: readonly Tensor[]): Tensor[] => [lin.forward(v).mul(extra).sum()];
-    expect(traceStepPlan(step, [x], [probe], params, new Set([...params, extra])).plan).toMatch(/not a parameter/);
+    expect(traceStepPlan(step, [x], options({ constants: new Set([...lin.parameters(), extra]) })).plan).toMatch(/not a parameter/);
   });
 
-  it('checkStepPlan catches a step that edits an output in JavaScript', () => {
+  it('refuses a step that edits an output in JavaScript (the replay differs)', () => {
     const step = ([v]: readonly Tensor[]): Tensor[] => {
       const y = lin.forward(v);
       y.data[0] += 1; // work outside the ops: a replay does not see it
       return [y.sum()];
     };
-    const { outputs, plan } = traceStepPlan(step, [x], [probe], params, params);
-    if (typeof plan === 'string') throw new Error(plan);
-    const why = checkStepPlan(plan, outputs, [x], lin.parameters(), () => outputs[0].backward());
-    expect(why).toMatch(/output 0 differs/);
+    expect(traceStepPlan(step, [x], options()).plan).toMatch(/output 0 differs/);
   });
 
-  it('replays forward and backward with the engine\'s gradients, accumulated into .grad', () => {
+  it('runs the real backward first and leaves its gradients; the replay accumulates into .grad as the engine does', () => {
     const square = defineOp<undefined, undefined>({
       name: 'testSquare',
       forward: (_c, [a]) => { const o = new Float32Array(a.size); for (let i = 0; i < o.length; i++) o[i] = a.data[i] * a.data[i]; return new Tensor(o, a.shape); },
       backward: (_c, g, [a]) => [new Tensor(Float32Array.from(a.data, (v, i) => 2 * v * g.data[i % g.size]), a.shape)],
     });
     const step = ([v]: readonly Tensor[]): Tensor[] => [square([lin.forward(v)], undefined).sum()];
-    const { outputs, plan } = traceStepPlan(step, [x], [probe], params, params);
-    if (typeof plan === 'string') throw new Error(plan);
     lin.parameters().forEach((p) => { p.grad = null; });
-    expect(checkStepPlan(plan, outputs, [x], lin.parameters(), () => outputs[0].backward())).toBeNull();
+    const { outputs, plan } = traceStepPlan(step, [x], options());
+    if (typeof plan === 'string') throw new Error(plan);
     const engine = lin.parameters().map((p) => Array.from(p.grad!.data));
     const out = plan.forward([x]);
     expect(out[0].data[0]).toBe(outputs[0].data[0]);
     plan.backward();
     // The replay added its gradients to the engine's, as a second loss.backward() would.
     expect(lin.parameters().map((p) => Array.from(p.grad!.data))).toEqual(engine.map((g) => g.map((v) => Math.fround(2 * v))));
+  });
+
+  it('lets the real backward\'s error through, before any probe', () => {
+    let calls = 0;
+    const step = ([v]: readonly Tensor[]): Tensor[] => { calls++; return [lin.forward(v).sum()]; };
+    expect(() => traceStepPlan(step, [x], options({ backward: () => { throw new Error('loss is NaN'); } }))).toThrow('loss is NaN');
+    expect(calls).toBe(1);
   });
 });
