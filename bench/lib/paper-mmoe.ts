@@ -3,14 +3,18 @@ import { syntheticMultiTask } from '../../src/data/synthetic.js';
 import { MMoE } from '../../src/models/index.js';
 import { Adam } from '../../src/nn/optim/index.js';
 import { takeFeatures, takeLabels } from '../../src/train/dataset.js';
-import { accumulateTaskLosses, multiTaskLoss } from '../../src/train/loss.js';
+import { accumulateTaskLosses } from '../../src/train/loss.js';
+import { FixedWeighting } from '../../src/train/task-weighting.js';
+import { TrainingStepPlans } from '../../src/train/step-plan.js';
+import { outputWidths } from '../../src/models/types.js';
 import { StepScopes } from '../../src/train/held-storage.js';
 
 /*
  * The MMoE paper's training step at its own size, as the synthetic demo runs it: `MMoE` with
  * d = 100 inputs, 8 experts of 16 units, towers of 8, two regression tasks (MSE), Adam(5e-3),
  * batch 128, init std 0.1. `step()` is the body of `fit`'s inner loop (take the batch rows, zero
- * the gradients, logits, multi-task loss, backward, optimizer step, per-task loss sums), cycling
+ * the gradients, logits, multi-task loss, backward — traced and replayed from the second step, as
+ * fit does —, optimizer step, per-task loss sums), cycling
  * over a fixed set of batches; bench/peers rebuilds the same network on TF.js from `model`.
  */
 
@@ -46,26 +50,28 @@ export interface OurPaperMmoe {
   step(): number;
 }
 
-export function ourPaperMmoe(data: PaperData, seed = 5): OurPaperMmoe {
+/** `stepPlans`: fit's traced steps (src/train/step-plan.ts), on as in fit by default; false: op by op. */
+export function ourPaperMmoe(data: PaperData, seed = 5, stepPlans = true): OurPaperMmoe {
   const model = paperModel(seed);
   const optimizer = new Adam(model.parameters(), { lr: PAPER.lr });
-  const weights = [1, 1];
+  const weighting = new FixedWeighting(model.taskTypes, [1, 1], outputWidths(model));
+  const plans = stepPlans ? new TrainingStepPlans(model, weighting) : null;
   const taskSums = new Float64Array(PAPER.tasks);
   const n = data.x.shape[0];
   let k = 0;
   // fit's step scope: the step's arena blocks return at its end (src/train/held-storage.ts).
   const scopes = new StepScopes([model, optimizer]);
+  const check = (v: number): void => { if (!Number.isFinite(v)) throw new Error(`paper step: the loss became ${v}`); };
   return {
     model,
     step: () => scopes.run(() => {
       const rows = data.batchRows[k++ % data.batchRows.length];
-      const xb = takeFeatures(data.x, rows, n);
+      const xb = takeFeatures(data.x, rows, n) as Tensor;
       const yb = takeLabels(data.y, PAPER.tasks, rows);
-      optimizer.zeroGrad();
-      const logits = model.logits(xb);
-      const loss = multiTaskLoss(logits, yb, model.taskTypes, weights)!;
-      const value = loss.item();
-      loss.backward();
+      optimizer.zeroGrad(false);
+      const planned = plans?.step(xb, yb, check) ?? null;
+      const logits = planned?.logits ?? model.logits(xb);
+      const value = planned?.value ?? weighting.backward(logits, yb, null, null, check);
       optimizer.step();
       accumulateTaskLosses(logits, yb, model.taskTypes, taskSums);
       return value;

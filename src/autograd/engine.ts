@@ -9,7 +9,7 @@ export interface BackwardOptions {
 }
 
 /** Tensors reachable from root through recorded nodes, inputs before outputs (iterative DFS). */
-function topoOrder(root: Tensor): Tensor[] {
+export function topoOrder(root: Tensor): Tensor[] {
   const order: Tensor[] = [];
   const visited = new Set<Tensor>();
   const stack: Array<[Tensor, number]> = [[root, 0]];
@@ -63,7 +63,7 @@ export function runBackward(root: Tensor, gradOutput?: Tensor | NDArray, opts: B
       throw new Error(`backward: trying to backward through the graph a second time (the saved buffers of ${t.gradFn.spec.name} were freed); pass { retainGraph: true } to the first backward`);
     }
   }
-  const grads = new Map<Tensor, { g: NDArray; owned: boolean }>();
+  const grads = new Map<Tensor, GradEntry>();
   grads.set(root, { g: seed, owned: false });
   // Rules run with recording off: their kernels never build graph nodes.
   noGrad(() => {
@@ -83,35 +83,14 @@ export function runBackward(root: Tensor, gradOutput?: Tensor | NDArray, opts: B
       checkBackwardResult(spec.name, inGrads, inputs);
       for (let i = 0; i < inputs.length; i++) {
         if (!ctx.needsInputGrad[i]) continue;
-        let gi = inGrads[i];
+        const gi = inGrads[i];
         if (gi === null || gi === undefined) continue;
         const x = inputs[i];
-        if (gi instanceof RowSparse) {
-          if (isAnomalyEnabled()) checkFinite(spec.name, `gradient for input ${i}`, new NDArray(gi.values, [gi.values.length]));
-          // Only a leaf keeps it sparse (that is where optimizers look); any other input densifies.
-          if (x.gradFn === null) {
-            x.addSparseGrad(gi);
-            continue;
-          }
-          gi = gi.toDense();
-        }
-        let reduced: NDArray;
-        try {
-          reduced = sumToShape(gi, x.shape);
-        } catch {
-          throw new Error(`backward: ${spec.name} returned a gradient of shape ${formatShape(gi.shape)} for input ${i} of shape ${formatShape(x.shape)}`);
-        }
-        if (isAnomalyEnabled()) checkFinite(spec.name, `gradient for input ${i}`, reduced);
+        const reduced = inputGrad(spec.name, i, gi, x);
+        if (reduced === null) continue;
         const prev = grads.get(x);
         if (prev === undefined) grads.set(x, { g: reduced, owned: false });
-        else if (prev.owned) addInto(prev.g, reduced);
-        else {
-          // A rule may hand the same buffer to several inputs (add returns [g, g]), so the first
-          // accumulation writes the sum into a fresh buffer the engine owns (one pass, not a
-          // copy then an add); later ones add into it in place.
-          prev.g = binary('add', prev.g, reduced);
-          prev.owned = true;
-        }
+        else mergeGrad(prev, reduced);
       }
       if (!opts.retainGraph) {
         node.released = true;
@@ -166,7 +145,50 @@ function describe(v: unknown): string {
   return `${typeof v} ${String(v)}`;
 }
 
-function accumulateLeaf(t: Tensor, g: NDArray, owned: boolean): void {
+/**
+ * What a rule returned for input i, x, summed to x's shape (broadcasting); null when it went to x
+ * as a row-sparse gradient (only a leaf keeps one: that is where optimizers look).
+ */
+export function inputGrad(name: string, i: number, gi: NDArray | RowSparse, x: Tensor): NDArray | null {
+  if (gi instanceof RowSparse) {
+    if (isAnomalyEnabled()) checkFinite(name, `gradient for input ${i}`, new NDArray(gi.values, [gi.values.length]));
+    if (x.gradFn === null) {
+      x.addSparseGrad(gi);
+      return null;
+    }
+    gi = gi.toDense();
+  }
+  let reduced: NDArray;
+  try {
+    reduced = sumToShape(gi, x.shape);
+  } catch {
+    throw new Error(`backward: ${name} returned a gradient of shape ${formatShape(gi.shape)} for input ${i} of shape ${formatShape(x.shape)}`);
+  }
+  if (isAnomalyEnabled()) checkFinite(name, `gradient for input ${i}`, reduced);
+  return reduced;
+}
+
+/** A gradient on its way to a tensor; `owned`: the engine made the buffer (no rule holds it). */
+export interface GradEntry {
+  g: NDArray;
+  owned: boolean;
+}
+
+/** Adds another contribution `reduced` to a tensor's gradient entry. */
+export function mergeGrad(prev: GradEntry, reduced: NDArray): void {
+  if (prev.owned) {
+    addInto(prev.g, reduced);
+    return;
+  }
+  // A rule may hand the same buffer to several inputs (add returns [g, g]), so the first
+  // accumulation writes the sum into a fresh buffer the engine owns (one pass, not a copy then
+  // an add); later ones add into it in place.
+  prev.g = binary('add', prev.g, reduced);
+  prev.owned = true;
+}
+
+/** A leaf's gradient arrives: it becomes (or is added to) `t.grad`. */
+export function accumulateLeaf(t: Tensor, g: NDArray, owned: boolean): void {
   if (t.grad === null) {
     // Own copy unless the engine owns g: otherwise g may alias a buffer another gradient uses.
     t.grad = new Tensor(owned ? g.data : copyStorage(g.data), t.shape);

@@ -41,10 +41,14 @@ export interface ReplayPlan {
   readonly length: number;
 }
 
-/** Where a step's input comes from: an earlier step (≥ 0), the input (INPUT), or constant k (CONST - k). */
-const INPUT = -1;
-const FRESH = -2;
-const CONST = -3;
+/**
+ * Where a step's input comes from: an earlier step (≥ 0), input i (INPUT - i, i < MAX_INPUTS),
+ * a tensor made inside the forward (FRESH, while tracing), or constant k (CONST - k).
+ */
+export const INPUT = -1;
+const MAX_INPUTS = 8;
+export const FRESH = INPUT - MAX_INPUTS;
+export const CONST = FRESH - 1;
 
 /**
  * Traces `fn` on `x` and on each of `probes` (same shape and dtype, other values) and returns the
@@ -64,7 +68,7 @@ export function tracePlan(fn: (x: Tensor) => Tensor, x: Tensor, probes: readonly
     }
   }
   const [a, ...others] = traces;
-  const sa = sources(a.ops, x, constants);
+  const sa = sources(a.ops, [x], constants);
   if (typeof sa === 'string') return sa;
   const last = a.ops.findIndex((op) => op.output === a.result);
   if (last < 0) return 'the forward returned a tensor no op produced';
@@ -77,30 +81,15 @@ export function tracePlan(fn: (x: Tensor) => Tensor, x: Tensor, probes: readonly
   // holds without registering it: read live and watched, like a parameter) rather than made anew.
   const sameObject = sa.srcs.map((s) => s.map(() => true));
   for (const b of others) {
-    const refusal = differences(a.ops, sa, b.ops, b.input, constants, sameObject);
+    const refusal = differences(a.ops, sa, b.ops, [b.input], constants, sameObject);
     if (refusal !== null) return refusal;
     if (b.ops.findIndex((op) => op.output === b.result) !== last) return 'the forward returned different steps for two inputs';
   }
   // Every given constant, read by an op or only in JavaScript (batch norm's running statistics).
   const watched = [...constants];
-  // A tensor made inside the forward that every trace made alike (a scalar operand, a scale
-  // computed from a buffer) is kept as a copy of its values, good while the constants are
-  // unchanged (stale()).
+  const fixed = fixFresh(a.ops, sa, sameObject, last + 1, watched);
+  if (fixed !== null) return fixed;
   const { srcs, consts } = sa;
-  for (let i = 0; i <= last; i++) {
-    for (let j = 0; j < srcs[i].length; j++) {
-      if (srcs[i][j] !== FRESH) continue;
-      const t = a.ops[i].inputs[j];
-      if (runsOf(t) > 0) return `op ${i} (${a.ops[i].name}) reads a stacked tensor`;
-      srcs[i][j] = CONST - consts.length;
-      if (sameObject[i][j]) {
-        consts.push(t);
-        if (!watched.includes(t)) watched.push(t);
-      } else {
-        consts.push(new Tensor(t.data.slice(), t.shape));
-      }
-    }
-  }
   const plan = new Plan(a.ops.slice(0, last + 1), srcs.slice(0, last + 1), consts, watched, watched.map((t) => t._version));
   // The plan must give what every trace gave: a forward that changed an op's output in
   // JavaScript, or read anything the checks above missed, is caught here.
@@ -111,14 +100,39 @@ export function tracePlan(fn: (x: Tensor) => Tensor, x: Tensor, probes: readonly
   return plan;
 }
 
-interface Sources {
+export interface Sources {
   srcs: number[][];
   consts: Tensor[];
 }
 
-/** Why trace `b` (of `probe`) is not trace `a` (sources `sa`) applied to another input; null when it is. */
-function differences(
-  a: readonly TracedOp[], sa: Sources, b: readonly TracedOp[], probe: Tensor, constants: ReadonlySet<Tensor>, sameObject: boolean[][],
+/**
+ * Turns the FRESH sources of ops [0, n) into constants: a tensor made inside the forward that
+ * every trace made alike (a scalar operand, a scale computed from a buffer) is kept as a copy of
+ * its values, good while the constants are unchanged; one that every trace read as the same
+ * object is read live and added to `watched`. Returns a refusal, or null.
+ */
+export function fixFresh(ops: readonly TracedOp[], sa: Sources, sameObject: readonly boolean[][], n: number, watched: Tensor[]): string | null {
+  const { srcs, consts } = sa;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < srcs[i].length; j++) {
+      if (srcs[i][j] !== FRESH) continue;
+      const t = ops[i].inputs[j];
+      if (runsOf(t) > 0) return `op ${i} (${ops[i].name}) reads a stacked tensor`;
+      srcs[i][j] = CONST - consts.length;
+      if (sameObject[i][j]) {
+        consts.push(t);
+        if (!watched.includes(t)) watched.push(t);
+      } else {
+        consts.push(new Tensor(t.data.slice(), t.shape));
+      }
+    }
+  }
+  return null;
+}
+
+/** Why trace `b` (of `probe`) is not trace `a` (sources `sa`) applied to other inputs; null when it is. */
+export function differences(
+  a: readonly TracedOp[], sa: Sources, b: readonly TracedOp[], probe: readonly Tensor[], constants: ReadonlySet<Tensor>, sameObject: boolean[][],
 ): string | null {
   const sb = sources(b, probe, constants);
   if (typeof sb === 'string') return sb;
@@ -141,7 +155,8 @@ function differences(
 }
 
 /** Each op's sources (FRESH: a tensor made inside the forward) and the constants read, in order. */
-function sources(ops: readonly TracedOp[], x: Tensor, constants: ReadonlySet<Tensor>): Sources | string {
+export function sources(ops: readonly TracedOp[], xs: readonly Tensor[], constants: ReadonlySet<Tensor>): Sources | string {
+  if (xs.length > MAX_INPUTS) return `a plan takes at most ${MAX_INPUTS} inputs`;
   const made = new Map<Tensor, number>();
   const constIndex = new Map<Tensor, number>();
   const consts: Tensor[] = [];
@@ -150,7 +165,8 @@ function sources(ops: readonly TracedOp[], x: Tensor, constants: ReadonlySet<Ten
     const op = ops[i];
     const s: number[] = [];
     for (const t of op.inputs) {
-      if (t === x) { s.push(INPUT); continue; }
+      const input = xs.indexOf(t);
+      if (input >= 0) { s.push(INPUT - input); continue; }
       const j = made.get(t);
       if (j !== undefined) { s.push(j); continue; }
       if (!constants.has(t)) { s.push(FRESH); continue; }
@@ -168,7 +184,7 @@ function sources(ops: readonly TracedOp[], x: Tensor, constants: ReadonlySet<Ten
 /** Nesting deeper than this in attributes is refused (a cycle would never end). */
 const MAX_DEPTH = 16;
 
-function holdsFloatArray(v: unknown, depth: number): boolean {
+export function holdsFloatArray(v: unknown, depth: number): boolean {
   if (v instanceof Float32Array || v instanceof Float64Array) return true;
   if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return false;
   if (!Array.isArray(v) && Object.getPrototypeOf(v) !== Object.prototype) return false;
@@ -176,12 +192,12 @@ function holdsFloatArray(v: unknown, depth: number): boolean {
   return (Array.isArray(v) ? v : Object.values(v)).some((w) => holdsFloatArray(w, depth + 1));
 }
 
-function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
+export function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 /** Structural equality of attributes: primitives, arrays, typed arrays, plain records; anything else by identity. */
-function sameValue(a: unknown, b: unknown, depth = 0): boolean {
+export function sameValue(a: unknown, b: unknown, depth = 0): boolean {
   if (Object.is(a, b)) return true;
   if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
   if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b) || depth > MAX_DEPTH) return false;
@@ -201,28 +217,86 @@ function sameValue(a: unknown, b: unknown, depth = 0): boolean {
   return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], depth + 1));
 }
 
-class Plan implements ReplayPlan {
+/**
+ * The forward kernels of traced ops, called again in order: each op on its sources (an earlier
+ * op's output, an input, a constant), with the trace's needsInputGrad and recording flags (or none,
+ * for a forward whose backward will not run). Shared by predict's plans and training-step plans.
+ */
+export class OpReplay {
   private readonly specs: ReadonlyArray<OpSpec<unknown, unknown>>;
   private readonly names: readonly string[];
   private readonly attrs: readonly unknown[];
-  private readonly noGrads: ReadonlyArray<readonly boolean[]>;
-  private readonly values: Array<NDArray | null>;
+  readonly needs: ReadonlyArray<readonly boolean[]>;
+  readonly recording: readonly boolean[];
 
-  constructor(
-    ops: readonly TracedOp[], private readonly srcs: readonly number[][], private readonly consts: readonly Tensor[],
-    /** The given constants, and their versions at the trace. */
-    private readonly watched: readonly Tensor[],
-    private readonly versions: readonly number[],
-  ) {
+  constructor(ops: readonly TracedOp[], private readonly srcs: readonly number[][], private readonly consts: readonly Tensor[], withGrad: boolean) {
     this.specs = ops.map((op) => op.spec);
     this.names = ops.map((op) => op.name);
     this.attrs = ops.map((op) => op.attrs);
-    this.noGrads = ops.map((op) => op.inputs.map(() => false));
-    this.values = ops.map(() => null);
+    this.needs = ops.map((op) => (withGrad ? op.output.gradFn?.ctx.needsInputGrad.slice() : undefined) ?? op.inputs.map(() => false));
+    this.recording = ops.map((op) => withGrad && op.output.gradFn !== null);
   }
 
   get length(): number {
     return this.specs.length;
+  }
+
+  name(i: number): string {
+    return this.names[i];
+  }
+
+  spec(i: number): OpSpec<unknown, unknown> {
+    return this.specs[i];
+  }
+
+  attr(i: number): unknown {
+    return this.attrs[i];
+  }
+
+  /**
+   * Runs every op on `xs`, outputs into `values`; `recorded` sees the inputs and context of each
+   * recording op (what its backward needs).
+   */
+  run(xs: readonly NDArray[], values: Array<NDArray | null>, recorded?: (i: number, inputs: NDArray[], ctx: OpContext<unknown>) => void): void {
+    const { specs, srcs, consts } = this;
+    const anomaly = isAnomalyEnabled();
+    for (let i = 0; i < specs.length; i++) {
+      const s = srcs[i];
+      const inputs = new Array<NDArray>(s.length);
+      for (let j = 0; j < s.length; j++) {
+        const k = s[j];
+        inputs[j] = k >= 0 ? values[k]! : k > CONST ? xs[INPUT - k] : consts[CONST - k];
+      }
+      const ctx: OpContext<unknown> = { opName: this.names[i], needsInputGrad: this.needs[i], recording: this.recording[i], saved: undefined };
+      let out: NDArray;
+      try {
+        out = specs[i].forward(ctx, inputs, this.attrs[i]);
+      } catch (e) {
+        throw e instanceof AllocationError ? e.in(this.names[i]) : e;
+      }
+      if (anomaly) checkFinite(this.names[i], 'output', out);
+      values[i] = out;
+      if (recorded !== undefined && this.recording[i]) recorded(i, inputs, ctx);
+    }
+  }
+}
+
+class Plan implements ReplayPlan {
+  private readonly ops: OpReplay;
+  private readonly values: Array<NDArray | null>;
+
+  constructor(
+    ops: readonly TracedOp[], srcs: readonly number[][], consts: readonly Tensor[],
+    /** The given constants, and their versions at the trace. */
+    private readonly watched: readonly Tensor[],
+    private readonly versions: readonly number[],
+  ) {
+    this.ops = new OpReplay(ops, srcs, consts, false);
+    this.values = ops.map(() => null);
+  }
+
+  get length(): number {
+    return this.ops.length;
   }
 
   stale(): boolean {
@@ -232,27 +306,10 @@ class Plan implements ReplayPlan {
   }
 
   run(x: NDArray): NDArray {
-    const { specs, srcs, consts, values } = this;
-    const anomaly = isAnomalyEnabled();
+    const { values } = this;
     try {
-      for (let i = 0; i < specs.length; i++) {
-        const s = srcs[i];
-        const inputs = new Array<NDArray>(s.length);
-        for (let j = 0; j < s.length; j++) {
-          const k = s[j];
-          inputs[j] = k >= 0 ? values[k]! : k === INPUT ? x : consts[CONST - k];
-        }
-        const ctx: OpContext<unknown> = { opName: this.names[i], needsInputGrad: this.noGrads[i], recording: false, saved: undefined };
-        let out: NDArray;
-        try {
-          out = specs[i].forward(ctx, inputs, this.attrs[i]);
-        } catch (e) {
-          throw e instanceof AllocationError ? e.in(this.names[i]) : e;
-        }
-        if (anomaly) checkFinite(this.names[i], 'output', out);
-        values[i] = out;
-      }
-      return values[specs.length - 1]!;
+      this.ops.run([x], values);
+      return values[values.length - 1]!;
     } finally {
       // The plan outlives the call; the intermediates must not.
       values.fill(null);

@@ -1,5 +1,17 @@
 import type { Storage } from './dtype.js';
 
+/** Every generator's draws so far (state changes, process-wide): see generatorDraws. */
+let draws = 0;
+
+/**
+ * How many times any Generator has changed state in this process (draws, reseeds, setState): a
+ * caller that compares two readings knows whether code in between used randomness (a traced
+ * training step must not freeze a dropout mask).
+ */
+export function generatorDraws(): number {
+  return draws;
+}
+
 /**
  * A seeded pseudo-random generator (xoshiro128**, seeded through splitmix32). The same seed gives
  * bit-identical streams on every run and platform: only 32-bit integer arithmetic is involved
@@ -30,6 +42,7 @@ export class Generator {
     this.s0 = next(); this.s1 = next(); this.s2 = next(); this.s3 = next();
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
     this.spare = null;
+    draws++;
     return this;
   }
 
@@ -50,6 +63,7 @@ export class Generator {
     if (!ok) throw new TypeError(`Generator.setState: expected [s0, s1, s2, s3, spare] (four uint32 words, not all 0, and a finite number or null), got ${JSON.stringify(state)}`);
     [this.s0, this.s1, this.s2, this.s3] = state as number[];
     this.spare = state[4] as number | null;
+    draws++;
     return this;
   }
 
@@ -65,6 +79,7 @@ export class Generator {
     n2 ^= t;
     n3 = rotl(n3, 11);
     this.s0 = n0 >>> 0; this.s1 = n1 >>> 0; this.s2 = n2 >>> 0; this.s3 = n3 >>> 0;
+    draws++;
     return r;
   }
 
@@ -84,6 +99,7 @@ export class Generator {
     if (this.spare !== null) {
       const v = this.spare;
       this.spare = null;
+      draws++;
       return mean + std * v;
     }
     let u = 0;

@@ -5,6 +5,7 @@ import { checkOptions } from '../validation/options.js';
 import { decodeCheckpoint, encodeCheckpoint, type TrainingCheckpoint } from './checkpoint.js';
 import type { BatchControl, Callbacks, EpochControl } from './fit-plan.js';
 import type { EpochLog } from './history.js';
+import { batchEndReadsOnly } from './step-plan.js';
 
 /** Writes a training checkpoint to `file`, atomically (a reader never sees half of one). */
 export function saveCheckpoint(file: string, ckpt: TrainingCheckpoint): void {
@@ -61,6 +62,8 @@ interface ModelCheckpointState {
  * checkpoint whole. Its best value travels in the checkpoints, so a resumed fit compares against it.
  */
 export class ModelCheckpoint implements Callbacks {
+  /** Its onBatchEnd only reads the model: fit keeps its traced steps. */
+  readonly [batchEndReadsOnly] = true;
   readonly dir: string;
   readonly saveBest: boolean;
   readonly saveLast: boolean;

@@ -15,6 +15,7 @@ import { Tensor } from '../autograd/index.js';
 import type { MultiTaskModel } from '../models/types.js';
 import { outputWidths } from '../models/types.js';
 import { StepScopes } from './held-storage.js';
+import { trainingStepPlans } from './step-plan.js';
 
 /** Where the loop pauses: after a batch, or after an epoch (validation and callbacks done). */
 export type LoopPause = 'batch' | 'epoch';
@@ -94,10 +95,12 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause | PendingPull,
   const fixedProbe: ModelInput | null = health && probeFrom ? sliceFeatures(probeFrom.x, 0, Math.min(health.rows, probeFrom.n), probeFrom.n) : null;
   let lastLr = sched?.group.lr ?? NaN;
   const stepScopes = new StepScopes([model, optimizer, weighting, sched]);
+  const stepPlans = trainingStepPlans(plan);
   try {
     for (let epoch = initialEpoch + 1; epoch <= epochs && !stop; epoch++) {
       const t0 = performance.now();
       model.train();
+      stepPlans?.reset();
       bar?.epochBegin(epoch, epochs, steps);
       taskSums.fill(0);
       taskCounts.fill(0);
@@ -140,11 +143,16 @@ export function* trainingLoop(plan: FitPlan): Generator<LoopPause | PendingPull,
           const value = stepScopes.run(() => {
             const { x: xb, y: yb, w: wb } = batch.load();
             optimizer.zeroGrad(false);
-            const logits = model.logits(xb);
-            const v = weighting.backward(logits, yb, wb, penalties(model.regularizationLoss(), model.auxiliaryLoss?.(logits) ?? null), (loss) => {
+            const checkLoss = (loss: number): void => {
               // Checked before any gradient or step: stepping on a NaN loss would leave NaN weights behind the error.
               if (!Number.isFinite(loss)) throw new Error(`${fn}: the loss became ${loss} at epoch ${epoch}, step ${step + 1} (lower the learning rate, or clip gradients with clipGradNorm)`);
-            });
+            };
+            // The traced step (step-plan.ts) where there is one: the same bits, without the module code.
+            const planned = stepPlans !== null && wb === null && xb instanceof Tensor ? stepPlans.step(xb, yb, checkLoss) : null;
+            const logits = planned !== null ? planned.logits : model.logits(xb);
+            const v = planned !== null
+              ? planned.value
+              : weighting.backward(logits, yb, wb, penalties(model.regularizationLoss(), model.auxiliaryLoss?.(logits) ?? null), checkLoss);
             if (plan.clipGradNorm !== undefined) clipGradNorm(params, plan.clipGradNorm);
             optimizer.step();
             weighting.afterStep();

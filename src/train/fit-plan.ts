@@ -104,6 +104,13 @@ export interface FitOptions {
   seed?: number;
   /** Clip the global gradient norm to this value before each step. */
   clipGradNorm?: number;
+  /**
+   * Train op by op (Keras's run_eagerly). By default a fit whose step is the plain one (dense
+   * features in memory, fixed task weights, …) traces its step once per epoch and replays it, with
+   * the same bits; a custom model whose forward has side effects in JavaScript, or reads JavaScript
+   * state that changes between steps, wants this (docs/architecture.md, "Traced training steps").
+   */
+  runEagerly?: boolean;
   callbacks?: Callbacks | readonly Callbacks[];
   /** 0 silent, 1 progress bar on a TTY (one line per epoch otherwise), 2 one line per epoch. Default 1. */
   verbose?: 0 | 1 | 2;
@@ -179,11 +186,11 @@ export interface FitAsyncOptions extends FitOptions {
 export const FIT_KEYS = [
   'epochs', 'batchSize', 'optimizer', 'lr', 'lossWeights', 'sampleWeight', 'classWeight', 'taskWeighting', 'validationSplit', 'validationData', 'shuffle',
   'earlyStopping', 'seed', 'clipGradNorm', 'callbacks', 'verbose', 'progressStream', 'lrScheduler', 'signal',
-  'missingLabels', 'groupBy', 'resumeFrom', 'expertHealth',
+  'missingLabels', 'groupBy', 'resumeFrom', 'expertHealth', 'runEagerly',
 ] as const satisfies ReadonlyArray<keyof FitOptions>;
 /** The options whose value has one kind: a value of another kind is a TypeError, not a truthy default. */
 const FIT_VALUE_KINDS: Partial<Record<keyof FitOptions, ValueKind>> = {
-  epochs: 'number', batchSize: 'number', lr: 'number', validationSplit: 'number', shuffle: 'boolean', seed: 'number', clipGradNorm: 'number',
+  epochs: 'number', batchSize: 'number', lr: 'number', validationSplit: 'number', shuffle: 'boolean', seed: 'number', clipGradNorm: 'number', runEagerly: 'boolean',
   validationData: 'object', earlyStopping: 'object', progressStream: 'object',
 };
 export const FIT_ASYNC_KEYS = [...FIT_KEYS, 'yieldEvery'] as const satisfies ReadonlyArray<keyof FitAsyncOptions>;
@@ -213,6 +220,7 @@ export interface FitPlan {
   callbacks: Callbacks[];
   bar: ProgressBar | null;
   clipGradNorm: number | undefined;
+  runEagerly: boolean;
   signal: AbortSignal | undefined;
   scheduler: PlannedScheduler | null;
   weighting: TaskWeighting;
@@ -369,6 +377,7 @@ export function planFit(fn: string, model: MultiTaskModel, data: Dataset | Batch
     callbacks: resolveCallbacks(fn, opts.callbacks),
     bar: verbose === 0 ? null : new ProgressBar({ stream: opts.progressStream, tty: verbose === 2 ? false : undefined }),
     clipGradNorm: opts.clipGradNorm,
+    runEagerly: opts.runEagerly ?? false,
     signal: checkSignal(fn, opts.signal),
     health: resolveExpertHealth(fn, model, opts.expertHealth),
     resume: opts.resumeFrom === undefined ? null : checkpointFrom(fn, opts.resumeFrom),

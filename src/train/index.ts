@@ -18,3 +18,4 @@ export { encodeStackedCheckpoint, decodeStackedCheckpoint, type StackedCheckpoin
 export type { EpochControl } from './fit-plan.js';
 export { gateHealth, expertLoadFigure, type ExpertHealthOptions } from './expert-health.js';
 export type { Stopper } from './per-task-stopping.js';
+export { batchEndReadsOnly } from './step-plan.js';

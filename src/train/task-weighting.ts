@@ -75,9 +75,19 @@ function weightingState(method: WeightingState['method'], size: number, state: u
 export class FixedWeighting implements TaskWeighting {
   constructor(private readonly taskTypes: readonly TaskType[], private readonly weights: readonly number[], private readonly widths: readonly number[] | null = null) {}
 
+  /** Whether every task's weight is 0 (the loss is always null). */
+  get empty(): boolean {
+    return this.weights.every((w) => w === 0);
+  }
+
+  /** Σ_t w_t L_t plus the model's penalties `reg` (null when neither counts). */
+  total(logits: Tensor, y: Tensor, r: Tensor | null, reg: Tensor | null): Tensor | null {
+    const loss = multiTaskLoss(logits, y, this.taskTypes, this.weights, r, this.widths);
+    return reg === null ? loss : loss === null ? reg : loss.add(reg);
+  }
+
   backward(logits: Tensor, y: Tensor, r: Tensor | null, reg: Tensor | null, check: (v: number) => void): number {
-    let loss = multiTaskLoss(logits, y, this.taskTypes, this.weights, r, this.widths);
-    if (reg !== null) loss = loss === null ? reg : loss.add(reg);
+    const loss = this.total(logits, y, r, reg);
     const value = loss === null ? 0 : loss.item();
     check(value);
     loss?.backward();

@@ -8,7 +8,7 @@ const anyOpts = (o: object): object => o;
 describe('unknown option keys are errors with a did-you-mean', () => {
   it('fit', () => {
     expect(() => fit(smallMMoE(), data, anyOpts({ epoch: 3 })))
-      .toThrow(new TypeError("fit: unknown option 'epoch' (did you mean 'epochs'?); allowed: epochs, batchSize, optimizer, lr, lossWeights, sampleWeight, classWeight, taskWeighting, validationSplit, validationData, shuffle, earlyStopping, seed, clipGradNorm, callbacks, verbose, progressStream, lrScheduler, signal, missingLabels, groupBy, resumeFrom, expertHealth"));
+      .toThrow(new TypeError("fit: unknown option 'epoch' (did you mean 'epochs'?); allowed: epochs, batchSize, optimizer, lr, lossWeights, sampleWeight, classWeight, taskWeighting, validationSplit, validationData, shuffle, earlyStopping, seed, clipGradNorm, callbacks, verbose, progressStream, lrScheduler, signal, missingLabels, groupBy, resumeFrom, expertHealth, runEagerly"));
     expect(() => fit(smallMMoE(), data, anyOpts({ batch_size: 8 }))).toThrow("fit: unknown option 'batch_size' (did you mean 'batchSize'?)");
     expect(() => fit(smallMMoE(), data, anyOpts({ learningRate: 0.1 }))).toThrow(/^fit: unknown option 'learningRate'; allowed:/);
     expect(() => fit(smallMMoE(), data, null as unknown as object)).toThrow(new TypeError('fit: options must be an object, got null'));

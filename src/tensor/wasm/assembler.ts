@@ -413,6 +413,21 @@ export class ModuleBuilder {
     uleb(this.funcs.length, code);
     for (const { fb } of this.funcs) for (const b of fb.encode()) code.push(b);
     section(10, code, out);
+
+    // The custom "name" section: profilers (V8's --cpu-prof, DevTools) then show kernel names
+    // instead of wasm-function[N]. It has no effect on execution.
+    const fnNames: number[] = [];
+    uleb(this.funcs.length, fnNames);
+    this.funcs.forEach(({ name: fnName }, i) => {
+      uleb(i, fnNames);
+      name(fnName, fnNames);
+    });
+    const names: number[] = [];
+    name('name', names);
+    names.push(0x01); // subsection 1: function names
+    uleb(fnNames.length, names);
+    for (const b of fnNames) names.push(b);
+    section(0, names, out);
     return new Uint8Array(out);
   }
 }
