@@ -62,8 +62,6 @@ interface ModelCheckpointState {
  * checkpoint whole. Its best value travels in the checkpoints, so a resumed fit compares against it.
  */
 export class ModelCheckpoint implements Callbacks {
-  /** Its onBatchEnd only reads the model: fit keeps its traced steps. */
-  readonly [batchEndReadsOnly] = true;
   readonly dir: string;
   readonly saveBest: boolean;
   readonly saveLast: boolean;
@@ -149,3 +147,7 @@ export class ModelCheckpoint implements Callbacks {
     this.bestEpoch = s.bestEpoch!;
   }
 }
+
+// Its onBatchEnd only reads the model, so fit keeps its traced steps; marked on the method, so a
+// subclass that overrides onBatchEnd is not taken to be read-only too.
+(ModelCheckpoint.prototype.onBatchEnd as { [batchEndReadsOnly]?: boolean })[batchEndReadsOnly] = true;

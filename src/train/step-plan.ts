@@ -49,8 +49,14 @@ export function setTrainingStepPlans(on: boolean, fromSteps = MIN_STEPS): void {
   minSteps = fromSteps;
 }
 
-/** Marks a callback whose onBatchEnd only reads the model (so fit may keep its traced steps). */
+/**
+ * Marks a callback, or its onBatchEnd function, as only reading the model between steps (so fit
+ * may keep its traced steps): `{ onBatchEnd, [batchEndReadsOnly]: true }`.
+ */
 export const batchEndReadsOnly: unique symbol = Symbol('batchEndReadsOnly');
+
+type Marked = { [batchEndReadsOnly]?: boolean };
+const readsOnly = (c: { onBatchEnd?: unknown }): boolean => (c as Marked)[batchEndReadsOnly] === true || (c.onBatchEnd as Marked)[batchEndReadsOnly] === true;
 
 const LR_ONLY = new Set<unknown>([StepLR, ExponentialLR, LinearLR, CosineAnnealingLR]);
 
@@ -76,7 +82,7 @@ export function stepPlanRefusal(plan: FitPlan): string | null {
   const t = model.taskTypes.length;
   for (let j = 0; j < t; j++) if (hasMissing(train.y, t, j)) return 'the training labels have missing values';
   if (model.auxiliaryLoss !== undefined) return 'the model adds an auxiliary loss';
-  if (callbacks.some((c) => c.onBatchEnd !== undefined && !(c as { [batchEndReadsOnly]?: boolean })[batchEndReadsOnly])) {
+  if (callbacks.some((c) => c.onBatchEnd !== undefined && !readsOnly(c))) {
     return 'an onBatchEnd callback may change the model between steps';
   }
   if (scheduler !== null && scheduler.interval === 'step' && !changesOnlyLr(scheduler.scheduler)) {

@@ -8,6 +8,10 @@ import { MIN_STEPS, batchEndReadsOnly, lastStepPlanReport, setTrainingStepPlans 
 import { ESMM } from '../../src/models/esmm.js';
 import { LinearLR, SequentialLR, StepLR, type SchedulableOptimizer } from '../../src/nn/optim/lr-scheduler.js';
 import { Generator } from '../../src/tensor/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ModelCheckpoint } from '../../src/train/checkpoint-node.js';
 import { binaryRegressionData } from './helpers.js';
 
 /*
@@ -139,6 +143,21 @@ describe('fit with traced steps', () => {
     fit(architectures.MMoE(), data, base);
     expect(lastStepPlanReport().refusal).toMatch(new RegExp(`4 steps, fewer than the ${MIN_STEPS}`));
     expect(() => fit(architectures.MMoE(), data, { ...base, runEagerly: 1 as unknown as boolean })).toThrow(/runEagerly/);
+  });
+
+  it('ModelCheckpoint (everySteps) keeps plans; a subclass that overrides onBatchEnd does not', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'step-plan-'));
+    try {
+      const r1 = twice(() => architectures.MMoE(), { callbacks: [new ModelCheckpoint({ dir, everySteps: 3 })] });
+      expect(r1.report).toEqual({ replayed: 3, traces: 3, refusal: null });
+      expect(bits(r1.b)).toEqual(bits(r1.a));
+      class Meddling extends ModelCheckpoint {
+        override onBatchEnd(): void { /* might change the model */ }
+      }
+      expect(twice(() => architectures.MMoE(), { callbacks: [new Meddling({ dir })] }).report.refusal).toMatch(/onBatchEnd/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('keeps plans with a callback marked batchEndReadsOnly, and traces again after a parameter is frozen', () => {
