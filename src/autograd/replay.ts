@@ -45,10 +45,10 @@ export interface ReplayPlan {
  * Where a step's input comes from: an earlier step (≥ 0), input i (INPUT - i, i < MAX_INPUTS),
  * a tensor made inside the forward (FRESH, while tracing), or constant k (CONST - k).
  */
-export const INPUT = -1;
+const INPUT = -1;
 const MAX_INPUTS = 8;
-export const FRESH = INPUT - MAX_INPUTS;
-export const CONST = FRESH - 1;
+const FRESH = INPUT - MAX_INPUTS;
+const CONST = FRESH - 1;
 
 /**
  * Traces `fn` on `x` and on each of `probes` (same shape and dtype, other values) and returns the
