@@ -36,10 +36,12 @@ export class ReplyHandlerError extends Error {
 
 export interface RunOnWorkersOptions<Req> {
   /**
-   * Which pending request a worker that just answered `last` takes next (an index into `pending`;
-   * out of range takes the first). Lets a worker stay on the data it already built.
+   * Which pending request a worker takes next (an index into `pending`; out of range takes the
+   * first): `last` is the one it just answered (undefined at its first), `running` those the other
+   * workers hold now. Lets a worker stay on the data it already built, and workers start on
+   * different data instead of each building the same.
    */
-  pick?(pending: readonly Req[], last: Req): number;
+  pick?(pending: readonly Req[], last: Req | undefined, running: readonly Req[]): number;
 }
 
 /**
@@ -64,17 +66,21 @@ export function runOnWorkers<Req, Rep>(
       failed = true;
       void stopAll().finally(() => reject(typeof why === 'string' ? new Error(why) : why));
     };
-    const feed = (w: Worker, current: { req?: Req }): void => {
+    // Each worker's request: the one in flight while busy, else the last it answered.
+    const slots: Array<{ req?: Req; busy: boolean }> = [];
+    const feed = (w: Worker, current: { req?: Req; busy: boolean }): void => {
       if (failed) return;
       if (pending.length === 0) {
         if (inFlight === 0) void stopAll().then(() => resolve(), reject);
         return;
       }
-      let at = current.req !== undefined && opts.pick ? opts.pick(pending, current.req) : 0;
+      const running = slots.filter((c) => c.busy).map((c) => c.req as Req);
+      let at = opts.pick ? opts.pick(pending, current.req, running) : 0;
       if (!(at >= 0 && at < pending.length)) at = 0;
       const next = pending.splice(at, 1)[0];
       inFlight++;
       current.req = next;
+      current.busy = true;
       w.postMessage(next);
     };
     // Fixed before the loop: feed() takes a request off `pending` for each worker started.
@@ -89,10 +95,12 @@ export function runOnWorkers<Req, Rep>(
         return;
       }
       workers.push(w);
-      const current: { req?: Req } = {};
+      const current: { req?: Req; busy: boolean } = { busy: false };
+      slots.push(current);
       w.on('message', (reply: Rep) => {
         if (failed) return; // the caller's fallback reruns whatever was in flight
         inFlight--;
+        current.busy = false;
         try {
           onReply(reply, current.req as Req);
         } catch (e) {

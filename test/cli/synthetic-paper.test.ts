@@ -73,13 +73,13 @@ describe('mmoe-ts synthetic (the demo) against --paper', () => {
     const r = await captureCli(['synthetic', '--runs', '2', '--epochs', '1', '--train-size', '128', '--validation-size', '16', '--test-size', '32',
       '--batch-size', '64', '--models', 'mmoe,omoe', '--workers', '1', '--quiet', '--out', join(dir, 'demo')]);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^Shared with `mmoe-ts synthetic --paper`: the generator \(m = 10, c = 1, σ = 0\.1, d = 100\), the three models at the paper's sizes/m);
+    expect(r.stdout).toMatch(/^Shared with `mmoe-ts synthetic --paper`: the generator \(m = 10, c = 1, σ = 0\.1, d = 100\), the three models at the paper's sizes, /m);
+    expect(r.stdout).toContain("Adam at the rates --paper's pilot chose (src/experiments/synthetic/pilot-record.json: MMoE 1e-3, OMoE 1e-3, chosen on final validation loss at 65536 steps), the paired design");
     expect(r.stdout).toContain('Where this demo differs: 2 runs per cell (--paper: 200); ρ ∈ {0.5, 1} (--paper: 0.5, 0.9, 1); 128 training rows (--paper: 262144); batch 64 (--paper: 128); ' +
       '2 steps (--paper: the pilot\'s length, doubled from 8192 up to 65536 until every mean validation curve improves < 2% over its last quarter); ' +
-      'Adam rates from the recorded pilot (src/experiments/synthetic/pilot-record.json), chosen at 3072 steps (--paper: a pilot at its full length); ' +
       'one table at the end (--paper: also at 3,072 and 12,288 steps, with stuck runs and the train–test gap), no robustness tables, no §3.3 run.');
     const lr = await captureCli(['synthetic', '--runs', '2', '--epochs', '1', '--train-size', '128', '--validation-size', '16', '--test-size', '32',
-      '--batch-size', '64', '--models', 'mmoe', '--correlations', '0.5,0.9,1', '--sine-seed', '2', '--lr', '0.001', '--workers', '1', '--quiet', '--out', join(dir, 'demo2')]);
+      '--batch-size', '64', '--models', 'mmoe', '--correlations', '0.5,0.9,1', '--sine-seed', '2', '--lr', '0.01', '--workers', '1', '--quiet', '--out', join(dir, 'demo2')]);
     expect(lr.stdout).not.toContain('ρ ∈');
     expect(lr.stdout).toContain("Adam rates given by --lr (--paper: its pilot's); sine draw 2 (--paper's main table: 0);");
   });

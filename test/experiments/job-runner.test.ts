@@ -38,9 +38,26 @@ describe('runOnWorkers', () => {
     const reqs: Array<[string, number]> = [['a', 0], ['b', 0], ['a', 1], ['b', 1], ['a', 2]];
     const order: string[] = [];
     await runOnWorkers<[string, number], { n: [string, number] }>(reqs, 1, echo, (r) => order.push(r.n[0]), {
-      pick: (pending, last) => pending.findIndex((q) => q[0] === last[0]),
+      pick: (pending, last) => pending.findIndex((q) => q[0] === last?.[0]),
     });
     expect(order).toEqual(['a', 'a', 'a', 'b', 'b']);
+  });
+
+  it('pick sees what the other workers hold, so two workers start on different groups', async () => {
+    const reqs: Array<[string, number]> = [['a', 0], ['a', 1], ['b', 0], ['b', 1]];
+    const byWorker = new Map<number, string[]>();
+    const firsts: Array<[string, number] | undefined> = [];
+    await runOnWorkers<[string, number], { n: [string, number]; worker: number }>(reqs, 2, echo,
+      (r) => byWorker.set(r.worker, [...(byWorker.get(r.worker) ?? []), r.n[0]]), {
+        pick: (pending, last, running) => {
+          if (last === undefined) firsts.push(running[0]);
+          const same = pending.findIndex((q) => q[0] === last?.[0]);
+          return same >= 0 ? same : pending.findIndex((q) => !running.some((h) => h[0] === q[0]));
+        },
+      });
+    expect(firsts).toEqual([undefined, ['a', 0]]);
+    // Which worker then takes a1 and b1 depends on timing; where each started does not.
+    expect([...byWorker.values()].map((g) => g[0]).sort()).toEqual(['a', 'b']);
   });
 });
 

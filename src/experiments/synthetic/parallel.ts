@@ -89,7 +89,8 @@ export async function runSyntheticJobs(
   checkOptionKeys('runSyntheticJobs', parallel, PARALLEL_KEYS);
   const store = parallel.checkpointDir === undefined ? undefined : groupCheckpointDir(parallel.checkpointDir);
   // Groups of the jobs not yet done (a resumed run keeps its finished jobs). A free worker takes
-  // the next group on the data sets it just used, if any, so data sets are rarely generated twice.
+  // the next group on the data sets it just used, if any, else one on data sets no other worker
+  // holds now, so data sets are rarely generated twice.
   const groups = groupJobs(jobs.filter((j) => outcomes[j.index] === undefined), parallel.stack ?? DEFAULT_STACK);
   await runJobs<SyntheticJob[], WorkerRequest, WorkerReply>(groups, {
     workers: parallel.workers ?? defaultWorkerCount(), name: 'synthetic', noun: 'job groups', onNote: parallel.onNote,
@@ -102,7 +103,13 @@ export async function runSyntheticJobs(
       store?.remove(groupKey(s, req.jobs));
     },
     runHere: (left) => runGroupsHere(s, left, keep, store),
-    pick: (pending, last) => pending.findIndex((r) => splitKey(s, r.jobs[0]) === splitKey(s, last.jobs[0])),
+    pick: (pending, last, running) => {
+      const data = (r: WorkerRequest): string => splitKey(s, r.jobs[0]);
+      const same = last === undefined ? -1 : pending.findIndex((r) => data(r) === data(last));
+      if (same >= 0) return same;
+      const held = new Set(running.map(data));
+      return pending.findIndex((r) => !held.has(data(r)));
+    },
   });
   return outcomes as SyntheticJobOutcome[];
 }

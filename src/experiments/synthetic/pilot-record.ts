@@ -7,17 +7,20 @@ import type { PilotChoice } from './pilot.js';
 export type RecordedChoice = Pick<PilotChoice, 'grid' | 'runsPerCell' | 'pilotEpochs' | 'scores' | 'lr' | 'epochs' | 'flat'>;
 
 /*
- * The recorded learning-rate pilot lives as data in pilot-record.json: the pilot phase of
- * `mmoe-ts synthetic --paper` (PAPER_SYNTHETIC: 65536 training / 1024 validation rows, batch 128,
- * 6 epochs = 3072 steps, validation loss every 128 steps; 2 runs per model, ρ and lr = 54 runs),
- * run on a 2-core machine with 2 workers while a test run shared it: 299 s of run time, so about
- * 150 s of wall time (`seconds`). It is the pilot of the 3,072-step protocol (docs/paper/2026-12-06-3072-steps/),
- * chosen at that short length; the demo and --full take their Adam rates from it until the converged
- * --paper pilot has run. Replace it with that run's pilot.json (`mmoe-ts synthetic --pilot`) then.
+ * The recorded learning-rate pilot lives as data in pilot-record.json: the pilot phase of the
+ * converged `mmoe-ts synthetic --paper` run (docs/paper/converged/pilot.json; PAPER_SYNTHETIC:
+ * 262,144 training / 2,048 validation rows, batch 128, trained to the cap of 32 epochs = 65,536
+ * steps, validation loss every 1,024 steps; 2 runs per model, ρ and rate = 54 runs). Its runs took
+ * 3,550 s of worker time (the sum of their `seconds` in docs/paper/converged/results.jsonl, two
+ * workers); the record's own `seconds` is the time of the call that wrote it from that results file,
+ * which trains nothing. It chose 1e-3 for every model at every candidate length, and its length rule
+ * was not met by the cap. The demo and --full take their Adam rates from it. The record before it,
+ * the 3,072-step protocol's pilot (which chose 1e-2 at that short length), is kept with that run as
+ * docs/paper/2026-12-01-3072-steps/pilot.json.
  */
 export interface RecordedPilot {
   command: string;
-  /** Wall time of the pilot, seconds. */
+  /** Wall time of the command that wrote the record, seconds. */
   seconds: number;
   /** The pilot's settings; settings.lr is the choice's rate per model. */
   settings: SyntheticSettings;

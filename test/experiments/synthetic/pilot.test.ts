@@ -3,6 +3,7 @@ import { resolveSyntheticSettings, type SyntheticRun } from '../../../src/experi
 import { LENGTH_TOLERANCE, candidateLengths, choosePilot } from '../../../src/experiments/synthetic/pilot.js';
 import { readFileSync } from 'node:fs';
 import { PILOT_RECORD_FILE, SYNTHETIC_PILOT, parsePilotRecord } from '../../../src/experiments/synthetic/pilot-record.js';
+import { PAPER_SYNTHETIC } from '../../../src/experiments/synthetic/sizes.js';
 
 // 4 epochs of 2 steps; the curves are logged at every step.
 const s = resolveSyntheticSettings({ epochs: 4, trainSize: 128, batchSize: 64, logEvery: 1, correlations: [0.5, 1], models: ['mmoe', 'omoe'] });
@@ -100,7 +101,9 @@ describe('the recorded pilot (src/experiments/synthetic/pilot-record.json)', () 
       expect(Number(best)).toBe(rate);
     }
   });
-  it('is the 3,072-step pilot, whose length rule was not met (the dated record in docs/paper/)', () => {
+  it('is the converged --paper run\'s pilot: trained to the cap at --paper\'s data size, its length rule not met', () => {
+    expect(SYNTHETIC_PILOT.settings.trainSize).toBe(PAPER_SYNTHETIC.trainSize);
+    expect(p.pilotEpochs).toBe(PAPER_SYNTHETIC.epochs);
     expect(p.flat).toBe(false);
     expect(p.epochs).toBe(p.pilotEpochs);
   });
@@ -110,8 +113,8 @@ describe('the recorded pilot (src/experiments/synthetic/pilot-record.json)', () 
   });
   it('names the file and the field when a record disagrees with itself or lacks one', () => {
     const rec = JSON.parse(readFileSync(PILOT_RECORD_FILE, 'utf8'));
-    rec.settings.lr.omoe = 0.001;
-    expect(() => parsePilotRecord(JSON.stringify(rec), 'p.json')).toThrow("pilot record p.json: settings.lr['omoe'] = 0.001 disagrees with choice.lr['omoe'] = 0.01");
+    rec.settings.lr.omoe = 0.01;
+    expect(() => parsePilotRecord(JSON.stringify(rec), 'p.json')).toThrow("pilot record p.json: settings.lr['omoe'] = 0.01 disagrees with choice.lr['omoe'] = 0.001");
     delete rec.choice;
     expect(() => parsePilotRecord(JSON.stringify(rec), 'p.json')).toThrow("pilot record p.json: missing field 'choice'");
     expect(() => parsePilotRecord('{', 'p.json')).toThrow(/^pilot record p\.json: not valid JSON/);
