@@ -27,7 +27,7 @@ export function startModuleWorker(here: string, name: string): Worker {
   return new Worker(`require(${JSON.stringify(tsx)}).register();\nrequire(${JSON.stringify(file)});`, { eval: true });
 }
 
-/** An error thrown by the caller's `onReply`: passed through as such, not taken for a worker failure. */
+/** An error thrown by the caller's `onReply` or `pick`: passed through as such, not taken for a worker failure. */
 export class ReplyHandlerError extends Error {
   constructor(cause: unknown) {
     super(cause instanceof Error ? cause.message : String(cause), { cause });
@@ -75,7 +75,13 @@ export function runOnWorkers<Req, Rep>(
         return;
       }
       const running = slots.filter((c) => c.busy).map((c) => c.req as Req);
-      let at = opts.pick ? opts.pick(pending, current.req, running) : 0;
+      let at = 0;
+      try {
+        if (opts.pick) at = opts.pick(pending, current.req, running);
+      } catch (e) {
+        fail(new ReplyHandlerError(e));
+        return;
+      }
       if (!(at >= 0 && at < pending.length)) at = 0;
       const next = pending.splice(at, 1)[0];
       inFlight++;
@@ -87,6 +93,7 @@ export function runOnWorkers<Req, Rep>(
     const starting = Math.min(count, pending.length);
     if (starting === 0) { resolve(); return; }
     for (let i = 0; i < starting; i++) {
+      if (failed) return;
       let w: Worker;
       try {
         w = spawn();

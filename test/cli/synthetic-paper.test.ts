@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { captureCli } from './capture.js';
-import { parsePilotRecord } from '../../src/experiments/synthetic/pilot-record.js';
+import { SYNTHETIC_PILOT, isPaperPilot, parsePilotRecord } from '../../src/experiments/synthetic/pilot-record.js';
+import { resolveSyntheticSettings } from '../../src/experiments/synthetic/experiment.js';
+import { DEMO_SYNTHETIC } from '../../src/experiments/synthetic/sizes.js';
+import { comparisonWithPaper } from '../../src/cli/commands/synthetic-report.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmoe-ts-paper-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -82,5 +85,35 @@ describe('mmoe-ts synthetic (the demo) against --paper', () => {
       '--batch-size', '64', '--models', 'mmoe', '--correlations', '0.5,0.9,1', '--sine-seed', '2', '--lr', '0.01', '--workers', '1', '--quiet', '--out', join(dir, 'demo2')]);
     expect(lr.stdout).not.toContain('ρ ∈');
     expect(lr.stdout).toContain("Adam rates given by --lr (--paper: its pilot's); sine draw 2 (--paper's main table: 0);");
+  });
+});
+
+describe('comparisonWithPaper names the rates truthfully', () => {
+  const demo = resolveSyntheticSettings({ ...DEMO_SYNTHETIC, lr: SYNTHETIC_PILOT.choice.lr });
+  const rates = '(src/experiments/synthetic/pilot-record.json: MMoE 1e-3, OMoE 1e-3, Shared-Bottom 1e-3, chosen on final validation loss at 65536 steps)';
+  it('--paper\'s own pilot: its rates are shared, not a difference', () => {
+    expect(isPaperPilot(SYNTHETIC_PILOT)).toBe(true);
+    const [shared, differs] = comparisonWithPaper(demo, 'demo', SYNTHETIC_PILOT);
+    expect(shared).toContain(`the three models at the paper's sizes, Adam at the rates --paper's pilot chose ${rates}, the paired design`);
+    expect(differs).not.toContain('Adam');
+  });
+  it('a recorded pilot of other settings or another grid: a difference', () => {
+    for (const other of [
+      { ...SYNTHETIC_PILOT, settings: { ...SYNTHETIC_PILOT.settings, sineSeed: 3 } },
+      { ...SYNTHETIC_PILOT, settings: { ...SYNTHETIC_PILOT.settings, trainSize: 65536 } },
+      { ...SYNTHETIC_PILOT, choice: { ...SYNTHETIC_PILOT.choice, grid: [1e-3, 1e-2] } },
+    ]) {
+      expect(isPaperPilot(other)).toBe(false);
+      const [shared, differs] = comparisonWithPaper(demo, 'demo', other);
+      expect(shared).toContain("the three models at the paper's sizes, Adam, the paired design");
+      expect(differs).toContain('Adam rates from a recorded pilot of other settings (src/experiments/synthetic/pilot-record.json: MMoE 1e-3');
+    }
+  });
+  it('rates given by --lr, on the grid or not: a difference, and the shared line claims no rates', () => {
+    for (const lr of [0.01, 0.05]) {
+      const [shared, differs] = comparisonWithPaper(resolveSyntheticSettings({ ...DEMO_SYNTHETIC, lr }), 'full', SYNTHETIC_PILOT);
+      expect(shared).toContain("the three models at the paper's sizes, Adam, the paired design");
+      expect(differs).toMatch(/^Where this --full run differs: .*Adam rates given by --lr \(--paper: its pilot's\)/);
+    }
   });
 });

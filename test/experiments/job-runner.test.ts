@@ -26,6 +26,16 @@ describe('runOnWorkers', () => {
     expect((e as ReplyHandlerError).cause).toBe(boom);
   });
 
+  it('an error thrown by pick rejects as a ReplyHandlerError carrying it, and starts no more workers', async () => {
+    const boom = new TypeError('bad pick');
+    let spawned = 0;
+    const spawn = (): Worker => { spawned++; return echo(); };
+    const e = await runOnWorkers<number, { n: number }>([1, 2, 3], 3, spawn, () => undefined, { pick: () => { throw boom; } }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(ReplyHandlerError);
+    expect((e as ReplyHandlerError).cause).toBe(boom);
+    expect(spawned).toBe(1);
+  });
+
   it('a worker that dies rejects with a plain Error', async () => {
     const e = await runOnWorkers([1], 1, () => new Worker('process.exit(3)', { eval: true }), () => undefined).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(Error);

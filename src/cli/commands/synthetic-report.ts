@@ -3,7 +3,7 @@ import { serializeSafetensors } from '../../nn/safetensors.js';
 import { gridLayout } from '../../plot/svg.js';
 import {
   LENGTH_TOLERANCE, PAPER_FIRST_EPOCHS, PAPER_SYNTHETIC, SIGNIFICANCE, stepsPerEpoch, summarizeCells, syntheticFindings, totalSteps,
-  type SyntheticModelName, type SyntheticResult, type SyntheticSettings,
+  isPaperPilot, type RecordedPilot, type SyntheticModelName, type SyntheticResult, type SyntheticSettings,
 } from '../../experiments/synthetic/index.js';
 import { println, toJson, writeOutputs, type CliIO } from '../io.js';
 import { fixed, markdownTable } from '../table.js';
@@ -103,10 +103,9 @@ export function writeFigures(io: CliIO, outDir: string, result: SyntheticResult,
  * What a demo or --full table shares with --paper and where it differs, in two lines: a reader
  * should not take a short run's verdict for the converged one.
  */
-export function comparisonWithPaper(s: SyntheticSettings, mode: 'demo' | 'full', recorded: { lr: Record<SyntheticModelName, number>; steps: number; settings: SyntheticSettings }): string[] {
+export function comparisonWithPaper(s: SyntheticSettings, mode: 'demo' | 'full', recorded: RecordedPilot): string[] {
   const paper = PAPER_SYNTHETIC;
   const differs: string[] = [];
-  const shared: string[] = [];
   if (s.runs !== paper.runs) differs.push(`${s.runs} runs per cell (--paper: ${paper.runs})`);
   const rhos = [0.5, 0.9, 1];
   if (s.correlations.join() !== rhos.join()) differs.push(`ρ ∈ {${s.correlations.join(', ')}} (--paper: ${rhos.join(', ')})`);
@@ -114,19 +113,17 @@ export function comparisonWithPaper(s: SyntheticSettings, mode: 'demo' | 'full',
   if (s.batchSize !== paper.batchSize) differs.push(`batch ${s.batchSize} (--paper: ${paper.batchSize})`);
   const first = PAPER_FIRST_EPOCHS * stepsPerEpoch(paper), cap = totalSteps(paper);
   differs.push(`${totalSteps(s)} steps (--paper: the pilot's length, doubled from ${first} up to ${cap} until every mean validation curve improves < ${LENGTH_TOLERANCE * 100}% over its last quarter)`);
-  const same = s.models.every((m) => s.lr[m] === recorded.lr[m]);
-  // The record is --paper's own pilot when it ran at --paper's data size and cap.
-  const r = recorded.settings;
-  const paperPilot = r.trainSize === paper.trainSize && r.validationSize === paper.validationSize && r.batchSize === paper.batchSize && r.epochs === paper.epochs;
-  const rates = `(src/experiments/synthetic/pilot-record.json: ${lrLine(recorded.lr, s.models)}, chosen on final validation loss at ${recorded.steps} steps)`;
+  const { lr, epochs } = recorded.choice;
+  const same = s.models.every((m) => s.lr[m] === lr[m]);
+  const rates = `(src/experiments/synthetic/pilot-record.json: ${lrLine(lr, s.models)}, chosen on final validation loss at ${epochs * stepsPerEpoch(recorded.settings)} steps)`;
+  const paperRates = same && isPaperPilot(recorded);
   if (!same) differs.push('Adam rates given by --lr (--paper: its pilot\'s)');
-  else if (paperPilot) shared.push(`Adam at the rates --paper's pilot chose ${rates}`);
-  else differs.push(`Adam rates from the recorded pilot ${rates} (--paper: its own pilot, at ${paper.trainSize} rows)`);
+  else if (!paperRates) differs.push(`Adam rates from a recorded pilot of other settings ${rates} (--paper: its own pilot)`);
   if (s.sineSeed !== 0 || s.sineTerms !== 10) differs.push(s.sineTerms === 0 ? 'the linear generator (--paper\'s main table: sine draw 0)' : `sine draw ${s.sineSeed} (--paper's main table: 0)`);
   differs.push('one table at the end (--paper: also at 3,072 and 12,288 steps, with stuck runs and the train–test gap), no robustness tables, no §3.3 run');
   return [
     `Shared with \`mmoe-ts synthetic --paper\`: the generator (m = ${s.sineTerms}, c = 1, σ = 0.1, d = ${s.dim}), the three models at the paper's sizes, ` +
-      `${shared.length > 0 ? `${shared.join('; ')}, ` : 'Adam on the grid\'s rates, '}the paired design (run r's data set and initialisation shared by every model and ρ), disjoint test rows, and the tests (one-sided Wilcoxon, paired by run).`,
+      `${paperRates ? `Adam at the rates --paper's pilot chose ${rates}` : 'Adam'}, the paired design (run r's data set and initialisation shared by every model and ρ), disjoint test rows, and the tests (one-sided Wilcoxon, paired by run).`,
     `Where this ${mode === 'demo' ? 'demo' : '--full run'} differs: ${differs.join('; ')}. Its verdicts are this length's, not the converged ones (docs/paper/protocol.md).`,
   ];
 }

@@ -127,7 +127,7 @@ export async function runSynthetic(flags: FlagValues, io: CliIO): Promise<number
     progress?.finish();
     const s = result.settings;
     printResult(io, result, mode === 'demo' ? 'MMoE paper synthetic experiment (demo)' : 'MMoE paper synthetic experiment (--full)',
-      comparisonWithPaper(s, mode, { lr: recorded.lr, steps: recorded.epochs * stepsPerEpoch(SYNTHETIC_PILOT.settings), settings: SYNTHETIC_PILOT.settings }));
+      comparisonWithPaper(s, mode, SYNTHETIC_PILOT));
     writeFigures(io, outDir, result, { mode, pilot: SYNTHETIC_PILOT });
     println(io, `took ${formatDuration(result.seconds)}`);
     return 0;

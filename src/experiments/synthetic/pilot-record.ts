@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { SYNTHETIC_MODELS, type SyntheticSettings } from './experiment.js';
-import type { PilotChoice } from './pilot.js';
+import { LEARNING_RATE_GRID, SYNTHETIC_MODELS, resolveSyntheticSettings, type SyntheticSettings } from './experiment.js';
+import { PILOT_RUNS, type PilotChoice } from './pilot.js';
+import { PAPER_SYNTHETIC } from './sizes.js';
 
 /** What the demo reads of a recorded pilot; the record from before the converged protocol has older fields besides. */
 export type RecordedChoice = Pick<PilotChoice, 'grid' | 'runsPerCell' | 'pilotEpochs' | 'scores' | 'lr' | 'epochs' | 'flat'>;
@@ -48,6 +49,20 @@ export function parsePilotRecord(text: string, file = PILOT_RECORD_FILE): Record
   }
   if (typeof r.choice?.epochs !== 'number') fail(`missing choice.epochs`);
   return r as RecordedPilot;
+}
+
+/**
+ * Whether a record is `--paper`'s own pilot: every setting but the rates is --paper's, at
+ * PILOT_RUNS runs per cell, on the paper's grid (a --pilot of other settings is not).
+ */
+export function isPaperPilot(record: RecordedPilot): boolean {
+  const paper: Partial<SyntheticSettings> = { ...resolveSyntheticSettings({ ...PAPER_SYNTHETIC, runs: PILOT_RUNS }) };
+  const mine: Partial<SyntheticSettings> = { ...record.settings };
+  delete paper.lr;
+  delete mine.lr;
+  const keys = new Set([...Object.keys(paper), ...Object.keys(mine)]) as Set<keyof SyntheticSettings>;
+  return [...keys].every((k) => JSON.stringify(paper[k]) === JSON.stringify(mine[k])) &&
+    record.choice.grid.join() === LEARNING_RATE_GRID.join();
 }
 
 export const SYNTHETIC_PILOT: RecordedPilot = parsePilotRecord(readFileSync(PILOT_RECORD_FILE, 'utf8'));
