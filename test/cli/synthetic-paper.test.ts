@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { captureCli } from './capture.js';
 import { SYNTHETIC_PILOT, isPaperPilot, parsePilotRecord } from '../../src/experiments/synthetic/pilot-record.js';
+import { loadRecordedFindings } from '../../src/experiments/synthetic/paper-findings.js';
 import { resolveSyntheticSettings } from '../../src/experiments/synthetic/experiment.js';
 import { DEMO_SYNTHETIC } from '../../src/experiments/synthetic/sizes.js';
 import { comparisonWithPaper } from '../../src/cli/commands/synthetic-report.js';
@@ -38,6 +39,13 @@ describe('mmoe-ts synthetic --paper (tiny sizes)', () => {
     expect(tables.checkpoints.map((c: { step: number }) => c.step)).toEqual([4]);
     expect(tables.studies.map((s: { name: string }) => s.name)).toEqual(['sine-1', 'sine-2', 'linear', 'section-3.3']);
     expect(tables.labelCorrelation[0].points).toHaveLength(41);
+    // The final main table's verdicts, as the record the demo prints beside its own.
+    expect(r.stdout).toContain(`findings record: ${join(out, 'findings-record.json')} (copy it over src/experiments/synthetic/paper-findings.json`);
+    const rec = loadRecordedFindings(join(out, 'findings-record.json'))!;
+    expect({ runs: rec.runs, steps: rec.steps, correlations: rec.correlations }).toEqual({ runs: 3, steps: 4, correlations: [0.5, 1] });
+    const final = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')).findings as Array<{ claim: string; holds: boolean }>;
+    expect(final.length).toBeGreaterThan(0);
+    expect(rec.findings.map((f) => [f.claim, f.holds])).toEqual(final.map((f) => [f.claim, f.holds]));
 
     // Run again on the same results file (pilot 36, main 18, robustness 36, §3.3 12 + 6 jobs): nothing is trained, the same report.
     const again = await captureCli(['synthetic', '--paper', ...tiny, '--out', out]);

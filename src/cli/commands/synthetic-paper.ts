@@ -158,10 +158,16 @@ export function reportPaper(io: CliIO, out: PaperOutcome, mode: 'paper' | 'pilot
       studies: out.studies.map((st) => ({ name: st.name, title: st.title, settings: st.result.settings, cells: summarizeCells(st.result), findings: syntheticFindings(st.result), runs: st.result.runs })),
     }),
   };
+  // The final main table's verdicts as data, for the demo and --full to print beside their own.
+  more['findings-record.json'] = toJson({
+    command: 'mmoe-ts synthetic --paper', runs: result.settings.runs, steps: totalSteps(result.settings),
+    correlations: result.settings.correlations, findings: syntheticFindings(result),
+  });
   if (s33 !== undefined) more['section-3.3.svg'] = sharedBottomFigure(s33.result)!;
   const files = writeFigures(io, outDir, result, { mode, pilot: out.pilot, pilotSettings: ps }, more);
   println(io, `label correlation against ρ for each generator: ${files['label-correlation.svg']}`);
   if (s33 !== undefined) println(io, `§3.3, Shared-Bottom (${s33.result.settings.bottomUnits} units) by correlation: ${files['section-3.3.svg']}`);
   println(io, `checkpoint tables, robustness and §3.3 tables: ${files['tables.json']}`);
+  println(io, `findings record: ${files['findings-record.json']} (copy it over src/experiments/synthetic/paper-findings.json for the demo and --full to print these verdicts beside their own)`);
   println(io, `took ${formatDuration(out.seconds)} wall time in this call${out.resumed > 0 ? ' (jobs loaded from the results file not counted)' : ''}`);
 }

@@ -3,7 +3,7 @@ import { serializeSafetensors } from '../../nn/safetensors.js';
 import { gridLayout } from '../../plot/svg.js';
 import {
   LENGTH_TOLERANCE, PAPER_FIRST_EPOCHS, PAPER_SYNTHETIC, SIGNIFICANCE, stepsPerEpoch, summarizeCells, syntheticFindings, totalSteps,
-  isPaperPilot, type RecordedPilot, type SyntheticModelName, type SyntheticResult, type SyntheticSettings,
+  isPaperPilot, sameDirection, type Finding, type RecordedFindings, type RecordedPilot, type SyntheticModelName, type SyntheticResult, type SyntheticSettings,
 } from '../../experiments/synthetic/index.js';
 import { println, toJson, writeOutputs, type CliIO } from '../io.js';
 import { fixed, markdownTable } from '../table.js';
@@ -19,7 +19,7 @@ export function lrLine(lr: Record<SyntheticModelName, number>, models: readonly 
   return models.map((m) => `${modelLabel(m)} ${rate(lr[m])}`).join(', ');
 }
 
-export function printResult(io: CliIO, result: SyntheticResult, heading: string, notes: string[]): void {
+export function printResult(io: CliIO, result: SyntheticResult, heading: string, notes: string[], reference: RecordedFindings | null = null): void {
   const s = result.settings;
   println(io);
   println(io, `${heading}: ${s.runs} runs per cell (model × correlation), ${s.trainSize} training / ${s.validationSize} validation / ${s.testSize} test rows (disjoint), d = ${s.dim}; ` +
@@ -43,23 +43,38 @@ export function printResult(io: CliIO, result: SyntheticResult, heading: string,
   const lc = result.labelCorrelations.map((l) => `ρ=${l.correlation}: ${fixed(l.values.reduce((a, b) => a + b, 0) / l.values.length, 3)}`).join(', ');
   println(io, `Label correlation actually produced (Pearson, mean over runs): ${lc}.`);
   println(io);
-  printFindings(io, result);
+  printFindings(io, result, 'Findings', reference);
 }
 
-/** The findings table of `result` (its runs' finalLoss), with the test named in the caption. */
-export function printFindings(io: CliIO, result: SyntheticResult, caption = 'Findings'): void {
+/** The findings table of `result` (its runs' finalLoss), with the test named in the caption; beside it, where given, the converged run's verdict on the same claims. */
+export function printFindings(io: CliIO, result: SyntheticResult, caption = 'Findings', reference: RecordedFindings | null = null): void {
   const findings = syntheticFindings(result);
   if (findings.length === 0) return;
   println(io, `${caption} (Wilcoxon signed-rank test, paired by run; a claim holds at p < ${SIGNIFICANCE}, one-sided, no multiple-test correction; Δ = per-run loss difference in the claim's direction):`);
   println(io);
   const pct = (x: number): string => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(Math.abs(x) < 0.1 ? 1 : 0)}%`;
-  println(io, markdownTable(
-    ['claim', 'effect', 'p-value', 'result'],
-    findings.map((f) => [`${f.id}  ${f.claim}`,
-      f.effectName === 'IQR ratio' ? `IQR ratio ${fixed(f.effect, 2)}` : `median Δ ${f.effect >= 0 ? '+' : ''}${fixed(f.effect)}${Number.isFinite(f.relative) ? ` (${pct(f.relative)})` : ''}`,
-      formatP(f.pValue), f.holds ? 'holds' : 'does not hold']),
-  ));
+  const effect = (f: Finding): string => f.effectName === 'IQR ratio' ? `IQR ratio ${fixed(f.effect, 2)}`
+    : `median Δ ${f.effect >= 0 ? '+' : ''}${fixed(f.effect)}${Number.isFinite(f.relative) ? ` (${pct(f.relative)})` : ''}`;
+  const verdict = (f: Finding): string => (f.holds ? 'holds' : 'does not hold');
+  const byClaim = new Map((reference?.findings ?? []).map((f) => [f.claim, f]));
+  let compared = 0, same = 0;
+  const rows = findings.map((f) => {
+    const row = [`${f.id}  ${f.claim}`, effect(f), formatP(f.pValue), verdict(f)];
+    if (reference === null) return row;
+    const r = byClaim.get(f.claim);
+    if (r === undefined) return [...row, '–', '–'];
+    compared++;
+    if (sameDirection(f, r)) same++;
+    return [...row, `${verdict(r)}, ${effect(r)}`, sameDirection(f, r) ? 'same' : 'opposite'];
+  });
+  const head = ['claim', 'effect', 'p-value', 'result'];
+  println(io, markdownTable(reference === null ? head : [...head, `converged --paper (final)`, 'direction'], rows));
   println(io);
+  if (reference !== null) {
+    println(io, `Converged: \`${reference.command}\`, ${reference.runs} runs per cell, ${reference.steps} steps, ρ ∈ {${reference.correlations.join(', ')}} ` +
+      `(src/experiments/synthetic/paper-findings.json). Direction (the sign of Δ; an IQR ratio's side of 1) as the converged run's on ${same} of the ${compared} claims it also tests.`);
+    println(io);
+  }
 }
 
 export function formatP(p: number): string {

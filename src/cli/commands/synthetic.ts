@@ -4,7 +4,7 @@ import {
   DEMO_STACK, DEMO_SYNTHETIC, FULL_SYNTHETIC, LEARNING_RATE_GRID, PAPER_FIRST_EPOCHS, PAPER_SYNTHETIC, ROBUSTNESS_RUNS, SECTION_33_BOTTOM_UNITS, SYNTHETIC_MODELS,
   candidateLengths, resolveSyntheticSettings, stepsPerEpoch, type SyntheticExperimentOptions, type SyntheticSettings, type SyntheticModelName,
 } from '../../experiments/synthetic/index.js';
-import { SYNTHETIC_PILOT } from '../../experiments/synthetic/index.js';
+import { SYNTHETIC_PILOT, loadRecordedFindings } from '../../experiments/synthetic/index.js';
 import { MAX_DEFAULT_WORKERS, syntheticExperimentParallel } from '../../experiments/synthetic/index.js';
 import { syntheticPaper } from '../../experiments/synthetic/index.js';
 import { DEFAULT_STACK } from '../../experiments/synthetic/index.js';
@@ -127,7 +127,7 @@ export async function runSynthetic(flags: FlagValues, io: CliIO): Promise<number
     progress?.finish();
     const s = result.settings;
     printResult(io, result, mode === 'demo' ? 'MMoE paper synthetic experiment (demo)' : 'MMoE paper synthetic experiment (--full)',
-      comparisonWithPaper(s, mode, SYNTHETIC_PILOT));
+      comparisonWithPaper(s, mode, SYNTHETIC_PILOT), loadRecordedFindings());
     writeFigures(io, outDir, result, { mode, pilot: SYNTHETIC_PILOT });
     println(io, `took ${formatDuration(result.seconds)}`);
     return 0;

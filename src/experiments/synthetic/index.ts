@@ -6,7 +6,7 @@
  * pilot.ts       the learning-rate pilot and its choice; pilot-record.json, the recorded one
  * paper.ts       --paper end to end: pilot, then the main runs, resumable through results-file.ts
  * stacked.ts     runs of one cell trained as one stack; group-checkpoints-node.ts keeps groups in flight
- * findings.ts    cells and the paper's claims tested on them
+ * findings.ts    cells and the paper's claims tested on them; paper-findings.ts, the converged run's, recorded
  * checkpoints.ts one result read at several lengths: checkpoints, stuck runs, train–test gap
  * labels.ts      the generator's label variance and label correlation against ρ
  */
@@ -17,6 +17,7 @@ export * from './pilot.js';
 export * from './pilot-record.js';
 export * from './paper.js';
 export * from './findings.js';
+export * from './paper-findings.js';
 export * from './checkpoints.js';
 export * from './labels.js';
 export { SyntheticResultsFile } from './results-file.js';
