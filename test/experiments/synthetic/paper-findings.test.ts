@@ -61,6 +61,16 @@ describe('the recorded converged findings (paper-findings.json)', () => {
     expect(out).toContain(`200 runs per cell, 65536 steps, ρ ∈ {0.5, 1} (src/experiments/synthetic/paper-findings.json). Direction (the sign of Δ; an IQR ratio's side of 1) as the converged run's on ${compared - 1} of the ${compared} claims it also tests.`);
   });
 
+  it('is recorded from the converged run (200 runs per cell, 65,536 steps) and tests every F2, F3 and T claim the demo tests', () => {
+    const rec = loadRecordedFindings()!;
+    expect(rec).not.toBeNull();
+    expect({ runs: rec.runs, steps: rec.steps, correlations: rec.correlations }).toEqual({ runs: 200, steps: 65536, correlations: [0.5, 0.9, 1] });
+    const claims = new Set(rec.findings.map((f) => f.claim));
+    const demoClaims = findings.filter((f) => f.id !== 'F1').map((f) => f.claim);
+    expect(demoClaims.length).toBe(12);
+    expect(demoClaims.filter((c) => !claims.has(c))).toEqual([]);
+  });
+
   it('prints the table as before without a record', () => {
     let out = '';
     printFindings({ out: { write: (s: string) => { out += s; } }, err: { write: () => true } } as never, result);
