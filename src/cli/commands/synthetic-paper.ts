@@ -161,7 +161,7 @@ export function reportPaper(io: CliIO, out: PaperOutcome, mode: 'paper' | 'pilot
   // The final main table's verdicts as data, for the demo and --full to print beside their own.
   more['findings-record.json'] = toJson({
     command: 'mmoe-ts synthetic --paper', runs: result.settings.runs, steps: totalSteps(result.settings),
-    correlations: result.settings.correlations, findings: syntheticFindings(result),
+    correlations: result.settings.correlations, sineSeed: result.settings.sineSeed, sineTerms: result.settings.sineTerms, findings: syntheticFindings(result),
   });
   if (s33 !== undefined) more['section-3.3.svg'] = sharedBottomFigure(s33.result)!;
   const files = writeFigures(io, outDir, result, { mode, pilot: out.pilot, pilotSettings: ps }, more);

@@ -71,7 +71,7 @@ export function printFindings(io: CliIO, result: SyntheticResult, caption = 'Fin
   println(io, markdownTable(reference === null ? head : [...head, `converged --paper (final)`, 'direction'], rows));
   println(io);
   if (reference !== null) {
-    println(io, `Converged: \`${reference.command}\`, ${reference.runs} runs per cell, ${reference.steps} steps, ρ ∈ {${reference.correlations.join(', ')}} ` +
+    println(io, `Converged: \`${reference.command}\`'s main table (${reference.sineTerms === 0 ? 'the linear generator' : `sine draw ${reference.sineSeed}`}), ${reference.runs} runs per cell, ${reference.steps} steps, ρ ∈ {${reference.correlations.join(', ')}} ` +
       `(src/experiments/synthetic/paper-findings.json). Direction (the sign of Δ; an IQR ratio's side of 1) as the converged run's on ${same} of the ${compared} claims it also tests.`);
     println(io);
   }

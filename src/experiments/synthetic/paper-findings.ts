@@ -14,6 +14,9 @@ export interface RecordedFindings {
   runs: number;
   steps: number;
   correlations: number[];
+  /** The generator of the table: sine draw sineSeed with sineTerms terms (0: the linear generator). */
+  sineSeed: number;
+  sineTerms: number;
   findings: Finding[];
 }
 
@@ -31,6 +34,7 @@ export function parseRecordedFindings(text: string, file = PAPER_FINDINGS_FILE):
   if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) return fail('expected an object');
   const r = rec as Partial<RecordedFindings>;
   if (typeof r.command !== 'string') fail("missing field 'command'");
+  for (const k of ['sineSeed', 'sineTerms'] as const) if (!Number.isInteger(r[k]) || (r[k] as number) < 0) fail(`'${k}' must be a non-negative integer, got ${JSON.stringify(r[k])}`);
   for (const k of ['runs', 'steps'] as const) if (!Number.isInteger(r[k]) || (r[k] as number) < 1) fail(`'${k}' must be a positive integer, got ${JSON.stringify(r[k])}`);
   if (!Array.isArray(r.correlations) || !r.correlations.every((c) => typeof c === 'number')) fail("'correlations' must be an array of numbers");
   if (!Array.isArray(r.findings)) return fail("missing field 'findings'");

@@ -15,7 +15,7 @@ const tiny = { runs: 3, epochs: 1, trainSize: 128, validationSize: 32, testSize:
 describe('the recorded converged findings (paper-findings.json)', () => {
   const result = syntheticExperiment(tiny);
   const findings = syntheticFindings(result);
-  const record = { command: 'mmoe-ts synthetic --paper', runs: 3, steps: 2, correlations: [0.5, 1], findings };
+  const record = { command: 'mmoe-ts synthetic --paper', runs: 3, steps: 2, correlations: [0.5, 1], sineSeed: 0, sineTerms: 10, findings };
 
   it('round-trips through JSON, NaN effects included, and is absent until written', () => {
     const file = join(dir, 'paper-findings.json');
@@ -30,6 +30,7 @@ describe('the recorded converged findings (paper-findings.json)', () => {
   it('names the file and the field when a record is wrong', () => {
     expect(() => parseRecordedFindings('{', 'r.json')).toThrow(/^findings record r\.json: not valid JSON/);
     expect(() => parseRecordedFindings(JSON.stringify({ ...record, steps: 0 }), 'r.json')).toThrow("findings record r.json: 'steps' must be a positive integer, got 0");
+    expect(() => parseRecordedFindings(JSON.stringify({ ...record, sineSeed: undefined }), 'r.json')).toThrow("findings record r.json: 'sineSeed' must be a non-negative integer, got undefined");
     expect(() => parseRecordedFindings(JSON.stringify({ ...record, findings: [{ id: 'F9' }] }), 'r.json')).toThrow('findings record r.json: findings[0] lacks id, claim, effectName, effect, pValue or holds');
   });
 
@@ -58,13 +59,13 @@ describe('the recorded converged findings (paper-findings.json)', () => {
     expect(f1.every((l) => /\| *– *\| *– *\|$/.test(l))).toBe(true);
     expect(rows.filter((l) => / opposite \|$/.test(l))).toHaveLength(1);
     const compared = findings.length - f1.length;
-    expect(out).toContain(`200 runs per cell, 65536 steps, ρ ∈ {0.5, 1} (src/experiments/synthetic/paper-findings.json). Direction (the sign of Δ; an IQR ratio's side of 1) as the converged run's on ${compared - 1} of the ${compared} claims it also tests.`);
+    expect(out).toContain(`'s main table (sine draw 0), 200 runs per cell, 65536 steps, ρ ∈ {0.5, 1} (src/experiments/synthetic/paper-findings.json). Direction (the sign of Δ; an IQR ratio's side of 1) as the converged run's on ${compared - 1} of the ${compared} claims it also tests.`);
   });
 
   it('is recorded from the converged run (200 runs per cell, 65,536 steps) and tests every F2, F3 and T claim the demo tests', () => {
     const rec = loadRecordedFindings()!;
     expect(rec).not.toBeNull();
-    expect({ runs: rec.runs, steps: rec.steps, correlations: rec.correlations }).toEqual({ runs: 200, steps: 65536, correlations: [0.5, 0.9, 1] });
+    expect({ runs: rec.runs, steps: rec.steps, correlations: rec.correlations, sineSeed: rec.sineSeed, sineTerms: rec.sineTerms }).toEqual({ runs: 200, steps: 65536, correlations: [0.5, 0.9, 1], sineSeed: 0, sineTerms: 10 });
     const claims = new Set(rec.findings.map((f) => f.claim));
     const demoClaims = findings.filter((f) => f.id !== 'F1').map((f) => f.claim);
     expect(demoClaims.length).toBe(12);
