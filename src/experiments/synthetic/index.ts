@@ -9,6 +9,7 @@
  * findings.ts    cells and the paper's claims tested on them; paper-findings.ts, the converged run's, recorded
  * checkpoints.ts one result read at several lengths: checkpoints, stuck runs, train–test gap
  * labels.ts      the generator's label variance and label correlation against ρ
+ * record-json.ts the opening of the recorded-data parsers (pilot and findings records)
  */
 export * from './experiment.js';
 export * from './sizes.js';

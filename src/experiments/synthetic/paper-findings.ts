@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Finding } from './findings.js';
+import { parseRecordJson } from './record-json.js';
 
 /*
  * The converged `--paper` run's final findings, recorded as data (paper-findings.json, the
@@ -24,13 +25,7 @@ export const PAPER_FINDINGS_FILE = fileURLToPath(new URL('./paper-findings.json'
 
 /** Parses and checks a findings record; `relative` written as null (JSON has no NaN) reads as NaN. */
 export function parseRecordedFindings(text: string, file = PAPER_FINDINGS_FILE): RecordedFindings {
-  const fail = (what: string): never => { throw new Error(`findings record ${file}: ${what}`); };
-  let rec: unknown;
-  try {
-    rec = JSON.parse(text);
-  } catch (e) {
-    return fail(`not valid JSON (${e instanceof Error ? e.message : String(e)})`);
-  }
+  const { value: rec, fail } = parseRecordJson(text, `findings record ${file}`);
   if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) return fail('expected an object');
   const r = rec as Partial<RecordedFindings>;
   if (typeof r.command !== 'string') fail("missing field 'command'");

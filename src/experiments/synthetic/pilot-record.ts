@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { LEARNING_RATE_GRID, SYNTHETIC_MODELS, resolveSyntheticSettings, type SyntheticSettings } from './experiment.js';
 import { PILOT_RUNS, type PilotChoice } from './pilot.js';
 import { PAPER_SYNTHETIC } from './sizes.js';
+import { parseRecordJson } from './record-json.js';
 
 /** What the demo reads of a recorded pilot; the record from before the converged protocol has older fields besides. */
 export type RecordedChoice = Pick<PilotChoice, 'grid' | 'runsPerCell' | 'pilotEpochs' | 'scores' | 'lr' | 'epochs' | 'flat'>;
@@ -32,13 +33,7 @@ export const PILOT_RECORD_FILE = fileURLToPath(new URL('./pilot-record.json', im
 
 /** Parses and checks a pilot record (the JSON of `mmoe-ts synthetic --pilot`'s pilot.json). */
 export function parsePilotRecord(text: string, file = PILOT_RECORD_FILE): RecordedPilot {
-  const fail = (what: string): never => { throw new Error(`pilot record ${file}: ${what}`); };
-  let rec: unknown;
-  try {
-    rec = JSON.parse(text);
-  } catch (e) {
-    return fail(`not valid JSON (${e instanceof Error ? e.message : String(e)})`);
-  }
+  const { value: rec, fail } = parseRecordJson(text, `pilot record ${file}`);
   const r = rec as Partial<RecordedPilot>;
   if (r === null || typeof r !== 'object') return fail('expected an object');
   for (const k of ['command', 'seconds', 'settings', 'choice'] as const) if (r[k] === undefined) fail(`missing field '${k}'`);
