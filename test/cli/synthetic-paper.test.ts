@@ -33,6 +33,9 @@ describe('mmoe-ts synthetic --paper (tiny sizes)', () => {
     expect(r.stdout).toContain("## §3.3: Shared-Bottom with the paper's bottom of 16 units, 3 runs per ρ");
     expect(r.stdout).toMatch(/^Its rate from a pilot of its own \(2 runs per ρ and rate on the pilot's data sets\), the lowest final validation loss at 4 steps: lr 1e-4 \d\.\d{4}, lr 1e-3 \d\.\d{4}, lr 1e-2 \d\.\d{4}; chosen 1e-\d\.$/m);
     for (const f of ['curves.svg', 'histograms.svg', 'label-correlation.svg', 'section-3.3.svg', 'tables.json', 'metrics.json', 'results.jsonl']) expect(existsSync(join(out, f))).toBe(true);
+    // Two Shared-Bottom figures, each named by its bottom's width.
+    expect(r.stdout).toMatch(/^Shared-Bottom \(113 units\) by correlation, the view of the paper's §3\.3 figure: .*shared-bottom\.svg$/m);
+    expect(r.stdout).toMatch(/^§3\.3, Shared-Bottom \(16 units\) by correlation: .*section-3\.3\.svg$/m);
     const svg = readFileSync(join(out, 'label-correlation.svg'), 'utf8');
     for (const name of ['main: sine draw 0', 'sine draw 1', 'sine draw 2', 'linear generator (no sine terms)']) expect(svg).toContain(name);
     const tables = JSON.parse(readFileSync(join(out, 'tables.json'), 'utf8'));

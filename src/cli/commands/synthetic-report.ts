@@ -107,7 +107,8 @@ export function writeFigures(io: CliIO, outDir: string, result: SyntheticResult,
   const at = (name: string): string => files[Object.keys(outputs).indexOf(name)];
   println(io, `Fig. 4, test loss against step (mean, IQR band): ${at('curves.svg')}`);
   println(io, `Fig. 5, histograms of final test loss: ${at('histograms.svg')}`);
-  if (sb !== null) println(io, `§3.3, Shared-Bottom's loss by correlation: ${at('shared-bottom.svg')}`);
+  // Named by its width: --paper also prints §3.3's own figure, of the 16-unit bottom.
+  if (sb !== null) println(io, `Shared-Bottom (${result.settings.bottomUnits} units) by correlation, the view of the paper's §3.3 figure: ${at('shared-bottom.svg')}`);
   if (gates.length > 0) println(io, `MMoE gate weights: ${at('gates.svg')}; weights of the first MMoE (correlation ${result.mmoeModels[0].correlation}, run 1): ${at('model.safetensors')}`);
   println(io, `metrics (settings, every run's curve, cells, findings): ${at('metrics.json')}`);
   return Object.fromEntries(Object.keys(outputs).map((k) => [k, at(k)]));
